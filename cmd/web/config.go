@@ -1,0 +1,122 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"kasa/store"
+)
+
+// config is read from the environment only here.
+type config struct {
+	Addr            string        `env:"ADDR" envDefault:"127.0.0.1:8080"`
+	PublicURL       string        `env:"PUBLIC_URL"`
+	DatabaseURL     string        `env:"DATABASE_URL"`
+	DataDir         string        `env:"DATA_DIR" envDefault:".data"`
+	EncryptionKeys  string        `env:"APP_ENCRYPTION_KEYS"`
+	SessionKeys     string        `env:"SESSION_KEYS"`
+	AdminEmail      string        `env:"ADMIN_EMAIL"`
+	AdminPassword   string        `env:"ADMIN_PASSWORD"`
+	Sandbox         string        `env:"SANDBOX" envDefault:"auto"`
+	SessionIdle     time.Duration `env:"SESSION_IDLE_TIMEOUT" envDefault:"1h"`
+	SessionAbsolute time.Duration `env:"SESSION_ABSOLUTE_TIMEOUT" envDefault:"12h"`
+	APILogRetention time.Duration `env:"APILOG_RETENTION" envDefault:"2160h"`
+	JobWorkers      int           `env:"JOB_WORKERS" envDefault:"4"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat       string        `env:"LOG_FORMAT" envDefault:"text"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s"`
+
+	publicURL *url.URL
+}
+
+func loadConfig() (config, error) {
+	var c config
+	if err := env.Parse(&c); err != nil {
+		return c, err
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	u, err := url.Parse(strings.TrimRight(c.PublicURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("PUBLIC_URL %q: want an absolute http(s) URL", c.PublicURL)
+	}
+	c.publicURL = u
+	switch c.Sandbox {
+	case "auto", "true", "false":
+	default:
+		return c, fmt.Errorf("SANDBOX %q: want auto, true or false", c.Sandbox)
+	}
+	return c, nil
+}
+
+// keys returns the encryption keyring and the session keys. With the
+// embedded database (a developer's or evaluator's machine) missing keys are
+// generated once into the data directory; against a real database they must
+// be given, because a key lost with a container would make every stored
+// secret unreadable.
+func (c config) keys() (*store.Keyring, [][]byte, error) {
+	encSpec, sessSpec := c.EncryptionKeys, c.SessionKeys
+	if c.DatabaseURL == "" {
+		var err error
+		if encSpec == "" {
+			if encSpec, err = keyFile(filepath.Join(c.DataDir, "encryption.keys"), func() string { return store.NewKey("k1") }); err != nil {
+				return nil, nil, err
+			}
+		}
+		if sessSpec == "" {
+			if sessSpec, err = keyFile(filepath.Join(c.DataDir, "session.keys"), randomKey); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if encSpec == "" || sessSpec == "" {
+		return nil, nil, errors.New("APP_ENCRYPTION_KEYS and SESSION_KEYS are required when DATABASE_URL is set")
+	}
+	ring, err := store.ParseKeyring(encSpec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("APP_ENCRYPTION_KEYS: %w", err)
+	}
+	var sess [][]byte
+	for _, k := range strings.Split(sessSpec, ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil || len(b) < 32 {
+			return nil, nil, errors.New("SESSION_KEYS: each key must be at least 32 bytes in base64")
+		}
+		sess = append(sess, b)
+	}
+	return ring, sess, nil
+}
+
+func randomKey() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// keyFile reads a key file, creating it with gen() the first time.
+func keyFile(path string, gen func() string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	k := gen()
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return k, nil
+}

@@ -1,0 +1,270 @@
+// Command web serves Kasa: it reads its configuration from the environment,
+// starts a project-local PostgreSQL cluster when DATABASE_URL is unset,
+// applies the migrations, starts the provider fakes in sandbox mode, runs the
+// background jobs and serves the web UI until SIGINT or SIGTERM, then lets
+// in-flight requests and jobs finish.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/lib/pq"
+	"golang.org/x/crypto/bcrypt"
+
+	"kasa/handlers"
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/pglocal"
+	"kasa/static"
+	"kasa/store"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "kasa:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		log.Info("starting the project-local PostgreSQL cluster", "dir", filepath.Join(cfg.DataDir, "pg"))
+		cluster, err := pglocal.Start(ctx, filepath.Join(cfg.DataDir, "pg"))
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				log.Error("stop PostgreSQL", "err", err)
+			}
+		}()
+		if err := createDatabase(ctx, cluster.URL("postgres"), "kasa"); err != nil {
+			return err
+		}
+		dbURL = cluster.URL("kasa")
+	}
+	ring, sessionKeys, err := cfg.keys()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dbURL, ring)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := store.Migrate(ctx, st.DB().DB); err != nil {
+		return err
+	}
+	if err := seedSettings(ctx, st); err != nil {
+		return err
+	}
+	if err := createFirstAdmin(ctx, st, cfg, log); err != nil {
+		return err
+	}
+	sandbox, err := sandboxMode(ctx, st, cfg.Sandbox)
+	if err != nil {
+		return err
+	}
+	sessions, err := st.Sessions(store.SessionConfig{
+		Keys: sessionKeys, Secure: cfg.publicURL.Scheme == "https",
+		Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute,
+	})
+	if err != nil {
+		return err
+	}
+
+	metrics := handlers.NewMetrics()
+	var sandboxLinks []handlers.SandboxLink
+	if sandbox {
+		fakes, err := startSandbox(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer fakes.Close()
+		sandboxLinks = fakes.Links()
+		log.Warn("sandbox mode: the providers are local fakes", "links", len(sandboxLinks))
+	}
+
+	jobHandlers, schedules := jobs.Maintenance(st, sessions, cfg.APILogRetention)
+	runner := jobs.NewRunner(st.DB(), jobHandlers, jobs.Options{
+		Workers: cfg.JobWorkers, ListenURL: dbURL, Schedules: schedules, Logger: log,
+		ShutdownGrace: cfg.ShutdownTimeout,
+	})
+
+	h := handlers.New(handlers.Config{
+		PublicURL:    cfg.publicURL,
+		Sandbox:      sandbox,
+		SandboxLinks: sandboxLinks,
+	}, handlers.Deps{
+		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
+		KickJobs: runner.Kick,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := runner.Run(jobsCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("job runner", "err", err)
+		}
+	})
+	wg.Go(func() {
+		t := time.NewTicker(5 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-jobsCtx.Done():
+				return
+			case <-t.C:
+				h.Sweep()
+			}
+		}
+	})
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.publicURL.String(), "sandbox", sandbox)
+
+	select {
+	case err := <-serveErr:
+		stopJobs()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests and jobs")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	stopJobs()
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// createDatabase creates database name on the local cluster the first time.
+func createDatabase(ctx context.Context, adminURL, name string) error {
+	db, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("check database: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		var again bool
+		if db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&again); again {
+			return nil // another instance created it meanwhile
+		}
+		return fmt.Errorf("create database: %w", err)
+	}
+	return nil
+}
+
+// seedSettings stores the provider settings given in the environment that
+// have no stored value yet.
+func seedSettings(ctx context.Context, st *store.Store) error {
+	values := map[string]string{}
+	for _, g := range handlers.SettingGroups {
+		for _, f := range g.Fields {
+			if v := os.Getenv(handlers.EnvName(f.Key)); v != "" {
+				values[f.Key] = v
+			}
+		}
+	}
+	return st.SeedSettings(ctx, values)
+}
+
+// createFirstAdmin creates the admin from ADMIN_EMAIL and ADMIN_PASSWORD
+// while there is no user; without them the setup page does it.
+func createFirstAdmin(ctx context.Context, st *store.Store, cfg config, log *slog.Logger) error {
+	if cfg.AdminEmail == "" || cfg.AdminPassword == "" {
+		return nil
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(cfg.AdminPassword), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("ADMIN_PASSWORD: %w", err)
+	}
+	_, err = st.CreateFirstAdmin(ctx, store.NewUser{Email: cfg.AdminEmail, Name: "Admin", PasswordHash: string(hash), Language: string(i18n.TR)})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil
+	case err != nil:
+		return err
+	}
+	log.Info("created the first administrator", "email", cfg.AdminEmail)
+	return nil
+}
+
+// sandboxMode decides whether the fakes stand in for the providers: forced
+// by SANDBOX=true/false, otherwise on when no provider has a base URL.
+func sandboxMode(ctx context.Context, st *store.Store, mode string) (bool, error) {
+	switch mode {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	settings, err := st.Settings(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range []string{"finrota.base_url", "garanti.base_url", "vakifbank.base_url"} {
+		if settings[k] != "" {
+			return false, nil
+		}
+	}
+	return true, nil
+}

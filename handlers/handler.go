@@ -1,0 +1,138 @@
+// Package handlers serves the product over HTTP: one Handler built by New,
+// every route in routes.go, middleware composed by hand, one file per area.
+// Handlers check roles themselves; views only decide what to show.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"kasa/static"
+	"kasa/store"
+	"kasa/views"
+)
+
+// Config is what the handlers need to know about the deployment.
+type Config struct {
+	PublicURL *url.URL // external base URL: redirects and the Secure cookie flag
+	Sandbox   bool     // providers are the local fakes
+	// SandboxLinks are the fakes' own pages (fault switches, sent
+	// notifications), shown in the sandbox banner.
+	SandboxLinks []SandboxLink
+	// Login throttling: per client address a burst of LoginBurst attempts,
+	// then one every LoginEvery; per account LockAfter consecutive failures
+	// lock it for LockFor.
+	LoginBurst int
+	LoginEvery time.Duration
+	LockAfter  int
+	LockFor    time.Duration
+	// JobWait is how long a form waits for a queued provider write to finish
+	// before it shows the record as pending.
+	JobWait time.Duration
+}
+
+// Deps are the parts the handlers call.
+type Deps struct {
+	Store    *store.Store
+	Sessions *store.SessionStore
+	Assets   *static.Assets
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	// KickJobs wakes the local job runner after a handler enqueued work.
+	KickJobs func()
+	Now      func() time.Time
+}
+
+// Handler is the product's HTTP handler.
+type Handler struct {
+	cfg      Config
+	store    *store.Store
+	sessions *store.SessionStore
+	assets   *static.Assets
+	metrics  *Metrics
+	log      *slog.Logger
+	kick     func()
+	now      func() time.Time
+	mux      *http.ServeMux
+	root     http.Handler
+	loginIP  *ipLimiter
+	migrated atomic.Bool
+}
+
+// New builds the handler and its routes.
+func New(cfg Config, d Deps) *Handler {
+	if cfg.LoginBurst == 0 {
+		cfg.LoginBurst = 10
+	}
+	if cfg.LoginEvery == 0 {
+		cfg.LoginEvery = 6 * time.Second
+	}
+	if cfg.LockAfter == 0 {
+		cfg.LockAfter = 5
+	}
+	if cfg.LockFor == 0 {
+		cfg.LockFor = 15 * time.Minute
+	}
+	if cfg.JobWait == 0 {
+		cfg.JobWait = 4 * time.Second
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.KickJobs == nil {
+		d.KickJobs = func() {}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	h := &Handler{
+		cfg:      cfg,
+		store:    d.Store,
+		sessions: d.Sessions,
+		assets:   d.Assets,
+		metrics:  d.Metrics,
+		log:      d.Logger,
+		kick:     d.KickJobs,
+		now:      d.Now,
+		mux:      http.NewServeMux(),
+		loginIP:  newIPLimiter(cfg.LoginEvery, cfg.LoginBurst, d.Now),
+	}
+	h.routes()
+	h.root = h.middleware(h.mux)
+	return h
+}
+
+// ServeHTTP serves a request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
+
+// Sweep forgets idle per-address login limiters; call it periodically.
+func (h *Handler) Sweep() { h.loginIP.sweep(15 * time.Minute) }
+
+// ctxKey keys the request-scoped values the middleware adds.
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyUser
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// currentUser returns the signed-in user, or nil.
+func currentUser(ctx context.Context) *store.User {
+	u, _ := ctx.Value(keyUser).(*store.User)
+	return u
+}
+
+// SandboxLink is a fake provider's own page, linked from the sandbox banner.
+type SandboxLink = views.Link

@@ -1,0 +1,121 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"kasa/i18n"
+	"kasa/views"
+)
+
+// SettingGroups are the provider settings admins edit, one group per
+// provider. Each key can be seeded from the environment variable named by
+// EnvName. Secrets are never shown back.
+var SettingGroups = []views.SettingGroup{
+	{Title: "settings.finrota", Fields: []views.SettingField{
+		{Key: "finrota.base_url", Label: "settings.baseurl", URL: true},
+		{Key: "finrota.api_key", Label: "API key"},
+		{Key: "finrota.secret_key", Label: "Secret key", Secret: true},
+	}},
+	{Title: "settings.garanti", Fields: []views.SettingField{
+		{Key: "garanti.base_url", Label: "settings.baseurl", URL: true},
+		{Key: "garanti.client_id", Label: "Client-ID"},
+		{Key: "garanti.client_secret", Label: "Client-Secret", Secret: true},
+		{Key: "garanti.client_id_portal", Label: "Client-ID-Portal"},
+		{Key: "garanti.tpp_id", Label: "TPP-ID"},
+		{Key: "garanti.tpp_name", Label: "TPP-Name"},
+	}},
+	{Title: "settings.vakifbank", Fields: []views.SettingField{
+		{Key: "vakifbank.base_url", Label: "settings.baseurl", URL: true},
+		{Key: "vakifbank.client_id", Label: "Client ID"},
+		{Key: "vakifbank.client_secret", Label: "Client secret", Secret: true},
+		{Key: "vakifbank.consent_id", Label: "Consent ID"},
+		{Key: "vakifbank.resource", Label: "Resource (sandbox / production)"},
+	}},
+}
+
+// EnvName is the environment variable that seeds a setting:
+// "garanti.client_id" → GARANTI_CLIENT_ID.
+func EnvName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, ".", "_")) }
+
+func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request) {
+	values, err := h.store.Settings(r.Context())
+	if err != nil {
+		h.serverError(w, r, errorf("settings", err))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.SettingsPage(SettingGroups, visibleSettings(values), nil))
+}
+
+// visibleSettings keeps the values a page may show: secrets become a mark
+// that they are set.
+func visibleSettings(values map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, g := range SettingGroups {
+		for _, f := range g.Fields {
+			v, ok := values[f.Key]
+			switch {
+			case !ok || v == "":
+			case f.Secret:
+				out[f.Key] = views.SecretSet
+			default:
+				out[f.Key] = v
+			}
+		}
+	}
+	return out
+}
+
+func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	current, err := h.store.Settings(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("settings", err))
+		return
+	}
+	changes := map[string]string{}
+	errs := views.Errors{}
+	shown := visibleSettings(current)
+	var changed []string
+	for _, g := range SettingGroups {
+		for _, f := range g.Fields {
+			v := strings.TrimSpace(r.PostFormValue(f.Key))
+			if f.Secret {
+				if v == "" {
+					continue // empty keeps the stored secret
+				}
+			} else {
+				shown[f.Key] = v
+			}
+			if f.URL && v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					errs[f.Key] = lang.T("settings.url.invalid")
+					continue
+				}
+				v = strings.TrimRight(v, "/")
+			}
+			if current[f.Key] != v {
+				changes[f.Key] = v
+				changed = append(changed, f.Key)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, views.SettingsPage(SettingGroups, shown, errs))
+		return
+	}
+	admin := currentUser(ctx)
+	if len(changes) > 0 {
+		if err := h.store.PutSettings(ctx, admin.ID, changes); err != nil {
+			h.serverError(w, r, errorf("save settings", err))
+			return
+		}
+		// The audit names the keys only: the values may be secrets.
+		h.store.Audit(ctx, admin.ID, "settings.update", "settings", map[string]any{"keys": changed})
+	}
+	h.flash(w, r, "success", lang.T("settings.saved"))
+	h.redirect(w, r, "/settings")
+}

@@ -1,0 +1,307 @@
+// Package i18n holds the product's one message catalogue (Turkish and
+// English) and the formatting of numbers, money and dates for each language.
+// Business dates are shown in Europe/Istanbul whatever the server's zone.
+package i18n
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Europe/Istanbul must resolve on machines without zoneinfo
+
+	"github.com/shopspring/decimal"
+)
+
+// Lang is a language the product speaks.
+type Lang string
+
+// The languages, Turkish first: it is the default.
+const (
+	TR Lang = "tr"
+	EN Lang = "en"
+)
+
+// Langs lists the languages in the order the switcher shows them.
+var Langs = []Lang{TR, EN}
+
+// Istanbul is the zone of business dates.
+var Istanbul = mustZone("Europe/Istanbul")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// Text is one message in both languages. Placeholders are fmt verbs and must
+// match in both.
+type Text struct{ TR, EN string }
+
+// catalogues are the message tables, one per area of the product; a key
+// lives in exactly one of them (checked by the tests).
+var catalogues = []map[string]Text{common, auth, admin}
+
+// Lookup returns the message under key, and whether it exists.
+func Lookup(key string) (Text, bool) {
+	for _, c := range catalogues {
+		if t, ok := c[key]; ok {
+			return t, true
+		}
+	}
+	return Text{}, false
+}
+
+// Keys lists every key of the catalogue, sorted.
+func Keys() []string {
+	var keys []string
+	for _, c := range catalogues {
+		for k := range c {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Parse reads a language code such as "tr", "en-GB" or "TR".
+func Parse(s string) (Lang, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(s, "-_"); i >= 0 {
+		s = s[:i]
+	}
+	switch s {
+	case "tr":
+		return TR, true
+	case "en":
+		return EN, true
+	}
+	return "", false
+}
+
+// FromAcceptLanguage picks the supported language the browser prefers most,
+// Turkish when it names none.
+func FromAcceptLanguage(header string) Lang {
+	best, bestQ := TR, -1.0
+	for _, part := range strings.Split(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		l, ok := Parse(tag)
+		if !ok {
+			continue
+		}
+		q := 1.0
+		if v, found := strings.CutPrefix(strings.TrimSpace(params), "q="); found {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		if q > bestQ {
+			best, bestQ = l, q
+		}
+	}
+	return best
+}
+
+// T returns the message under key in l, formatted with args. A missing key
+// shows itself, so a gap is visible rather than blank.
+func (l Lang) T(key string, args ...any) string {
+	t, ok := Lookup(key)
+	if !ok {
+		return key
+	}
+	s := t.TR
+	if l == EN {
+		s = t.EN
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// Name is the language's own name, for the switcher.
+func (l Lang) Name() string {
+	if l == EN {
+		return "English"
+	}
+	return "Türkçe"
+}
+
+type ctxKey struct{}
+
+// WithLang returns ctx carrying l.
+func WithLang(ctx context.Context, l Lang) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// FromContext returns the language carried by ctx, Turkish when none.
+func FromContext(ctx context.Context) Lang {
+	if l, ok := ctx.Value(ctxKey{}).(Lang); ok {
+		return l
+	}
+	return TR
+}
+
+// Number formats d with places decimals: 1.550,00 in Turkish, 1,550.00 in English.
+func (l Lang) Number(d decimal.Decimal, places int32) string {
+	s := d.StringFixed(places)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, _ := strings.Cut(s, ".")
+	group, dec := ".", ","
+	if l == EN {
+		group, dec = ",", "."
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteString(group)
+		}
+		b.WriteRune(r)
+	}
+	if frac != "" {
+		b.WriteString(dec)
+		b.WriteString(frac)
+	}
+	return b.String()
+}
+
+// Int formats a whole number with grouping.
+func (l Lang) Int(n int64) string { return l.Number(decimal.NewFromInt(n), 0) }
+
+var symbols = map[string]string{"TRY": "₺", "TL": "₺", "USD": "$", "EUR": "€", "GBP": "£"}
+
+// Money formats an amount in currency: 1.550,00 ₺ in Turkish, ₺1,550.00 in English.
+func (l Lang) Money(d decimal.Decimal, currency string) string {
+	n := l.Number(d, 2)
+	sym, ok := symbols[strings.ToUpper(currency)]
+	switch {
+	case !ok:
+		return n + " " + currency
+	case l == EN && strings.HasPrefix(n, "-"):
+		return "-" + sym + n[1:]
+	case l == EN:
+		return sym + n
+	default:
+		return n + " " + sym
+	}
+}
+
+var monthsEN = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// Date formats t's Istanbul day: 21.11.2026 in Turkish, 21 Nov 2026 in English.
+func (l Lang) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(Istanbul)
+	if l == EN {
+		return fmt.Sprintf("%d %s %d", t.Day(), monthsEN[t.Month()-1], t.Year())
+	}
+	return t.Format("02.01.2006")
+}
+
+// DateTime formats t in Istanbul time to the minute.
+func (l Lang) DateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return l.Date(t) + " " + t.In(Istanbul).Format("15:04")
+}
+
+// ParseAmount reads an amount as people type it: 1.550,00 or 1550,5 (Turkish),
+// 1,550.00 or 1550.00 (English), with an optional currency sign or code.
+// A lone separator followed by exactly three digits (1.550) is read as
+// grouping, as a Turkish reader means it.
+func ParseAmount(s string) (decimal.Decimal, error) {
+	s = strings.TrimSpace(s)
+	for _, sym := range []string{"₺", "TL", "TRY", "$", "USD", "€", "EUR", " ", "\u00a0"} {
+		s = strings.ReplaceAll(s, sym, "")
+	}
+	if s == "" {
+		return decimal.Decimal{}, fmt.Errorf("empty amount")
+	}
+	lastDot, lastComma := strings.LastIndex(s, "."), strings.LastIndex(s, ",")
+	var intPart, frac string
+	switch {
+	case lastDot >= 0 && lastComma >= 0:
+		sepAt := max(lastDot, lastComma)
+		group := "."
+		if lastDot > lastComma {
+			group = ","
+		}
+		intPart, frac = strings.ReplaceAll(s[:sepAt], group, ""), s[sepAt+1:]
+	case lastDot >= 0 || lastComma >= 0:
+		sep := "."
+		if lastComma >= 0 {
+			sep = ","
+		}
+		parts := strings.Split(s, sep)
+		last := parts[len(parts)-1]
+		switch {
+		case len(parts) > 2:
+			for _, p := range parts[1:] {
+				if len(p) != 3 {
+					return decimal.Decimal{}, fmt.Errorf("not an amount: %q", s)
+				}
+			}
+			intPart = strings.Join(parts, "") // grouping only
+		case len(last) == 3 && parts[0] != "" && parts[0] != "0" && parts[0] != "-0":
+			intPart = parts[0] + last // 1.550 is grouping
+		default:
+			intPart, frac = parts[0], last
+		}
+	default:
+		intPart = s
+	}
+	if !validGroupless(intPart) || strings.ContainsAny(frac, "+-.,") {
+		return decimal.Decimal{}, fmt.Errorf("not an amount: %q", s)
+	}
+	num := intPart
+	if frac != "" {
+		num += "." + frac
+	}
+	d, err := decimal.NewFromString(num)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("not an amount: %q", s)
+	}
+	return d, nil
+}
+
+func validGroupless(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseDate reads a calendar day typed as 2026-11-21 (what a date input
+// sends) or 21.11.2026 (how Turkish users write it), as midnight in Istanbul.
+func ParseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"2006-01-02", "02.01.2006", "2.1.2006"} {
+		if t, err := time.ParseInLocation(layout, s, Istanbul); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a date: %q", s)
+}
+
+// Today returns the start of the current Istanbul day of now.
+func Today(now time.Time) time.Time {
+	y, m, d := now.In(Istanbul).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, Istanbul)
+}

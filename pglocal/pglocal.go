@@ -1,0 +1,221 @@
+// Package pglocal runs a PostgreSQL cluster in a directory of the project
+// from the server binaries installed on the machine, so that the product and
+// its tests need no database set up by hand. When the process runs as root
+// the cluster runs as the postgres OS user, because initdb refuses root.
+package pglocal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cluster is a running local PostgreSQL cluster.
+type Cluster struct {
+	Dir     string // data directory
+	Port    int
+	bin     string
+	owner   *user.User // nil when the cluster runs as the current user
+	started bool       // this process started it, so Stop stops it
+}
+
+// Start creates the cluster in dir if it does not exist yet and starts it,
+// unless it is running already (another instance started it), in which case
+// it is reused. Trust authentication is used and the server listens on
+// 127.0.0.1 and a socket in dir only.
+func Start(ctx context.Context, dir string) (*Cluster, error) {
+	bin, err := findBin()
+	if err != nil {
+		return nil, err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, bin: bin}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("pglocal: running as root needs the postgres OS user: %w", err)
+		}
+		c.owner = u
+	}
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if err := c.initdb(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if port, ok := c.runningPort(); ok {
+		c.Port = port
+		return c, c.waitReady(ctx)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	c.Port = port
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
+	if _, err := c.run(ctx, "pg_ctl", "-D", dir, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		return nil, fmt.Errorf("pglocal: start: %w (see %s)", err, filepath.Join(dir, "server.log"))
+	}
+	c.started = true
+	return c, c.waitReady(ctx)
+}
+
+// URL returns a connection URL for database name.
+func (c *Cluster) URL(name string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, name)
+}
+
+// Stop stops the cluster if this process started it.
+func (c *Cluster) Stop() error {
+	if c == nil || !c.started {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop")
+	return err
+}
+
+func (c *Cluster) initdb(ctx context.Context) error {
+	// The parent must be reachable by the postgres user; the cluster's own
+	// folder is private to it.
+	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return err
+	}
+	if c.owner != nil {
+		uid, _ := strconv.Atoi(c.owner.Uid)
+		gid, _ := strconv.Atoi(c.owner.Gid)
+		if err := os.Chown(c.Dir, uid, gid); err != nil {
+			return err
+		}
+	}
+	args := []string{"-D", c.Dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"}
+	if hasLocale("C.utf8") {
+		args = append(args, "--locale=C.UTF-8")
+	} else {
+		args = append(args, "--no-locale")
+	}
+	if out, err := c.run(ctx, "initdb", args...); err != nil {
+		return fmt.Errorf("pglocal: initdb: %w: %s", err, out)
+	}
+	return nil
+}
+
+// runningPort reports the port of a server already running on Dir.
+func (c *Cluster) runningPort() (int, bool) {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return 0, false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	port, _ := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if pid <= 0 || port <= 0 {
+		return 0, false
+	}
+	if p, err := os.FindProcess(pid); err != nil || p.Signal(syscallZero) != nil {
+		return 0, false
+	}
+	return port, true
+}
+
+func (c *Cluster) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.Port), time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pglocal: server on port %d not reachable: %w", c.Port, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// run runs a server binary, as the postgres user when the process is root.
+func (c *Cluster) run(ctx context.Context, name string, args ...string) (string, error) {
+	path := filepath.Join(c.bin, name)
+	var cmd *exec.Cmd
+	if c.owner != nil {
+		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	} else {
+		cmd = exec.CommandContext(ctx, path, args...)
+	}
+	cmd.Dir = os.TempDir()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// pg_ctl start leaves the postmaster running; it must not die with our
+	// process group on Ctrl-C before we stop it cleanly.
+	cmd.SysProcAttr = detached()
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// findBin finds the directory of the newest installed server binaries.
+func findBin() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Dir(real), nil
+		}
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("pglocal: no PostgreSQL server binaries found (install the postgresql package, or set DATABASE_URL)")
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+func hasLocale(name string) bool {
+	out, err := exec.Command("locale", "-a").Output()
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Fields(string(out)) {
+		if strings.EqualFold(l, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

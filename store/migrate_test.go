@@ -1,0 +1,16 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"kasa/store/storetest"
+)
+
+func TestMigratedDatabase(t *testing.T) {
+	s := storetest.New(t)
+	ok, err := s.Migrated(context.Background())
+	if err != nil || !ok {
+		t.Fatalf("Migrated = %v, %v; want true", ok, err)
+	}
+}

@@ -1,0 +1,152 @@
+// Package storetest gives each test its own migrated Postgres database. It
+// uses TEST_DATABASE_URL when set; otherwise it starts a throwaway cluster
+// for the test binary. The migrations run once into a template database and
+// every test gets a clone (CREATE DATABASE … TEMPLATE), dropped at cleanup,
+// so tests share no state and can run in parallel.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	_ "github.com/lib/pq" // the Postgres driver
+
+	"kasa/pglocal"
+	"kasa/store"
+)
+
+var (
+	once     sync.Once
+	setupErr error
+	adminURL string // a database on the server to run CREATE/DROP DATABASE from
+	template string
+	cluster  *pglocal.Cluster
+	tmpDir   string
+)
+
+// Main runs the tests of a package and then removes the template database
+// and the throwaway cluster. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if template != "" {
+		if db, err := sql.Open("postgres", adminURL); err == nil {
+			db.Exec(`DROP DATABASE IF EXISTS ` + template)
+			db.Close()
+		}
+	}
+	cluster.Stop()
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
+	os.Exit(code)
+}
+
+func setup() {
+	ctx := context.Background()
+	adminURL = os.Getenv("TEST_DATABASE_URL")
+	if adminURL == "" {
+		dir, err := os.MkdirTemp("", "kasa-testpg-")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		tmpDir = dir
+		// The cluster may run as the postgres user, who must reach the folder.
+		os.Chmod(dir, 0o755)
+		cluster, err = pglocal.Start(ctx, filepath.Join(dir, "data"))
+		if err != nil {
+			setupErr = err
+			return
+		}
+		adminURL = cluster.URL("postgres")
+	}
+	template = "kasa_tpl_" + randomName()
+	admin, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		setupErr = err
+		return
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE DATABASE ` + template); err != nil {
+		setupErr = fmt.Errorf("storetest: create template: %w", err)
+		return
+	}
+	db, err := sql.Open("postgres", withDB(adminURL, template))
+	if err != nil {
+		setupErr = err
+		return
+	}
+	defer db.Close()
+	setupErr = store.Migrate(ctx, db)
+}
+
+// URL returns the URL of a fresh migrated database for t, dropped when t ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(setup)
+	if setupErr != nil {
+		t.Fatalf("storetest: %v", setupErr)
+	}
+	name := "kasa_t_" + randomName()
+	admin, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
+		t.Fatalf("storetest: clone template: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("postgres", adminURL)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
+	})
+	return withDB(adminURL, name)
+}
+
+// Keyring returns a keyring with one fresh key, for tests.
+func Keyring(t testing.TB) *store.Keyring {
+	t.Helper()
+	k, err := store.ParseKeyring(store.NewKey("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// New returns a Store over a fresh migrated database, closed when t ends.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), URL(t), Keyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func withDB(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
