@@ -32,9 +32,14 @@ var (
 	tmpDir   string
 )
 
-// Main runs the tests of a package and then removes the template database
-// and the throwaway cluster. Call it from TestMain.
-func Main(m *testing.M) {
+// Main runs the tests of a package, cleans up as Run does and exits. Call
+// it from TestMain.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests of a package and then removes the template database
+// and the throwaway cluster, returning the exit code, for a TestMain that
+// has more to clean up.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if template != "" {
 		if db, err := sql.Open("postgres", adminURL); err == nil {
@@ -46,7 +51,7 @@ func Main(m *testing.M) {
 	if tmpDir != "" {
 		os.RemoveAll(tmpDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 func setup() {

@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestSignInLanguageRolesAndSignOut walks the frame: an admin signs in,
+// switches the language both ways, creates a viewer and signs out; the
+// viewer signs in with the temporary password, must change it, and is
+// refused the Users page.
+func TestSignInLanguageRolesAndSignOut(t *testing.T) {
+	a := startApp(t)
+	ctx := tab(t)
+
+	signIn(t, ctx, a, adminEmail, adminPassword)
+	if got := text(t, ctx, `[data-testid=current-user]`); got != adminEmail {
+		t.Fatalf("signed in as %q", got)
+	}
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=sandbox-banner]`)))
+	shot(t, ctx, "dashboard")
+
+	// Turkish, then English, through the switcher.
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid=lang-tr]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang=tr] [data-testid=nav-debts]`)),
+	)
+	if got := text(t, ctx, `[data-testid=nav-debts]`); got != "Borçlar" {
+		t.Fatalf("Turkish navigation shows %q", got)
+	}
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-debts]`)),
+	)
+	if got := text(t, ctx, `[data-testid=nav-debts]`); got != "Debts" {
+		t.Fatalf("English navigation shows %q", got)
+	}
+
+	// The admin creates a viewer and reads the temporary password.
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid=nav-users]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=users-table]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=new-user]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=user-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Vera Viewer"),
+		chromedp.SendKeys(chromedp.CSS(`#f-email`), "viewer@kasa.test"),
+		chromedp.SetValue(chromedp.CSS(`#f-role`), "viewer"),
+		chromedp.Click(chromedp.CSS(`[data-testid=user-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=temp-password]`)),
+	)
+	temp := text(t, ctx, `[data-testid=temp-password]`)
+	if len(temp) != 16 {
+		t.Fatalf("temporary password %q", temp)
+	}
+
+	// Sign out: back at the sign-in page with a goodbye.
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid=logout]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)),
+	)
+	if got := text(t, ctx, `[data-testid=flash-info]`); !strings.Contains(got, "signed out") {
+		t.Fatalf("after sign-out the page says %q", got)
+	}
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(a.URL+"/users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.URL, "/login") {
+		t.Fatalf("signed out, /users ended at %s", resp.URL)
+	}
+
+	// The viewer must change the temporary password first.
+	signIn(t, ctx, a, "viewer@kasa.test", temp)
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=must-change]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-current_password`), temp),
+		chromedp.SendKeys(chromedp.CSS(`#f-new_password`), "a new long password"),
+		chromedp.SendKeys(chromedp.CSS(`#f-new_password_confirm`), "a new long password"),
+		chromedp.Click(chromedp.CSS(`[data-testid=password-form] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash-success]`)),
+	)
+	if n := count(t, ctx, `[data-testid=nav-users]`); n != 0 {
+		t.Fatalf("a viewer sees %d Users links", n)
+	}
+	resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(a.URL+"/users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 403 {
+		t.Fatalf("a viewer opening /users got %d", resp.Status)
+	}
+	if got := text(t, ctx, `[data-testid=error-message]`); !strings.Contains(got, "permission") {
+		t.Fatalf("403 page says %q", got)
+	}
+}

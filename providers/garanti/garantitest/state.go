@@ -1,0 +1,93 @@
+package garantitest
+
+import "sort"
+
+// Customers returns the seeded customers with their sandbox credentials.
+func (s *Server) Customers() []Customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Customer, len(s.customers))
+	for i, c := range s.customers {
+		out[i] = *c
+	}
+	return out
+}
+
+// Products returns the customer's HGS tags, ordered by product id.
+func (s *Server) Products(customerNo string) []Product {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.productsOf(customerNo)
+}
+
+// productsOf is Products for callers holding s.mu.
+func (s *Server) productsOf(customerNo string) []Product {
+	var out []Product
+	for _, p := range s.products {
+		if p.CustomerNo == customerNo {
+			out = append(out, *p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ProductID < out[j].ProductID })
+	return out
+}
+
+// Transactions returns the tag's whole history, oldest first.
+func (s *Server) Transactions(productID string) []Transaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Transaction(nil), s.txns[productID]...)
+}
+
+// AddTransaction records a new passage or top-up on a tag and moves its
+// balance, so tests and the sandbox can show data arriving after a sync.
+// It reports false for an unknown product.
+func (s *Server) AddTransaction(t Transaction) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.products[t.ProductID]
+	if p == nil {
+		return false
+	}
+	if t.DebitCreditInd == "A" {
+		p.Balance = p.Balance.Add(t.Amount)
+	} else {
+		t.DebitCreditInd = "B"
+		p.Balance = p.Balance.Sub(t.Amount)
+	}
+	list := append(s.txns[t.ProductID], t)
+	sortTxns(list, false)
+	s.txns[t.ProductID] = list
+	return true
+}
+
+// Consent returns a snapshot of the consent, with its status as of now.
+func (s *Server) Consent(id string) (ConsentState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.consents[id]
+	if c == nil {
+		return ConsentState{}, false
+	}
+	now := s.now()
+	st := ConsentState{ConsentID: c.id, ClientID: c.clientID, Status: c.effectiveStatus(now), CustomerNo: c.customerNo,
+		Recurring: c.recurring, ValidationDate: c.validationDate, FrequencyPerDay: c.frequency, RedirectURI: c.redirectURI,
+		UsageToday: c.usage[day(now).Format(dateLayout)]}
+	for _, g := range c.grants {
+		st.Grants = append(st.Grants, GrantState{ProductID: g.productID, AuthorityID: g.authorityID, Flag: g.flag, Revoked: g.revoked})
+	}
+	return st, true
+}
+
+// Registrations returns the accepted dynamic registrations, oldest first.
+func (s *Server) Registrations() []Registration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Registration, 0, len(s.regOrder))
+	for _, id := range s.regOrder {
+		r := *s.regs[id]
+		r.RedirectURIs = append([]string(nil), r.RedirectURIs...)
+		out = append(out, r)
+	}
+	return out
+}
