@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kasa/connect"
 	"kasa/static"
 	"kasa/store"
 	"kasa/views"
@@ -42,6 +43,8 @@ type Deps struct {
 	Assets   *static.Assets
 	Metrics  *Metrics
 	Logger   *slog.Logger
+	// Connect builds provider clients from the current settings.
+	Connect *connect.Connector
 	// KickJobs wakes the local job runner after a handler enqueued work.
 	KickJobs func()
 	Now      func() time.Time
@@ -55,6 +58,7 @@ type Handler struct {
 	assets   *static.Assets
 	metrics  *Metrics
 	log      *slog.Logger
+	conn     *connect.Connector
 	kick     func()
 	now      func() time.Time
 	mux      *http.ServeMux
@@ -99,6 +103,7 @@ func New(cfg Config, d Deps) *Handler {
 		assets:   d.Assets,
 		metrics:  d.Metrics,
 		log:      d.Logger,
+		conn:     d.Connect,
 		kick:     d.KickJobs,
 		now:      d.Now,
 		mux:      http.NewServeMux(),

@@ -30,8 +30,19 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 	hdl = securityHeaders(hdl)
 	hdl = h.recoverPanics(hdl)
 	hdl = h.observe(hdl)
+	hdl = browserLanguage(hdl)
 	hdl = withRequestID(hdl)
 	return hdl
+}
+
+// browserLanguage sets the browser's language early, so that pages shown
+// before the session is read (a refused cross-site post, a panic) speak it;
+// withSession refines it with the user's choice.
+func browserLanguage(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l := i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
+		next.ServeHTTP(w, r.WithContext(i18n.WithLang(r.Context(), l)))
+	})
 }
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -76,7 +87,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // observe logs each request and counts it by route pattern and status.
 func (h *Handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := h.now()
+		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {

@@ -6,8 +6,7 @@ import "kasa/store"
 // a wrong method; each handler that needs a role says so here.
 func (h *Handler) routes() {
 	m := h.mux
-	viewer, operator, admin := store.RoleViewer, store.RoleOperator, store.RoleAdmin
-	_ = operator
+	viewer, admin := store.RoleViewer, store.RoleAdmin
 
 	m.HandleFunc("GET /healthz", h.healthz)
 	m.HandleFunc("GET /readyz", h.readyz)
@@ -26,10 +25,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /account/password", h.require(viewer, h.changePassword))
 	m.HandleFunc("POST /account/preferences", h.require(viewer, h.savePreferences))
 
-	m.HandleFunc("GET /debts", h.require(viewer, h.comingSoon("nav.debts", "debts")))
-	m.HandleFunc("GET /consents", h.require(viewer, h.comingSoon("nav.consents", "consents")))
-	m.HandleFunc("GET /hgs", h.require(viewer, h.comingSoon("nav.hgs", "hgs")))
-	m.HandleFunc("GET /movements", h.require(viewer, h.comingSoon("nav.movements", "movements")))
+	h.debtRoutes()
+	h.garantiRoutes()
+	h.movementRoutes()
 
 	m.HandleFunc("GET /apilog", h.require(viewer, h.apiLogPage))
 

@@ -44,7 +44,7 @@ type Text struct{ TR, EN string }
 
 // catalogues are the message tables, one per area of the product; a key
 // lives in exactly one of them (checked by the tests).
-var catalogues = []map[string]Text{common, auth, admin}
+var catalogues = []map[string]Text{common, auth, admin, debts, garanti, movements}
 
 // Lookup returns the message under key, and whether it exists.
 func Lookup(key string) (Text, bool) {

@@ -29,8 +29,8 @@ type Env struct {
 	Flashes      []Flash
 }
 
-// Link is a labelled URL.
-type Link struct{ Label, URL string }
+// Link is a labelled URL; Key names it for tests (data-testid).
+type Link struct{ Key, Label, URL string }
 
 // Flash is a one-time message: kind is success, error, info or warn.
 type Flash struct{ Kind, Message string }

@@ -23,10 +23,12 @@ import (
 	_ "github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
+	"kasa/connect"
 	"kasa/handlers"
 	"kasa/i18n"
 	"kasa/jobs"
 	"kasa/pglocal"
+	"kasa/providers/apicall"
 	"kasa/static"
 	"kasa/store"
 )
@@ -95,18 +97,34 @@ func run() error {
 	}
 
 	metrics := handlers.NewMetrics()
+	var sb *connect.Sandbox
 	var sandboxLinks []handlers.SandboxLink
 	if sandbox {
-		fakes, err := startSandbox(ctx, log)
-		if err != nil {
+		if sb, err = connect.StartSandbox(); err != nil {
 			return err
 		}
-		defer fakes.Close()
-		sandboxLinks = fakes.Links()
-		log.Warn("sandbox mode: the providers are local fakes", "links", len(sandboxLinks))
+		defer sb.Close()
+		for _, l := range sb.Links() {
+			sandboxLinks = append(sandboxLinks, handlers.SandboxLink{Key: l.Key, Label: l.Label, URL: l.URL})
+		}
+		log.Warn("sandbox mode: the providers are local fakes", "finrota", sb.FinrotaURL, "garanti", sb.GarantiURL, "vakifbank", sb.VakifBankURL)
 	}
+	providerHTTP := &http.Client{
+		Timeout:   60 * time.Second,
+		Transport: &apicall.Transport{Recorder: handlers.CallRecorder(st, metrics, log.Error)},
+	}
+	conn := connect.New(st, providerHTTP, sb, cfg.publicURL.String())
 
 	jobHandlers, schedules := jobs.Maintenance(st, sessions, cfg.APILogRetention)
+	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
+		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
+	} {
+		hs, ss := area(st, conn)
+		for k, fn := range hs {
+			jobHandlers[k] = fn
+		}
+		schedules = append(schedules, ss...)
+	}
 	runner := jobs.NewRunner(st.DB(), jobHandlers, jobs.Options{
 		Workers: cfg.JobWorkers, ListenURL: dbURL, Schedules: schedules, Logger: log,
 		ShutdownGrace: cfg.ShutdownTimeout,
@@ -118,7 +136,7 @@ func run() error {
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
 		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
-		KickJobs: runner.Kick,
+		KickJobs: runner.Kick, Connect: conn,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

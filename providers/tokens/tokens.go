@@ -11,7 +11,7 @@ import (
 )
 
 // Fetch obtains a new token from the provider.
-type Fetch func(ctx context.Context) (value string, expiry time.Time, err error)
+type Fetch = func(ctx context.Context) (value string, expiry time.Time, err error)
 
 // Store keeps access tokens by key (a provider and, where tokens differ per
 // consent, the consent).

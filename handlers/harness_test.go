@@ -1,0 +1,239 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/crypto/bcrypt"
+
+	"kasa/connect"
+	"kasa/jobs"
+	"kasa/providers/apicall"
+	"kasa/static"
+	"kasa/store"
+	"kasa/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// testEnv is the product's handler over a real database, with the provider
+// fakes on loopback (sandbox mode) and a job runner.
+type testEnv struct {
+	t        *testing.T
+	st       *store.Store
+	sessions *store.SessionStore
+	h        *Handler
+	srv      *httptest.Server
+	sandbox  *connect.Sandbox
+	conn     *connect.Connector
+	metrics  *Metrics
+	now      *clock
+}
+
+// clock is a settable time source for the store and the handler.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		return time.Now()
+	}
+	return c.t
+}
+
+// Advance moves the clock forward from now (fixing it at that moment).
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		c.t = time.Now()
+	}
+	c.t = c.t.Add(d)
+}
+
+// envOption adjusts the configuration of a test environment.
+type envOption func(*Config)
+
+func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, st: storetest.New(t), now: &clock{}, metrics: NewMetrics()}
+	e.st.SetClock(e.now.Now)
+	key := make([]byte, 32)
+	rand.Read(key)
+	var err error
+	e.sessions, err = e.st.Sessions(store.SessionConfig{Keys: [][]byte{key}, Idle: time.Hour, Absolute: 12 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sandbox, err = connect.StartSandbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.sandbox.Close)
+
+	var handler http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
+
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &apicall.Transport{Recorder: CallRecorder(e.st, e.metrics, nil)}}
+	e.conn = connect.New(e.st, hc, e.sandbox, e.srv.URL)
+
+	handlers, schedules := jobs.Maintenance(e.st, e.sessions, time.Hour)
+	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
+		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
+	} {
+		hs, _ := area(e.st, e.conn)
+		for k, fn := range hs {
+			handlers[k] = fn
+		}
+	}
+	_ = schedules // scheduled work is not started in handler tests; tests enqueue what they need
+	runner := jobs.NewRunner(e.st.DB(), handlers, jobs.Options{Workers: 2, PollInterval: 100 * time.Millisecond, ShutdownGrace: 5 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { runner.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	u, _ := url.Parse(e.srv.URL)
+	cfg := Config{PublicURL: u, Sandbox: true, JobWait: 3 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.h = New(cfg, Deps{
+		Store: e.st, Sessions: e.sessions, Assets: static.New(), Metrics: e.metrics,
+		KickJobs: runner.Kick, Now: e.now.Now, Connect: e.conn,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	handler = e.h
+	return e
+}
+
+// client returns a browser-like client with its own cookie jar that does
+// not follow redirects, so tests see each 303.
+func (e *testEnv) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+const testPassword = "a long enough password"
+
+// createUser adds an active user with testPassword.
+func (e *testEnv) createUser(email string, role store.Role) store.User {
+	e.t.Helper()
+	hash, _ := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	u, err := e.st.CreateUser(context.Background(), store.NewUser{Email: email, Name: strings.Split(email, "@")[0], PasswordHash: string(hash), Role: role})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// login creates a user with role and returns a client signed in as it.
+func (e *testEnv) login(role store.Role) (*http.Client, store.User) {
+	e.t.Helper()
+	u := e.createUser(string(role)+"-"+randomSuffix()+"@kasa.test", role)
+	c := e.client()
+	resp, _ := e.postForm(c, "/login", url.Values{"email": {u.Email}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("login as %s: status %d", role, resp.StatusCode)
+	}
+	return c, u
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	const hex = "0123456789abcdef"
+	out := make([]byte, 8)
+	for i, v := range b {
+		out[2*i], out[2*i+1] = hex[v>>4], hex[v&15]
+	}
+	return string(out)
+}
+
+// do sends a request and parses an HTML answer.
+func (e *testEnv) do(c *http.Client, req *http.Request) (*http.Response, *goquery.Document) {
+	e.t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, doc
+}
+
+// get fetches path.
+func (e *testEnv) get(c *http.Client, path string, header ...string) (*http.Response, *goquery.Document) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return e.do(c, req)
+}
+
+// postForm posts a form to path; header holds extra name, value pairs.
+func (e *testEnv) postForm(c *http.Client, path string, form url.Values, header ...string) (*http.Response, *goquery.Document) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return e.do(c, req)
+}
+
+// testID returns the trimmed text of the element with data-testid id.
+func testID(doc *goquery.Document, id string) string {
+	return strings.TrimSpace(doc.Find(`[data-testid="` + id + `"]`).First().Text())
+}
+
+// fieldError returns the inline error shown under a form field.
+func fieldError(doc *goquery.Document, field string) string {
+	return testID(doc, "error-"+field)
+}
+
+var errNoLocation = errors.New("no Location header")
+
+// location returns the redirect target of a 3xx answer.
+func location(resp *http.Response) (string, error) {
+	l := resp.Header.Get("Location")
+	if l == "" {
+		return "", errNoLocation
+	}
+	return l, nil
+}

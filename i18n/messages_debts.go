@@ -1,0 +1,4 @@
+package i18n
+
+// debts holds the messages of its area of the product.
+var debts = map[string]Text{}

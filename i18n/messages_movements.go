@@ -1,0 +1,4 @@
+package i18n
+
+// movements holds the messages of its area of the product.
+var movements = map[string]Text{}
