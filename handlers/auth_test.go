@@ -117,7 +117,7 @@ func TestLoginThrottlesPerAddress(t *testing.T) {
 }
 
 func TestLoginLocksAccountAfterRepeatedFailures(t *testing.T) {
-	e := newTestEnv(t, func(c *Config) { c.LockAfter, c.LockFor, c.LoginBurst = 3, 15 * time.Minute, 100 })
+	e := newTestEnv(t, func(c *Config) { c.LockAfter, c.LockFor, c.LoginBurst = 3, 15*time.Minute, 100 })
 	e.createUser("zeynep@kasa.test", store.RoleViewer)
 	bad := url.Values{"email": {"zeynep@kasa.test"}, "password": {"wrong password"}}
 	for i := 0; i < 3; i++ {
