@@ -70,6 +70,9 @@ func (c *clock) Advance(d time.Duration) {
 // envOption adjusts the configuration of a test environment.
 type envOption func(*Config)
 
+// quiet drops the logs of the handlers under test.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, st: storetest.New(t), now: &clock{}, metrics: NewMetrics()}
@@ -104,7 +107,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 		}
 	}
 	_ = schedules // scheduled work is not started in handler tests; tests enqueue what they need
-	runner := jobs.NewRunner(e.st.DB(), handlers, jobs.Options{Workers: 2, PollInterval: 100 * time.Millisecond, ShutdownGrace: 5 * time.Second})
+	runner := jobs.NewRunner(e.st.DB(), handlers, jobs.Options{Workers: 2, PollInterval: 100 * time.Millisecond, ShutdownGrace: 5 * time.Second, Logger: quiet})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { runner.Run(ctx); close(done) }()
@@ -118,7 +121,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	e.h = New(cfg, Deps{
 		Store: e.st, Sessions: e.sessions, Assets: static.New(), Metrics: e.metrics,
 		KickJobs: runner.Kick, Now: e.now.Now, Connect: e.conn,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: quiet,
 	})
 	handler = e.h
 	return e

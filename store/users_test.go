@@ -1,0 +1,122 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"kasa/store"
+	"kasa/store/storetest"
+)
+
+func TestFirstAdminIsCreatedOnce(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin" + string(rune('a'+i)) + "@kasa.test", PasswordHash: "x"})
+		})
+	}
+	wg.Wait()
+	created := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, store.ErrConflict):
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	n, _ := st.CountUsers(ctx)
+	if created != 1 || n != 1 {
+		t.Fatalf("%d created, %d users; want exactly one admin", created, n)
+	}
+}
+
+func TestUserEmailIsUniqueIgnoringCase(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	if _, err := st.CreateUser(ctx, store.NewUser{Email: "Ayse@Kasa.test", PasswordHash: "x", Role: store.RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(ctx, store.NewUser{Email: "ayse@kasa.TEST", PasswordHash: "x", Role: store.RoleViewer}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate email: %v", err)
+	}
+	if u, err := st.UserByEmail(ctx, " AYSE@kasa.test "); err != nil || u.Email != "Ayse@Kasa.test" {
+		t.Fatalf("lookup: %v %v", u.Email, err)
+	}
+}
+
+func TestLastAdminCannotBeRemoved(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	a, _ := st.CreateUser(ctx, store.NewUser{Email: "a@kasa.test", PasswordHash: "x", Role: store.RoleAdmin})
+	b, _ := st.CreateUser(ctx, store.NewUser{Email: "b@kasa.test", PasswordHash: "x", Role: store.RoleAdmin})
+	if err := st.SetUserRole(ctx, a.ID, store.RoleViewer); err != nil {
+		t.Fatalf("demoting one of two admins: %v", err)
+	}
+	if err := st.SetUserRole(ctx, b.ID, store.RoleOperator); !errors.Is(err, store.ErrLastAdmin) {
+		t.Fatalf("demoting the last admin: %v", err)
+	}
+	if err := st.SetUserDisabled(ctx, b.ID, true); !errors.Is(err, store.ErrLastAdmin) {
+		t.Fatalf("disabling the last admin: %v", err)
+	}
+	if err := st.SetUserRole(ctx, 9999, store.RoleViewer); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestLoginFailuresLockTheAccount(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	st.SetClock(func() time.Time { return now })
+	u, _ := st.CreateUser(ctx, store.NewUser{Email: "c@kasa.test", PasswordHash: "x", Role: store.RoleViewer})
+	for i := 1; i <= 3; i++ {
+		until, err := st.RecordLoginFailure(ctx, u.ID, 3, 15*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (until != nil) != (i == 3) {
+			t.Fatalf("after %d failures locked_until=%v", i, until)
+		}
+		if i == 3 && !until.Equal(now.Add(15*time.Minute)) {
+			t.Fatalf("locked until %v", until)
+		}
+	}
+	if err := st.RecordLoginSuccess(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = st.UserByID(ctx, u.ID)
+	if u.FailedLogins != 0 || u.LockedUntil != nil {
+		t.Fatalf("success did not reset: %d, %v", u.FailedLogins, u.LockedUntil)
+	}
+}
+
+func TestDisablingAndPasswordChangeEndSessions(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	ss, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{newKey()}, Idle: time.Hour, Absolute: time.Hour})
+	u, _ := st.CreateUser(ctx, store.NewUser{Email: "d@kasa.test", PasswordHash: "x", Role: store.RoleViewer})
+	keep := saveNew(t, ss, map[any]any{store.SessionUserKey: u.ID})
+	other := saveNew(t, ss, map[any]any{store.SessionUserKey: u.ID})
+
+	r := httptestRequestWith(keep)
+	s, _ := ss.Get(r, "kasa_session")
+	if err := st.SetPassword(ctx, u.ID, "new-hash", false, ss.Hash(s)); err != nil {
+		t.Fatal(err)
+	}
+	if load(t, ss, keep) == nil || load(t, ss, other) != nil {
+		t.Fatal("a password change must end the other sessions and keep the caller's")
+	}
+	if err := st.SetUserDisabled(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if load(t, ss, keep) != nil {
+		t.Fatal("a disabled user's session still works")
+	}
+}
