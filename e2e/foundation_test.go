@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -93,5 +96,27 @@ func TestSignInLanguageRolesAndSignOut(t *testing.T) {
 	}
 	if got := text(t, ctx, `[data-testid=error-message]`); !strings.Contains(got, "permission") {
 		t.Fatalf("403 page says %q", got)
+	}
+}
+
+// TestGracefulShutdown sends SIGTERM to a running server: it stops
+// accepting, finishes, and exits cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	a := startApp(t)
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, a.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop within 30s of SIGTERM")
+	}
+	if _, err := http.Get(a.URL + "/healthz"); err == nil {
+		t.Fatal("still serving after shutdown")
 	}
 }

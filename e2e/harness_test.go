@@ -141,6 +141,9 @@ func startApp(t *testing.T, env ...string) *app {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if a.cmd.ProcessState != nil {
+			return // the test stopped it
+		}
 		a.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { a.cmd.Wait(); close(done) }()
