@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"kasa/clocktest"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -39,32 +40,7 @@ type testEnv struct {
 	sandbox  *connect.Sandbox
 	conn     *connect.Connector
 	metrics  *Metrics
-	now      *clock
-}
-
-// clock is a settable time source for the store and the handler.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		return time.Now()
-	}
-	return c.t
-}
-
-// Advance moves the clock forward from now (fixing it at that moment).
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		c.t = time.Now()
-	}
-	c.t = c.t.Add(d)
+	now      *clocktest.Clock
 }
 
 // envOption adjusts the configuration of a test environment.
@@ -75,7 +51,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, st: storetest.New(t), now: &clock{}, metrics: NewMetrics()}
+	e := &testEnv{t: t, st: storetest.New(t), now: &clocktest.Clock{}, metrics: NewMetrics()}
 	e.st.SetClock(e.now.Now)
 	key := make([]byte, 32)
 	rand.Read(key)

@@ -58,7 +58,7 @@ func TestCreateReadUpdateList(t *testing.T) {
 		t.Fatalf("by id: %+v %v", byID, err)
 	}
 
-	h.clock.Add(time.Hour)
+	h.clock.Advance(time.Hour)
 	upd := sampleDebt("ERP-1-RENAMED")
 	upd.Amount, upd.DocumentType = dec("4500"), "Senet"
 	rc, err = h.client.Update(ctx, finrota.Ref{UpdateErpCode: "ERP-1"}, upd)
@@ -178,12 +178,12 @@ func TestTokenCachedAndRenewedBeforeExpiry(t *testing.T) {
 	if tokenCalls() != 1 || !exp.Equal(h.clock.Now().Add(time.Hour)) {
 		t.Fatalf("token calls %d, expiry %v", tokenCalls(), exp)
 	}
-	h.clock.Add(55*time.Minute - time.Second)
+	h.clock.Advance(55*time.Minute - time.Second)
 	list()
 	if tokenCalls() != 1 {
 		t.Fatalf("renewed %v early", 5*time.Minute+time.Second)
 	}
-	h.clock.Add(time.Second) // now = expiry - 5 min
+	h.clock.Advance(time.Second) // now = expiry - 5 min
 	list()
 	second, _, _ := h.store.LoadToken(ctx, finrota.TokenKey)
 	if tokenCalls() != 2 || second == first {

@@ -57,7 +57,7 @@ func TestReadsDoNotWaitBeyondTheCap(t *testing.T) {
 		t.Fatalf("%v, waits %v", err, h.waited())
 	}
 	h.client.MaxRetryWait = 2 * time.Minute
-	h.client.Wait = func(ctx context.Context, d time.Duration) error { h.clock.Add(d); return nil }
+	h.client.Wait = func(ctx context.Context, d time.Duration) error { h.clock.Advance(d); return nil }
 	if _, err := h.client.List(ctx, 1, 1); err != nil {
 		t.Fatalf("after waiting the window out: %v", err)
 	}

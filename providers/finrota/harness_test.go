@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"kasa/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -22,23 +23,6 @@ const (
 	agentCode   = "NT26822394"
 	accountCode = "441B3BF1-8F5F-4CCD-A116-7CD90D3E4C04"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // seen is one request as the fake received it.
 type seen struct {
@@ -135,7 +119,7 @@ type harness struct {
 	fake   *finrotatest.Server
 	spy    *spy
 	client *finrota.Client
-	clock  *clock
+	clock  *clocktest.Clock
 	store  *tokens.Memory
 	rec    *recorder
 
@@ -145,7 +129,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts finrotatest.Options) *harness {
 	t.Helper()
-	c := &clock{t: time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC))
 	opts.Now = c.Now
 	fake := finrotatest.New(opts)
 	fake.AddAgent(finrotatest.Agent{Code: agentCode, Name: "Marmara Bayi", Active: true})

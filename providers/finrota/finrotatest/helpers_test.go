@@ -3,10 +3,10 @@ package finrotatest
 import (
 	"encoding/json"
 	"io"
+	"kasa/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -19,36 +19,18 @@ const (
 	closedAccount = "0A9E2B7C-3D4F-4A1B-8C6D-9E8F7A6B5C4D"
 )
 
-// clock is a settable time source shared by the fake and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a fake behind a real HTTP server, with a token and a little data.
 type env struct {
 	t     *testing.T
 	srv   *Server
 	url   string
-	clock *clock
+	clock *clocktest.Clock
 	token string
 }
 
 func newEnv(t *testing.T, opts Options) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC))
 	if opts.Now == nil {
 		opts.Now = c.Now
 	}

@@ -71,11 +71,11 @@ func TestBearerRules(t *testing.T) {
 			}
 		})
 	}
-	e.clock.Add(59 * time.Second)
+	e.clock.Advance(59 * time.Second)
 	if status, body := e.call("GET", "/cat/cat/list?page=1", ""); status != 200 {
 		t.Fatalf("before expiry: %d %v", status, body)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	status, body := e.call("GET", "/cat/cat/list?page=1", "")
 	if status != 401 || body["message"] != "The token has expired." {
 		t.Fatalf("at expiry: %d %v", status, body)
@@ -101,7 +101,7 @@ func TestUnknownRoute(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t, Options{RequestsPerMinute: 3}) // the token took one
-	e.clock.Add(20 * time.Second)
+	e.clock.Advance(20 * time.Second)
 	for i := range 2 {
 		if status, body := e.call("GET", "/cat/cat/list?page=1", ""); status != 200 {
 			t.Fatalf("request %d: %d %v", i, status, body)
@@ -112,7 +112,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("over limit: %d Retry-After %q %v", status, h.Get("Retry-After"), body)
 	}
 	wantGatewayEnvelope(t, 429, body)
-	e.clock.Add(40 * time.Second) // the token request leaves the window
+	e.clock.Advance(40 * time.Second) // the token request leaves the window
 	if status, body := e.call("GET", "/cat/cat/list?page=1", ""); status != 200 {
 		t.Fatalf("after window: %d %v", status, body)
 	}
@@ -128,7 +128,7 @@ func TestListRules(t *testing.T) {
 	e := newEnv(t, Options{})
 	for i := 1; i <= 12; i++ {
 		e.create(fmt.Sprintf("L-%02d", i), nil)
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 	}
 	e.srv.SetDebtActive("L-05", false)
 	id := e.srv.mustDebt(t, "L-03").ID
@@ -266,7 +266,7 @@ func TestSendCATDebtInfoMail(t *testing.T) {
 		t.Fatalf("notification %+v", n)
 	}
 	// Global and not idempotent: a second call notifies everyone again.
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	e.call("POST", "/cat/cat/SendCATDebtInfoMail", "")
 	if got := e.srv.Notifications(); len(got) != 4 || !got[3].At.Equal(e.clock.Now()) {
 		t.Fatalf("after second call: %d", len(got))
@@ -285,7 +285,7 @@ func TestNotificationsPage(t *testing.T) {
 		m["dueDate"], m["transactionDate"], m["agentErpCode"] = "2025-09-02", "2025-09-01", "<b>X&Y</b>"
 	})
 	e.call("POST", "/cat/cat/SendCATDebtInfoMail", "")
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	e.srv.SetDebtActive("P-1", false)
 	e.call("POST", "/cat/cat/SendCATDebtInfoMail", "")
 	e.srv.Faults.Down() // the page must not depend on the API's health
