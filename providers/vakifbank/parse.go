@@ -143,16 +143,22 @@ func parseAnswer(body []byte) (answer, error) {
 		}
 		return a, nil
 	}
-	var rows []wireTransaction
+	// Each row is kept as sent, for the audit copy the product stores.
+	var rows []json.RawMessage
 	if err := json.Unmarshal(list, &rows); err != nil {
 		return answer{}, fmt.Errorf("decode AccountTransactions: %w", err)
 	}
 	a.txns = make([]Transaction, 0, len(rows))
-	for i, r := range rows {
+	for i, raw := range rows {
+		var r wireTransaction
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return answer{}, fmt.Errorf("decode AccountTransactions: transaction %d: %w", i, err)
+		}
 		t, err := r.transaction()
 		if err != nil {
 			return answer{}, fmt.Errorf("transaction %d: %w", i, err)
 		}
+		t.Raw = raw
 		a.txns = append(a.txns, t)
 	}
 	return a, nil

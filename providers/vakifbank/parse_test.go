@@ -2,6 +2,7 @@ package vakifbank
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -50,6 +51,14 @@ func TestParseDocumentationSample(t *testing.T) {
 	}
 	if b := BalanceBreaks(txns); len(b) != 0 {
 		t.Errorf("the documentation's sample breaks at %+v", b)
+	}
+	// The raw row is the bank's own text, kept for audit.
+	var raw map[string]string
+	if err := json.Unmarshal(txns[2].Raw, &raw); err != nil {
+		t.Fatalf("raw row %q: %v", txns[2].Raw, err)
+	}
+	if raw["TransactionId"] != "2020000000000003" || raw["Amount"] != "-200.0" || raw["TransactionCode"] != "EFTTHSBEFT" {
+		t.Errorf("raw row is %s", txns[2].Raw)
 	}
 }
 

@@ -54,6 +54,8 @@ type Transaction struct {
 	Code        string          // TransactionCode, e.g. "EFTTHSBEFT"
 	Name        string          // TransactionName, e.g. "Hesaba giden EFT"
 	Description string
+	// Raw is the row exactly as the bank sent it, kept for audit.
+	Raw json.RawMessage
 }
 
 type transactionsRequest struct {

@@ -1,0 +1,303 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
+)
+
+// Movement is one stored account movement.
+type Movement struct {
+	ID            int64           `db:"id"`
+	AccountID     int64           `db:"account_id"`
+	TransactionID string          `db:"transaction_id"`
+	BookedAt      time.Time       `db:"booked_at"`
+	Direction     string          `db:"direction"` // in | out
+	Amount        decimal.Decimal `db:"amount"`    // signed: money out is negative
+	Balance       decimal.Decimal `db:"balance"`   // after the movement
+	Currency      string          `db:"currency"`
+	Code          string          `db:"code"`
+	Name          string          `db:"name"`
+	Description   string          `db:"description"`
+}
+
+// NewMovement is a movement as the bank reported it, to be stored.
+type NewMovement struct {
+	TransactionID string
+	BookedAt      time.Time
+	Direction     string // in | out
+	Amount        decimal.Decimal
+	Balance       decimal.Decimal
+	Currency      string
+	Code          string
+	Name          string
+	Description   string
+	Raw           json.RawMessage // the bank's row as sent; {} when empty
+}
+
+// InsertMovements stores the movements of one account in the bank's order
+// and returns how many were new. The rows are streamed with COPY into a
+// temporary table and moved with one INSERT … SELECT that skips movements
+// already stored (an overlapping sync), so tens of thousands of rows cost
+// a few round trips. Syncs of one account are serialised by an advisory
+// lock, which lets the anti-join replace ON CONFLICT, the slower way to
+// de-duplicate; the unique index still guards the data.
+func (s *Store) InsertMovements(ctx context.Context, accountID int64, ms []NewMovement) (int, error) {
+	ms = uniqueMovements(ms)
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	var inserted int64
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		n, err := insertMovements(ctx, tx, accountID, ms)
+		inserted = n
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: insert movements: %w", err)
+	}
+	return int(inserted), nil
+}
+
+// uniqueMovements drops repeated TransactionIds, keeping the first.
+func uniqueMovements(ms []NewMovement) []NewMovement {
+	seen := make(map[string]bool, len(ms))
+	out := ms[:0:0]
+	for _, m := range ms {
+		if !seen[m.TransactionID] {
+			seen[m.TransactionID] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// movementLockSpace namespaces the advisory locks of movement syncs.
+const movementLockSpace = 0x6d6f76 // "mov"
+
+func insertMovements(ctx context.Context, tx *sqlx.Tx, accountID int64, ms []NewMovement) (int64, error) {
+	// The rows can be fetched again from the bank, and the sync run that
+	// records their coverage commits synchronously afterwards (flushing this
+	// WAL too), so this transaction need not wait for its own flush.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return 0, fmt.Errorf("commit mode: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, movementLockSpace, int32(accountID)); err != nil {
+		return 0, fmt.Errorf("lock account: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE movements_in (
+		ord INT, transaction_id TEXT, booked_at TIMESTAMPTZ, direction TEXT, amount NUMERIC(18,2),
+		balance NUMERIC(18,2), currency TEXT, code TEXT, name TEXT, description TEXT, raw JSONB
+	) ON COMMIT DROP`); err != nil {
+		return 0, fmt.Errorf("temp table: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("movements_in",
+		"ord", "transaction_id", "booked_at", "direction", "amount", "balance", "currency", "code", "name", "description", "raw"))
+	if err != nil {
+		return 0, fmt.Errorf("copy: %w", err)
+	}
+	for i, m := range ms {
+		raw := string(m.Raw)
+		if len(m.Raw) == 0 {
+			raw = "{}"
+		}
+		if _, err := stmt.ExecContext(ctx, i, m.TransactionID, m.BookedAt, m.Direction, m.Amount.StringFixed(2),
+			m.Balance.StringFixed(2), m.Currency, m.Code, m.Name, m.Description, raw); err != nil {
+			stmt.Close()
+			return 0, fmt.Errorf("copy row %d: %w", i, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		stmt.Close()
+		return 0, fmt.Errorf("copy: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return 0, fmt.Errorf("copy: %w", err)
+	}
+	// ORDER BY assigns ids in the bank's order.
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO account_movements (account_id, transaction_id, booked_at, direction, amount, balance,
+			currency, code, name, description, raw)
+		SELECT $1, transaction_id, booked_at, direction, amount, balance, currency, code, name, description, raw
+		FROM movements_in i
+		WHERE NOT EXISTS (SELECT 1 FROM account_movements m WHERE m.account_id = $1 AND m.transaction_id = i.transaction_id)
+		ORDER BY ord`, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("insert: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// MovementSync is one run of syncing an account's movements for a range.
+type MovementSync struct {
+	ID          int64      `db:"id"`
+	AccountID   int64      `db:"account_id"`
+	From        time.Time  `db:"from_at"`
+	To          time.Time  `db:"to_at"`
+	Reason      string     `db:"reason"` // page | manual | schedule | initial
+	State       string     `db:"state"`  // pending | running | done | failed
+	JobID       *int64     `db:"job_id"`
+	Fetched     int        `db:"fetched"`
+	Inserted    int        `db:"inserted"`
+	ErrorCode   string     `db:"error_code"`
+	Error       string     `db:"error"`
+	CreatedAt   time.Time  `db:"created_at"`
+	StartedAt   *time.Time `db:"started_at"`
+	FinishedAt  *time.Time `db:"finished_at"`
+	RequestedBy *int64     `db:"requested_by"`
+}
+
+// The states of a sync run.
+const (
+	SyncPending = "pending"
+	SyncRunning = "running"
+	SyncDone    = "done"
+	SyncFailed  = "failed"
+)
+
+// Finished reports whether the run has an outcome.
+func (m MovementSync) Finished() bool { return m.State == SyncDone || m.State == SyncFailed }
+
+// NewMovementSync asks for a range of an account to be synced.
+type NewMovementSync struct {
+	AccountID   int64
+	From, To    time.Time
+	Reason      string
+	RequestedBy int64
+}
+
+const movementSyncColumns = `id, account_id, from_at, to_at, reason, state, job_id, fetched, inserted,
+	error_code, error, created_at, started_at, finished_at, requested_by`
+
+// StartMovementSync records a sync run and, in the same transaction, calls
+// enqueue to queue the job that performs it, so that a run exists exactly
+// when its job does. The range is cut to whole seconds, the bank's
+// resolution.
+func (s *Store) StartMovementSync(ctx context.Context, n NewMovementSync, enqueue func(tx *sqlx.Tx, syncID int64) (jobID int64, err error)) (MovementSync, error) {
+	n.From, n.To = n.From.Truncate(time.Second), n.To.Truncate(time.Second)
+	var m MovementSync
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.QueryRowxContext(ctx, `INSERT INTO movement_syncs (account_id, from_at, to_at, reason, requested_by)
+			VALUES ($1, $2, $3, $4, NULLIF($5, 0)) RETURNING id`, n.AccountID, n.From, n.To, n.Reason, n.RequestedBy).Scan(&id); err != nil {
+			return err
+		}
+		jobID, err := enqueue(tx, id)
+		if err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &m, `UPDATE movement_syncs SET job_id = $2 WHERE id = $1 RETURNING `+movementSyncColumns, id, jobID)
+	})
+	if err != nil {
+		return MovementSync{}, fmt.Errorf("store: start movement sync: %w", err)
+	}
+	return m, nil
+}
+
+// MovementSync returns one sync run.
+func (s *Store) MovementSync(ctx context.Context, id int64) (MovementSync, error) {
+	var m MovementSync
+	if err := s.db.GetContext(ctx, &m, `SELECT `+movementSyncColumns+` FROM movement_syncs WHERE id = $1`, id); err != nil {
+		return MovementSync{}, fmt.Errorf("store: movement sync %d: %w", id, notFound(err))
+	}
+	return m, nil
+}
+
+// OpenMovementSync returns the newest unfinished run of the account whose
+// range includes [from, to], so that a second visitor waits for it rather
+// than starting another; ErrNotFound when there is none.
+func (s *Store) OpenMovementSync(ctx context.Context, accountID int64, from, to time.Time) (MovementSync, error) {
+	var m MovementSync
+	err := s.db.GetContext(ctx, &m, `SELECT `+movementSyncColumns+` FROM movement_syncs
+		WHERE account_id = $1 AND state IN ('pending', 'running') AND from_at <= $2 AND to_at >= $3
+		ORDER BY id DESC LIMIT 1`, accountID, from, to)
+	if err != nil {
+		return MovementSync{}, fmt.Errorf("store: open movement sync: %w", notFound(err))
+	}
+	return m, nil
+}
+
+// MovementSyncs returns the newest runs of an account.
+func (s *Store) MovementSyncs(ctx context.Context, accountID int64, limit int) ([]MovementSync, error) {
+	var ms []MovementSync
+	err := s.db.SelectContext(ctx, &ms, `SELECT `+movementSyncColumns+` FROM movement_syncs
+		WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: movement syncs: %w", err)
+	}
+	return ms, nil
+}
+
+// MarkMovementSyncRunning records that an attempt of the run has begun.
+func (s *Store) MarkMovementSyncRunning(ctx context.Context, id int64) error {
+	return execOne(ctx, s.db, `UPDATE movement_syncs SET state = 'running', started_at = COALESCE(started_at, now())
+		WHERE id = $1`, id)
+}
+
+// FinishMovementSync records a successful run: its counts, and on the
+// account the widened coverage, the latest balance and the sync time. The
+// coverage grows only when the run's range meets it; a disjoint range (which
+// the product never asks for) leaves it as it was.
+func (s *Store) FinishMovementSync(ctx context.Context, id int64, fetched, inserted int) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var m MovementSync
+		if err := tx.GetContext(ctx, &m, `UPDATE movement_syncs SET state = 'done', fetched = $2, inserted = $3,
+			error_code = '', error = '', finished_at = now() WHERE id = $1 RETURNING `+movementSyncColumns, id, fetched, inserted); err != nil {
+			return notFound(err)
+		}
+		_, err := tx.ExecContext(ctx, `
+			UPDATE bank_accounts a SET
+				synced_from = CASE WHEN a.synced_from IS NULL THEN $2
+					WHEN $2 <= a.synced_until + interval '1 second' AND $3 >= a.synced_from - interval '1 second'
+					THEN LEAST(a.synced_from, $2) ELSE a.synced_from END,
+				synced_until = CASE WHEN a.synced_until IS NULL THEN $3
+					WHEN $2 <= a.synced_until + interval '1 second' AND $3 >= a.synced_from - interval '1 second'
+					THEN GREATEST(a.synced_until, $3) ELSE a.synced_until END,
+				last_sync_at = now(), last_sync_status = 'ok', last_sync_code = '', last_sync_error = '',
+				balance = COALESCE((SELECT balance FROM account_movements WHERE account_id = $1
+					ORDER BY booked_at DESC, id DESC LIMIT 1), a.balance),
+				balance_at = COALESCE((SELECT booked_at FROM account_movements WHERE account_id = $1
+					ORDER BY booked_at DESC, id DESC LIMIT 1), a.balance_at),
+				updated_at = now()
+			WHERE a.id = $1`, m.AccountID, m.From, m.To)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: finish movement sync %d: %w", id, err)
+	}
+	return nil
+}
+
+// FailMovementSync records a failed attempt. A final failure ends the run
+// and marks the account's last sync as failed with the bank's code; an
+// attempt that will be retried puts the run back to pending with the error,
+// so the page can say why it is still waiting.
+func (s *Store) FailMovementSync(ctx context.Context, id int64, code, message string, final bool) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		state := SyncPending
+		if final {
+			state = SyncFailed
+		}
+		var accountID int64
+		if err := tx.QueryRowxContext(ctx, `UPDATE movement_syncs SET state = $2, error_code = $3, error = $4,
+			finished_at = CASE WHEN $5 THEN now() END WHERE id = $1 RETURNING account_id`,
+			id, state, code, message, final).Scan(&accountID); err != nil {
+			return notFound(err)
+		}
+		if !final {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET last_sync_at = now(), last_sync_status = 'failed',
+			last_sync_code = $2, last_sync_error = $3, updated_at = now() WHERE id = $1`, accountID, code, message)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: fail movement sync %d: %w", id, err)
+	}
+	return nil
+}
