@@ -1,9 +1,239 @@
 package handlers
 
-import "kasa/store"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"kasa/connect"
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/providers/garanti"
+	"kasa/store"
+	"kasa/views"
+)
 
 // garantiRoutes registers the Garanti BBVA consent, OAuth callback and HGS pages.
 func (h *Handler) garantiRoutes() {
-	h.mux.HandleFunc("GET /consents", h.require(store.RoleViewer, h.comingSoon("nav.consents", "consents")))
-	h.mux.HandleFunc("GET /hgs", h.require(store.RoleViewer, h.comingSoon("nav.hgs", "hgs")))
+	m := h.mux
+	viewer, operator, admin := store.RoleViewer, store.RoleOperator, store.RoleAdmin
+	m.HandleFunc("GET /consents", h.require(viewer, h.consentsPage))
+	m.HandleFunc("GET /consents/setup", h.require(admin, h.garantiSetupPage))
+	m.HandleFunc("POST /consents/setup/register", h.require(admin, h.garantiRegister))
+	m.HandleFunc("POST /consents/setup/credentials", h.require(admin, h.garantiCredentials))
+	m.HandleFunc("GET /consents/new", h.require(operator, h.newConsentPage))
+	m.HandleFunc("POST /consents", h.require(operator, h.createConsent))
+	m.HandleFunc("GET /consents/{id}", h.require(viewer, h.consentPage))
+	m.HandleFunc("POST /consents/{id}/refresh", h.require(operator, h.refreshConsent))
+	m.HandleFunc("POST /consents/{id}/activate", h.require(operator, h.activateConsent))
+	m.HandleFunc("GET /consents/{id}/revoke", h.require(operator, h.revokeConsentPage))
+	m.HandleFunc("POST /consents/{id}/revoke", h.require(operator, h.revokeConsent))
+	m.HandleFunc("GET /oauth/garanti/callback", h.require(operator, h.garantiCallback))
+	m.HandleFunc("GET /hgs", h.require(viewer, h.hgsPage))
+	m.HandleFunc("GET /hgs/export.csv", h.require(viewer, h.hgsExport))
+	m.HandleFunc("POST /hgs/refresh", h.require(operator, h.hgsRefresh))
+}
+
+// Settings keys of the Garanti application.
+const (
+	garantiClientID     = "garanti.client_id"
+	garantiClientSecret = "garanti.client_secret"
+	garantiPortal       = "garanti.client_id_portal"
+	garantiTPPID        = "garanti.tpp_id"
+	garantiTPPName      = "garanti.tpp_name"
+	garantiCompany      = "garanti.company_name"
+	garantiBaseURL      = "garanti.base_url"
+)
+
+// sessionGarantiBinding holds a random value that binds OAuth states to the
+// session that started them; only its hash is stored with each state.
+const sessionGarantiBinding = "garanti_bind"
+
+// garantiBinding returns the session's binding, creating it when create.
+func (h *Handler) garantiBinding(w http.ResponseWriter, r *http.Request, create bool) (string, error) {
+	s := h.session(r)
+	if b, ok := s.Values[sessionGarantiBinding].(string); ok && b != "" {
+		return b, nil
+	}
+	if !create {
+		return "", nil
+	}
+	b := garanti.NewState()
+	s.Values[sessionGarantiBinding] = b
+	return b, s.Save(r, w)
+}
+
+// garantiWork is the Garanti work shared with the jobs, on the handler's clock.
+func (h *Handler) garantiWork() *jobs.Garanti {
+	return &jobs.Garanti{Store: h.store, Conn: h.conn, Now: h.now}
+}
+
+// garantiClient returns a client, and whether the application has the
+// credentials to create consents.
+func (h *Handler) garantiClient(ctx context.Context) (*garanti.Client, bool, error) {
+	cl, app, err := h.conn.Garanti(ctx)
+	if errors.Is(err, connect.ErrNotConfigured) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return cl, app.ClientID != "" && app.ClientSecret != "" && app.ClientIDPortal != "", nil
+}
+
+// garantiHost is the host the bank's links must point at: the configured
+// base URL (or the sandbox fake). A link elsewhere is not followed.
+func (h *Handler) garantiHost(ctx context.Context) (string, error) {
+	if sb := h.conn.Sandbox(); sb != nil {
+		u, err := url.Parse(sb.GarantiURL)
+		if err != nil {
+			return "", err
+		}
+		return u.Host, nil
+	}
+	s, err := h.store.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(s[garantiBaseURL])
+	if err != nil || u.Host == "" {
+		return "", errors.New("garanti: no base URL")
+	}
+	return u.Host, nil
+}
+
+// explain turns a failed Garanti call into the user's message.
+func explain(r *http.Request, err error) string {
+	return views.GarantiCodeText(r.Context(), jobs.ErrorCode(err))
+}
+
+func (h *Handler) garantiSetupView(ctx context.Context) (views.GarantiSetupView, error) {
+	s, err := h.store.Settings(ctx)
+	if err != nil {
+		return views.GarantiSetupView{}, err
+	}
+	return views.GarantiSetupView{RedirectURI: h.conn.GarantiRedirectURI(), ClientID: s[garantiClientID],
+		SecretSet: s[garantiClientSecret] != "", Company: s[garantiCompany], Portal: s[garantiPortal],
+		TPPID: s[garantiTPPID], TPPName: s[garantiTPPName], Errors: views.Errors{}}, nil
+}
+
+func (h *Handler) garantiSetupPage(w http.ResponseWriter, r *http.Request) {
+	v, err := h.garantiSetupView(r.Context())
+	if err != nil {
+		h.serverError(w, r, errorf("garanti setup", err))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.GarantiSetupPage(v))
+}
+
+// maxTPPNameLen bounds the company name (it becomes TPP-Name, E017).
+const maxTPPNameLen = 100
+
+// garantiRegister performs the one-time dynamic registration and keeps the
+// application's credentials, encrypted.
+func (h *Handler) garantiRegister(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	v, err := h.garantiSetupView(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("garanti register", err))
+		return
+	}
+	v.Company = strings.TrimSpace(r.PostFormValue("company_name"))
+	v.Portal = strings.TrimSpace(r.PostFormValue("client_id_portal"))
+	switch {
+	case v.Company == "":
+		v.Errors["company_name"] = lang.T("garanti.valid.company")
+	case len(v.Company) > maxTPPNameLen:
+		v.Errors["company_name"] = lang.T("garanti.valid.toolong", maxTPPNameLen)
+	}
+	if len(v.Portal) > 50 {
+		v.Errors["client_id_portal"] = lang.T("garanti.valid.toolong", 50)
+	}
+	if len(v.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, views.GarantiSetupPage(v))
+		return
+	}
+	values, err := h.register(ctx, v.Company, v.Portal)
+	if err != nil {
+		h.log.Warn("garanti register", "request_id", requestID(ctx), "err", err)
+		v.Error = explain(r, err)
+		h.render(w, r, http.StatusBadGateway, views.GarantiSetupPage(v))
+		return
+	}
+	h.flash(w, r, "success", lang.T("garanti.setup.registered", values[garantiClientID]))
+	h.redirect(w, r, "/consents/setup")
+}
+
+// register asks the bank for new application credentials and stores them.
+func (h *Handler) register(ctx context.Context, company, portal string) (map[string]string, error) {
+	cl, _, err := h.conn.Garanti(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, secret, err := cl.Register(ctx, []string{h.conn.GarantiRedirectURI()}, company)
+	if err != nil {
+		return nil, err
+	}
+	if portal == "" {
+		portal = id // the API Store shows its own value; until entered, the client id stands in
+	}
+	values := map[string]string{garantiClientID: id, garantiClientSecret: secret, garantiPortal: portal,
+		garantiTPPID: id, garantiTPPName: company, garantiCompany: company}
+	var by int64
+	if u := currentUser(ctx); u != nil {
+		by = u.ID
+	}
+	if err := h.store.PutSettings(ctx, by, values); err != nil {
+		return nil, err
+	}
+	h.store.Audit(ctx, by, "garanti.register", "settings", map[string]any{"clientId": id, "company": company})
+	return values, nil
+}
+
+// garantiCredentials stores credentials obtained outside the product.
+func (h *Handler) garantiCredentials(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	v, err := h.garantiSetupView(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("garanti credentials", err))
+		return
+	}
+	v.ClientID = strings.TrimSpace(r.PostFormValue("client_id"))
+	secret := strings.TrimSpace(r.PostFormValue("client_secret"))
+	v.Portal = strings.TrimSpace(r.PostFormValue("client_id_portal"))
+	v.TPPID = strings.TrimSpace(r.PostFormValue("tpp_id"))
+	v.TPPName = strings.TrimSpace(r.PostFormValue("tpp_name"))
+	for field, val := range map[string]string{"client_id": v.ClientID, "client_id_portal": v.Portal, "tpp_name": v.TPPName} {
+		if val == "" {
+			v.Errors[field] = lang.T("garanti.valid.required")
+		} else if len(val) > maxTPPNameLen {
+			v.Errors[field] = lang.T("garanti.valid.toolong", maxTPPNameLen)
+		}
+	}
+	if secret == "" && !v.SecretSet {
+		v.Errors["client_secret"] = lang.T("garanti.valid.required")
+	}
+	if len(v.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, views.GarantiSetupPage(v))
+		return
+	}
+	if v.TPPID == "" {
+		v.TPPID = v.ClientID
+	}
+	values := map[string]string{garantiClientID: v.ClientID, garantiPortal: v.Portal, garantiTPPID: v.TPPID, garantiTPPName: v.TPPName}
+	if secret != "" {
+		values[garantiClientSecret] = secret
+	}
+	admin := currentUser(ctx)
+	if err := h.store.PutSettings(ctx, admin.ID, values); err != nil {
+		h.serverError(w, r, errorf("garanti credentials", err))
+		return
+	}
+	h.store.Audit(ctx, admin.ID, "garanti.credentials", "settings", map[string]any{"clientId": v.ClientID})
+	h.flash(w, r, "success", lang.T("settings.saved"))
+	h.redirect(w, r, "/consents/setup")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -77,6 +78,9 @@ type HGSTransaction struct {
 	EntranceMotorway  string
 	DepartureMotorway string
 	Explanation       string
+	// Raw is the row exactly as the bank sent it, kept for audit; it plays
+	// no part in Key.
+	Raw json.RawMessage
 }
 
 // Key is the transaction's identity for de-duplication across syncs
@@ -135,16 +139,32 @@ type hgsWire struct {
 		Balance        decimal.Decimal `json:"balanceAmount"`
 		Status         string          `json:"statuText20"`
 	} `json:"hgsProductInfo"`
-	TxnList []struct {
-		ProductID      flexString      `json:"productId"`
-		Amount         decimal.Decimal `json:"transactionAmount"`
-		DebitCreditInd string          `json:"debitCreditInd"`
-		EntranceTs     string          `json:"entranceTs"`
-		DepartureTs    string          `json:"departureTs"`
-		EntranceMtrwy  string          `json:"entrancMtrwyTextValue"`
-		DepartureMtrwy string          `json:"departrMtrwyTextValue"`
-		Explanation    string          `json:"explanationText35"`
-	} `json:"txnList"`
+	TxnList []txnWire `json:"txnList"`
+}
+
+// txnWire is one txnList row; it keeps its raw bytes for audit.
+type txnWire struct {
+	ProductID      flexString      `json:"productId"`
+	Amount         decimal.Decimal `json:"transactionAmount"`
+	DebitCreditInd string          `json:"debitCreditInd"`
+	EntranceTs     string          `json:"entranceTs"`
+	DepartureTs    string          `json:"departureTs"`
+	EntranceMtrwy  string          `json:"entrancMtrwyTextValue"`
+	DepartureMtrwy string          `json:"departrMtrwyTextValue"`
+	Explanation    string          `json:"explanationText35"`
+	raw            json.RawMessage
+}
+
+// UnmarshalJSON reads the row and keeps a copy of its bytes.
+func (t *txnWire) UnmarshalJSON(b []byte) error {
+	type plain txnWire
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*t = txnWire(p)
+	t.raw = append(json.RawMessage(nil), b...)
+	return nil
 }
 
 // HGSTransactions lists one product's movements under the consent. The bank
@@ -194,7 +214,7 @@ func (c *Client) HGSTransactions(ctx context.Context, consentID, accessToken str
 	for _, t := range out.TxnList {
 		tx := HGSTransaction{ProductID: string(t.ProductID), Amount: t.Amount, DebitCredit: strings.ToUpper(strings.TrimSpace(t.DebitCreditInd)),
 			EntranceMotorway: strings.TrimSpace(t.EntranceMtrwy), DepartureMotorway: strings.TrimSpace(t.DepartureMtrwy),
-			Explanation: strings.TrimSpace(t.Explanation)}
+			Explanation: strings.TrimSpace(t.Explanation), Raw: t.raw}
 		tx.EntranceTS, _ = parseTimestamp(t.EntranceTs)
 		tx.DepartureTS, _ = parseTimestamp(t.DepartureTs)
 		if tx.ProductID == "" {

@@ -1,0 +1,277 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"kasa/i18n"
+	"kasa/providers/garanti"
+	"kasa/store"
+	"kasa/views"
+)
+
+// stateLifetime is how long a consent redirect may take to come back.
+const stateLifetime = 10 * time.Minute
+
+// knownAuthorities are the authorities the consent form offers.
+var knownAuthorities = []string{garanti.AuthorityProductInfo, garanti.AuthorityTransactionInfo}
+
+func (h *Handler) consentsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cs, err := h.store.GarantiConsents(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("consents", err))
+		return
+	}
+	_, configured, err := h.garantiClient(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("consents", err))
+		return
+	}
+	v := views.ConsentsView{Configured: configured, Now: h.now()}
+	for _, c := range cs {
+		used, err := h.store.GarantiUsage(ctx, c.ID, h.now())
+		if err != nil {
+			h.serverError(w, r, errorf("consents", err))
+			return
+		}
+		v.Rows = append(v.Rows, views.ConsentRow{C: c, Used: used})
+	}
+	h.render(w, r, http.StatusOK, views.ConsentsPage(v))
+}
+
+// defaultConsentForm proposes a recurring consent for 90 days over the last
+// year of transactions, with both HGS authorities.
+func (h *Handler) defaultConsentForm() views.ConsentForm {
+	today := i18n.Today(h.now())
+	f := views.ConsentForm{Recurring: true, ValidationDate: today.AddDate(0, 0, 90).Format("2006-01-02"), Frequency: "10",
+		TranBegin: today.AddDate(-1, 0, 0).Format("2006-01-02"), TranEnd: today.Format("2006-01-02"), Errors: views.Errors{}}
+	for _, id := range knownAuthorities {
+		f.Authorities = append(f.Authorities, views.AuthorityInput{ID: id, Checked: true})
+	}
+	return f
+}
+
+func (h *Handler) newConsentPage(w http.ResponseWriter, r *http.Request) {
+	f := h.defaultConsentForm()
+	if id, err := strconv.ParseInt(r.URL.Query().Get("renew"), 10, 64); err == nil && id > 0 {
+		old, err := h.store.GarantiConsent(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			h.notFound(w, r)
+			return
+		}
+		if err != nil {
+			h.serverError(w, r, errorf("renew consent", err))
+			return
+		}
+		f.RenewsID, f.Recurring, f.Frequency = old.ID, old.Recurring, strconv.Itoa(old.FrequencyPerDay)
+		for i := range f.Authorities {
+			f.Authorities[i].Checked = false
+			for _, a := range old.Authorities {
+				if a.ID == f.Authorities[i].ID {
+					f.Authorities[i] = views.AuthorityInput{ID: a.ID, AttrName: a.AttributeName, Attr: a.Attribute, Checked: true}
+				}
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, views.ConsentFormPage(f))
+}
+
+// parseConsentForm reads the form as typed and, where it can be read, the
+// request it asks for; errors are messages next to their fields.
+func parseConsentForm(r *http.Request, lang i18n.Lang, now time.Time) (views.ConsentForm, garanti.ConsentRequest) {
+	f := views.ConsentForm{Errors: views.Errors{},
+		ValidationDate: strings.TrimSpace(r.PostFormValue("validation_date")), Frequency: strings.TrimSpace(r.PostFormValue("frequency")),
+		TranBegin: strings.TrimSpace(r.PostFormValue("tran_begin")), TranEnd: strings.TrimSpace(r.PostFormValue("tran_end"))}
+	f.RenewsID, _ = strconv.ParseInt(r.PostFormValue("renews"), 10, 64)
+	var req garanti.ConsentRequest
+	switch r.PostFormValue("recurring") {
+	case "true":
+		f.Recurring, req.Recurring = true, true
+	case "false":
+	default:
+		f.Errors["recurring"] = lang.T("garanti.valid.recurring")
+	}
+	date := func(field, val string) time.Time {
+		t, err := i18n.ParseDate(val)
+		if err != nil {
+			f.Errors[field] = lang.T("garanti.valid.date")
+		}
+		return t
+	}
+	req.ValidationDate = date("validation_date", f.ValidationDate)
+	req.TranBeginDate = date("tran_begin", f.TranBegin)
+	req.TranEndDate = date("tran_end", f.TranEnd)
+	if n, err := strconv.Atoi(f.Frequency); err != nil {
+		f.Errors["frequency"] = lang.T("garanti.valid.frequency", garanti.MaxFrequencyPerDay)
+	} else {
+		req.FrequencyPerDay = n
+	}
+	chosen := map[string]bool{}
+	for _, id := range r.PostForm["authority"] {
+		chosen[id] = true
+	}
+	fieldOf := map[int]string{}
+	for _, id := range knownAuthorities {
+		a := views.AuthorityInput{ID: id, Checked: chosen[id], AttrName: strings.TrimSpace(r.PostFormValue("attr_name_" + id)),
+			Attr: strings.TrimSpace(r.PostFormValue("attr_" + id))}
+		f.Authorities = append(f.Authorities, a)
+		if a.Checked {
+			fieldOf[len(req.Authorities)] = id
+			req.Authorities = append(req.Authorities, garanti.Authority{ID: id, AttributeName: a.AttrName, Attribute: a.Attr})
+		}
+	}
+	for _, fe := range garanti.ValidateConsentRequest(req, now) {
+		field := map[string]string{"ValidationDate": "validation_date", "FrequencyPerDay": "frequency",
+			"TranBeginDate": "tran_begin", "TranEndDate": "tran_end"}[fe.Field]
+		if fe.Field == "Authorities" {
+			field = "authorities"
+			if id, ok := fieldOf[fe.Index]; ok {
+				switch fe.Code {
+				case "E010", "E012":
+					field = "attr_name_" + id
+				case "E011", "E013":
+					field = "attr_" + id
+				}
+			}
+		}
+		if _, taken := f.Errors[field]; !taken {
+			f.Errors[field] = lang.T("garanti.code." + fe.Code)
+		}
+	}
+	return f, req
+}
+
+// createConsent asks the bank for a consent and sends the browser to the
+// bank's approval page with a one-time state bound to this session and a
+// PKCE challenge.
+func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	f, req := parseConsentForm(r, lang, h.now())
+	if len(f.Errors) > 0 {
+		h.render(w, r, http.StatusUnprocessableEntity, views.ConsentFormPage(f))
+		return
+	}
+	cl, configured, err := h.garantiClient(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("create consent", err))
+		return
+	}
+	if !configured {
+		f.Error, f.SetupLink = lang.T("garanti.setup.needed"), true
+		h.render(w, r, http.StatusConflict, views.ConsentFormPage(f))
+		return
+	}
+	binding, err := h.garantiBinding(w, r, true)
+	if err != nil {
+		h.serverError(w, r, errorf("create consent", err))
+		return
+	}
+	verifier, challenge := garanti.NewPKCE()
+	state := garanti.NewState()
+	cc, err := cl.CreateConsent(ctx, req, state, challenge)
+	if garanti.IsUnauthorized(err) && h.cfg.Sandbox {
+		// The sandbox bank forgets registrations when the product restarts:
+		// register again under the same company name and retry once.
+		if cl, err = h.reregister(r); err == nil {
+			cc, err = cl.CreateConsent(ctx, req, state, challenge)
+		}
+	}
+	if err != nil {
+		h.log.Warn("create consent", "request_id", requestID(ctx), "err", err)
+		f.Error, f.SetupLink = explain(r, err), garanti.IsUnauthorized(err)
+		h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
+		return
+	}
+	host, err := h.garantiHost(ctx)
+	href, perr := url.Parse(cc.SCAHref)
+	if err != nil || perr != nil || href.Host != host || (href.Scheme != "https" && href.Scheme != "http") {
+		h.log.Error("create consent: bank link points elsewhere", "request_id", requestID(ctx), "host", href.Host)
+		f.Error = lang.T("garanti.consent.badlink")
+		h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
+		return
+	}
+	var auths []store.GarantiAuthority
+	for _, a := range req.Authorities {
+		auths = append(auths, store.GarantiAuthority{ID: a.ID, AttributeName: a.AttributeName, Attribute: a.Attribute})
+	}
+	_, err = h.store.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
+		Status: string(garanti.MapStatus(cc.Status)), Recurring: req.Recurring, ValidationDate: req.ValidationDate,
+		FrequencyPerDay: req.FrequencyPerDay, TranBegin: req.TranBeginDate, TranEnd: req.TranEndDate, Authorities: auths,
+		RenewsID: f.RenewsID, CreationEndTime: cc.CreationEndTime, CreatedBy: currentUser(ctx).ID,
+		State: state, Binding: binding, Verifier: verifier, StateExpires: h.now().Add(stateLifetime)})
+	if err != nil {
+		h.serverError(w, r, errorf("create consent", err))
+		return
+	}
+	http.Redirect(w, r, href.String(), http.StatusSeeOther)
+}
+
+// reregister registers the application again (sandbox only) and returns a
+// client with the new credentials.
+func (h *Handler) reregister(r *http.Request) (*garanti.Client, error) {
+	s, err := h.store.Settings(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	company := s[garantiCompany]
+	if company == "" {
+		company = s[garantiTPPName]
+	}
+	if _, err := h.register(r.Context(), company, s[garantiPortal]); err != nil {
+		return nil, err
+	}
+	cl, _, err := h.conn.Garanti(r.Context())
+	return cl, err
+}
+
+// loadConsent reads the consent named in the path, answering 404 itself.
+func (h *Handler) loadConsent(w http.ResponseWriter, r *http.Request) (store.GarantiConsent, bool) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.notFound(w, r)
+		return store.GarantiConsent{}, false
+	}
+	c, err := h.store.GarantiConsent(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return c, false
+	}
+	if err != nil {
+		h.serverError(w, r, errorf("consent", err))
+		return c, false
+	}
+	return c, true
+}
+
+func (h *Handler) consentView(r *http.Request, c store.GarantiConsent) (views.ConsentView, error) {
+	ctx := r.Context()
+	v := views.ConsentView{C: c, Now: h.now()}
+	var err error
+	if v.Products, err = h.store.GarantiConsentProducts(ctx, c.ID); err != nil {
+		return v, err
+	}
+	if v.Used, v.Next, err = h.garantiWork().NextCall(ctx, c); err != nil {
+		return v, err
+	}
+	v.Trail, err = h.store.AuditTrail(ctx, store.GarantiSubject(c.ID), 20)
+	return v, err
+}
+
+func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadConsent(w, r)
+	if !ok {
+		return
+	}
+	v, err := h.consentView(r, c)
+	if err != nil {
+		h.serverError(w, r, errorf("consent", err))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.ConsentPage(v))
+}

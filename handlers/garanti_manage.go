@@ -1,0 +1,186 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/providers/garanti"
+	"kasa/store"
+	"kasa/views"
+)
+
+func consentPath(c store.GarantiConsent) string { return "/consents/" + strconv.FormatInt(c.ID, 10) }
+
+// refreshConsent asks the bank for the consent's status now.
+func (h *Handler) refreshConsent(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadConsent(w, r)
+	if !ok {
+		return
+	}
+	lang := i18n.FromContext(r.Context())
+	cl, _, err := h.conn.Garanti(r.Context())
+	if err == nil {
+		err = h.garantiWork().RefreshStatus(r.Context(), cl, c)
+	}
+	if err != nil {
+		h.log.Warn("refresh consent", "request_id", requestID(r.Context()), "err", err)
+		h.flash(w, r, "error", explain(r, err))
+	} else {
+		h.flash(w, r, "success", lang.T("garanti.consent.refreshed"))
+	}
+	h.redirect(w, r, consentPath(c))
+}
+
+// activateConsent retries the product list call after it failed in the
+// callback, with the tokens already obtained.
+func (h *Handler) activateConsent(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadConsent(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	cl, _, err := h.conn.Garanti(ctx)
+	var token string
+	if err == nil {
+		token, err = h.garantiWork().AccessToken(ctx, cl, c, "", 0)
+	}
+	if err == nil {
+		err = h.activate(ctx, cl, c, token)
+	}
+	if err != nil {
+		h.log.Warn("activate consent", "request_id", requestID(ctx), "err", err)
+		h.store.SetGarantiConsentError(ctx, c.ID, jobs.ErrorCode(err), err.Error())
+		h.flash(w, r, "error", explain(r, err))
+	} else {
+		h.flash(w, r, "success", lang.T("garanti.callback.done"))
+	}
+	h.redirect(w, r, consentPath(c))
+}
+
+// revokeChoice reads and checks a revoke request: the mode and the
+// authority and product it needs, which must belong to the consent.
+func revokeChoice(r *http.Request, lang i18n.Lang, v views.ConsentView) (views.RevokeView, []garanti.DeleteItem) {
+	rv := views.RevokeView{ConsentView: v, Errors: views.Errors{},
+		Mode: r.FormValue("mode"), AuthorityID: strings.TrimSpace(r.FormValue("authority")), ProductID: strings.TrimSpace(r.FormValue("product"))}
+	known := func(list []string, s string) bool {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	var auths []string
+	for _, a := range v.C.Authorities {
+		auths = append(auths, a.ID)
+	}
+	needAuth, needProduct := false, false
+	switch rv.Mode {
+	case "all":
+	case "authority":
+		needAuth = true
+	case "product":
+		needProduct = true
+	case "both":
+		needAuth, needProduct = true, true
+	default:
+		rv.Errors["mode"] = lang.T("garanti.revoke.mode.invalid")
+	}
+	if !needAuth {
+		rv.AuthorityID = ""
+	} else if !known(auths, rv.AuthorityID) {
+		rv.Errors["authority"] = lang.T("garanti.revoke.authority.invalid")
+	}
+	if !needProduct {
+		rv.ProductID = ""
+	} else if !known(v.ProductIDs(), rv.ProductID) {
+		rv.Errors["product"] = lang.T("garanti.revoke.product.invalid")
+	}
+	if len(rv.Errors) > 0 || rv.Mode == "all" {
+		return rv, nil
+	}
+	return rv, []garanti.DeleteItem{{AuthorityID: rv.AuthorityID, ProductID: rv.ProductID}}
+}
+
+// revokeConsentPage is the confirmation step of a revoke.
+func (h *Handler) revokeConsentPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadConsent(w, r)
+	if !ok {
+		return
+	}
+	v, err := h.consentView(r, c)
+	if err != nil {
+		h.serverError(w, r, errorf("revoke consent", err))
+		return
+	}
+	rv, _ := revokeChoice(r, i18n.FromContext(r.Context()), v)
+	status := http.StatusOK
+	if len(rv.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	h.render(w, r, status, views.RevokeConfirmPage(rv))
+}
+
+// revokeConsent withdraws the whole consent, an authority, a product, or an
+// authority of a product at the bank, once confirmed.
+func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.loadConsent(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	v, err := h.consentView(r, c)
+	if err != nil {
+		h.serverError(w, r, errorf("revoke consent", err))
+		return
+	}
+	rv, items := revokeChoice(r, lang, v)
+	if len(rv.Errors) > 0 || r.PostFormValue("confirm") != "yes" {
+		if len(rv.Errors) == 0 {
+			rv.Errors["confirm"] = lang.T("garanti.revoke.unconfirmed")
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, views.RevokeConfirmPage(rv))
+		return
+	}
+	cl, _, err := h.conn.Garanti(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("revoke consent", err))
+		return
+	}
+	work := h.garantiWork()
+	token, err := work.AccessToken(ctx, cl, c, "", 0)
+	var raw string
+	if err == nil {
+		raw, err = cl.DeleteConsent(ctx, c.ConsentID, token, items)
+		if garanti.IsUnauthorized(err) {
+			if token, err = work.AccessToken(ctx, cl, c, token, 0); err == nil {
+				raw, err = cl.DeleteConsent(ctx, c.ConsentID, token, items)
+			}
+		}
+	}
+	if err != nil {
+		h.log.Warn("revoke consent", "request_id", requestID(ctx), "err", err)
+		h.flash(w, r, "error", explain(r, err))
+		h.redirect(w, r, consentPath(c))
+		return
+	}
+	status := string(garanti.MapStatus(raw))
+	if status == string(garanti.StatusUnknown) {
+		status = c.Status
+	}
+	var revs []store.GarantiRevocation
+	for _, it := range items {
+		revs = append(revs, store.GarantiRevocation{AuthorityID: it.AuthorityID, ProductID: it.ProductID})
+	}
+	if err := h.store.RevokeGaranti(ctx, c.ID, currentUser(ctx).ID, revs, status, raw); err != nil {
+		h.serverError(w, r, errorf("revoke consent", err))
+		return
+	}
+	h.flash(w, r, "success", lang.T("garanti.revoke.done"))
+	h.redirect(w, r, consentPath(c))
+}

@@ -1,0 +1,252 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/store"
+	"kasa/views"
+)
+
+const hgsPageSize = 50
+
+// hgsFilter reads the list's filters as typed and checks them; a filter
+// with an error is not applied.
+func (h *Handler) hgsFilter(r *http.Request, vehicles []store.HGSVehicle) (views.HGSFilterForm, store.HGSFilter, views.Errors) {
+	lang := i18n.FromContext(r.Context())
+	q := r.URL.Query()
+	form := views.HGSFilterForm{Vehicle: q.Get("vehicle"), Kind: q.Get("kind"), DebitCredit: q.Get("dc"),
+		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Motorway: strings.TrimSpace(q.Get("motorway"))}
+	errs := views.Errors{}
+	var f store.HGSFilter
+	if form.Vehicle != "" {
+		for _, v := range vehicles {
+			if v.ProductID == form.Vehicle {
+				f.ProductID = v.ProductID
+			}
+		}
+		if f.ProductID == "" {
+			errs["vehicle"] = lang.T("hgs.valid.vehicle")
+		}
+	}
+	switch form.Kind {
+	case "", store.HGSPassages, store.HGSTopUps:
+		f.Kind = form.Kind
+	default:
+		errs["kind"] = lang.T("hgs.valid.choice")
+	}
+	switch form.DebitCredit {
+	case "", "A", "B":
+		f.DebitCredit = form.DebitCredit
+	default:
+		errs["dc"] = lang.T("hgs.valid.choice")
+	}
+	for _, d := range []struct {
+		field, val string
+		dst        *time.Time
+	}{{"from", form.From, &f.From}, {"to", form.To, &f.To}} {
+		if d.val == "" {
+			continue
+		}
+		t, err := i18n.ParseDate(d.val)
+		if err != nil {
+			errs[d.field] = lang.T("garanti.valid.date")
+			continue
+		}
+		*d.dst = t
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		errs["to"] = lang.T("hgs.valid.range")
+	}
+	if len([]rune(form.Motorway)) > 100 {
+		errs["motorway"] = lang.T("garanti.valid.toolong", 100)
+	}
+	if len(errs) > 0 {
+		return form, store.HGSFilter{}, errs
+	}
+	f.Motorway = form.Motorway
+	return form, f, errs
+}
+
+// currentConsent is the newest usable consent, which the tags sync under.
+func (h *Handler) currentConsent(ctx context.Context) (*store.GarantiConsent, error) {
+	cs, err := h.store.GarantiConsents(ctx, store.GarantiActive)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.Usable() {
+			return &c, nil
+		}
+	}
+	return nil, nil
+}
+
+func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	vehicles, err := h.store.HGSVehicles(ctx, 0)
+	if err != nil {
+		h.serverError(w, r, errorf("hgs", err))
+		return
+	}
+	form, f, errs := h.hgsFilter(r, vehicles)
+	v := views.HGSView{Vehicles: vehicles, Filter: form, Errors: errs, Now: h.now()}
+	page := queryInt(r, "page", 1)
+	query := url.Values{}
+	for k, val := range map[string]string{"vehicle": form.Vehicle, "kind": form.Kind, "dc": form.DebitCredit,
+		"from": form.From, "to": form.To, "motorway": form.Motorway} {
+		if val != "" {
+			query.Set(k, val)
+		}
+	}
+	v.Txns, v.Pager.Total, err = h.store.HGSTransactions(ctx, f, hgsPageSize, (page-1)*hgsPageSize)
+	if err != nil {
+		h.serverError(w, r, errorf("hgs", err))
+		return
+	}
+	v.Pager = views.Pager{Page: page, PageSize: hgsPageSize, Total: v.Pager.Total, Base: "/hgs", Query: query}
+	v.ExportURL = "/hgs/export.csv"
+	if len(query) > 0 {
+		v.ExportURL += "?" + query.Encode()
+	}
+	if v.PerVehicle, v.PerMonth, err = h.store.HGSTotals(ctx, f); err != nil {
+		h.serverError(w, r, errorf("hgs", err))
+		return
+	}
+	if v.Consent, err = h.currentConsent(ctx); err != nil {
+		h.serverError(w, r, errorf("hgs", err))
+		return
+	}
+	if v.Consent != nil {
+		if v.Used, v.Next, err = h.garantiWork().NextCall(ctx, *v.Consent); err != nil {
+			h.serverError(w, r, errorf("hgs", err))
+			return
+		}
+	}
+	if v.Syncing, err = jobs.HGSSyncPending(ctx, h.store.DB()); err != nil {
+		h.serverError(w, r, errorf("hgs", err))
+		return
+	}
+	status := http.StatusOK
+	if len(errs) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	h.render(w, r, status, views.HGSPage(v))
+}
+
+// hgsExport writes the filtered movements as CSV: UTF-8 with a byte order
+// mark (so spreadsheet programs read the Turkish letters), Istanbul times,
+// amounts with a dot, signed (passages negative).
+func (h *Handler) hgsExport(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	vehicles, err := h.store.HGSVehicles(ctx, 0)
+	if err != nil {
+		h.serverError(w, r, errorf("hgs export", err))
+		return
+	}
+	_, f, errs := h.hgsFilter(r, vehicles)
+	if len(errs) > 0 {
+		h.renderError(w, r, http.StatusBadRequest, "error.badrequest")
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="hgs-`+h.now().In(i18n.Istanbul).Format("20060102")+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("\uFEFF"))
+	cw := csv.NewWriter(w)
+	cw.Write([]string{lang.T("hgs.vehicle"), lang.T("hgs.product"), lang.T("hgs.dc"), lang.T("hgs.entrance"), lang.T("hgs.entrance.motorway"),
+		lang.T("hgs.exit"), lang.T("hgs.exit.motorway"), lang.T("hgs.explanation"), lang.T("hgs.amount")})
+	const layout = "2006-01-02 15:04:05"
+	err = h.store.EachHGSTransaction(ctx, f, func(t store.HGSTransaction) error {
+		dep := ""
+		if t.DepartureTS.Valid {
+			dep = t.DepartureTS.Time.In(i18n.Istanbul).Format(layout)
+		}
+		amount := t.Amount
+		if t.DebitCredit == "B" {
+			amount = amount.Neg()
+		}
+		return cw.Write([]string{t.Plate, t.ProductID, t.DebitCredit, t.EntranceTS.In(i18n.Istanbul).Format(layout), t.EntranceMotorway,
+			dep, t.DepartureMotorway, t.Explanation, amount.StringFixed(2)})
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err != nil {
+		// Headers are gone: the download ends short and the log says why.
+		h.log.Error("hgs export", "request_id", requestID(ctx), "err", err)
+	}
+}
+
+// hgsRefresh syncs the tags now if the consent's daily quota allows a call,
+// and otherwise says when the next one is allowed.
+func (h *Handler) hgsRefresh(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	c, err := h.currentConsent(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("hgs refresh", err))
+		return
+	}
+	if c == nil {
+		h.flash(w, r, "error", lang.T("hgs.noconsent"))
+		h.redirect(w, r, "/hgs")
+		return
+	}
+	work := h.garantiWork()
+	_, next, err := work.NextCall(ctx, *c)
+	if err != nil {
+		h.serverError(w, r, errorf("hgs refresh", err))
+		return
+	}
+	if next.After(h.now()) {
+		h.flash(w, r, "warn", lang.T("hgs.refresh.quota", c.FrequencyPerDay, lang.DateTime(next)))
+		h.redirect(w, r, "/hgs")
+		return
+	}
+	start := h.now()
+	id, err := jobs.EnqueueHGSSync(ctx, h.store.DB(), c.ID, true)
+	if err != nil {
+		h.serverError(w, r, errorf("hgs refresh", err))
+		return
+	}
+	h.kick()
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	defer cancel()
+	j, err := jobs.Wait(wctx, h.store.DB(), id)
+	switch {
+	case err != nil:
+		h.flash(w, r, "info", lang.T("hgs.refresh.pending"))
+	case j.State != jobs.StateDone:
+		h.flash(w, r, "error", lang.T("hgs.refresh.failed"))
+	case h.syncFailures(ctx, c.ID, start) > 0:
+		h.flash(w, r, "warn", lang.T("hgs.refresh.partial"))
+	default:
+		h.flash(w, r, "success", lang.T("hgs.refresh.done"))
+	}
+	h.redirect(w, r, "/hgs")
+}
+
+// syncFailures counts the consent's tags whose sync failed since start.
+func (h *Handler) syncFailures(ctx context.Context, consentID int64, start time.Time) int {
+	vs, err := h.store.HGSVehicles(ctx, consentID)
+	if err != nil {
+		h.log.Error("hgs refresh", "err", err)
+		return 0
+	}
+	n := 0
+	for _, v := range vs {
+		if v.LastErrorAt != nil && !v.LastErrorAt.Before(start.Add(-time.Second)) {
+			n++
+		}
+	}
+	return n
+}

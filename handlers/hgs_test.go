@@ -1,0 +1,241 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/store"
+)
+
+// activeConsent runs the whole flow with frequencyPerDay freq and waits for
+// the first sync to finish.
+func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, store.GarantiConsent) {
+	t.Helper()
+	admin := registerGaranti(t, e)
+	loc := atBank(t, e, startConsent(t, e, admin, consentForm(freq)), "approve")
+	if resp := back(e, admin, loc); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+	c := onlyConsent(t, e)
+	waitIdle(t, e)
+	return admin, c
+}
+
+// waitIdle waits until no sync is running or due.
+func waitIdle(t *testing.T, e *testEnv) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		busy, err := jobs.HGSSyncPending(context.Background(), e.st.DB())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sync still pending")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 2)
+	ctx := context.Background()
+
+	// Three tags, two calls allowed: two cards synced, one left for tomorrow.
+	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != 2 {
+		t.Fatalf("usage %d, want 2", used)
+	}
+	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); st.UsageToday != 2 {
+		t.Fatalf("the bank counted %d calls", st.UsageToday)
+	}
+	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	synced := 0
+	for _, v := range vs {
+		if v.LastSyncedAt != nil {
+			synced++
+		}
+	}
+	if len(vs) != 3 || synced != 2 {
+		t.Fatalf("%d tags, %d synced", len(vs), synced)
+	}
+	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
+	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
+		t.Fatalf("deferred sync = %+v", queued)
+	}
+
+	// "Refresh now" refuses and says when the next call is allowed.
+	resp, _ := e.postForm(admin, "/hgs/refresh", url.Values{}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("refresh: %d", resp.StatusCode)
+	}
+	_, doc := e.get(admin, "/hgs", "Accept-Language", "en")
+	want := "Today's 2 calls are used up; the next call is allowed after " + i18n.EN.DateTime(tomorrow)
+	if got := testID(doc, "flash-warn"); got != want+"." {
+		t.Fatalf("refresh said %q, want %q", got, want)
+	}
+	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); st.UsageToday != 2 {
+		t.Fatalf("refusing still called the bank: %d", st.UsageToday)
+	}
+	_, doc = e.get(admin, "/consents/"+strconv.FormatInt(c.ID, 10), "Accept-Language", "en")
+	if got := testID(doc, "consent-usage"); got != "2 / 2" {
+		t.Fatalf("consent page usage %q", got)
+	}
+	if got := testID(doc, "consent-next"); got != "after "+i18n.EN.DateTime(tomorrow) {
+		t.Fatalf("consent page next call %q", got)
+	}
+}
+
+func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	if len(vs) != 3 || vs[0].Plate == "" || vs[0].Balance == nil {
+		t.Fatalf("vehicles = %+v", vs)
+	}
+	resp, doc := e.get(admin, "/hgs", "Accept-Language", "en")
+	if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid=hgs-vehicle]`).Length() != 3 {
+		t.Fatalf("hgs page: %d, %d cards", resp.StatusCode, doc.Find(`[data-testid=hgs-vehicle]`).Length())
+	}
+	if doc.Find(`[data-testid=hgs-txn]`).Length() != hgsPageSize || testID(doc, "pagination") == "" {
+		t.Fatalf("%d rows on the first page", doc.Find(`[data-testid=hgs-txn]`).Length())
+	}
+	// The stored movements are the bank's, once each: a second sync adds no duplicates.
+	var before int
+	e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`)
+	if _, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	var after int
+	e.st.DB().Get(&after, `SELECT count(*) FROM hgs_transactions`)
+	if before == 0 || after != before {
+		t.Fatalf("%d movements, %d after a second sync", before, after)
+	}
+
+	// Filters: one tag's top-ups only.
+	plate := vs[0].Plate
+	resp, doc = e.get(admin, "/hgs?vehicle="+vs[0].ProductID+"&kind=topups", "Accept-Language", "en")
+	rows := doc.Find(`[data-testid=hgs-txn]`)
+	if resp.StatusCode != http.StatusOK || rows.Length() == 0 {
+		t.Fatalf("filtered: %d, %d rows", resp.StatusCode, rows.Length())
+	}
+	for i := range rows.Length() {
+		r := rows.Eq(i)
+		if r.AttrOr("data-dc", "") != "A" || !strings.Contains(r.Text(), plate) {
+			t.Fatalf("row %d does not match the filter: %s", i, r.Text())
+		}
+	}
+	// Bad filters are explained next to their field and keep what was typed.
+	resp, doc = e.get(admin, "/hgs?from=2025-13-40&to=2020-01-01&motorway=K%C3%B6pr%C3%BC", "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(fieldError(doc, "from"), "DD.MM.YYYY") ||
+		doc.Find("#f-motorway").AttrOr("value", "") != "Köprü" {
+		t.Fatalf("bad filter: %d %q", resp.StatusCode, fieldError(doc, "from"))
+	}
+	resp, doc = e.get(admin, "/hgs?from=2025-02-01&to=2025-01-01", "Accept-Language", "tr")
+	if !strings.Contains(fieldError(doc, "to"), "başlangıçtan önce olamaz") {
+		t.Fatalf("reversed range: %d %q", resp.StatusCode, fieldError(doc, "to"))
+	}
+
+	// Totals per vehicle add up to the rows stored.
+	per, months, err := e.st.HGSTotals(ctx, store.HGSFilter{})
+	if err != nil || len(per) != 3 || len(months) < 12 {
+		t.Fatalf("totals %d per vehicle, %d months, %v", len(per), len(months), err)
+	}
+	var sumVehicles, sumMonths int
+	for _, p := range per {
+		sumVehicles += p.Passages
+	}
+	for _, m := range months {
+		sumMonths += m.Passages
+	}
+	var passages int
+	e.st.DB().Get(&passages, `SELECT count(*) FROM hgs_transactions WHERE debit_credit = 'B'`)
+	if sumVehicles != passages || sumMonths != passages {
+		t.Fatalf("passages: %d per vehicle, %d per month, %d stored", sumVehicles, sumMonths, passages)
+	}
+
+	// CSV: BOM, header, one line per movement of the filter.
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/hgs/export.csv?vehicle="+vs[0].ProductID, nil)
+	req.Header.Set("Accept-Language", "tr")
+	res, err := admin.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	var count int
+	e.st.DB().Get(&count, `SELECT count(*) FROM hgs_transactions WHERE product_id = $1`, vs[0].ProductID)
+	if !strings.HasPrefix(string(body), "\uFEFFAraç,Ürün no,") || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		len(lines) != count+1 || !strings.HasPrefix(lines[1], plate+","+vs[0].ProductID+",") {
+		t.Fatalf("csv: %q…, %d lines for %d movements", lines[0], len(lines), count)
+	}
+}
+
+func TestRevokedVehicleSyncShowsE052(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	vs, _ := e.st.HGSVehicles(context.Background(), c.ID)
+	victim := vs[1].ProductID
+
+	// The confirmation step says what goes; a wrong choice is explained.
+	resp, doc := e.get(admin, path+"/revoke?mode=product&product=nope", "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(doc, "product") != "Choose a vehicle of this consent." {
+		t.Fatalf("bad product: %d %q", resp.StatusCode, fieldError(doc, "product"))
+	}
+	resp, doc = e.get(admin, path+"/revoke?mode=product&product="+victim, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(testID(doc, "revoke-summary"), victim) {
+		t.Fatalf("confirm page: %d %q", resp.StatusCode, testID(doc, "revoke-summary"))
+	}
+	// Without the confirmation nothing is sent.
+	resp, _ = e.postForm(admin, path+"/revoke", url.Values{"mode": {"product"}, "product": {victim}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("unconfirmed revoke: %d", resp.StatusCode)
+	}
+	resp, _ = e.postForm(admin, path+"/revoke", url.Values{"mode": {"product"}, "product": {victim}, "confirm": {"yes"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	st, _ := e.sandbox.Garanti.Consent(c.ConsentID)
+	for _, g := range st.Grants {
+		if g.Revoked != (g.ProductID == victim) {
+			t.Fatalf("bank grants after revoke: %+v", st.Grants)
+		}
+	}
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if doc.Find(`[data-testid=grant-revoked]`).Length() != 2 || doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", "") != "active" {
+		t.Fatal("consent page does not show the vehicle's grants revoked")
+	}
+
+	// Refresh now: the revoked tag fails with E052, explained on its card.
+	resp, _ = e.postForm(admin, "/hgs/refresh", url.Values{}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("refresh: %d", resp.StatusCode)
+	}
+	waitIdle(t, e)
+	_, doc = e.get(admin, "/hgs", "Accept-Language", "en")
+	if got := testID(doc, "flash-warn"); !strings.Contains(got, "some vehicles failed") {
+		t.Fatalf("refresh said %q", got)
+	}
+	card := doc.Find(`[data-testid=hgs-vehicle][data-product="` + victim + `"] [data-testid=hgs-vehicle-error]`)
+	if card.AttrOr("data-code", "") != "E052" || !strings.Contains(card.Text(), "no consent for this vehicle") {
+		t.Fatalf("card error %q %q", card.AttrOr("data-code", ""), card.Text())
+	}
+	if n := doc.Find(`[data-testid=hgs-vehicle-error]`).Length(); n != 1 {
+		t.Fatalf("%d cards show an error, want 1", n)
+	}
+}

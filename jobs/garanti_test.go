@@ -1,0 +1,107 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"kasa/connect"
+	"kasa/jobs"
+	"kasa/store"
+	"kasa/store/storetest"
+)
+
+func TestPlanHGSCalls(t *testing.T) {
+	d := func(s string) time.Time {
+		t, _ := time.Parse("2006-01-02", s)
+		return store.GarantiDay(t.Add(12 * time.Hour))
+	}
+	p := func(s string) *time.Time { v := d(s); return &v }
+	type win struct{ from, to string }
+	cases := []struct {
+		name              string
+		from, to          *time.Time
+		begin, end, today string
+		want              []win
+	}{
+		{"fresh, one year", nil, nil, "2025-06-16", "2026-06-16", "2026-06-16", []win{{"2025-06-16", "2026-06-16"}}},
+		{"fresh, range ends in the future", nil, nil, "2025-09-01", "2026-08-31", "2026-06-16", []win{{"2025-09-01", "2026-06-16"}}},
+		{"fresh, more than a year: newest first", nil, nil, "2024-01-01", "2026-06-16", "2026-06-16",
+			[]win{{"2025-06-16", "2026-06-16"}, {"2024-06-15", "2025-06-15"}, {"2024-01-01", "2024-06-14"}}},
+		{"up to date today: today again", p("2025-06-16"), p("2026-06-16"), "2025-06-16", "2026-06-16", "2026-06-16",
+			[]win{{"2026-06-16", "2026-06-16"}}},
+		{"a week behind", p("2025-06-16"), p("2026-06-09"), "2025-06-16", "2026-06-16", "2026-06-16",
+			[]win{{"2026-06-09", "2026-06-16"}}},
+		{"history missing", p("2026-01-01"), p("2026-06-16"), "2025-06-16", "2026-06-16", "2026-06-16",
+			[]win{{"2026-06-16", "2026-06-16"}, {"2025-06-16", "2025-12-31"}}},
+		{"range over and fetched", p("2025-01-01"), p("2025-06-30"), "2025-01-01", "2025-06-30", "2026-06-16", nil},
+		{"range not begun", nil, nil, "2026-07-01", "2026-08-01", "2026-06-16", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := jobs.PlanHGSCalls(store.HGSVehicle{ProductID: "p", SyncedFrom: c.from, SyncedTo: c.to}, d(c.begin), d(c.end), d(c.today))
+			if len(got) != len(c.want) {
+				t.Fatalf("got %d calls %+v, want %v", len(got), got, c.want)
+			}
+			for i, w := range c.want {
+				if !got[i].From.Equal(d(w.from)) || !got[i].To.Equal(d(w.to)) || got[i].ProductID != "p" {
+					t.Errorf("call %d = %s…%s, want %s…%s", i, got[i].From.Format("2006-01-02"), got[i].To.Format("2006-01-02"), w.from, w.to)
+				}
+				if got[i].To.After(got[i].From.AddDate(1, 0, 0)) {
+					t.Errorf("call %d spans more than a year", i)
+				}
+			}
+		})
+	}
+}
+
+func TestAccessTokenRefusedRefreshNeedsReauth(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	sb, err := connect.StartSandbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
+	day := store.GarantiDay(time.Now())
+	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000001", RawStatus: "A",
+		Status: store.GarantiActive, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
+		TranEnd: day, State: "s", Binding: "b", Verifier: "v", StateExpires: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveGarantiTokens(ctx, id, store.GarantiToken{Access: "old", Refresh: "unknown-to-the-bank", Expiry: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	g := &jobs.Garanti{Store: st, Conn: conn, Now: time.Now}
+	cl, _, err := conn.Garanti(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := st.GarantiConsent(ctx, id)
+
+	// A passing failure of the bank is retried later, the consent untouched.
+	sb.Garanti.Faults.FailNext(1, http.StatusServiceUnavailable)
+	if _, err := g.AccessToken(ctx, cl, c, "", time.Minute); err == nil || errors.Is(err, jobs.ErrGarantiReauth) {
+		t.Fatalf("503: %v", err)
+	}
+	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {
+		t.Fatal("a 503 marked the consent for re-authorisation")
+	}
+	// A refused refresh means the customer must approve again.
+	if _, err := g.AccessToken(ctx, cl, c, "", time.Minute); !errors.Is(err, jobs.ErrGarantiReauth) {
+		t.Fatalf("refused refresh: %v", err)
+	}
+	c, _ = st.GarantiConsent(ctx, id)
+	if !c.NeedsReauth || c.ReauthReason == "" || c.Usable() {
+		t.Fatalf("consent after a refused refresh = %+v", c)
+	}
+	// The sync leaves such a consent alone rather than failing.
+	res, err := g.Sync(ctx, id, false)
+	if err != nil || res.Calls != 0 {
+		t.Fatalf("sync of a consent needing reauth: %+v %v", res, err)
+	}
+}

@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Consent statuses as the product reads them (the values of
+// garanti.Status, repeated here because the store imports no provider).
+const (
+	GarantiAwaiting   = "awaiting_authorisation"
+	GarantiAuthorised = "authorised"
+	GarantiActive     = "active"
+	GarantiExpired    = "expired"
+	GarantiRevoked    = "revoked"
+	GarantiRejected   = "rejected"
+)
+
+// GarantiAuthority is one permission a consent asks for.
+type GarantiAuthority struct {
+	ID            string `json:"id"`
+	AttributeName string `json:"attributeName,omitempty"`
+	Attribute     string `json:"attribute,omitempty"`
+}
+
+// GarantiAuthorityStatus is the bank's status of one authority of a consent.
+type GarantiAuthorityStatus struct {
+	AuthorityID string `json:"authorityId"`
+	Raw         string `json:"raw"`
+	Status      string `json:"status"`
+}
+
+// GarantiConsent is a consent as the product manages it.
+type GarantiConsent struct {
+	ID              int64
+	ConsentID       string // the bank's id
+	Status          string // mapped: GarantiActive…
+	RawStatus       string // the bank's value
+	Recurring       bool
+	ValidationDate  time.Time // Istanbul calendar day
+	FrequencyPerDay int
+	TranBegin       time.Time
+	TranEnd         time.Time
+	Authorities     []GarantiAuthority
+	AuthorityStatus []GarantiAuthorityStatus
+	RenewsID        *int64
+	SupersededBy    *int64
+	NeedsReauth     bool
+	ReauthReason    string
+	LastErrorCode   string
+	LastError       string
+	CreationEndTime *time.Time
+	CreatedBy       *int64
+	CreatedAt       time.Time
+	ActivatedAt     *time.Time
+	RevokedAt       *time.Time
+	StatusCheckedAt *time.Time
+	HasTokens       bool
+}
+
+// Final reports whether the consent can never be used again.
+func (c GarantiConsent) Final() bool {
+	return c.Status == GarantiExpired || c.Status == GarantiRevoked || c.Status == GarantiRejected
+}
+
+// Usable reports whether data calls may be made under the consent.
+func (c GarantiConsent) Usable() bool {
+	return c.Status == GarantiActive && !c.NeedsReauth && c.SupersededBy == nil
+}
+
+// DaysLeft is how many days the consent remains valid after today (0 on its
+// last day, negative once past).
+func (c GarantiConsent) DaysLeft(now time.Time) int {
+	return int(c.ValidationDate.Sub(GarantiDay(now)).Hours()+12) / 24
+}
+
+type consentRow struct {
+	ID              int64         `db:"id"`
+	ConsentID       string        `db:"consent_id"`
+	Status          string        `db:"status"`
+	RawStatus       string        `db:"raw_status"`
+	Recurring       bool          `db:"recurring"`
+	ValidationDate  time.Time     `db:"validation_date"`
+	FrequencyPerDay int           `db:"frequency_per_day"`
+	TranBegin       time.Time     `db:"tran_begin"`
+	TranEnd         time.Time     `db:"tran_end"`
+	Authorities     []byte        `db:"authorities"`
+	AuthorityStatus []byte        `db:"authority_status"`
+	RenewsID        sql.NullInt64 `db:"renews_id"`
+	SupersededBy    sql.NullInt64 `db:"superseded_by"`
+	NeedsReauth     bool          `db:"needs_reauth"`
+	ReauthReason    string        `db:"reauth_reason"`
+	LastErrorCode   string        `db:"last_error_code"`
+	LastError       string        `db:"last_error"`
+	CreationEndTime sql.NullTime  `db:"creation_end_time"`
+	CreatedBy       sql.NullInt64 `db:"created_by"`
+	CreatedAt       time.Time     `db:"created_at"`
+	ActivatedAt     sql.NullTime  `db:"activated_at"`
+	RevokedAt       sql.NullTime  `db:"revoked_at"`
+	StatusCheckedAt sql.NullTime  `db:"status_checked_at"`
+	HasTokens       bool          `db:"has_tokens"`
+}
+
+const consentColumns = `c.id, c.consent_id, c.status, c.raw_status, c.recurring, c.validation_date, c.frequency_per_day,
+	c.tran_begin, c.tran_end, c.authorities, c.authority_status, c.renews_id, c.superseded_by, c.needs_reauth,
+	c.reauth_reason, c.last_error_code, c.last_error, c.creation_end_time, c.created_by, c.created_at,
+	c.activated_at, c.revoked_at, c.status_checked_at,
+	EXISTS (SELECT 1 FROM garanti_tokens t WHERE t.consent_id = c.id) AS has_tokens`
+
+func (r consentRow) consent() GarantiConsent {
+	c := GarantiConsent{ID: r.ID, ConsentID: r.ConsentID, Status: r.Status, RawStatus: r.RawStatus, Recurring: r.Recurring,
+		ValidationDate: garantiDate(r.ValidationDate), FrequencyPerDay: r.FrequencyPerDay, TranBegin: garantiDate(r.TranBegin),
+		TranEnd: garantiDate(r.TranEnd), RenewsID: garantiNullID(r.RenewsID), SupersededBy: garantiNullID(r.SupersededBy),
+		NeedsReauth: r.NeedsReauth, ReauthReason: r.ReauthReason, LastErrorCode: r.LastErrorCode, LastError: r.LastError,
+		CreationEndTime: garantiNullTime(r.CreationEndTime), CreatedBy: garantiNullID(r.CreatedBy), CreatedAt: r.CreatedAt,
+		ActivatedAt: garantiNullTime(r.ActivatedAt), RevokedAt: garantiNullTime(r.RevokedAt), StatusCheckedAt: garantiNullTime(r.StatusCheckedAt),
+		HasTokens: r.HasTokens}
+	_ = json.Unmarshal(r.Authorities, &c.Authorities)
+	_ = json.Unmarshal(r.AuthorityStatus, &c.AuthorityStatus)
+	return c
+}
+
+// NewGarantiConsent is a consent the bank has just created, awaiting the
+// customer, with the one-time state of the redirect that will approve it.
+type NewGarantiConsent struct {
+	ConsentID       string
+	RawStatus       string
+	Status          string
+	Recurring       bool
+	ValidationDate  time.Time
+	FrequencyPerDay int
+	TranBegin       time.Time
+	TranEnd         time.Time
+	Authorities     []GarantiAuthority
+	RenewsID        int64 // 0 unless it renews that consent
+	CreationEndTime time.Time
+	CreatedBy       int64
+	// The redirect's state, the session binding and the PKCE verifier; only
+	// hashes of the first two are stored and the verifier is encrypted.
+	State, Binding, Verifier string
+	StateExpires             time.Time
+}
+
+// CreateGarantiConsent stores a new consent and its one-time OAuth state in
+// one transaction, with an audit record.
+func (s *Store) CreateGarantiConsent(ctx context.Context, n NewGarantiConsent) (int64, error) {
+	auths, err := json.Marshal(n.Authorities)
+	if err != nil {
+		return 0, fmt.Errorf("store: create consent: %w", err)
+	}
+	var id int64
+	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &id, `INSERT INTO garanti_consents (consent_id, status, raw_status, recurring, validation_date,
+			frequency_per_day, tran_begin, tran_end, authorities, renews_id, creation_end_time, created_by, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
+			n.ConsentID, n.Status, n.RawStatus, n.Recurring, garantiDateParam(n.ValidationDate), n.FrequencyPerDay,
+			garantiDateParam(n.TranBegin), garantiDateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
+			sql.NullTime{Time: n.CreationEndTime, Valid: !n.CreationEndTime.IsZero()}, sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0},
+			s.now())
+		if isUniqueViolation(err) {
+			return ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO garanti_oauth_states (state_hash, binding_hash, consent_id, verifier_enc, user_id, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashID(n.State), hashID(n.Binding), id, s.keys.Encrypt([]byte(n.Verifier)),
+			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, s.now(), n.StateExpires); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", GarantiSubject(id), map[string]any{
+			"consentId": n.ConsentID, "recurring": n.Recurring, "frequencyPerDay": n.FrequencyPerDay, "renews": n.RenewsID})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: create consent: %w", err)
+	}
+	return id, nil
+}
+
+// GarantiSubject names a consent in the audit log.
+func GarantiSubject(id int64) string { return fmt.Sprintf("garanti.consent:%d", id) }
+
+// GarantiConsent returns the consent with the product's id.
+func (s *Store) GarantiConsent(ctx context.Context, id int64) (GarantiConsent, error) {
+	var r consentRow
+	if err := s.db.GetContext(ctx, &r, `SELECT `+consentColumns+` FROM garanti_consents c WHERE c.id = $1`, id); err != nil {
+		return GarantiConsent{}, fmt.Errorf("store: consent %d: %w", id, notFound(err))
+	}
+	return r.consent(), nil
+}
+
+// GarantiConsents lists consents, newest first; with statuses, only those.
+func (s *Store) GarantiConsents(ctx context.Context, statuses ...string) ([]GarantiConsent, error) {
+	var rows []consentRow
+	q := `SELECT ` + consentColumns + ` FROM garanti_consents c`
+	args := []any{}
+	if len(statuses) > 0 {
+		q += ` WHERE c.status = ANY($1)`
+		args = append(args, garantiStrings(statuses))
+	}
+	if err := s.db.SelectContext(ctx, &rows, q+` ORDER BY c.created_at DESC, c.id DESC`, args...); err != nil {
+		return nil, fmt.Errorf("store: consents: %w", err)
+	}
+	out := make([]GarantiConsent, len(rows))
+	for i, r := range rows {
+		out[i] = r.consent()
+	}
+	return out, nil
+}
+
+// SetGarantiConsentStatus records the bank's latest status of a consent.
+// A consent that reaches a final status keeps the time it did.
+func (s *Store) SetGarantiConsentStatus(ctx context.Context, id int64, status, raw string, auths []GarantiAuthorityStatus) error {
+	b, err := json.Marshal(auths)
+	if err != nil {
+		return err
+	}
+	if auths == nil {
+		b = nil
+	}
+	return execOneGaranti(ctx, s.db, "set consent status", `UPDATE garanti_consents SET status = $2, raw_status = $3,
+		authority_status = COALESCE($4::jsonb, authority_status), status_checked_at = $5, updated_at = $5,
+		revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $5) ELSE revoked_at END
+		WHERE id = $1`, id, status, raw, garantiJSON(b), s.now())
+}
+
+// SetGarantiConsentError records (or, with code and msg empty, clears) the
+// last failure of a step of the consent's flow.
+func (s *Store) SetGarantiConsentError(ctx context.Context, id int64, code, msg string) error {
+	return execOneGaranti(ctx, s.db, "set consent error", `UPDATE garanti_consents SET last_error_code = $2, last_error = $3, updated_at = $4 WHERE id = $1`,
+		id, code, truncate(msg, 500), s.now())
+}
+
+// MarkGarantiReauth flags a consent whose tokens can no longer be renewed:
+// the customer has to approve a new consent.
+func (s *Store) MarkGarantiReauth(ctx context.Context, id int64, reason string) error {
+	return execOneGaranti(ctx, s.db, "mark reauth", `UPDATE garanti_consents SET needs_reauth = true, reauth_reason = $2, updated_at = $3 WHERE id = $1`,
+		id, truncate(reason, 500), s.now())
+}
+
+// GarantiConsentProduct is one product (HGS tag) and authority of a consent.
+type GarantiConsentProduct struct {
+	ProductID   string     `db:"product_id"`
+	AuthorityID string     `db:"authority_id"`
+	Flag        bool       `db:"flag"`
+	RevokedAt   *time.Time `db:"revoked_at"`
+	Plate       string     `db:"plate"`
+}
+
+// Live reports whether the authority is in force for the product.
+func (p GarantiConsentProduct) Live() bool { return p.Flag && p.RevokedAt == nil }
+
+// GarantiConsentProducts lists what a consent grants, by product and authority.
+func (s *Store) GarantiConsentProducts(ctx context.Context, id int64) ([]GarantiConsentProduct, error) {
+	var out []GarantiConsentProduct
+	err := s.db.SelectContext(ctx, &out, `SELECT p.product_id, p.authority_id, p.flag, p.revoked_at, COALESCE(v.plate, '') AS plate
+		FROM garanti_consent_products p LEFT JOIN hgs_vehicles v ON v.product_id = p.product_id
+		WHERE p.consent_id = $1 ORDER BY p.product_id, p.authority_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: consent products: %w", err)
+	}
+	return out, nil
+}
+
+// ActivateGarantiConsent records the products the customer granted and makes
+// the consent active. Its tags become vehicles synced under it; a consent it
+// renews is superseded, its vehicles moving over.
+func (s *Store) ActivateGarantiConsent(ctx context.Context, id int64, raw string, products []GarantiConsentProduct) error {
+	now := s.now()
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var renews sql.NullInt64
+		if err := tx.GetContext(ctx, &renews, `UPDATE garanti_consents SET status = 'active', raw_status = $2, activated_at = COALESCE(activated_at, $3),
+			needs_reauth = false, reauth_reason = '', last_error_code = '', last_error = '', updated_at = $3
+			WHERE id = $1 RETURNING renews_id`, id, raw, now); err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM garanti_consent_products WHERE consent_id = $1`, id); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, p := range products {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO garanti_consent_products (consent_id, product_id, authority_id, flag) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (consent_id, product_id, authority_id) DO UPDATE SET flag = EXCLUDED.flag`, id, p.ProductID, p.AuthorityID, p.Flag); err != nil {
+				return err
+			}
+			if seen[p.ProductID] {
+				continue
+			}
+			seen[p.ProductID] = true
+			// A tag already synced under an older consent keeps its history
+			// and starts afresh under this one (its range may differ).
+			if _, err := tx.ExecContext(ctx, `INSERT INTO hgs_vehicles (product_id, consent_id) VALUES ($1, $2)
+				ON CONFLICT (product_id) DO UPDATE SET consent_id = EXCLUDED.consent_id, synced_from = NULL, synced_to = NULL,
+				last_error_code = '', last_error = '', updated_at = now()`, p.ProductID, id); err != nil {
+				return err
+			}
+		}
+		if renews.Valid {
+			if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET superseded_by = $2, updated_at = $3 WHERE id = $1`, renews.Int64, id, now); err != nil {
+				return err
+			}
+		}
+		return Audit(ctx, tx, 0, "garanti.consent.activate", GarantiSubject(id), map[string]any{"products": len(seen)})
+	})
+	if err != nil {
+		return fmt.Errorf("store: activate consent %d: %w", id, err)
+	}
+	return nil
+}
+
+// GarantiRevocation is what a delete withdrew: nothing named is the whole
+// consent; an authority, a product, or both narrow it (the bank's four modes).
+type GarantiRevocation struct {
+	AuthorityID string
+	ProductID   string
+}
+
+// RevokeGaranti records a successful delete at the bank: raw is the
+// consent's status afterwards. by is the user who asked.
+func (s *Store) RevokeGaranti(ctx context.Context, id, by int64, items []GarantiRevocation, status, raw string) error {
+	now := s.now()
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		for _, it := range items {
+			q := `UPDATE garanti_consent_products SET flag = false WHERE consent_id = $1 AND ($2 = '' OR authority_id = $2) AND ($3 = '' OR product_id = $3)`
+			if it.AuthorityID == "" {
+				q = `UPDATE garanti_consent_products SET revoked_at = COALESCE(revoked_at, $4) WHERE consent_id = $1 AND $2 = '' AND product_id = $3`
+			}
+			args := []any{id, it.AuthorityID, it.ProductID}
+			if it.AuthorityID == "" {
+				args = append(args, now)
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = $2, raw_status = $3, updated_at = $4,
+			revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $4) ELSE revoked_at END WHERE id = $1`, id, status, raw, now); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, by, "garanti.consent.revoke", GarantiSubject(id), map[string]any{"items": items, "status": raw})
+	})
+	if err != nil {
+		return fmt.Errorf("store: revoke consent %d: %w", id, err)
+	}
+	return nil
+}
+
+// execOneGaranti runs an update that must touch exactly one row.
+func execOneGaranti(ctx context.Context, q sqlx.ExecerContext, op, query string, args ...any) error {
+	if err := execOne(ctx, q, query, args...); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+)
+
+// HGSVehicle is one HGS tag with what the last sync learnt about it.
+type HGSVehicle struct {
+	ProductID     string
+	ConsentID     *int64
+	Plate         string
+	VehicleClass  string
+	Balance       *decimal.Decimal
+	StatusText    string
+	AutoPayment   *decimal.Decimal
+	MinPayment    *decimal.Decimal
+	SyncedFrom    *time.Time // first day of the contiguous range fetched
+	SyncedTo      *time.Time // last day of it
+	LastSyncedAt  *time.Time
+	LastErrorCode string
+	LastError     string
+	LastErrorAt   *time.Time
+}
+
+type vehicleRow struct {
+	ProductID     string              `db:"product_id"`
+	ConsentID     sql.NullInt64       `db:"consent_id"`
+	Plate         string              `db:"plate"`
+	VehicleClass  string              `db:"vehicle_class"`
+	Balance       decimal.NullDecimal `db:"balance"`
+	StatusText    string              `db:"status_text"`
+	AutoPayment   decimal.NullDecimal `db:"auto_payment"`
+	MinPayment    decimal.NullDecimal `db:"min_payment"`
+	SyncedFrom    sql.NullTime        `db:"synced_from"`
+	SyncedTo      sql.NullTime        `db:"synced_to"`
+	LastSyncedAt  sql.NullTime        `db:"last_synced_at"`
+	LastErrorCode string              `db:"last_error_code"`
+	LastError     string              `db:"last_error"`
+	LastErrorAt   sql.NullTime        `db:"last_error_at"`
+}
+
+func hgsNullDecimal(d decimal.NullDecimal) *decimal.Decimal {
+	if !d.Valid {
+		return nil
+	}
+	return &d.Decimal
+}
+
+func hgsNullDay(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	d := garantiDate(t.Time)
+	return &d
+}
+
+func (r vehicleRow) vehicle() HGSVehicle {
+	return HGSVehicle{ProductID: r.ProductID, ConsentID: garantiNullID(r.ConsentID), Plate: r.Plate, VehicleClass: r.VehicleClass,
+		Balance: hgsNullDecimal(r.Balance), StatusText: r.StatusText, AutoPayment: hgsNullDecimal(r.AutoPayment), MinPayment: hgsNullDecimal(r.MinPayment),
+		SyncedFrom: hgsNullDay(r.SyncedFrom), SyncedTo: hgsNullDay(r.SyncedTo), LastSyncedAt: garantiNullTime(r.LastSyncedAt),
+		LastErrorCode: r.LastErrorCode, LastError: r.LastError, LastErrorAt: garantiNullTime(r.LastErrorAt)}
+}
+
+const vehicleColumns = `product_id, consent_id, plate, vehicle_class, balance, status_text, auto_payment, min_payment,
+	synced_from, synced_to, last_synced_at, last_error_code, last_error, last_error_at`
+
+// HGSVehicles lists the tags by plate (tags not yet synced, by product id,
+// last); with consentID > 0, only those synced under that consent.
+func (s *Store) HGSVehicles(ctx context.Context, consentID int64) ([]HGSVehicle, error) {
+	var rows []vehicleRow
+	q := `SELECT ` + vehicleColumns + ` FROM hgs_vehicles`
+	args := []any{}
+	if consentID > 0 {
+		q += ` WHERE consent_id = $1`
+		args = append(args, consentID)
+	}
+	if err := s.db.SelectContext(ctx, &rows, q+` ORDER BY plate = '', plate, product_id`, args...); err != nil {
+		return nil, fmt.Errorf("store: hgs vehicles: %w", err)
+	}
+	out := make([]HGSVehicle, len(rows))
+	for i, r := range rows {
+		out[i] = r.vehicle()
+	}
+	return out, nil
+}
+
+// HGSVehicleInfo is hgsProductInfo as the product keeps it (no personal
+// contact data).
+type HGSVehicleInfo struct {
+	Plate        string
+	VehicleClass string
+	Balance      decimal.Decimal
+	StatusText   string
+	AutoPayment  decimal.Decimal
+	MinPayment   decimal.Decimal
+}
+
+// HGSWindow is the outcome of one successful transaction list call of a tag:
+// the days it covered, what it said about the tag, and its movements.
+type HGSWindow struct {
+	ProductID    string
+	ConsentID    int64
+	From, To     time.Time // calendar days, both included
+	Info         *HGSVehicleInfo
+	Transactions []HGSTransactionInput
+}
+
+// HGSTransactionInput is one movement as the bank listed it.
+type HGSTransactionInput struct {
+	Key               string // the client's Key(): identity across syncs
+	ProductID         string
+	Amount            decimal.Decimal
+	DebitCredit       string
+	EntranceTS        time.Time
+	DepartureTS       time.Time // zero for top-ups
+	EntranceMotorway  string
+	DepartureMotorway string
+	Explanation       string
+	Raw               json.RawMessage
+}
+
+// SaveHGSWindow stores a window's movements (skipping ones already stored),
+// updates the tag's card, widens its synced range and clears its last error,
+// in one transaction. It returns how many movements were new.
+func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
+	now := s.now()
+	inserted := 0
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		for _, t := range w.Transactions {
+			raw := string(t.Raw)
+			if raw == "" {
+				raw = "{}"
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO hgs_transactions (key, product_id, amount, debit_credit, entrance_ts, departure_ts,
+				entrance_motorway, departure_motorway, explanation, raw, consent_id, synced_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) ON CONFLICT (key) DO NOTHING`,
+				t.Key, t.ProductID, t.Amount, t.DebitCredit, t.EntranceTS, sql.NullTime{Time: t.DepartureTS, Valid: !t.DepartureTS.IsZero()},
+				t.EntranceMotorway, t.DepartureMotorway, t.Explanation, raw, w.ConsentID, now)
+			if err != nil {
+				return fmt.Errorf("transaction %s: %w", t.Key, err)
+			}
+			n, _ := res.RowsAffected()
+			inserted += int(n)
+		}
+		if w.Info != nil {
+			i := w.Info
+			if _, err := tx.ExecContext(ctx, `UPDATE hgs_vehicles SET plate = $2, vehicle_class = $3, balance = $4, status_text = $5,
+				auto_payment = $6, min_payment = $7 WHERE product_id = $1`,
+				w.ProductID, i.Plate, i.VehicleClass, i.Balance, i.StatusText, i.AutoPayment, i.MinPayment); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE hgs_vehicles SET
+			synced_from = LEAST(COALESCE(synced_from, $2::date), $2::date), synced_to = GREATEST(COALESCE(synced_to, $3::date), $3::date),
+			last_synced_at = $4, last_error_code = '', last_error = '', last_error_at = NULL, updated_at = $4 WHERE product_id = $1`,
+			w.ProductID, garantiDateParam(w.From), garantiDateParam(w.To), now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: save hgs window: %w", err)
+	}
+	return inserted, nil
+}
+
+// SetHGSVehicleError records why a tag's last sync failed (code is the
+// bank's E-code or the product's own reason), shown on its card.
+func (s *Store) SetHGSVehicleError(ctx context.Context, productID, code, msg string) error {
+	return execOneGaranti(ctx, s.db, "set hgs vehicle error", `UPDATE hgs_vehicles SET last_error_code = $2, last_error = $3,
+		last_error_at = $4, updated_at = $4 WHERE product_id = $1`, productID, code, truncate(msg, 500), s.now())
+}

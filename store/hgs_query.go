@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// HGS movement kinds for HGSFilter.Kind.
+const (
+	HGSPassages = "passages" // a motorway or bridge passage
+	HGSTopUps   = "topups"   // a balance top-up
+)
+
+// HGSFilter selects HGS movements; zero fields do not filter.
+type HGSFilter struct {
+	ProductID   string
+	Kind        string // HGSPassages, HGSTopUps or ""
+	DebitCredit string // "A" credit, "B" debit or ""
+	From, To    time.Time
+	Motorway    string // text in the entrance or departure motorway or the explanation
+}
+
+// where builds the filter's SQL condition and arguments.
+func (f HGSFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.ProductID != "" {
+		add("t.product_id = ?", f.ProductID)
+	}
+	switch f.Kind {
+	case HGSPassages:
+		conds = append(conds, "t.departure_ts IS NOT NULL")
+	case HGSTopUps:
+		conds = append(conds, "t.departure_ts IS NULL")
+	}
+	if f.DebitCredit != "" {
+		add("t.debit_credit = ?", f.DebitCredit)
+	}
+	if !f.From.IsZero() {
+		add("t.entrance_ts >= ?", GarantiDay(f.From))
+	}
+	if !f.To.IsZero() {
+		add("t.entrance_ts < ?", GarantiDay(f.To).AddDate(0, 0, 1))
+	}
+	if m := strings.TrimSpace(f.Motorway); m != "" {
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(m)
+		add("(t.entrance_motorway ILIKE ? OR t.departure_motorway ILIKE $X OR t.explanation ILIKE $X)", "%"+esc+"%")
+		conds[len(conds)-1] = strings.ReplaceAll(conds[len(conds)-1], "$X", "$"+strconv.Itoa(len(args)))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// HGSTransaction is a stored HGS movement with its tag's plate.
+type HGSTransaction struct {
+	ID                int64           `db:"id"`
+	ProductID         string          `db:"product_id"`
+	Plate             string          `db:"plate"`
+	Amount            decimal.Decimal `db:"amount"`
+	DebitCredit       string          `db:"debit_credit"`
+	EntranceTS        time.Time       `db:"entrance_ts"`
+	DepartureTS       sql.NullTime    `db:"departure_ts"`
+	EntranceMotorway  string          `db:"entrance_motorway"`
+	DepartureMotorway string          `db:"departure_motorway"`
+	Explanation       string          `db:"explanation"`
+}
+
+// Passage reports whether the movement is a passage (it has an exit).
+func (t HGSTransaction) Passage() bool { return t.DepartureTS.Valid }
+
+const hgsTxnSelect = `SELECT t.id, t.product_id, COALESCE(v.plate, '') AS plate, t.amount, t.debit_credit, t.entrance_ts,
+	t.departure_ts, t.entrance_motorway, t.departure_motorway, t.explanation
+	FROM hgs_transactions t LEFT JOIN hgs_vehicles v ON v.product_id = t.product_id`
+
+// HGSTransactions returns a page of movements, newest first, and how many
+// match in all.
+func (s *Store) HGSTransactions(ctx context.Context, f HGSFilter, limit, offset int) ([]HGSTransaction, int, error) {
+	where, args := f.where()
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM hgs_transactions t`+where, args...); err != nil {
+		return nil, 0, fmt.Errorf("store: count hgs transactions: %w", err)
+	}
+	var out []HGSTransaction
+	n := len(args)
+	q := hgsTxnSelect + where + fmt.Sprintf(` ORDER BY t.entrance_ts DESC, t.id DESC LIMIT $%d OFFSET $%d`, n+1, n+2)
+	if err := s.db.SelectContext(ctx, &out, q, append(args, limit, offset)...); err != nil {
+		return nil, 0, fmt.Errorf("store: hgs transactions: %w", err)
+	}
+	return out, total, nil
+}
+
+// EachHGSTransaction calls fn for every matching movement, oldest first,
+// without holding them all in memory (for the CSV export).
+func (s *Store) EachHGSTransaction(ctx context.Context, f HGSFilter, fn func(HGSTransaction) error) error {
+	where, args := f.where()
+	rows, err := s.db.QueryxContext(ctx, hgsTxnSelect+where+` ORDER BY t.entrance_ts, t.id`, args...)
+	if err != nil {
+		return fmt.Errorf("store: export hgs transactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t HGSTransaction
+		if err := rows.StructScan(&t); err != nil {
+			return fmt.Errorf("store: export hgs transactions: %w", err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// HGSTotal sums movements of one group (a tag or a month).
+type HGSTotal struct {
+	Key      string          `db:"key"`   // product id, or month as 2006-01
+	Plate    string          `db:"plate"` // for tags
+	Passages int             `db:"passages"`
+	Debit    decimal.Decimal `db:"debit"`  // sum of passages (B)
+	Credit   decimal.Decimal `db:"credit"` // sum of top-ups (A)
+}
+
+// HGSTotals sums the matching movements per tag and per Istanbul month
+// (newest month first).
+func (s *Store) HGSTotals(ctx context.Context, f HGSFilter) (perVehicle, perMonth []HGSTotal, err error) {
+	where, args := f.where()
+	sums := `count(*) FILTER (WHERE t.debit_credit = 'B') AS passages,
+		COALESCE(sum(t.amount) FILTER (WHERE t.debit_credit = 'B'), 0) AS debit,
+		COALESCE(sum(t.amount) FILTER (WHERE t.debit_credit = 'A'), 0) AS credit`
+	if err = s.db.SelectContext(ctx, &perVehicle, `SELECT t.product_id AS key, COALESCE(max(v.plate), '') AS plate, `+sums+`
+		FROM hgs_transactions t LEFT JOIN hgs_vehicles v ON v.product_id = t.product_id`+where+`
+		GROUP BY t.product_id ORDER BY plate, t.product_id`, args...); err != nil {
+		return nil, nil, fmt.Errorf("store: hgs totals per vehicle: %w", err)
+	}
+	if err = s.db.SelectContext(ctx, &perMonth, `SELECT to_char(t.entrance_ts AT TIME ZONE 'Europe/Istanbul', 'YYYY-MM') AS key, '' AS plate, `+sums+`
+		FROM hgs_transactions t`+where+` GROUP BY 1 ORDER BY 1 DESC`, args...); err != nil {
+		return nil, nil, fmt.Errorf("store: hgs totals per month: %w", err)
+	}
+	return perVehicle, perMonth, nil
+}
