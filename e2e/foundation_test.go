@@ -25,21 +25,27 @@ func TestSignInLanguageRolesAndSignOut(t *testing.T) {
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=sandbox-banner]`)))
 	shot(t, ctx, "dashboard")
 
-	// Turkish, then English, through the switcher.
-	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-tr]`)),
-		chromedp.WaitVisible(chromedp.CSS(`html[lang=tr] [data-testid=nav-debts]`)),
-	)
-	if got := text(t, ctx, `[data-testid=nav-debts]`); got != "Borçlar" {
-		t.Fatalf("Turkish navigation shows %q", got)
-	}
+	// The admin's saved language is Turkish: switch to English and back.
+	// Each wait names the language the new page must carry, so it cannot
+	// match the page being replaced.
 	do(t, ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-debts]`)),
 	)
-	if got := text(t, ctx, `[data-testid=nav-debts]`); got != "Debts" {
+	if got := text(t, ctx, `html[lang=en] [data-testid=nav-debts]`); got != "Debts" {
 		t.Fatalf("English navigation shows %q", got)
 	}
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid=lang-tr]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang=tr] [data-testid=nav-debts]`)),
+	)
+	if got := text(t, ctx, `html[lang=tr] [data-testid=nav-debts]`); got != "Borçlar" {
+		t.Fatalf("Turkish navigation shows %q", got)
+	}
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-users]`)),
+	)
 
 	// The admin creates a viewer and reads the temporary password.
 	do(t, ctx,
