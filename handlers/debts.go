@@ -1,8 +1,238 @@
 package handlers
 
-import "kasa/store"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
-// debtRoutes registers the CAT debt pages (Finrota).
+	"github.com/jmoiron/sqlx"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/providers/finrota"
+	"kasa/store"
+	"kasa/views"
+)
+
+// debtRoutes registers the CAT debt pages (Finrota): viewers read,
+// operators create, edit, sync and send notifications.
 func (h *Handler) debtRoutes() {
-	h.mux.HandleFunc("GET /debts", h.require(store.RoleViewer, h.comingSoon("nav.debts", "debts")))
+	m := h.mux
+	viewer, operator := store.RoleViewer, store.RoleOperator
+	m.HandleFunc("GET /debts", h.require(viewer, h.debtsPage))
+	m.HandleFunc("GET /debts/export.csv", h.require(viewer, h.exportDebts))
+	m.HandleFunc("POST /debts/sync", h.require(operator, h.syncDebts))
+	m.HandleFunc("GET /debts/new", h.require(operator, h.newDebtPage))
+	m.HandleFunc("POST /debts", h.require(operator, h.createDebt))
+	m.HandleFunc("GET /debts/{id}", h.require(viewer, h.debtPage))
+	m.HandleFunc("GET /debts/{id}/state", h.require(viewer, h.debtState))
+	m.HandleFunc("GET /debts/{id}/edit", h.require(operator, h.editDebtPage))
+	m.HandleFunc("POST /debts/{id}", h.require(operator, h.updateDebt))
+	m.HandleFunc("POST /debts/{id}/retry", h.require(operator, h.retryDebt))
+	m.HandleFunc("GET /debts/overdue", h.require(viewer, h.overduePage))
+	m.HandleFunc("GET /debts/overdue/send", h.require(operator, h.notifyConfirmPage))
+	m.HandleFunc("POST /debts/overdue/send", h.require(operator, h.sendNotifications))
+	m.HandleFunc("POST /debts/overdue/daily", h.require(operator, h.setDailyNotify))
 }
+
+// canEditDebts reports whether the signed-in user may change debts.
+func canEditDebts(ctx context.Context) bool {
+	u := currentUser(ctx)
+	return u != nil && u.Role.AtLeast(store.RoleOperator)
+}
+
+// debtFilter reads the list's filters and sort from the query. Unknown
+// values are dropped rather than refused: a stale bookmark still opens.
+func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
+	q := r.URL.Query()
+	f := store.DebtFilter{
+		Agent:    strings.TrimSpace(q.Get("agent")),
+		Account:  strings.TrimSpace(q.Get("account")),
+		Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
+		Q:        strings.TrimSpace(q.Get("q")),
+		Overdue:  q.Get("overdue") != "",
+		Today:    i18n.Today(h.now()),
+		Desc:     q.Get("dir") == "desc",
+	}
+	if t, ok := finrota.LookupDocumentType(q.Get("type")); ok {
+		f.DocumentType = t.Wire
+	}
+	switch s := q.Get("state"); s {
+	case store.DebtPending, store.DebtDelivered, store.DebtFailed:
+		f.State = s
+	}
+	switch s := q.Get("sort"); s {
+	case store.DebtSortDue, store.DebtSortAmount:
+		f.Sort = s
+	default:
+		f.Sort, f.Desc = "", q.Get("dir") != "asc" // newest first
+	}
+	keep := url.Values{}
+	for _, k := range []string{"agent", "account", "currency", "type", "state", "overdue", "q"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	if f.Sort != "" {
+		keep.Set("sort", f.Sort)
+		keep.Set("dir", map[bool]string{true: "desc", false: "asc"}[f.Desc])
+	}
+	if c, ok := store.ParseDebtCursor(q.Get("after"), f.Sort); ok {
+		f.After = &c
+	} else if c, ok := store.ParseDebtCursor(q.Get("before"), f.Sort); ok {
+		f.Before = &c
+	}
+	return f, keep
+}
+
+// debtListView loads a page of debts and the filters' choices.
+func (h *Handler) debtListView(ctx context.Context, f store.DebtFilter, q url.Values) (views.DebtListView, error) {
+	v := views.DebtListView{Filter: f, Query: q, Today: f.Today, CanEdit: canEditDebts(ctx)}
+	var err error
+	if v.Page, err = h.store.ListDebts(ctx, f); err != nil {
+		return v, err
+	}
+	if v.Agents, err = h.store.DebtRefs(ctx, store.RefAgent); err != nil {
+		return v, err
+	}
+	if v.Accounts, err = h.store.DebtRefs(ctx, store.RefAccount); err != nil {
+		return v, err
+	}
+	currencies, err := h.store.DebtRefs(ctx, store.RefCurrency)
+	if err != nil {
+		return v, err
+	}
+	for _, c := range currencies {
+		v.Currencies = append(v.Currencies, c.Code)
+	}
+	if s, err := h.store.LatestDebtSync(ctx); err == nil {
+		v.LastSync = &s
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return v, err
+	}
+	return v, nil
+}
+
+func (h *Handler) debtsPage(w http.ResponseWriter, r *http.Request) {
+	f, q := h.debtFilter(r)
+	v, err := h.debtListView(r.Context(), f, q)
+	if err != nil {
+		h.serverError(w, r, errorf("debts list", err))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.DebtsPage(v))
+}
+
+// loadDebt reads the {id} debt, answering 404 itself when there is none.
+func (h *Handler) loadDebt(w http.ResponseWriter, r *http.Request) (store.Debt, bool) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.notFound(w, r)
+		return store.Debt{}, false
+	}
+	d, err := h.store.Debt(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return store.Debt{}, false
+	}
+	if err != nil {
+		h.serverError(w, r, errorf("debt", err))
+		return store.Debt{}, false
+	}
+	return d, true
+}
+
+// debtState is the fragment a pending debt polls until it settles: the
+// badge of a list row, or with full=1 the detail page's status block.
+func (h *Handler) debtState(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDebt(w, r)
+	if !ok {
+		return
+	}
+	if r.URL.Query().Get("full") != "" {
+		h.render(w, r, http.StatusOK, views.DebtStatusBlock(d, canEditDebts(r.Context())))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.DebtStateBadge(d))
+}
+
+// syncDebts starts a pull of every debt from Finrota and waits briefly for
+// it, as a form waits for a delivery.
+func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	u := currentUser(ctx)
+	var syncID, jobID int64
+	err := h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if syncID, err = store.StartDebtSync(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		jobID, err = jobs.EnqueueDebtSync(ctx, tx, syncID)
+		return err
+	})
+	back := safeNext(r.PostFormValue("next"), "/debts")
+	if errors.Is(err, store.ErrSyncRunning) {
+		h.flash(w, r, "info", lang.T("debts.sync.running"))
+		h.redirect(w, r, back)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, errorf("start debt sync", err))
+		return
+	}
+	h.kick()
+	h.waitJob(ctx, jobID)
+	s, err := h.store.DebtSyncByID(ctx, syncID)
+	switch {
+	case err != nil:
+		h.serverError(w, r, errorf("debt sync", err))
+		return
+	case s.State == "done":
+		h.flash(w, r, "success", lang.T("debts.sync.done", s.Items))
+	case s.State == "failed":
+		h.flash(w, r, "error", lang.T("debts.sync.failed", s.Error))
+	default:
+		h.flash(w, r, "info", lang.T("debts.sync.started"))
+	}
+	h.redirect(w, r, back)
+}
+
+// waitJob waits up to the configured time for a job to finish; the caller
+// reads the outcome from its own tables either way.
+func (h *Handler) waitJob(ctx context.Context, id int64) {
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	defer cancel()
+	jobs.Wait(wctx, h.store.DB(), id)
+}
+
+// exportDebts streams the filtered list as CSV: UTF-8 with a BOM so Excel
+// reads Turkish letters, and with decimal=comma the Turkish Excel
+// convention (decimal comma, semicolon separator).
+func (h *Handler) exportDebts(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, _ := h.debtFilter(r)
+	comma := r.URL.Query().Get("decimal") == "comma"
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="debts-%s.csv"`, h.now().In(i18n.Istanbul).Format("20060102-1504")))
+	w.Header().Set("Cache-Control", "no-store")
+	cw := newDebtCSV(w, i18n.FromContext(ctx), comma)
+	if err := cw.header(); err != nil {
+		return
+	}
+	err := h.store.EachDebt(ctx, f, cw.row)
+	if err == nil {
+		err = cw.flush()
+	}
+	if err != nil {
+		// The header is out: all that is left is to stop and log.
+		h.log.Error("debts export", "request_id", requestID(ctx), "err", err)
+	}
+}
+
+// today is the current Istanbul day.
+func (h *Handler) today() time.Time { return i18n.Today(h.now()) }

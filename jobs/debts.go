@@ -1,11 +1,435 @@
 package jobs
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
 	"kasa/connect"
+	"kasa/providers/apicall"
+	"kasa/providers/finrota"
 	"kasa/store"
 )
 
-// DebtJobs returns the handlers and schedules of the Finrota debt work (outbox delivery, sync, overdue notifications).
+// The job kinds of the Finrota debt work.
+const (
+	KindDebtDeliver     = "debts.deliver"
+	KindDebtSync        = "debts.sync"
+	KindDebtNotify      = "debts.notify"
+	KindDebtNotifyDaily = "debts.notify.daily"
+)
+
+// debtDeliverAttempts bounds the outbox's retries of one intent: with the
+// default backoff (capped at 1h) that is about a day of outage.
+const debtDeliverAttempts = 30
+
+type debtDeliverPayload struct {
+	DebtID  int64 `json:"debtId"`
+	Version int   `json:"version"`
+}
+
+type debtSyncPayload struct {
+	SyncID int64 `json:"syncId,omitempty"`
+}
+
+type debtNotifyPayload struct {
+	NotificationID int64 `json:"notificationId"`
+}
+
+// EnqueueDebtDelivery queues the delivery of d's current intent through
+// tx. The unique key is the intent's request id, so one intent is queued
+// once however often the form is submitted.
+func EnqueueDebtDelivery(ctx context.Context, tx *sqlx.Tx, d store.Debt) (int64, error) {
+	id, err := Enqueue(ctx, tx, KindDebtDeliver, debtDeliverPayload{DebtID: d.ID, Version: d.Version},
+		UniqueKey(KindDebtDeliver+":"+d.RequestID), MaxAttempts(debtDeliverAttempts))
+	if err != nil {
+		return 0, err
+	}
+	return id, store.SetDebtJob(ctx, tx, d.ID, id)
+}
+
+// EnqueueDebtSync queues the pull of sync syncID through tx.
+func EnqueueDebtSync(ctx context.Context, tx *sqlx.Tx, syncID int64) (int64, error) {
+	return Enqueue(ctx, tx, KindDebtSync, debtSyncPayload{SyncID: syncID}, MaxAttempts(10))
+}
+
+// DebtNotifyKey is the unique key of the day's overdue notification: one
+// per Istanbul day, across every instance. A forced send gets a key of its
+// own (notificationID), which is what "forced" means.
+func DebtNotifyKey(day time.Time, forced bool, notificationID int64) string {
+	key := KindDebtNotify + "@" + day.Format(time.DateOnly)
+	if forced {
+		key += fmt.Sprintf("#forced-%d", notificationID)
+	}
+	return key
+}
+
+// EnqueueDebtNotification records a send and queues it through tx. It
+// returns ErrDuplicate (and the caller must roll tx back) when a send was
+// already made on n.Day and n is not forced.
+func EnqueueDebtNotification(ctx context.Context, tx *sqlx.Tx, n store.NewDebtNotification) (notificationID, jobID int64, err error) {
+	day := n.Day.In(istanbulZone)
+	notificationID, err = store.CreateDebtNotification(ctx, tx, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	// Two attempts at most: only a refusal before Finrota did anything
+	// (429, 503) is retried, since every send notifies everyone again.
+	jobID, err = Enqueue(ctx, tx, KindDebtNotify, debtNotifyPayload{NotificationID: notificationID},
+		UniqueKey(DebtNotifyKey(day, n.Forced, notificationID)), MaxAttempts(3))
+	if err != nil {
+		return 0, 0, err
+	}
+	return notificationID, jobID, store.SetDebtNotificationJob(ctx, tx, notificationID, jobID)
+}
+
+// istanbulZone is where Finrota's business days are counted.
+var istanbulZone = func() *time.Location {
+	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
+		return loc
+	}
+	return time.FixedZone("+03", 3*60*60)
+}()
+
+// debtWork holds what the debt jobs need.
+type debtWork struct {
+	st   *store.Store
+	conn *connect.Connector
+	now  func() time.Time
+}
+
+// DebtJobs returns the handlers and schedules of the Finrota debt work
+// (outbox delivery, sync, overdue notifications): the mirror is synced
+// hourly, and the daily notification runs at midnight UTC (03:00 in
+// Istanbul) when an operator has switched it on.
 func DebtJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFunc, []Schedule) {
-	return nil, nil
+	w := &debtWork{st: st, conn: conn, now: time.Now}
+	return map[string]HandlerFunc{
+			KindDebtDeliver:     w.deliver,
+			KindDebtSync:        w.sync,
+			KindDebtNotify:      w.notify,
+			KindDebtNotifyDaily: w.notifyDaily,
+		}, []Schedule{
+			{Kind: KindDebtSync, Every: time.Hour},
+			{Kind: KindDebtNotifyDaily, Every: 24 * time.Hour},
+		}
+}
+
+// deliver sends one intent (create or update) to Finrota. Every attempt
+// carries the intent's request id. An answer lost on the way makes the next
+// attempt meet a 409 (create) or 404 (rename); those are resolved by reading
+// the record back: if it holds exactly our data, the first attempt landed.
+func (w *debtWork) deliver(ctx context.Context, j Job) error {
+	var p debtDeliverPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return Permanent(fmt.Errorf("debts: deliver: payload: %w", err))
+	}
+	d, err := w.st.Debt(ctx, p.DebtID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Permanent(fmt.Errorf("debts: deliver: debt %d: %w", p.DebtID, err))
+	}
+	if err != nil {
+		return err
+	}
+	if d.Version != p.Version || d.State != store.DebtPending {
+		return nil // a newer intent replaced this one, or it already landed
+	}
+	client, err := w.conn.Finrota(ctx)
+	if err != nil {
+		return w.retryOrFail(ctx, j, d, err)
+	}
+	ctx = apicall.WithRequestID(ctx, d.RequestID)
+	want := finrotaDebt(d)
+	if d.Op == store.DebtOpCreate {
+		_, err = client.Create(ctx, want)
+		if finrota.IsConflict(err) {
+			return w.readBack(ctx, client, d, want, err)
+		}
+	} else {
+		ref := finrota.Ref{UpdateErpCode: deref(d.RemoteErpCode)}
+		if d.FinrotaID != nil {
+			ref = finrota.Ref{ID: *d.FinrotaID}
+		}
+		_, err = client.Update(ctx, ref, want)
+		renamed := d.ErpCode != deref(d.RemoteErpCode)
+		if finrota.IsConflict(err) || (renamed && ref.ID == "" && finrota.IsNotFound(err)) {
+			return w.readBack(ctx, client, d, want, err)
+		}
+	}
+	if err != nil {
+		return w.retryOrFail(ctx, j, d, err)
+	}
+	id := deref(d.FinrotaID)
+	if id == "" {
+		// Knowing the GUID lets later updates name the record whatever its
+		// ERP code. A failed read only costs that; the sync fills it in.
+		if got, gerr := client.GetByErpCode(ctx, d.ErpCode); gerr == nil {
+			id = got.ID
+		}
+	}
+	_, err = w.st.MarkDebtDelivered(ctx, d.ID, d.Version, id)
+	return err
+}
+
+// readBack settles a 409 or 404 by reading the record under our ERP code.
+func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store.Debt, want finrota.Debt, cause error) error {
+	got, err := client.GetByErpCode(ctx, d.ErpCode)
+	if err != nil && !finrota.IsNotFound(err) {
+		return err // cannot tell yet: try again later
+	}
+	if err == nil && sameDebt(got, want) && (d.FinrotaID == nil || strings.EqualFold(*d.FinrotaID, got.ID)) {
+		_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, got.ID)
+		return err
+	}
+	e := debtError(cause)
+	if finrota.IsConflict(cause) {
+		e.Fields = map[string][]string{"erpCode": {e.Message}}
+	}
+	if _, err := w.st.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
+		return err
+	}
+	return Permanent(cause)
+}
+
+// retryOrFail keeps a retryable failure pending (RetryAfter when Finrota
+// named a delay) until the attempts run out; anything else fails the debt
+// with Finrota's reason.
+func (w *debtWork) retryOrFail(ctx context.Context, j Job, d store.Debt, cause error) error {
+	e := debtError(cause)
+	retryable := finrota.IsRetryable(cause) || errors.Is(cause, connect.ErrNotConfigured)
+	if retryable && j.Attempts < j.MaxAttempts {
+		if err := w.st.NoteDebtRetry(ctx, d.ID, d.Version, e); err != nil {
+			return err
+		}
+		var fe *finrota.Error
+		if errors.As(cause, &fe) && fe.RetryAfter > 0 {
+			return RetryAfter(cause, fe.RetryAfter)
+		}
+		return cause
+	}
+	if _, err := w.st.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
+		return err
+	}
+	return Permanent(cause)
+}
+
+// debtError keeps what the product shows of a failure; the message of a
+// transport failure is replaced, as it names hosts and ports.
+func debtError(err error) store.DebtError {
+	var fe *finrota.Error
+	switch {
+	case errors.As(err, &fe):
+		return store.DebtError{Status: fe.Status, Code: fe.Code, Message: fe.Message, Fields: fe.Fields}
+	case errors.Is(err, connect.ErrNotConfigured):
+		return store.DebtError{Code: "not_configured", Message: "Finrota is not configured"}
+	}
+	return store.DebtError{Code: "unreachable", Message: "no answer from Finrota"}
+}
+
+func finrotaDebt(d store.Debt) finrota.Debt {
+	return finrota.Debt{
+		AgentErpCode: d.AgentErpCode, Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo,
+		CurrentAccountErpCode: d.CurrentAccountErpCode, DocumentType: d.DocumentType,
+		DueDate: d.DueDate, TransactionDate: d.TransactionDate, CurrencyID: d.CurrencyID,
+		ErpCode: d.ErpCode, Description: d.Description,
+	}
+}
+
+// sameDebt reports whether Finrota's record holds exactly the data we sent.
+func sameDebt(got, want finrota.Debt) bool {
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	return got.ErpCode == want.ErpCode && got.AgentErpCode == want.AgentErpCode &&
+		got.CurrentAccountErpCode == want.CurrentAccountErpCode && got.Amount.Equal(want.Amount) &&
+		got.PaidAmount.Equal(want.PaidAmount) && got.DocumentNo == want.DocumentNo &&
+		got.DocumentType == want.DocumentType && day(got.DueDate) == day(want.DueDate) &&
+		day(got.TransactionDate) == day(want.TransactionDate) && strings.EqualFold(got.CurrencyID, want.CurrencyID) &&
+		got.Description == want.Description
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// sync pulls every page of Finrota's list into the mirror, resuming at the
+// page its last attempt reached. Throttling is left to the client (it
+// waits out Retry-After on reads) and then to the job's own retry.
+func (w *debtWork) sync(ctx context.Context, j Job) error {
+	var p debtSyncPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil && len(j.Payload) > 0 {
+		return Permanent(fmt.Errorf("debts: sync: payload: %w", err))
+	}
+	if p.SyncID == 0 { // the schedule: start a sync unless one is running
+		err := w.st.InTx(ctx, func(tx *sqlx.Tx) error {
+			var err error
+			p.SyncID, err = store.StartDebtSync(ctx, tx, 0)
+			return err
+		})
+		if errors.Is(err, store.ErrSyncRunning) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s, err := w.st.DebtSyncByID(ctx, p.SyncID)
+	if err != nil {
+		return err
+	}
+	if s.State != "running" {
+		return nil
+	}
+	fail := func(err error) error {
+		if isRetryableSync(err) && j.Attempts < j.MaxAttempts {
+			var fe *finrota.Error
+			if errors.As(err, &fe) && fe.RetryAfter > 0 {
+				return RetryAfter(err, fe.RetryAfter)
+			}
+			return err
+		}
+		if ferr := w.st.FinishDebtSync(ctx, s.ID, err.Error()); ferr != nil {
+			return ferr
+		}
+		return Permanent(err)
+	}
+	client, err := w.conn.Finrota(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if err := w.sandboxRefs(ctx); err != nil {
+		return err
+	}
+	page, items := max(s.NextPage, 1), s.Items
+	for {
+		fetched := w.now()
+		pg, err := client.List(ctx, page, finrota.MaxPageSize)
+		if err != nil {
+			return fail(err)
+		}
+		remote := make([]store.RemoteDebt, 0, len(pg.Items))
+		agents, accounts, currencies := []string{}, []string{}, []string{}
+		for _, d := range pg.Items {
+			remote = append(remote, store.RemoteDebt{
+				FinrotaID: d.ID, ErpCode: d.ErpCode, AgentErpCode: d.AgentErpCode, CurrentAccountErpCode: d.CurrentAccountErpCode,
+				Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo, DocumentType: d.DocumentType,
+				DueDate: d.DueDate, TransactionDate: d.TransactionDate, CurrencyID: strings.ToUpper(d.CurrencyID),
+				Description: d.Description, IsActive: d.IsActive,
+			})
+			agents, accounts = append(agents, d.AgentErpCode), append(accounts, d.CurrentAccountErpCode)
+			currencies = append(currencies, strings.ToUpper(d.CurrencyID))
+		}
+		if _, err := w.st.UpsertRemoteDebts(ctx, remote, fetched); err != nil {
+			return err
+		}
+		for kind, codes := range map[string][]string{store.RefAgent: agents, store.RefAccount: accounts, store.RefCurrency: currencies} {
+			if err := w.st.NoteDebtRefs(ctx, kind, codes); err != nil {
+				return err
+			}
+		}
+		items += len(pg.Items)
+		page++
+		if err := w.st.DebtSyncProgress(ctx, s.ID, page, items, pg.TotalCount); err != nil {
+			return err
+		}
+		if len(pg.Items) < finrota.MaxPageSize || (page-1)*finrota.MaxPageSize >= pg.TotalCount {
+			break
+		}
+	}
+	return w.st.FinishDebtSync(ctx, s.ID, "")
+}
+
+// isRetryableSync reports whether a failed sync is worth another attempt.
+func isRetryableSync(err error) bool {
+	return finrota.IsRetryable(err) || errors.Is(err, connect.ErrNotConfigured)
+}
+
+// sandboxRefs copies the fake portal's agents, current accounts and
+// currencies, with names and activity, into the form choices: the real API
+// has no endpoint for them, so outside the sandbox they come from the debts.
+func (w *debtWork) sandboxRefs(ctx context.Context) error {
+	sb := w.conn.Sandbox()
+	if sb == nil || sb.Finrota == nil {
+		return nil
+	}
+	var refs []store.DebtRef
+	for _, a := range sb.Finrota.Agents() {
+		refs = append(refs, store.DebtRef{Kind: store.RefAgent, Code: a.Code, Name: a.Name, Active: a.Active})
+	}
+	for _, a := range sb.Finrota.CurrentAccounts() {
+		refs = append(refs, store.DebtRef{Kind: store.RefAccount, Code: a.ErpCode, Name: a.Name, Active: a.Active})
+	}
+	for _, c := range sb.Finrota.Currencies() {
+		refs = append(refs, store.DebtRef{Kind: store.RefCurrency, Code: c, Active: true})
+	}
+	return w.st.PutDebtRefs(ctx, refs)
+}
+
+// notify asks Finrota to notify every overdue debtor. The call is not
+// idempotent, so only a refusal that means "not processed" (429, 503) is
+// retried; a lost answer is reported as such and a person decides.
+func (w *debtWork) notify(ctx context.Context, j Job) error {
+	var p debtNotifyPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return Permanent(fmt.Errorf("debts: notify: payload: %w", err))
+	}
+	n, err := w.st.DebtNotificationByID(ctx, p.NotificationID)
+	if err != nil {
+		return Permanent(fmt.Errorf("debts: notify: %w", err))
+	}
+	if n.State != store.NotifyPending {
+		return nil
+	}
+	client, err := w.conn.Finrota(ctx)
+	if err == nil {
+		err = client.SendOverdueNotifications(apicall.WithRequestID(ctx, n.RequestID))
+	}
+	if err == nil {
+		return w.st.FinishDebtNotification(ctx, n.ID, "", "")
+	}
+	var fe *finrota.Error
+	if errors.As(err, &fe) && (fe.Status == http.StatusTooManyRequests || fe.Status == http.StatusServiceUnavailable) && j.Attempts < j.MaxAttempts {
+		return RetryAfter(err, max(fe.RetryAfter, 5*time.Second))
+	}
+	e := debtError(err)
+	code := e.Code
+	if code == "" {
+		code = fmt.Sprint(e.Status)
+	}
+	if ferr := w.st.FinishDebtNotification(ctx, n.ID, code, e.Message); ferr != nil {
+		return ferr
+	}
+	return Permanent(err)
+}
+
+// notifyDaily enqueues the day's notification when it is switched on and
+// something is overdue; the day's unique key makes it a no-op when a
+// person already sent it.
+func (w *debtWork) notifyDaily(ctx context.Context, _ Job) error {
+	on, err := w.st.DebtDailyNotify(ctx)
+	if err != nil || !on {
+		return err
+	}
+	today := w.now().In(istanbulZone)
+	sum, err := w.st.OverdueSummary(ctx, today)
+	if err != nil || sum.Debts == 0 {
+		return err
+	}
+	err = w.st.InTx(ctx, func(tx *sqlx.Tx) error {
+		_, _, err := EnqueueDebtNotification(ctx, tx, store.NewDebtNotification{
+			Day: today, Scheduled: true, Debts: sum.Debts, Agents: sum.Agents,
+		})
+		return err
+	})
+	if errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return err
 }

@@ -1,0 +1,266 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/jmoiron/sqlx"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/store"
+	"kasa/views"
+)
+
+// debtValues reads the form's fields as typed.
+func debtValues(r *http.Request) map[string]string {
+	v := map[string]string{}
+	for _, f := range views.DebtFields {
+		v[f] = r.PostFormValue(f)
+	}
+	return v
+}
+
+// valuesOf fills the form from a stored debt.
+func valuesOf(l i18n.Lang, d store.Debt) map[string]string {
+	return map[string]string{
+		"agentErpCode": d.AgentErpCode, "currentAccountErpCode": d.CurrentAccountErpCode,
+		"amount": l.Number(d.Amount, 2), "paidAmount": l.Number(d.PaidAmount, 2),
+		"documentNo": d.DocumentNo, "documentType": d.DocumentType,
+		"dueDate": formDate(l, d.DueDate), "transactionDate": formDate(l, d.TransactionDate),
+		"currencyId": d.CurrencyID, "erpCode": d.ErpCode, "description": d.Description,
+	}
+}
+
+// debtForm builds the form model with the choices the mirror knows.
+func (h *Handler) debtForm(ctx context.Context, d *store.Debt, values map[string]string, errs views.Errors) (views.DebtForm, error) {
+	f := views.DebtForm{Debt: d, Values: values, Errors: errs}
+	for _, k := range []string{store.RefAgent, store.RefAccount, store.RefCurrency} {
+		refs, err := h.store.DebtRefs(ctx, k)
+		if err != nil {
+			return f, err
+		}
+		for _, r := range refs {
+			switch {
+			case !r.Active:
+			case k == store.RefAgent:
+				f.Agents = append(f.Agents, r)
+			case k == store.RefAccount:
+				f.Accounts = append(f.Accounts, r)
+			default:
+				f.Currencies = append(f.Currencies, r.Code)
+			}
+		}
+	}
+	return f, nil
+}
+
+func (h *Handler) renderDebtForm(w http.ResponseWriter, r *http.Request, status int, d *store.Debt, values map[string]string, errs views.Errors, notice string) {
+	f, err := h.debtForm(r.Context(), d, values, errs)
+	if err != nil {
+		h.serverError(w, r, errorf("debt form", err))
+		return
+	}
+	f.Notice = notice
+	h.render(w, r, status, views.DebtFormPage(f))
+}
+
+func (h *Handler) newDebtPage(w http.ResponseWriter, r *http.Request) {
+	code, err := h.store.NewErpCode(r.Context())
+	if err != nil {
+		h.serverError(w, r, errorf("new debt", err))
+		return
+	}
+	l := i18n.FromContext(r.Context())
+	today := formDate(l, h.today())
+	values := map[string]string{"erpCode": code, "currencyId": "TRY", "transactionDate": today, "dueDate": today}
+	h.renderDebtForm(w, r, http.StatusOK, nil, values, views.Errors{}, "")
+}
+
+// createDebt validates the form, stores the debt and its delivery job in
+// one transaction, and shows Finrota's answer if it comes within JobWait.
+func (h *Handler) createDebt(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	u := currentUser(ctx)
+	values := debtValues(r)
+	in, errs, err := h.validateDebt(ctx, l, values, 0)
+	if err != nil {
+		h.serverError(w, r, errorf("create debt", err))
+		return
+	}
+	if len(errs) > 0 {
+		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, nil, values, errs, "")
+		return
+	}
+	var d store.Debt
+	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if d, err = store.CreateDebt(ctx, tx, in, u.ID); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, tx, u.ID, "debt.create", store.DebtSubject(d.ID), debtAudit(d)); err != nil {
+			return err
+		}
+		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		errs["erpCode"] = l.T("debts.v.erp.taken")
+		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, nil, values, errs, "")
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, errorf("create debt", err))
+		return
+	}
+	h.awaitDelivery(w, r, d, values, "debts.created")
+}
+
+func debtAudit(d store.Debt) map[string]any {
+	return map[string]any{"erpCode": d.ErpCode, "amount": d.Amount.StringFixed(2), "paidAmount": d.PaidAmount.StringFixed(2),
+		"currency": d.CurrencyID, "dueDate": d.DueDate.Format("2006-01-02"), "requestId": d.RequestID}
+}
+
+// awaitDelivery wakes the runner, waits up to JobWait for the intent's
+// outcome and shows it: delivered or pending on the debt's page (which
+// polls), failed on the form with Finrota's reasons at their fields.
+func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d store.Debt, values map[string]string, doneKey string) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	h.kick()
+	if d.JobID == nil {
+		if fresh, err := h.store.Debt(ctx, d.ID); err == nil {
+			d = fresh
+		}
+	}
+	if d.JobID != nil {
+		h.waitJob(ctx, *d.JobID)
+	}
+	fresh, err := h.store.Debt(ctx, d.ID)
+	if err != nil {
+		h.serverError(w, r, errorf("debt outcome", err))
+		return
+	}
+	switch {
+	case fresh.Version != d.Version:
+		h.redirect(w, r, debtPath(d.ID)) // edited again meanwhile
+	case fresh.State == store.DebtDelivered:
+		h.flash(w, r, "success", l.T(doneKey))
+		h.redirect(w, r, debtPath(d.ID))
+	case fresh.State == store.DebtFailed:
+		errs, general := views.DebtProviderErrors(l, fresh)
+		notice := l.T("debts.failed")
+		if general != "" {
+			notice += " " + general
+		}
+		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, &fresh, values, errs, notice)
+	default:
+		h.flash(w, r, "info", l.T("debts.pending"))
+		h.redirect(w, r, debtPath(d.ID))
+	}
+}
+
+func debtPath(id int64) string { return "/debts/" + strconv.FormatInt(id, 10) }
+
+func (h *Handler) editDebtPage(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDebt(w, r)
+	if !ok {
+		return
+	}
+	l := i18n.FromContext(r.Context())
+	errs, notice := views.Errors{}, ""
+	switch d.State {
+	case store.DebtFailed:
+		errs, notice = views.DebtProviderErrors(l, d)
+	case store.DebtPending:
+		notice = l.T("debts.busy")
+	}
+	h.renderDebtForm(w, r, http.StatusOK, &d, valuesOf(l, d), errs, notice)
+}
+
+// updateDebt sends an edit (a rename included) through the outbox; for a
+// failed debt it is the edit-and-retry.
+func (h *Handler) updateDebt(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	u := currentUser(ctx)
+	cur, ok := h.loadDebt(w, r)
+	if !ok {
+		return
+	}
+	values := debtValues(r)
+	in, errs, err := h.validateDebt(ctx, l, values, cur.ID)
+	if err != nil {
+		h.serverError(w, r, errorf("edit debt", err))
+		return
+	}
+	if len(errs) > 0 {
+		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, &cur, values, errs, "")
+		return
+	}
+	var d store.Debt
+	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if d, err = store.EditDebt(ctx, tx, cur.ID, in, u.ID); err != nil {
+			return err
+		}
+		details := debtAudit(d)
+		if cur.ErpCode != d.ErpCode {
+			details["renamedFrom"] = cur.ErpCode
+		}
+		if err := store.Audit(ctx, tx, u.ID, "debt.edit", store.DebtSubject(d.ID), details); err != nil {
+			return err
+		}
+		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		errs["erpCode"] = l.T("debts.v.erp.taken")
+		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, &cur, values, errs, "")
+		return
+	case errors.Is(err, store.ErrDebtBusy):
+		h.renderDebtForm(w, r, http.StatusConflict, &cur, values, errs, l.T("debts.busy"))
+		return
+	case err != nil:
+		h.serverError(w, r, errorf("edit debt", err))
+		return
+	}
+	h.awaitDelivery(w, r, d, values, "debts.updated")
+}
+
+// retryDebt sends a failed debt again as it is.
+func (h *Handler) retryDebt(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	u := currentUser(ctx)
+	cur, ok := h.loadDebt(w, r)
+	if !ok {
+		return
+	}
+	var d store.Debt
+	err := h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if d, err = store.RetryDebt(ctx, tx, cur.ID, u.ID); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, tx, u.ID, "debt.retry", store.DebtSubject(d.ID), map[string]any{"requestId": d.RequestID}); err != nil {
+			return err
+		}
+		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
+		return err
+	})
+	if errors.Is(err, store.ErrDebtBusy) {
+		h.flash(w, r, "info", l.T("debts.busy"))
+		h.redirect(w, r, debtPath(cur.ID))
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, errorf("retry debt", err))
+		return
+	}
+	h.awaitDelivery(w, r, d, valuesOf(l, d), "debts.updated")
+}

@@ -1,0 +1,223 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"kasa/i18n"
+	"kasa/store"
+)
+
+func rowCodes(doc *goquery.Document) []string {
+	var codes []string
+	doc.Find(`[data-testid=debt-row]`).Each(func(_ int, s *goquery.Selection) { codes = append(codes, s.AttrOr("data-erp", "")) })
+	return codes
+}
+
+// TestDebtListPagesSortsAndFilters walks the synced mirror by cursor in
+// amount order and checks each filter against the fake's own data.
+func TestDebtListPagesSortsAndFilters(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleViewer)
+	op, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, op)
+	remote := e.sandbox.Finrota.Debts()
+	active := 0
+	for _, r := range remote {
+		if r.IsActive {
+			active++
+		}
+	}
+
+	seen := map[string]bool{}
+	path := "/debts?sort=amount&dir=asc"
+	var pages []string
+	last := mustDec("-1")
+	for path != "" {
+		_, doc := e.get(c, path, "Accept-Language", "en")
+		pages = append(pages, path)
+		doc.Find(`[data-testid=debt-row]`).Each(func(_ int, s *goquery.Selection) {
+			code := s.AttrOr("data-erp", "")
+			if seen[code] {
+				t.Errorf("%s shown twice", code)
+			}
+			seen[code] = true
+			r, _ := e.sandbox.Finrota.Debt(code)
+			if r.Amount.LessThan(last) {
+				t.Errorf("amount order broken at %s: %s after %s", code, r.Amount, last)
+			}
+			last = r.Amount
+		})
+		if got := testID(doc, "debts-count"); got != i18n.EN.T("debts.count", i18n.EN.Int(int64(active))) {
+			t.Fatalf("count %q, want %d", got, active)
+		}
+		path = doc.Find(`[data-testid=page-next]`).AttrOr("href", "")
+	}
+	if len(seen) != active || len(pages) != (active+99)/100 {
+		t.Fatalf("walked %d debts over %d pages, want %d", len(seen), len(pages), active)
+	}
+	// Back from page 2 is page 1.
+	_, p1 := e.get(c, pages[0])
+	_, p2 := e.get(c, pages[1])
+	_, back := e.get(c, p2.Find(`[data-testid=page-prev]`).AttrOr("href", ""))
+	if strings.Join(rowCodes(back), ",") != strings.Join(rowCodes(p1), ",") {
+		t.Fatal("previous page of page 2 differs from page 1")
+	}
+
+	agent := remote[0].AgentErpCode
+	cases := []struct {
+		query string
+		match func(r store.Debt) bool
+	}{
+		{"agent=" + url.QueryEscape(agent), func(d store.Debt) bool { return d.AgentErpCode == agent }},
+		{"currency=USD", func(d store.Debt) bool { return d.CurrencyID == "USD" }},
+		{"type=Invoice", func(d store.Debt) bool { return d.DocumentType == "Fatura" }},
+		{"overdue=1", func(d store.Debt) bool { return d.Overdue(i18n.Today(e.now.Now())) }},
+		{"q=" + url.QueryEscape(strings.ToLower(remote[5].ErpCode)), func(d store.Debt) bool { return d.ErpCode == remote[5].ErpCode }},
+		{"q=" + url.QueryEscape(remote[7].DocumentNo), func(d store.Debt) bool { return strings.HasPrefix(d.DocumentNo, remote[7].DocumentNo) }},
+		{"state=failed", func(d store.Debt) bool { return false }},
+	}
+	all, err := e.st.ListDebts(context.Background(), store.DebtFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		want := 0
+		for _, d := range all.Items {
+			if tc.match(d) {
+				want++
+			}
+		}
+		_, doc := e.get(c, "/debts?"+tc.query)
+		got := 0
+		for path := "/debts?" + tc.query; path != ""; {
+			_, doc = e.get(c, path)
+			for _, code := range rowCodes(doc) {
+				d, _ := e.st.DebtByErpCode(context.Background(), code)
+				if !tc.match(d) {
+					t.Errorf("%s: %s does not match", tc.query, code)
+				}
+				got++
+			}
+			path = doc.Find(`[data-testid=page-next]`).AttrOr("href", "")
+		}
+		if got != want || (want == 0 && tc.query != "state=failed") {
+			t.Errorf("%s: %d rows, want %d", tc.query, got, want)
+		}
+	}
+}
+
+// TestDebtExportCSV checks the BOM, both decimal styles and that the
+// export follows the filters.
+func TestDebtExportCSV(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	form := validDebtForm(e, "=T-CSV")
+	form.Set("description", "Çağrı; \"tırnak\"")
+	e.postForm(c, "/debts", form)
+	for _, tc := range []struct {
+		query, amount string
+		sep           rune
+	}{{"decimal=comma", "1550,00", ';'}, {"", "1550.00", ','}} {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/debts/export.csv?q=%3DT-CSV&"+tc.query, nil)
+		req.Header.Set("Accept-Language", "tr")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+			t.Errorf("content type %q", ct)
+		}
+		if !strings.HasPrefix(string(body), "\uFEFF") {
+			t.Fatal("no BOM")
+		}
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF")))
+		r.Comma = tc.sep
+		rows, err := r.ReadAll()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.query, err, body)
+		}
+		if len(rows) != 2 || rows[0][0] != i18n.TR.T("debts.f.erpCode") {
+			t.Fatalf("%s: rows %q", tc.query, rows)
+		}
+		if rows[1][0] != "'=T-CSV" || rows[1][6] != tc.amount || rows[1][14] != "Çağrı; \"tırnak\"" || rows[1][10] != "2026-04-01" {
+			t.Errorf("%s: row %q", tc.query, rows[1])
+		}
+	}
+}
+
+// TestDebtOverdueNotifications: the overdue page matches Finrota's rule,
+// the confirmation says whom the send reaches, a second send the same day
+// needs force, and the fake records what went out.
+func TestDebtOverdueNotifications(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	ctx := context.Background()
+	sum, err := e.st.OverdueSummary(ctx, i18n.Today(e.now.Now()))
+	if err != nil || sum.Debts == 0 || sum.Agents == 0 {
+		t.Fatalf("seeded data has nothing overdue: %+v %v", sum, err)
+	}
+	_, doc := e.get(c, "/debts/overdue", "Accept-Language", "en")
+	if got := testID(doc, "overdue-debts"); got != i18n.EN.Int(int64(sum.Debts)) {
+		t.Errorf("overdue count %q, want %d", got, sum.Debts)
+	}
+	if doc.Find(`[data-testid=agent-total]`).Length() != len(sum.ByAgent) {
+		t.Errorf("per-agent totals: %d rows, want %d", doc.Find(`[data-testid=agent-total]`).Length(), len(sum.ByAgent))
+	}
+	doc.Find(`[data-testid=overdue-badge]`).Length()
+	if n := doc.Find(`[data-testid=debt-row]`).Length(); n != min(sum.Debts, 100) {
+		t.Errorf("%d overdue rows listed, want %d", n, min(sum.Debts, 100))
+	}
+
+	_, doc = e.get(c, "/debts/overdue/send", "Accept-Language", "en")
+	if got := testID(doc, "notify-reach"); got != i18n.EN.T("debts.notify.reach", sum.Debts, sum.Agents) {
+		t.Fatalf("confirmation says %q", got)
+	}
+	if resp, doc := e.postForm(c, "/debts/overdue/send", url.Values{}, "Accept-Language", "en"); resp.StatusCode != http.StatusUnprocessableEntity || testID(doc, "notify-error") == "" {
+		t.Fatalf("unconfirmed send: %d", resp.StatusCode)
+	}
+	if len(e.sandbox.Finrota.Notifications()) != 0 {
+		t.Fatal("an unconfirmed send went out")
+	}
+	resp, _ := e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send: %d", resp.StatusCode)
+	}
+	first := len(e.sandbox.Finrota.Notifications())
+	if first == 0 {
+		t.Fatal("Finrota sent nothing")
+	}
+	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
+	if testID(doc, "flash-success") != i18n.EN.T("debts.notify.sent") || doc.Find(`[data-testid=notify-row][data-state=sent]`).Length() != 1 {
+		t.Fatalf("after send: flash %q, history %d", testID(doc, "flash-success"), doc.Find(`[data-testid=notify-row]`).Length())
+	}
+
+	for _, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
+		resp, doc = e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}}, "Accept-Language", string(lang))
+		if resp.StatusCode != http.StatusConflict || testID(doc, "notify-error") != lang.T("debts.notify.duplicate") || doc.Find(`[data-testid=notify-force]`).Length() != 1 {
+			t.Fatalf("second send the same day: %d %q", resp.StatusCode, testID(doc, "notify-error"))
+		}
+	}
+	if len(e.sandbox.Finrota.Notifications()) != first {
+		t.Fatal("a second send went out without force")
+	}
+	resp, _ = e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}, "force": {"1"}})
+	if resp.StatusCode != http.StatusSeeOther || len(e.sandbox.Finrota.Notifications()) != 2*first {
+		t.Fatalf("forced send: %d, %d notifications (want %d)", resp.StatusCode, len(e.sandbox.Finrota.Notifications()), 2*first)
+	}
+	ns, _ := e.st.DebtNotifications(ctx, 10)
+	if len(ns) != 2 || !ns[0].Forced || ns[1].Forced || ns[0].Debts != sum.Debts {
+		t.Fatalf("history %+v", ns)
+	}
+}

@@ -1,0 +1,158 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/jmoiron/sqlx"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/store"
+	"kasa/views"
+)
+
+// overduePage lists what an overdue notification would reach, with totals
+// per currency and per agent, and the history of sends.
+func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, q := h.debtFilter(r)
+	// The page is Finrota's rule, whatever the query says.
+	f.Overdue, f.AtFinrota, f.State = true, true, ""
+	q.Del("overdue")
+	q.Del("state")
+	if f.Sort == "" {
+		f.Sort, f.Desc = store.DebtSortDue, false
+	}
+	list, err := h.debtListView(ctx, f, q)
+	if err != nil {
+		h.serverError(w, r, errorf("overdue list", err))
+		return
+	}
+	v := views.DebtOverdueView{List: list, CanSend: canEditDebts(ctx)}
+	if v.Summary, err = h.store.OverdueSummary(ctx, f.Today); err != nil {
+		h.serverError(w, r, errorf("overdue summary", err))
+		return
+	}
+	if v.Notifications, err = h.store.DebtNotifications(ctx, 20); err != nil {
+		h.serverError(w, r, errorf("overdue notifications", err))
+		return
+	}
+	if v.DailyNotify, err = h.store.DebtDailyNotify(ctx); err != nil {
+		h.serverError(w, r, errorf("overdue options", err))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.DebtOverduePage(v))
+}
+
+// notifyConfirm builds the confirmation: how many debts and agents the send
+// reaches, and today's earlier send if there was one.
+func (h *Handler) notifyConfirm(r *http.Request) (views.DebtNotifyConfirmView, error) {
+	ctx := r.Context()
+	var v views.DebtNotifyConfirmView
+	var err error
+	if v.Summary, err = h.store.OverdueSummary(ctx, h.today()); err != nil {
+		return v, err
+	}
+	n, err := h.store.DebtNotificationOn(ctx, h.today())
+	if err == nil {
+		v.Already = &n
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return v, err
+	}
+	return v, nil
+}
+
+func (h *Handler) notifyConfirmPage(w http.ResponseWriter, r *http.Request) {
+	v, err := h.notifyConfirm(r)
+	if err != nil {
+		h.serverError(w, r, errorf("notify confirm", err))
+		return
+	}
+	if v.Summary.Debts == 0 {
+		h.flash(w, r, "info", i18n.FromContext(r.Context()).T("debts.notify.nothing"))
+		h.redirect(w, r, "/debts/overdue")
+		return
+	}
+	h.render(w, r, http.StatusOK, views.DebtNotifyConfirmPage(v))
+}
+
+// sendNotifications queues the send after confirmation. The day's jobs
+// unique key refuses a second send on the same Istanbul day, on any
+// instance, unless the user forces it.
+func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	u := currentUser(ctx)
+	v, err := h.notifyConfirm(r)
+	if err != nil {
+		h.serverError(w, r, errorf("send notifications", err))
+		return
+	}
+	v.Force = r.PostFormValue("force") != ""
+	if r.PostFormValue("confirm") != "yes" {
+		v.Error = l.T("debts.notify.confirm.required")
+		h.render(w, r, http.StatusUnprocessableEntity, views.DebtNotifyConfirmPage(v))
+		return
+	}
+	if v.Summary.Debts == 0 {
+		h.flash(w, r, "info", l.T("debts.notify.nothing"))
+		h.redirect(w, r, "/debts/overdue")
+		return
+	}
+	var id, jobID int64
+	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, jobID, err = jobs.EnqueueDebtNotification(ctx, tx, store.NewDebtNotification{
+			Day: h.today(), UserID: u.ID, Forced: v.Force, Debts: v.Summary.Debts, Agents: v.Summary.Agents,
+		})
+		if err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, u.ID, "debt.notify.request", "debt-notifications",
+			map[string]any{"notification": id, "forced": v.Force, "debts": v.Summary.Debts, "agents": v.Summary.Agents})
+	})
+	if errors.Is(err, jobs.ErrDuplicate) {
+		v.Error = l.T("debts.notify.duplicate")
+		h.render(w, r, http.StatusConflict, views.DebtNotifyConfirmPage(v))
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, errorf("send notifications", err))
+		return
+	}
+	h.kick()
+	h.waitJob(ctx, jobID)
+	n, err := h.store.DebtNotificationByID(ctx, id)
+	switch {
+	case err != nil:
+		h.serverError(w, r, errorf("notification outcome", err))
+		return
+	case n.State == store.NotifySent:
+		h.flash(w, r, "success", l.T("debts.notify.sent"))
+	case n.State == store.NotifyFailed && n.ErrorCode == "unreachable":
+		h.flash(w, r, "error", l.T("debts.notify.unknown"))
+	case n.State == store.NotifyFailed:
+		h.flash(w, r, "error", l.T("debts.notify.failed", n.ErrorMessage))
+	default:
+		h.flash(w, r, "info", l.T("debts.notify.queued"))
+	}
+	h.redirect(w, r, "/debts/overdue")
+}
+
+// setDailyNotify switches the daily automatic send on or off.
+func (h *Handler) setDailyNotify(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	l := i18n.FromContext(ctx)
+	on := r.PostFormValue("daily") != ""
+	if err := h.store.SetDebtDailyNotify(ctx, currentUser(ctx).ID, on); err != nil {
+		h.serverError(w, r, errorf("daily notify", err))
+		return
+	}
+	key := "debts.notify.daily.off"
+	if on {
+		key = "debts.notify.daily.on"
+	}
+	h.flash(w, r, "success", l.T(key))
+	h.redirect(w, r, "/debts/overdue")
+}

@@ -1,0 +1,298 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+)
+
+// The states of a debt in the outbox.
+const (
+	DebtPending   = "pending"
+	DebtDelivered = "delivered"
+	DebtFailed    = "failed"
+)
+
+// The operations an intent sends to Finrota.
+const (
+	DebtOpCreate = "create"
+	DebtOpUpdate = "update"
+)
+
+// ErrDebtBusy means the debt has an intent still being delivered; it cannot
+// be changed until Finrota has answered.
+var ErrDebtBusy = errors.New("store: debt is being delivered")
+
+// Debt is a CAT debt as the mirror holds it: what the user wants Finrota to
+// hold, and how far that has got.
+type Debt struct {
+	ID                    int64           `db:"id"`
+	ErpCode               string          `db:"erp_code"`
+	RemoteErpCode         *string         `db:"remote_erp_code"`
+	FinrotaID             *string         `db:"finrota_id"`
+	AgentErpCode          string          `db:"agent_erp_code"`
+	CurrentAccountErpCode string          `db:"current_account_erp_code"`
+	Amount                decimal.Decimal `db:"amount"`
+	PaidAmount            decimal.Decimal `db:"paid_amount"`
+	DocumentNo            string          `db:"document_no"`
+	DocumentType          string          `db:"document_type"`
+	// DueDate and TransactionDate are calendar days (midnight UTC of the day).
+	DueDate          time.Time       `db:"due_date"`
+	TransactionDate  time.Time       `db:"transaction_date"`
+	CurrencyID       string          `db:"currency_id"`
+	Description      string          `db:"description"`
+	IsActive         bool            `db:"is_active"`
+	State            string          `db:"state"`
+	Op               string          `db:"op"`
+	Version          int             `db:"version"`
+	RequestID        string          `db:"request_id"`
+	JobID            *int64          `db:"job_id"`
+	LastErrorStatus  int             `db:"last_error_status"`
+	LastErrorCode    string          `db:"last_error_code"`
+	LastErrorMessage string          `db:"last_error_message"`
+	LastErrorFields  json.RawMessage `db:"last_error_fields"`
+	CreatedBy        *int64          `db:"created_by"`
+	UpdatedBy        *int64          `db:"updated_by"`
+	CreatedAt        time.Time       `db:"created_at"`
+	UpdatedAt        time.Time       `db:"updated_at"`
+	DeliveredAt      *time.Time      `db:"delivered_at"`
+	SeenAt           *time.Time      `db:"seen_at"`
+}
+
+// Outstanding is what is still to be paid.
+func (d Debt) Outstanding() decimal.Decimal { return d.Amount.Sub(d.PaidAmount) }
+
+// AtFinrota reports whether Finrota holds the debt (under RemoteErpCode).
+func (d Debt) AtFinrota() bool { return d.RemoteErpCode != nil }
+
+// ErrorFields returns the provider's field-level messages of the last failure.
+func (d Debt) ErrorFields() map[string][]string {
+	var f map[string][]string
+	if len(d.LastErrorFields) > 0 {
+		json.Unmarshal(d.LastErrorFields, &f)
+	}
+	return f
+}
+
+// Overdue reports whether Finrota's notification rule matches the debt on
+// the Istanbul day today (a calendar day as midnight of any zone).
+func (d Debt) Overdue(today time.Time) bool {
+	return d.IsActive && d.PaidAmount.LessThan(d.Amount) && dayString(d.DueDate) < dayString(today)
+}
+
+// DebtInput is what a person enters for a debt; dates are calendar days.
+type DebtInput struct {
+	AgentErpCode          string
+	CurrentAccountErpCode string
+	Amount, PaidAmount    decimal.Decimal
+	DocumentNo            string
+	DocumentType          string // Turkish wire value
+	DueDate               time.Time
+	TransactionDate       time.Time
+	CurrencyID            string
+	ErpCode               string
+	Description           string
+}
+
+// dayString is the calendar day of t in its own location. Days travel to
+// Postgres as text: a time.Time would be converted through the session's
+// zone and could land on the previous day.
+func dayString(t time.Time) string { return t.Format(time.DateOnly) }
+
+const debtColumns = `id, erp_code, remote_erp_code, finrota_id, agent_erp_code, current_account_erp_code,
+	amount, paid_amount, document_no, document_type, due_date, transaction_date, currency_id, description,
+	is_active, state, op, version, request_id, job_id, last_error_status, last_error_code, last_error_message,
+	last_error_fields, created_by, updated_by, created_at, updated_at, delivered_at, seen_at`
+
+// nullUser stores 0 as NULL.
+func nullUser(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// Debt returns the debt with id, or ErrNotFound.
+func (s *Store) Debt(ctx context.Context, id int64) (Debt, error) {
+	var d Debt
+	err := s.db.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1`, id)
+	return d, notFound(err)
+}
+
+// DebtByErpCode returns the debt whose wanted ERP code is code, or ErrNotFound.
+func (s *Store) DebtByErpCode(ctx context.Context, code string) (Debt, error) {
+	var d Debt
+	err := s.db.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE erp_code = $1`, code)
+	return d, notFound(err)
+}
+
+// ErpCodeTaken reports whether code was ever used by a debt other than
+// exceptID (0 for none): Finrota never lets an ERP code be reused.
+func (s *Store) ErpCodeTaken(ctx context.Context, code string, exceptID int64) (bool, error) {
+	var taken bool
+	err := s.db.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM debt_erp_codes WHERE code = $1 AND debt_id <> $2)
+		OR EXISTS (SELECT 1 FROM debts WHERE erp_code = $1 AND id <> $2)`, code, exceptID)
+	if err != nil {
+		return false, fmt.Errorf("store: erp code taken: %w", err)
+	}
+	return taken, nil
+}
+
+// NewErpCode proposes an ERP code no debt has used: a date and a random part,
+// short enough to read over the phone.
+func (s *Store) NewErpCode(ctx context.Context) (string, error) {
+	for range 5 {
+		r := strings.ToUpper(strings.ReplaceAll(uuid.NewString(), "-", "")[:6])
+		code := "CAT-" + s.now().In(debtZone).Format("20060102") + "-" + r
+		taken, err := s.ErpCodeTaken(ctx, code, 0)
+		if err != nil {
+			return "", err
+		}
+		if !taken {
+			return code, nil
+		}
+	}
+	return "", fmt.Errorf("store: new erp code: no free code found")
+}
+
+// CreateDebt stores a new debt as a pending create through tx, with a fresh
+// request id, and records the intent. The caller enqueues its delivery in
+// the same transaction (SetDebtJob). ErrConflict when the ERP code was ever
+// used.
+func CreateDebt(ctx context.Context, tx *sqlx.Tx, in DebtInput, userID int64) (Debt, error) {
+	var d Debt
+	err := tx.GetContext(ctx, &d, `INSERT INTO debts (erp_code, agent_erp_code, current_account_erp_code, amount, paid_amount,
+			document_no, document_type, due_date, transaction_date, currency_id, description, state, op, request_id,
+			created_by, updated_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 'create', $12, $13, $13)
+		RETURNING `+debtColumns,
+		in.ErpCode, in.AgentErpCode, in.CurrentAccountErpCode, in.Amount, in.PaidAmount, in.DocumentNo, in.DocumentType,
+		dayString(in.DueDate), dayString(in.TransactionDate), in.CurrencyID, in.Description, uuid.NewString(), nullUser(userID))
+	if isUniqueViolation(err) {
+		return Debt{}, ErrConflict
+	}
+	if err != nil {
+		return Debt{}, fmt.Errorf("store: create debt: %w", err)
+	}
+	if err := claimErpCode(ctx, tx, d.ErpCode, d.ID); err != nil {
+		return Debt{}, err
+	}
+	if err := recordDelivery(ctx, tx, d, userID); err != nil {
+		return Debt{}, err
+	}
+	return d, nil
+}
+
+// EditDebt replaces a delivered or failed debt's data through tx and makes
+// it a pending intent again with a fresh request id: an update when Finrota
+// holds the debt, else (a create that failed) the create once more.
+// ErrDebtBusy while an earlier intent is pending; ErrConflict when the new
+// ERP code was ever used by another debt; ErrNotFound when there is no debt.
+func EditDebt(ctx context.Context, tx *sqlx.Tx, id int64, in DebtInput, userID int64) (Debt, error) {
+	var state string
+	if err := tx.GetContext(ctx, &state, `SELECT state FROM debts WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return Debt{}, notFound(err)
+	}
+	if state == DebtPending {
+		return Debt{}, ErrDebtBusy
+	}
+	if err := claimErpCode(ctx, tx, in.ErpCode, id); err != nil {
+		return Debt{}, err
+	}
+	var d Debt
+	err := tx.GetContext(ctx, &d, `UPDATE debts SET erp_code = $2, agent_erp_code = $3, current_account_erp_code = $4,
+			amount = $5, paid_amount = $6, document_no = $7, document_type = $8, due_date = $9, transaction_date = $10,
+			currency_id = $11, description = $12, state = 'pending',
+			op = CASE WHEN remote_erp_code IS NULL THEN 'create' ELSE 'update' END,
+			version = version + 1, request_id = $13, job_id = NULL, last_error_status = 0, last_error_code = '',
+			last_error_message = '', last_error_fields = '{}', updated_by = $14, updated_at = now()
+		WHERE id = $1 RETURNING `+debtColumns,
+		id, in.ErpCode, in.AgentErpCode, in.CurrentAccountErpCode, in.Amount, in.PaidAmount, in.DocumentNo, in.DocumentType,
+		dayString(in.DueDate), dayString(in.TransactionDate), in.CurrencyID, in.Description, uuid.NewString(), nullUser(userID))
+	if isUniqueViolation(err) {
+		return Debt{}, ErrConflict
+	}
+	if err != nil {
+		return Debt{}, fmt.Errorf("store: edit debt: %w", err)
+	}
+	if err := recordDelivery(ctx, tx, d, userID); err != nil {
+		return Debt{}, err
+	}
+	return d, nil
+}
+
+// RetryDebt makes a failed debt a pending intent again, unchanged, with a
+// fresh request id. ErrDebtBusy unless it failed.
+func RetryDebt(ctx context.Context, tx *sqlx.Tx, id int64, userID int64) (Debt, error) {
+	var d Debt
+	err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'pending', version = version + 1, request_id = $2,
+			job_id = NULL, updated_by = $3, updated_at = now()
+		WHERE id = $1 AND state = 'failed' RETURNING `+debtColumns, id, uuid.NewString(), nullUser(userID))
+	if err != nil {
+		if errors.Is(notFound(err), ErrNotFound) {
+			if _, gerr := getDebt(ctx, tx, id); gerr != nil {
+				return Debt{}, gerr
+			}
+			return Debt{}, ErrDebtBusy
+		}
+		return Debt{}, fmt.Errorf("store: retry debt: %w", err)
+	}
+	if err := recordDelivery(ctx, tx, d, userID); err != nil {
+		return Debt{}, err
+	}
+	return d, nil
+}
+
+// SetDebtJob notes the job delivering the debt's current intent.
+func SetDebtJob(ctx context.Context, tx *sqlx.Tx, id, jobID int64) error {
+	return execOne(ctx, tx, `UPDATE debts SET job_id = $2 WHERE id = $1`, id, jobID)
+}
+
+func getDebt(ctx context.Context, q sqlx.QueryerContext, id int64) (Debt, error) {
+	var d Debt
+	err := sqlx.GetContext(ctx, q, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1`, id)
+	return d, notFound(err)
+}
+
+// claimErpCode records code as used by debt id; ErrConflict when another
+// debt has used it.
+func claimErpCode(ctx context.Context, q sqlx.ExtContext, code string, id int64) error {
+	var owner int64
+	err := sqlx.GetContext(ctx, q, &owner, `INSERT INTO debt_erp_codes (code, debt_id) VALUES ($1, $2)
+		ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING debt_id`, code, id)
+	if err != nil {
+		return fmt.Errorf("store: claim erp code: %w", err)
+	}
+	if owner != id {
+		return ErrConflict
+	}
+	return nil
+}
+
+func recordDelivery(ctx context.Context, q sqlx.ExecerContext, d Debt, userID int64) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO debt_deliveries (debt_id, version, op, request_id, created_by) VALUES ($1, $2, $3, $4, $5)`,
+		d.ID, d.Version, d.Op, d.RequestID, nullUser(userID))
+	if err != nil {
+		return fmt.Errorf("store: record delivery: %w", err)
+	}
+	return nil
+}
+
+// DebtSubject names a debt in the audit log.
+func DebtSubject(id int64) string { return fmt.Sprintf("debt:%d", id) }
+
+// debtZone is where Finrota's business days are counted; Turkey keeps
+// UTC+3 all year, so a fixed zone is right should tzdata be missing.
+var debtZone = func() *time.Location {
+	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
+		return loc
+	}
+	return time.FixedZone("+03", 3*60*60)
+}()

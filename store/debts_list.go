@@ -1,0 +1,319 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// The sort keys of the debt list.
+const (
+	DebtSortCreated = "created" // newest first by default
+	DebtSortDue     = "due"
+	DebtSortAmount  = "amount"
+)
+
+// DebtCursor is a position in the debt list: the sort value and id of a row.
+// Keyset pagination from a cursor costs the same on the last page as on the
+// first, where OFFSET would read and discard every row before it.
+type DebtCursor struct {
+	Value string // due date (YYYY-MM-DD) or amount; empty for the created sort
+	ID    int64
+}
+
+// String encodes the cursor for a URL.
+func (c DebtCursor) String() string {
+	if c.Value == "" {
+		return strconv.FormatInt(c.ID, 10)
+	}
+	return c.Value + "_" + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseDebtCursor reads a cursor made by String for the sort key; ok is
+// false when it does not fit the key (a hand-edited URL).
+func ParseDebtCursor(s, sort string) (DebtCursor, bool) {
+	val, idText, found := strings.Cut(s, "_")
+	if !found {
+		val, idText = "", s
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		return DebtCursor{}, false
+	}
+	switch sort {
+	case DebtSortDue:
+		if _, err := time.Parse(time.DateOnly, val); err != nil {
+			return DebtCursor{}, false
+		}
+	case DebtSortAmount:
+		if _, err := decimal.NewFromString(val); err != nil {
+			return DebtCursor{}, false
+		}
+	default:
+		if val != "" {
+			return DebtCursor{}, false
+		}
+	}
+	return DebtCursor{Value: val, ID: id}, true
+}
+
+// DebtFilter selects and orders debts for the list, its export and the
+// overdue page. Empty fields match everything.
+type DebtFilter struct {
+	Agent, Account, Currency, DocumentType, State string
+	// Overdue keeps only the debts Finrota would notify on the Istanbul
+	// day Today: active, not fully paid, due before Today.
+	Overdue bool
+	Today   time.Time
+	// AtFinrota keeps only debts Finrota holds (delivered at least once).
+	AtFinrota bool
+	// Q matches the start of the ERP code or the document number, ignoring case.
+	Q    string
+	Sort string // DebtSort*; DebtSortCreated when empty or unknown
+	Desc bool
+	// After or Before (not both) is the cursor of the neighbouring page.
+	After, Before *DebtCursor
+	Limit         int // default 100, at most 500
+}
+
+// DebtPage is one page of debts.
+type DebtPage struct {
+	Items []Debt
+	// Next and Prev are the cursors of the neighbouring pages, nil at an end.
+	Next, Prev *DebtCursor
+	// Total is how many debts match, counted up to CountCap; Capped says
+	// there are more.
+	Total  int
+	Capped bool
+}
+
+// CountCap bounds how far the list counts its matches: an exact count of
+// 100,000 rows would cost more than the page itself, and past a thousand
+// matches a person refines the filter rather than read on.
+const CountCap = 1000
+
+// sortColumn returns the column a sort key orders by ("" for the id only)
+// and its SQL cast.
+func sortColumn(key string) (col, cast string) {
+	switch key {
+	case DebtSortDue:
+		return "due_date", "::date"
+	case DebtSortAmount:
+		return "amount", "::numeric"
+	}
+	return "", ""
+}
+
+// where builds the filter's conditions, numbering arguments after args.
+func (f DebtFilter) where(args []any) (string, []any) {
+	var conds []string
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Agent != "" {
+		add("agent_erp_code = $?", f.Agent)
+	}
+	if f.Account != "" {
+		add("current_account_erp_code = $?", f.Account)
+	}
+	if f.Currency != "" {
+		add("currency_id = $?", f.Currency)
+	}
+	if f.DocumentType != "" {
+		add("document_type = $?", f.DocumentType)
+	}
+	if f.State != "" {
+		add("state = $?", f.State)
+	}
+	if f.Overdue {
+		// Written as the partial index's predicate so the planner can use it.
+		conds = append(conds, "is_active AND paid_amount < amount")
+		add("due_date < $?::date", dayString(f.Today.In(debtZone)))
+	}
+	if f.AtFinrota {
+		conds = append(conds, "remote_erp_code IS NOT NULL")
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		add("(lower(erp_code) LIKE $? OR lower(document_no) LIKE $?)", escapeLike(strings.ToLower(q))+"%")
+	}
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListDebts returns one page of the debts matching f.
+func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 500)
+	col, cast := sortColumn(f.Sort)
+	where, args := f.where(nil)
+
+	var page DebtPage
+	countArgs := append([]any(nil), args...)
+	if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM (SELECT 1 FROM debts`+where+
+		fmt.Sprintf(` LIMIT %d) AS capped`, CountCap+1), countArgs...); err != nil {
+		return DebtPage{}, fmt.Errorf("store: count debts: %w", err)
+	}
+	if page.Total > CountCap {
+		page.Total, page.Capped = CountCap, true
+	}
+
+	// Going back a page reads backwards from the cursor, then flips the rows.
+	backwards := f.Before != nil && f.After == nil
+	desc := f.Desc != backwards
+	cursor := f.After
+	if backwards {
+		cursor = f.Before
+	}
+	op, dir := ">", "ASC"
+	if desc {
+		op, dir = "<", "DESC"
+	}
+	if cursor != nil {
+		var cond string
+		if col == "" {
+			args = append(args, cursor.ID)
+			cond = fmt.Sprintf("id %s $%d", op, len(args))
+		} else {
+			args = append(args, cursor.Value, cursor.ID)
+			cond = fmt.Sprintf("(%s, id) %s ($%d%s, $%d)", col, op, len(args)-1, cast, len(args))
+		}
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+	}
+	order := "id " + dir
+	if col != "" {
+		order = col + " " + dir + ", id " + dir
+	}
+	args = append(args, limit+1)
+	if err := s.db.SelectContext(ctx, &page.Items, `SELECT `+debtColumns+` FROM debts`+where+
+		` ORDER BY `+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...); err != nil {
+		return DebtPage{}, fmt.Errorf("store: list debts: %w", err)
+	}
+	more := len(page.Items) > limit
+	if more {
+		page.Items = page.Items[:limit]
+	}
+	if backwards {
+		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
+			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
+		}
+	}
+	if len(page.Items) == 0 {
+		return page, nil
+	}
+	first, last := cursorOf(page.Items[0], f.Sort), cursorOf(page.Items[len(page.Items)-1], f.Sort)
+	switch {
+	case backwards:
+		page.Next = &last
+		if more {
+			page.Prev = &first
+		}
+	default:
+		if more {
+			page.Next = &last
+		}
+		if f.After != nil {
+			page.Prev = &first
+		}
+	}
+	return page, nil
+}
+
+func cursorOf(d Debt, sort string) DebtCursor {
+	switch sort {
+	case DebtSortDue:
+		return DebtCursor{Value: dayString(d.DueDate), ID: d.ID}
+	case DebtSortAmount:
+		return DebtCursor{Value: d.Amount.String(), ID: d.ID}
+	}
+	return DebtCursor{ID: d.ID}
+}
+
+// EachDebt calls fn for every debt matching f in the list's order (cursors
+// and Limit are ignored), streaming rows so an export of any size runs in
+// constant memory.
+func (s *Store) EachDebt(ctx context.Context, f DebtFilter, fn func(Debt) error) error {
+	f.After, f.Before = nil, nil
+	col, _ := sortColumn(f.Sort)
+	dir := "ASC"
+	if f.Desc {
+		dir = "DESC"
+	}
+	order := "id " + dir
+	if col != "" {
+		order = col + " " + dir + ", id " + dir
+	}
+	where, args := f.where(nil)
+	rows, err := s.db.QueryxContext(ctx, `SELECT `+debtColumns+` FROM debts`+where+` ORDER BY `+order, args...)
+	if err != nil {
+		return fmt.Errorf("store: export debts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d Debt
+		if err := rows.StructScan(&d); err != nil {
+			return fmt.Errorf("store: export debts: %w", err)
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// OverdueTotal is the open balance of overdue debts in one currency, for
+// one agent or (Agent empty) for all.
+type OverdueTotal struct {
+	Agent       string          `db:"agent"`
+	Currency    string          `db:"currency"`
+	Debts       int             `db:"debts"`
+	Outstanding decimal.Decimal `db:"outstanding"`
+}
+
+// OverdueSummary is what an overdue-debt notification would reach.
+type OverdueSummary struct {
+	Debts, Agents, Accounts int
+	ByCurrency              []OverdueTotal
+	ByAgent                 []OverdueTotal
+}
+
+// OverdueSummary totals the debts Finrota holds that are overdue on the
+// Istanbul day of today, per currency and per agent.
+func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSummary, error) {
+	f := DebtFilter{Overdue: true, Today: today, AtFinrota: true}
+	where, args := f.where(nil)
+	var sum OverdueSummary
+	var counts struct {
+		Debts    int `db:"debts"`
+		Agents   int `db:"agents"`
+		Accounts int `db:"accounts"`
+	}
+	if err := s.db.GetContext(ctx, &counts, `SELECT count(*) AS debts, count(DISTINCT agent_erp_code) AS agents,
+		count(DISTINCT current_account_erp_code) AS accounts FROM debts`+where, args...); err != nil {
+		return sum, fmt.Errorf("store: overdue summary: %w", err)
+	}
+	sum.Debts, sum.Agents, sum.Accounts = counts.Debts, counts.Agents, counts.Accounts
+	if err := s.db.SelectContext(ctx, &sum.ByCurrency, `SELECT '' AS agent, currency_id AS currency, count(*) AS debts,
+		sum(amount - paid_amount) AS outstanding FROM debts`+where+` GROUP BY currency_id ORDER BY currency_id`, args...); err != nil {
+		return sum, fmt.Errorf("store: overdue by currency: %w", err)
+	}
+	if err := s.db.SelectContext(ctx, &sum.ByAgent, `SELECT agent_erp_code AS agent, currency_id AS currency, count(*) AS debts,
+		sum(amount - paid_amount) AS outstanding FROM debts`+where+` GROUP BY agent_erp_code, currency_id
+		ORDER BY agent_erp_code, currency_id`, args...); err != nil {
+		return sum, fmt.Errorf("store: overdue by agent: %w", err)
+	}
+	return sum, nil
+}

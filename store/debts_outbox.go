@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// DebtError is Finrota's answer to a failed delivery, kept so the product
+// can explain it in the user's language and put it next to the field.
+type DebtError struct {
+	Status  int
+	Code    string
+	Message string
+	Fields  map[string][]string
+}
+
+func (e DebtError) fieldsJSON() []byte {
+	if len(e.Fields) == 0 {
+		return []byte("{}")
+	}
+	b, err := json.Marshal(e.Fields)
+	if err != nil {
+		return []byte("{}")
+	}
+	return b
+}
+
+// MarkDebtDelivered records that Finrota holds intent version of debt id:
+// its ERP code is now the remote one. finrotaID, when not empty, is the
+// record's GUID. It reports false when the intent is no longer current (a
+// newer edit, or a retry of a job that already finished), changing nothing.
+func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
+	applied := false
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var d Debt
+		err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'delivered', remote_erp_code = erp_code,
+				finrota_id = COALESCE(NULLIF($3, ''), finrota_id), delivered_at = now(), seen_at = now(),
+				last_error_status = 0, last_error_code = '', last_error_message = '', last_error_fields = '{}', updated_at = now()
+			WHERE id = $1 AND version = $2 AND state = 'pending' RETURNING `+debtColumns, id, version, finrotaID)
+		if err != nil {
+			if notFound(err) == ErrNotFound {
+				return nil
+			}
+			return err
+		}
+		applied = true
+		return Audit(ctx, tx, 0, "debt.delivered", DebtSubject(id), map[string]any{
+			"op": d.Op, "erpCode": d.ErpCode, "requestId": d.RequestID,
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: mark debt delivered: %w", err)
+	}
+	return applied, nil
+}
+
+// MarkDebtFailed records that Finrota refused intent version of debt id,
+// with its reason; false when the intent is no longer current.
+func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e DebtError) (bool, error) {
+	applied := false
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var d Debt
+		err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'failed', last_error_status = $3, last_error_code = $4,
+				last_error_message = $5, last_error_fields = $6::jsonb, updated_at = now()
+			WHERE id = $1 AND version = $2 AND state = 'pending' RETURNING `+debtColumns,
+			id, version, e.Status, e.Code, truncate(e.Message, 1000), string(e.fieldsJSON()))
+		if err != nil {
+			if notFound(err) == ErrNotFound {
+				return nil
+			}
+			return err
+		}
+		applied = true
+		return Audit(ctx, tx, 0, "debt.failed", DebtSubject(id), map[string]any{
+			"op": d.Op, "status": e.Status, "code": e.Code, "message": truncate(e.Message, 300), "requestId": d.RequestID,
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: mark debt failed: %w", err)
+	}
+	return applied, nil
+}
+
+// NoteDebtRetry keeps intent version of debt id pending and notes why the
+// last attempt did not land, so the page can say the outbox is retrying.
+func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e DebtError) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE debts SET last_error_status = $3, last_error_code = $4, last_error_message = $5,
+			last_error_fields = '{}', updated_at = now()
+		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, truncate(e.Message, 1000))
+	if err != nil {
+		return fmt.Errorf("store: note debt retry: %w", err)
+	}
+	return nil
+}
+
+// SetDebtFinrotaID notes Finrota's GUID of a debt once it is known.
+func (s *Store) SetDebtFinrotaID(ctx context.Context, id int64, finrotaID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE debts SET finrota_id = $2 WHERE id = $1 AND finrota_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM debts WHERE finrota_id = $2)`, id, finrotaID)
+	if err != nil {
+		return fmt.Errorf("store: set finrota id: %w", err)
+	}
+	return nil
+}
+
+// DebtDelivery is one intent sent for a debt, with the API calls it made.
+type DebtDelivery struct {
+	ID        int64     `db:"id"`
+	Version   int       `db:"version"`
+	Op        string    `db:"op"`
+	RequestID string    `db:"request_id"`
+	By        *string   `db:"by_email"`
+	CreatedAt time.Time `db:"created_at"`
+	Calls     []APICall `db:"-"`
+}
+
+// DebtDeliveries returns the intents sent for debt id, newest first, each
+// with the calls recorded under its X-Request-ID (retries share it).
+func (s *Store) DebtDeliveries(ctx context.Context, id int64) ([]DebtDelivery, error) {
+	var ds []DebtDelivery
+	if err := s.db.SelectContext(ctx, &ds, `SELECT d.id, d.version, d.op, d.request_id, u.email AS by_email, d.created_at
+		FROM debt_deliveries d LEFT JOIN users u ON u.id = d.created_by WHERE d.debt_id = $1 ORDER BY d.id DESC LIMIT 50`, id); err != nil {
+		return nil, fmt.Errorf("store: debt deliveries: %w", err)
+	}
+	if len(ds) == 0 {
+		return ds, nil
+	}
+	var calls []APICall
+	if err := s.db.SelectContext(ctx, &calls, `SELECT c.id, c.at, c.provider, c.operation, c.method, c.status, c.duration_ms,
+			c.request_id, c.error_code, c.failure
+		FROM api_calls c JOIN debt_deliveries d ON d.request_id = c.request_id
+		WHERE d.debt_id = $1 ORDER BY c.at DESC, c.id DESC LIMIT 200`, id); err != nil {
+		return nil, fmt.Errorf("store: debt api calls: %w", err)
+	}
+	byRequest := map[string]int{}
+	for i, d := range ds {
+		byRequest[d.RequestID] = i
+	}
+	for _, c := range calls {
+		i := byRequest[c.RequestID]
+		ds[i].Calls = append(ds[i].Calls, c)
+	}
+	return ds, nil
+}
