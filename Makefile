@@ -19,11 +19,14 @@ build:
 generate:
 	$(GO) tool templ generate
 
-## check-generated: fail when a *_templ.go file is out of date with its .templ
+## check-generated: fail when a *_templ.go file is missing or out of date with its .templ
 check-generated:
-	@$(GO) tool templ generate >/dev/null
-	@git diff --exit-code --stat -- '*_templ.go' || (echo "generated templ files are stale: run 'make generate' and commit them" && exit 1)
-	@test -z "$$(git status --porcelain -- '*_templ.go')" || (git status --porcelain -- '*_templ.go'; echo "untracked generated templ files: commit them" && exit 1)
+	@before=$$(find . -name '*_templ.go' -not -path './.data/*' | sort | xargs -r sha256sum); \
+	$(GO) tool templ generate >/dev/null || exit 1; \
+	after=$$(find . -name '*_templ.go' -not -path './.data/*' | sort | xargs -r sha256sum); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "generated templ files were stale or missing; 'go tool templ generate' has refreshed them: commit them"; exit 1; \
+	fi
 
 vet:
 	$(GO) vet ./...

@@ -17,15 +17,15 @@ func TestDebtsCreateRenameDuplicateOverdueNotify(t *testing.T) {
 	ctx := tab(t)
 	signIn(t, ctx, a, adminEmail, adminPassword)
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		click(`[data-testid=lang-en]`),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-debts]`)),
 	)
 
 	// Sync (the schedule may already be at it) until the mirror is filled.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=nav-debts]`)),
+		click(`[data-testid=nav-debts]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=debts-sync]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=debts-sync]`)),
+		click(`[data-testid=debts-sync]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flashes]`)),
 	)
 	deadline := time.Now().Add(30 * time.Second)
@@ -50,7 +50,7 @@ func TestDebtsCreateRenameDuplicateOverdueNotify(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS(`#f-currencyId`), "TRY"),
 			chromedp.SetValue(chromedp.CSS(`#f-transactionDate`), "02.01.2026"),
 			chromedp.SetValue(chromedp.CSS(`#f-dueDate`), "15.01.2026"),
-			chromedp.Click(chromedp.CSS(`[data-testid=debt-submit]`)),
+			click(`[data-testid=debt-submit]`),
 		)
 	}
 	fill("E2E-1")
@@ -62,10 +62,10 @@ func TestDebtsCreateRenameDuplicateOverdueNotify(t *testing.T) {
 
 	// Rename its ERP code.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=edit-debt]`)),
+		click(`[data-testid=edit-debt]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=debt-form]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-erpCode`), "E2E-1-RENAMED"),
-		chromedp.Click(chromedp.CSS(`[data-testid=debt-submit]`)),
+		click(`[data-testid=debt-submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash-success]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=debt-status] [data-state=delivered]`)),
 	)
@@ -87,9 +87,9 @@ func TestDebtsCreateRenameDuplicateOverdueNotify(t *testing.T) {
 	do(t, ctx,
 		chromedp.Navigate(a.URL+"/debts"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=debts-filter]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=filter-overdue]`)),
+		click(`[data-testid=filter-overdue]`),
 		chromedp.SetValue(chromedp.CSS(`#f-q`), "e2e-1"),
-		chromedp.Click(chromedp.CSS(`[data-testid=filter-submit]`)),
+		click(`[data-testid=filter-submit]`),
 		// The value attribute is rendered by the server, so only the
 		// filtered page has it: the unfiltered one may already show the row.
 		chromedp.WaitVisible(chromedp.CSS(`#f-q[value="e2e-1"]`)),
@@ -103,14 +103,14 @@ func TestDebtsCreateRenameDuplicateOverdueNotify(t *testing.T) {
 	do(t, ctx,
 		chromedp.Navigate(a.URL+"/debts/overdue"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=notify-start]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=notify-start]`)),
+		click(`[data-testid=notify-start]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=notify-reach]`)),
 	)
 	if got := text(t, ctx, `[data-testid=notify-reach]`); !strings.Contains(got, "agents") {
 		t.Fatalf("confirmation says %q", got)
 	}
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=notify-confirm]`)),
+		click(`[data-testid=notify-confirm]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash-success]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=notify-row][data-state=sent]`)),
 	)

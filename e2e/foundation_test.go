@@ -29,34 +29,34 @@ func TestSignInLanguageRolesAndSignOut(t *testing.T) {
 	// Each wait names the language the new page must carry, so it cannot
 	// match the page being replaced.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		click(`[data-testid=lang-en]`),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-debts]`)),
 	)
 	if got := text(t, ctx, `html[lang=en] [data-testid=nav-debts]`); got != "Debts" {
 		t.Fatalf("English navigation shows %q", got)
 	}
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-tr]`)),
+		click(`[data-testid=lang-tr]`),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=tr] [data-testid=nav-debts]`)),
 	)
 	if got := text(t, ctx, `html[lang=tr] [data-testid=nav-debts]`); got != "Borçlar" {
 		t.Fatalf("Turkish navigation shows %q", got)
 	}
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		click(`[data-testid=lang-en]`),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-users]`)),
 	)
 
 	// The admin creates a viewer and reads the temporary password.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=nav-users]`)),
+		click(`[data-testid=nav-users]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=users-table]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=new-user]`)),
+		click(`[data-testid=new-user]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=user-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Vera Viewer"),
 		chromedp.SendKeys(chromedp.CSS(`#f-email`), "viewer@kasa.test"),
 		chromedp.SetValue(chromedp.CSS(`#f-role`), "viewer"),
-		chromedp.Click(chromedp.CSS(`[data-testid=user-form] button[type=submit]`)),
+		click(`[data-testid=user-form] button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=temp-password]`)),
 	)
 	temp := text(t, ctx, `[data-testid=temp-password]`)
@@ -66,7 +66,7 @@ func TestSignInLanguageRolesAndSignOut(t *testing.T) {
 
 	// Sign out: back at the sign-in page with a goodbye.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=logout]`)),
+		click(`[data-testid=logout]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)),
 	)
 	if got := text(t, ctx, `[data-testid=flash-info]`); !strings.Contains(got, "signed out") {
@@ -87,7 +87,7 @@ func TestSignInLanguageRolesAndSignOut(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#f-current_password`), temp),
 		chromedp.SendKeys(chromedp.CSS(`#f-new_password`), "a new long password"),
 		chromedp.SendKeys(chromedp.CSS(`#f-new_password_confirm`), "a new long password"),
-		chromedp.Click(chromedp.CSS(`[data-testid=password-form] button[type=submit]`)),
+		click(`[data-testid=password-form] button[type=submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash-success]`)),
 	)
 	if n := count(t, ctx, `[data-testid=nav-users]`); n != 0 {

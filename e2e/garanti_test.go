@@ -18,7 +18,7 @@ func TestGarantiConsentAndHGS(t *testing.T) {
 	signIn(t, ctx, a, adminEmail, adminPassword)
 	// The admin reads English: the switcher stores it on the account.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		click(`[data-testid=lang-en]`),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-consents]`)),
 	)
 
@@ -27,7 +27,7 @@ func TestGarantiConsentAndHGS(t *testing.T) {
 		chromedp.Navigate(a.URL+"/consents/setup"),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=register-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-company_name`), "Kasa Lojistik A.Ş."),
-		chromedp.Click(chromedp.CSS(`[data-testid=register-submit]`)),
+		click(`[data-testid=register-submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash-success]`)),
 	)
 	if got := text(t, ctx, `[data-testid=redirect-uri]`); got != a.URL+"/oauth/garanti/callback" {
@@ -36,21 +36,21 @@ func TestGarantiConsentAndHGS(t *testing.T) {
 
 	// Ask for a consent with the proposed values; the browser goes to the bank.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=nav-consents]`)),
+		click(`[data-testid=nav-consents]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-consent]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=new-consent]`)),
+		click(`[data-testid=new-consent]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=consent-form]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=consent-submit]`)),
+		click(`[data-testid=consent-submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`#login-form`)),
 		chromedp.SendKeys(chromedp.CSS(`#customer_no`), garantitest.SandboxCustomerNo),
 		chromedp.SendKeys(chromedp.CSS(`#password`), garantitest.SandboxPassword),
 		chromedp.SendKeys(chromedp.CSS(`#otp`), garantitest.SandboxOTP),
-		chromedp.Click(chromedp.CSS(`#login`)),
+		click(`#login`),
 		chromedp.WaitVisible(chromedp.CSS(`#approve-form`)),
 	)
 	shot(t, ctx, "bank-approval")
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`#approve`)),
+		click(`#approve`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=consent-status][data-status=active]`)),
 	)
 	if got := text(t, ctx, `[data-testid=flash-success]`); !strings.Contains(got, "approved and is active") {
@@ -63,7 +63,7 @@ func TestGarantiConsentAndHGS(t *testing.T) {
 
 	// The movements arrive (the page refreshes itself while the sync runs).
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=nav-hgs]`)),
+		click(`[data-testid=nav-hgs]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=hgs-txn]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=hgs-main][data-syncing=false]`)),
 	)
@@ -85,22 +85,22 @@ func TestGarantiConsentAndHGS(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=revoke-form]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-mode`), "product"),
 		chromedp.SetValue(chromedp.CSS(`#f-product`), victim),
-		chromedp.Click(chromedp.CSS(`[data-testid=revoke-start]`)),
+		click(`[data-testid=revoke-start]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=revoke-confirm]`)),
 	)
 	if got := text(t, ctx, `[data-testid=revoke-summary]`); !strings.Contains(got, victim) {
 		t.Fatalf("confirmation says %q", got)
 	}
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=revoke-confirm]`)),
+		click(`[data-testid=revoke-confirm]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=grant-revoked]`)),
 	)
 
 	// Its next sync fails with E052, explained on its card.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=nav-hgs]`)),
+		click(`[data-testid=nav-hgs]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=hgs-refresh]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=hgs-refresh]`)),
+		click(`[data-testid=hgs-refresh]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=hgs-vehicle][data-product="`+victim+`"] [data-testid=hgs-vehicle-error][data-code=E052]`)),
 	)
 	shot(t, ctx, "hgs-e052")

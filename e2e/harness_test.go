@@ -192,8 +192,34 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		shot(t, ctx, "failure")
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, pageState(ctx))
 	}
+}
+
+// pageState describes where the browser is, for a failure message. It reads
+// the tab past the test's deadline, which may be what failed.
+func pageState(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+	return "page " + loc + ":\n" + body
+}
+
+// click waits for sel and clicks it through the DOM. A click at mouse
+// coordinates can land elsewhere when the layout shifts between finding the
+// element and pressing, which a loaded machine makes likely.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			ok, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, sel))(ctx, tg)
+			if err == nil && !ok {
+				err = fmt.Errorf("click: %s is gone", sel)
+			}
+			return err
+		}),
+	)
 }
 
 // text reads an element's visible text.

@@ -29,18 +29,18 @@ func TestMovementsTwoYears(t *testing.T) {
 
 	// Register the account, typed the way people copy it.
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-en]`)),
+		click(`[data-testid=lang-en]`),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang=en] [data-testid=nav-movements]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=nav-movements]`)),
+		click(`[data-testid=nav-movements]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=accounts-link]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=accounts-link]`)),
+		click(`[data-testid=accounts-link]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-account]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=new-account]`)),
+		click(`[data-testid=new-account]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=account-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-number`), "00158 0000 0000 0001"),
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "Ana TL hesabı"),
 		chromedp.SetValue(chromedp.CSS(`#f-currency`), "TRY"),
-		chromedp.Click(chromedp.CSS(`[data-testid=account-submit]`)),
+		click(`[data-testid=account-submit]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=account-row][data-number="`+vakifbanktest.SandboxAccountTRY+`"]`)),
 	)
 	if got := text(t, ctx, `[data-testid=flash-success]`); !strings.Contains(got, "Ana TL hesabı has been saved") {
@@ -51,12 +51,12 @@ func TestMovementsTwoYears(t *testing.T) {
 	today := i18n.Today(time.Now())
 	from := today.AddDate(-2, 0, 0)
 	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid=account-movements]`)),
+		click(`[data-testid=account-movements]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=movements-form]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-period`), "custom"),
 		chromedp.SetValue(chromedp.CSS(`#f-from`), from.Format(time.DateOnly)),
 		chromedp.SetValue(chromedp.CSS(`#f-to`), today.Format(time.DateOnly)),
-		chromedp.Click(chromedp.CSS(`[data-testid=movements-submit]`)),
+		click(`[data-testid=movements-submit]`),
 		// A slow fetch shows the pending state, which reloads the page when done.
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=movements-summary][data-from="`+from.Format(time.DateOnly)+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=balance-chart] polyline`)),

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -215,18 +214,33 @@ func (h *Handler) waitJob(ctx context.Context, id int64) {
 // convention (decimal comma, semicolon separator).
 func (h *Handler) exportDebts(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
 	f, _ := h.debtFilter(r)
-	comma := r.URL.Query().Get("decimal") == "comma"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="debts-%s.csv"`, h.now().In(i18n.Istanbul).Format("20060102-1504")))
-	w.Header().Set("Cache-Control", "no-store")
-	cw := newDebtCSV(w, i18n.FromContext(ctx), comma)
-	if err := cw.header(); err != nil {
-		return
+	c := startCSV(w, r, "debts-"+h.now().In(i18n.Istanbul).Format("20060102-1504")+".csv")
+	var cols []string
+	for _, k := range []string{"erpCode", "documentNo", "documentType", "agentErpCode", "currentAccountErpCode", "currencyId",
+		"amount", "paidAmount", "outstanding", "transactionDate", "dueDate", "state", "active", "finrotaId", "description"} {
+		cols = append(cols, lang.T("debts.f."+k))
 	}
-	err := h.store.EachDebt(ctx, f, cw.row)
+	err := c.Write(cols...)
 	if err == nil {
-		err = cw.flush()
+		err = h.store.EachDebt(ctx, f, func(d store.Debt) error {
+			active := lang.T("common.no")
+			if d.IsActive {
+				active = lang.T("common.yes")
+			}
+			finrotaID := ""
+			if d.FinrotaID != nil {
+				finrotaID = *d.FinrotaID
+			}
+			return c.Write(c.Text(d.ErpCode), c.Text(d.DocumentNo), views.DocTypeLabel(lang, d.DocumentType), c.Text(d.AgentErpCode),
+				c.Text(d.CurrentAccountErpCode), d.CurrencyID, c.Num(d.Amount), c.Num(d.PaidAmount), c.Num(d.Outstanding()),
+				d.TransactionDate.Format(time.DateOnly), d.DueDate.Format(time.DateOnly), lang.T("debts.state."+d.State),
+				active, finrotaID, c.Text(d.Description))
+		})
+	}
+	if err == nil {
+		err = c.Close()
 	}
 	if err != nil {
 		// The header is out: all that is left is to stop and log.

@@ -126,7 +126,7 @@ func TestDebtExportCSV(t *testing.T) {
 	for _, tc := range []struct {
 		query, amount string
 		sep           rune
-	}{{"decimal=comma", "1550,00", ';'}, {"", "1550.00", ','}} {
+	}{{"decimal=comma", "1550,00", ';'}, {"decimal=dot", "1550.00", ','}, {"", "1550,00", ';'}} { // a Turkish user gets the comma by default
 		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/debts/export.csv?q=%3DT-CSV&"+tc.query, nil)
 		req.Header.Set("Accept-Language", "tr")
 		resp, err := c.Do(req)

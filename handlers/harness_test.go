@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"kasa/clocktest"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,6 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/crypto/bcrypt"
 
+	"kasa/clocktest"
 	"kasa/connect"
 	"kasa/jobs"
 	"kasa/providers/apicall"

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,10 +110,7 @@ func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Pager = views.Pager{Page: page, PageSize: hgsPageSize, Total: v.Pager.Total, Base: "/hgs", Query: query}
-	v.ExportURL = "/hgs/export.csv"
-	if len(query) > 0 {
-		v.ExportURL += "?" + query.Encode()
-	}
+	v.ExportQuery = query
 	if v.PerVehicle, v.PerMonth, err = h.store.HGSTotals(ctx, f); err != nil {
 		h.serverError(w, r, errorf("hgs", err))
 		return
@@ -156,29 +152,26 @@ func (h *Handler) hgsExport(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusBadRequest, "error.badrequest")
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="hgs-`+h.now().In(i18n.Istanbul).Format("20060102")+`.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write([]byte("\uFEFF"))
-	cw := csv.NewWriter(w)
-	cw.Write([]string{lang.T("hgs.vehicle"), lang.T("hgs.product"), lang.T("hgs.dc"), lang.T("hgs.entrance"), lang.T("hgs.entrance.motorway"),
-		lang.T("hgs.exit"), lang.T("hgs.exit.motorway"), lang.T("hgs.explanation"), lang.T("hgs.amount")})
+	c := startCSV(w, r, "hgs-"+h.now().In(i18n.Istanbul).Format("20060102")+".csv")
+	err = c.Write(lang.T("hgs.vehicle"), lang.T("hgs.product"), lang.T("hgs.dc"), lang.T("hgs.entrance"), lang.T("hgs.entrance.motorway"),
+		lang.T("hgs.exit"), lang.T("hgs.exit.motorway"), lang.T("hgs.explanation"), lang.T("hgs.amount"))
 	const layout = "2006-01-02 15:04:05"
-	err = h.store.EachHGSTransaction(ctx, f, func(t store.HGSTransaction) error {
-		dep := ""
-		if t.DepartureTS.Valid {
-			dep = t.DepartureTS.Time.In(i18n.Istanbul).Format(layout)
-		}
-		amount := t.Amount
-		if t.DebitCredit == "B" {
-			amount = amount.Neg()
-		}
-		return cw.Write([]string{t.Plate, t.ProductID, t.DebitCredit, t.EntranceTS.In(i18n.Istanbul).Format(layout), t.EntranceMotorway,
-			dep, t.DepartureMotorway, t.Explanation, amount.StringFixed(2)})
-	})
-	cw.Flush()
 	if err == nil {
-		err = cw.Error()
+		err = h.store.EachHGSTransaction(ctx, f, func(t store.HGSTransaction) error {
+			dep := ""
+			if t.DepartureTS.Valid {
+				dep = t.DepartureTS.Time.In(i18n.Istanbul).Format(layout)
+			}
+			amount := t.Amount
+			if t.DebitCredit == "B" {
+				amount = amount.Neg()
+			}
+			return c.Write(c.Text(t.Plate), t.ProductID, t.DebitCredit, t.EntranceTS.In(i18n.Istanbul).Format(layout), c.Text(t.EntranceMotorway),
+				dep, c.Text(t.DepartureMotorway), c.Text(t.Explanation), c.Num(amount))
+		})
+	}
+	if err == nil {
+		err = c.Close()
 	}
 	if err != nil {
 		// Headers are gone: the download ends short and the log says why.

@@ -37,6 +37,8 @@ var common = map[string]Text{
 	"common.optional":      {"isteğe bağlı", "optional"},
 	"common.never":         {"Hiç", "Never"},
 	"common.details":       {"Ayrıntılar", "Details"},
+	"csv.comma":           {"CSV (ondalık virgül, ; ayraçlı)", "CSV (decimal comma, ; separated)"},
+	"csv.dot":             {"CSV (ondalık nokta, , ayraçlı)", "CSV (decimal point, , separated)"},
 	"page.prev":            {"Önceki", "Previous"},
 	"page.next":            {"Sonraki", "Next"},
 	"page.of":              {"Sayfa %d / %d", "Page %d of %d"},

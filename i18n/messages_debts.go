@@ -6,8 +6,6 @@ var debts = map[string]Text{
 	"debts.new":                     {"Yeni borç", "New debt"},
 	"debts.edit":                    {"Borcu düzenle", "Edit debt"},
 	"debts.detail":                  {"Borç %s", "Debt %s"},
-	"debts.export":                  {"CSV indir", "Export CSV"},
-	"debts.export.comma":            {"Ondalık ayırıcı virgül (Excel Türkçe)", "Decimal comma (Turkish Excel)"},
 	"debts.count":                   {"%s borç", "%s debts"},
 	"debts.count.capped":            {"%s'den fazla borç", "more than %s debts"},
 	"debts.empty":                   {"Borç bulunamadı", "No debts found"},

@@ -150,7 +150,6 @@ var garanti = map[string]Text{
 	"hgs.exit.motorway":     {"Çıkış noktası", "Exit point"},
 	"hgs.explanation":       {"Açıklama", "Description"},
 	"hgs.amount":            {"Tutar", "Amount"},
-	"hgs.export":            {"CSV indir", "Download CSV"},
 	"hgs.empty":             {"Hareket yok", "No movements"},
 	"hgs.empty.body":        {"Seçili filtrelere uyan hareket yok ya da henüz eşitleme yapılmadı.", "Nothing matches the filters, or nothing has been synced yet."},
 	"hgs.totals.vehicle":    {"Araç bazında toplam", "Totals per vehicle"},

@@ -95,9 +95,6 @@ var movements = map[string]Text{
 	"mov.pending.refresh":     {"Yenile", "Refresh"},
 	"mov.sync.failed":         {"Hareketler bankadan alınamadı.", "The movements could not be fetched from the bank."},
 	"mov.sync.partial":        {"Aşağıda yalnızca daha önce alınmış hareketler var; liste eksik olabilir.", "Only movements fetched earlier are shown below; the list may be incomplete."},
-	"mov.export":              {"CSV indir", "Download CSV"},
-	"mov.export.comma":        {"CSV (ondalık virgül, ; ayraçlı)", "CSV (decimal comma, ; separated)"},
-	"mov.export.dot":          {"CSV (ondalık nokta, , ayraçlı)", "CSV (decimal point, , separated)"},
 	"mov.coverage":            {"Kayıtlı hareketler: %s – %s", "Stored movements: %s – %s"},
 	"mov.noaccounts":          {"Henüz kayıtlı VakıfBank hesabı yok", "No VakıfBank accounts are registered yet"},
 

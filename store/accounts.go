@@ -138,19 +138,8 @@ func (a BankAccount) Covers(from, to time.Time) bool {
 	return a.SyncedFrom != nil && a.SyncedUntil != nil && !from.Before(*a.SyncedFrom) && !to.After(*a.SyncedUntil)
 }
 
-// bankZone is where the bank's business days begin and end.
-var bankZone = mustLoadIstanbul()
-
-func mustLoadIstanbul() *time.Location {
-	loc, err := time.LoadLocation("Europe/Istanbul")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
-
 // bankDay is the Istanbul midnight that begins t's business day.
 func bankDay(t time.Time) time.Time {
-	y, m, d := t.In(bankZone).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, bankZone)
+	y, m, d := t.In(istanbul).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, istanbul)
 }

@@ -150,7 +150,7 @@ func (s *Store) ErpCodeTaken(ctx context.Context, code string, exceptID int64) (
 func (s *Store) NewErpCode(ctx context.Context) (string, error) {
 	for range 5 {
 		r := strings.ToUpper(strings.ReplaceAll(uuid.NewString(), "-", "")[:6])
-		code := "CAT-" + s.now().In(debtZone).Format("20060102") + "-" + r
+		code := "CAT-" + s.now().In(istanbul).Format("20060102") + "-" + r
 		taken, err := s.ErpCodeTaken(ctx, code, 0)
 		if err != nil {
 			return "", err
@@ -287,12 +287,3 @@ func recordDelivery(ctx context.Context, q sqlx.ExecerContext, d Debt, userID in
 
 // DebtSubject names a debt in the audit log.
 func DebtSubject(id int64) string { return fmt.Sprintf("debt:%d", id) }
-
-// debtZone is where Finrota's business days are counted; Turkey keeps
-// UTC+3 all year, so a fixed zone is right should tzdata be missing.
-var debtZone = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("+03", 3*60*60)
-}()

@@ -133,7 +133,7 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	if f.Overdue {
 		// Written as the partial index's predicate so the planner can use it.
 		conds = append(conds, "is_active AND paid_amount < amount")
-		add("due_date < $?::date", dayString(f.Today.In(debtZone)))
+		add("due_date < $?::date", dayString(f.Today.In(istanbul)))
 	}
 	if f.AtFinrota {
 		conds = append(conds, "remote_erp_code IS NOT NULL")
@@ -257,21 +257,7 @@ func (s *Store) EachDebt(ctx context.Context, f DebtFilter, fn func(Debt) error)
 		order = col + " " + dir + ", id " + dir
 	}
 	where, args := f.where(nil)
-	rows, err := s.db.QueryxContext(ctx, `SELECT `+debtColumns+` FROM debts`+where+` ORDER BY `+order, args...)
-	if err != nil {
-		return fmt.Errorf("store: export debts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var d Debt
-		if err := rows.StructScan(&d); err != nil {
-			return fmt.Errorf("store: export debts: %w", err)
-		}
-		if err := fn(d); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, s.db, "export debts", fn, `SELECT `+debtColumns+` FROM debts`+where+` ORDER BY `+order, args...)
 }
 
 // OverdueTotal is the open balance of overdue debts in one currency, for

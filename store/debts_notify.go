@@ -53,7 +53,7 @@ func CreateDebtNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotificat
 	var id int64
 	err := tx.GetContext(ctx, &id, `INSERT INTO debt_notifications (day, requested_by, forced, scheduled, debts, agents, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		dayString(n.Day.In(debtZone)), nullUser(n.UserID), n.Forced, n.Scheduled, n.Debts, n.Agents, uuid.NewString())
+		dayString(n.Day.In(istanbul)), nullUser(n.UserID), n.Forced, n.Scheduled, n.Debts, n.Agents, uuid.NewString())
 	if err != nil {
 		return 0, fmt.Errorf("store: create debt notification: %w", err)
 	}
@@ -128,6 +128,6 @@ func (s *Store) DebtNotificationOn(ctx context.Context, day time.Time) (DebtNoti
 	var n DebtNotification
 	err := s.db.GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM debt_notifications n
 		LEFT JOIN users u ON u.id = n.requested_by WHERE n.day = $1 AND NOT n.forced ORDER BY n.id DESC LIMIT 1`,
-		dayString(day.In(debtZone)))
+		dayString(day.In(istanbul)))
 	return n, notFound(err)
 }

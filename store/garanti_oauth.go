@@ -189,9 +189,9 @@ func (s *Store) GarantiTokensExpiring(ctx context.Context, before time.Time) ([]
 	return ids, nil
 }
 
-// RotateGarantiSecrets re-encrypts under the current key every consent token
+// rotateGarantiSecrets re-encrypts under the current key every consent token
 // and PKCE verifier sealed with an older one; it returns how many it rewrote.
-func (s *Store) RotateGarantiSecrets(ctx context.Context) (int, error) {
+func (s *Store) rotateGarantiSecrets(ctx context.Context) (int, error) {
 	n := 0
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		var toks []struct {
@@ -283,19 +283,10 @@ func (s *Store) GarantiUsage(ctx context.Context, consentID int64, now time.Time
 	return calls, nil
 }
 
-// garantiZone is the zone of business days. Turkey has kept UTC+3 all year
-// since 2016, so a fixed zone is a faithful fallback without tzdata.
-var garantiZone = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("Europe/Istanbul", 3*60*60)
-}()
-
 // GarantiDay returns midnight in Istanbul of t's Istanbul calendar day.
 func GarantiDay(t time.Time) time.Time {
-	y, m, d := t.In(garantiZone).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, garantiZone)
+	y, m, d := t.In(istanbul).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, istanbul)
 }
 
 // garantiDate turns a DATE column (read as UTC midnight) into Istanbul midnight
@@ -305,11 +296,11 @@ func garantiDate(t time.Time) time.Time {
 		return t
 	}
 	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, garantiZone)
+	return time.Date(y, m, d, 0, 0, 0, 0, istanbul)
 }
 
 // garantiDateParam writes the Istanbul calendar day of t for a DATE column.
-func garantiDateParam(t time.Time) string { return t.In(garantiZone).Format("2006-01-02") }
+func garantiDateParam(t time.Time) string { return t.In(istanbul).Format("2006-01-02") }
 
 func garantiNullID(n sql.NullInt64) *int64 {
 	if !n.Valid {

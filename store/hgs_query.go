@@ -105,21 +105,7 @@ func (s *Store) HGSTransactions(ctx context.Context, f HGSFilter, limit, offset 
 // without holding them all in memory (for the CSV export).
 func (s *Store) EachHGSTransaction(ctx context.Context, f HGSFilter, fn func(HGSTransaction) error) error {
 	where, args := f.where()
-	rows, err := s.db.QueryxContext(ctx, hgsTxnSelect+where+` ORDER BY t.entrance_ts, t.id`, args...)
-	if err != nil {
-		return fmt.Errorf("store: export hgs transactions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t HGSTransaction
-		if err := rows.StructScan(&t); err != nil {
-			return fmt.Errorf("store: export hgs transactions: %w", err)
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, s.db, "export hgs transactions", fn, hgsTxnSelect+where+` ORDER BY t.entrance_ts, t.id`, args...)
 }
 
 // HGSTotal sums movements of one group (a tag or a month).

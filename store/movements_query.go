@@ -78,21 +78,7 @@ func (s *Store) Movements(ctx context.Context, f MovementFilter) ([]Movement, er
 // them from the database (for exports of any size).
 func (s *Store) EachMovement(ctx context.Context, f MovementFilter, fn func(Movement) error) error {
 	where, args := f.where()
-	rows, err := s.db.QueryxContext(ctx, `SELECT `+movementColumns+` FROM account_movements WHERE `+where+` ORDER BY `+f.orderBy(), args...)
-	if err != nil {
-		return fmt.Errorf("store: export movements: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m Movement
-		if err := rows.StructScan(&m); err != nil {
-			return fmt.Errorf("store: export movements: %w", err)
-		}
-		if err := fn(m); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(ctx, s.db, "export movements", fn, `SELECT `+movementColumns+` FROM account_movements WHERE `+where+` ORDER BY `+f.orderBy(), args...)
 }
 
 // MovementTotals sums the filtered movements.

@@ -61,9 +61,10 @@ func (s *Store) SeedSettings(ctx context.Context, values map[string]string) erro
 	})
 }
 
-// RotateSecrets re-encrypts, under the current key, every setting and token
-// sealed with an older key, so the older key can later be retired. It
-// returns how many values it rewrote.
+// RotateSecrets re-encrypts, under the current key, every setting, provider
+// token, Garanti consent token and pending PKCE verifier sealed with an older
+// key, so that the older key can later be retired. It returns how many
+// values it rewrote.
 func (s *Store) RotateSecrets(ctx context.Context) (int, error) {
 	n := 0
 	for _, table := range []struct{ name, key string }{{"settings", "key"}, {"provider_tokens", "key"}} {
@@ -94,7 +95,11 @@ func (s *Store) RotateSecrets(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("store: rotate secrets: %w", err)
 		}
 	}
-	return n, nil
+	g, err := s.rotateGarantiSecrets(ctx)
+	if err != nil {
+		return n, fmt.Errorf("store: rotate secrets: %w", err)
+	}
+	return n + g, nil
 }
 
 // LoadToken returns the provider token under key, or "" when none.

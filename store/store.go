@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	_ "time/tzdata" // Europe/Istanbul must resolve on machines without zoneinfo
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -92,3 +93,33 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // escapeLike escapes s for use inside a LIKE or ILIKE pattern.
 func escapeLike(s string) string { return likeEscaper.Replace(s) }
+
+// istanbul is the zone of business days (Finrota's due dates, the banks'
+// booking days, Garanti's daily quotas).
+var istanbul = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Istanbul")
+	if err != nil {
+		panic(err) // cannot happen: time/tzdata is embedded
+	}
+	return loc
+}()
+
+// eachRow runs query and hands each row, scanned into a T, to fn, so that
+// exports of any size stream instead of filling memory.
+func eachRow[T any](ctx context.Context, q sqlx.QueryerContext, op string, fn func(T) error, query string, args ...any) error {
+	rows, err := q.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v T
+		if err := rows.StructScan(&v); err != nil {
+			return fmt.Errorf("store: %s: %w", op, err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"kasa/clocktest"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/clocktest"
 	"kasa/providers/apicall"
 	"kasa/providers/finrota"
 	"kasa/providers/finrota/finrotatest"

@@ -189,7 +189,7 @@ func TestRefreshRotates(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	id, tok := e.connect(validRequest())
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	_, err := e.client.ReadConsent(ctx, id, tok.AccessToken)
 	if !garanti.IsUnauthorized(err) || garanti.IsRetryable(err) {
 		t.Fatalf("expired token: %v", err)

@@ -13,27 +13,11 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/clocktest"
 	"kasa/providers/apicall"
 	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var (
 	istanbul = time.FixedZone("Europe/Istanbul", 3*60*60)
@@ -52,7 +36,7 @@ type env struct {
 	t      *testing.T
 	fake   *garantitest.Server
 	srv    *httptest.Server
-	clk    *clock
+	clk    *clocktest.Clock
 	client *garanti.Client
 	app    garanti.AppCredentials
 	hc     *http.Client
@@ -64,7 +48,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, clk: &clock{t: start}}
+	e := &env{t: t, clk: clocktest.New(start)}
 	e.fake = garantitest.New(garantitest.Options{Now: e.clk.Now, Seed: true, RandSeed: 11})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()

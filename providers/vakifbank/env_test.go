@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kasa/clocktest"
 	"kasa/providers/apicall"
 	"kasa/providers/tokens"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -18,23 +19,6 @@ import (
 
 // testNow is "now" for the fake, the client and the token store.
 var testNow = time.Date(2026, 3, 15, 14, 30, 0, 0, istanbul)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // seen is one request as the fake received it.
 type seen struct {
@@ -47,7 +31,7 @@ type seen struct {
 type env struct {
 	fake   *vakifbanktest.Server
 	client *Client
-	clock  *clock
+	clock  *clocktest.Clock
 	store  *tokens.Memory
 
 	mu    sync.Mutex
@@ -72,7 +56,7 @@ func newEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, creds Credentials) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: testNow}}
+	e := &env{clock: clocktest.New(testNow)}
 	e.fake = fakeFor(e.clock.Now)
 	srv := httptest.NewServer(http.HandlerFunc(e.serve))
 	t.Cleanup(srv.Close)

@@ -8,28 +8,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"kasa/clocktest"
 )
-
-// clock is a settable clock for the fake.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // start is a Monday morning in Istanbul.
 var start = time.Date(2025, 6, 16, 10, 0, 0, 0, istanbul)
@@ -40,7 +23,7 @@ type env struct {
 	t        *testing.T
 	fake     *Server
 	srv      *httptest.Server
-	clk      *clock
+	clk      *clocktest.Clock
 	clientID string
 	secret   string
 	hc       *http.Client // does not follow redirects
@@ -80,7 +63,7 @@ func (r reply) code() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: start}
+	clk := clocktest.New(start)
 	fake := New(Options{Now: clk.Now, Seed: true, RandSeed: 7})
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)

@@ -131,7 +131,7 @@ func TestFrequencyPerDay(t *testing.T) {
 	if r := e.do("GET", ConsentsPath+"status", h, "", ""); r.status != 200 {
 		t.Fatalf("status: %d", r.status)
 	}
-	e.clk.Add(14 * time.Hour)
+	e.clk.Advance(14 * time.Hour)
 	wantCode(t, e.txns(id, access, txnBody(nil)), 401, "") // the token has long expired
 }
 
@@ -141,9 +141,9 @@ func TestFrequencyResetsAtIstanbulMidnight(t *testing.T) {
 	id, access, _ := e.active(consentJSON(func(m map[string]any) { m["recurringIndicator"], m["frequencyPerDay"] = false, 1 }))
 	parseTxns(t, e.txns(id, access, txnBody(nil)))
 	wantCode(t, e.txns(id, access, txnBody(nil)), 429, "")
-	e.clk.Add(13*time.Hour + 59*time.Minute) // 23:59 Istanbul
+	e.clk.Advance(13*time.Hour + 59*time.Minute) // 23:59 Istanbul
 	wantCode(t, e.txns(id, access, txnBody(nil)), 429, "")
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	parseTxns(t, e.txns(id, access, txnBody(nil)))
 }
 
@@ -229,7 +229,7 @@ func TestConsentExpiresAfterValidationDate(t *testing.T) {
 	e.fake.opts.AccessTokenLifetime = 24 * time.Hour
 	id, access, refresh := e.active(consentJSON(func(m map[string]any) { m["validationDate"] = "2025-06-16" }))
 	parseTxns(t, e.txns(id, access, txnBody(nil)))
-	e.clk.Add(14 * time.Hour) // midnight: the validation date is over
+	e.clk.Advance(14 * time.Hour) // midnight: the validation date is over
 	wantCode(t, e.txns(id, access, txnBody(nil)), 400, "E031")
 	h := e.clientHeaders()
 	h["Consent-ID"] = id

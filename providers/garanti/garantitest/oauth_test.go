@@ -137,10 +137,10 @@ func TestAuthorizationCodeRules(t *testing.T) {
 
 	// Ten minutes.
 	code = codeFor(nil)
-	e.clk.Add(CodeLifetime)
+	e.clk.Advance(CodeLifetime)
 	wantCode(t, e.exchange(code, ""), 400, "invalid_grant")
 	code = codeFor(nil)
-	e.clk.Add(CodeLifetime - time.Second)
+	e.clk.Advance(CodeLifetime - time.Second)
 	if r := e.exchange(code, ""); r.status != 200 {
 		t.Fatalf("exchange just in time: %d %s", r.status, r.body)
 	}
@@ -176,7 +176,7 @@ func TestRefreshRotationAndTokenExpiry(t *testing.T) {
 		return e.form("/cards/service/refreshtoken/v0", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok},
 			"client_id": {e.clientID}, "client_secret": {e.secret}})
 	}
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	wantCode(t, e.do("GET", ConsentsPath, e.dataHeaders(id, access), "", ""), 401, "")
 	r := refreshWith(refresh)
 	if r.status != 200 {
@@ -232,7 +232,7 @@ func TestProductsActivates(t *testing.T) {
 func TestConsentNotActivatedInTimeEnds(t *testing.T) {
 	e := newEnv(t)
 	id, href := e.createOK(consentJSON(nil))
-	e.clk.Add(ConsentCreationWindow)
+	e.clk.Advance(ConsentCreationWindow)
 	if r := e.do("GET", href, nil, "", ""); r.status != 400 {
 		t.Fatalf("authorize after window: %d", r.status)
 	}

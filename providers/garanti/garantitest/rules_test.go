@@ -64,7 +64,7 @@ func TestClientCredentialsToken(t *testing.T) {
 	}
 	// Expiry.
 	tok = e.ccToken()
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 	r = e.do("POST", ConsentsPath, e.createHeaders(tok), consentJSON(nil), "application/json")
 	if r.status != 401 || !strings.Contains(string(r.body), "expired") {
 		t.Fatalf("expired token: %d %s", r.status, r.body)

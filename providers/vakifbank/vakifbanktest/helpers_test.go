@@ -7,32 +7,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"kasa/clocktest"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
 var istanbul, _ = time.LoadLocation("Europe/Istanbul")
-
-// clock is a settable time source shared by a test and the fake.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // testNow is the fake's "now" in these tests: the seed ends here.
 var testNow = time.Date(2026, 3, 15, 14, 30, 0, 0, istanbul)
@@ -40,12 +22,12 @@ var testNow = time.Date(2026, 3, 15, 14, 30, 0, 0, istanbul)
 type fixture struct {
 	fake  *vakifbanktest.Server
 	srv   *httptest.Server
-	clock *clock
+	clock *clocktest.Clock
 }
 
 func newFixture(t *testing.T, seed bool) *fixture {
 	t.Helper()
-	c := &clock{t: testNow}
+	c := clocktest.New(testNow)
 	fake := vakifbanktest.New(vakifbanktest.Options{Now: c.Now, Seed: seed, RandSeed: 7})
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
