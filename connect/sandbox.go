@@ -89,3 +89,15 @@ func (s *Sandbox) vakifbankCreds() vakifbank.Credentials {
 		ConsentID: vakifbanktest.SandboxConsentID, Resource: vakifbanktest.SandboxResource,
 	}
 }
+
+// VakifBankAccounts lists the accounts the fake bank holds for the sandbox
+// consent ("number (currency)"), so the account form can name them.
+func (s *Sandbox) VakifBankAccounts() []string {
+	var out []string
+	for _, a := range s.VakifBank.Accounts() {
+		if a.Owner == vakifbanktest.SandboxCustomer {
+			out = append(out, a.Number+" ("+a.Currency+")")
+		}
+	}
+	return out
+}

@@ -26,7 +26,15 @@ func (h *Handler) bankAccountsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) newBankAccountPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, views.NewBankAccountPage(views.BankAccountForm{Currency: "TRY"}))
+	h.render(w, r, http.StatusOK, views.NewBankAccountPage(views.BankAccountForm{Currency: "TRY", Sandbox: h.sandboxAccounts()}))
+}
+
+// sandboxAccounts names the accounts the fake bank knows, in sandbox mode.
+func (h *Handler) sandboxAccounts() []string {
+	if sb := h.conn.Sandbox(); sb != nil {
+		return sb.VakifBankAccounts()
+	}
+	return nil
 }
 
 // createBankAccount registers an account and fetches its recent history in
@@ -55,13 +63,13 @@ func (h *Handler) createBankAccount(w http.ResponseWriter, r *http.Request) {
 		form.Errors["currency"] = lang.T("valid.bankacct.currency")
 	}
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(form))
+		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(withSandbox(form, h.sandboxAccounts())))
 		return
 	}
 	a, err := h.store.CreateBankAccount(ctx, store.NewBankAccount{Number: number, Name: form.Name, Currency: form.Currency, CreatedBy: admin.ID})
 	if errors.Is(err, store.ErrConflict) {
 		form.Errors["number"] = lang.T("valid.bankacct.number.taken")
-		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(form))
+		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(withSandbox(form, h.sandboxAccounts())))
 		return
 	}
 	if err != nil {
@@ -147,4 +155,9 @@ func (h *Handler) syncBankAccount(w http.ResponseWriter, r *http.Request) {
 		h.flash(w, r, "info", lang.T("bankacct.sync.queued", a.Name))
 	}
 	h.redirect(w, r, back)
+}
+
+func withSandbox(f views.BankAccountForm, accounts []string) views.BankAccountForm {
+	f.Sandbox = accounts
+	return f
 }

@@ -203,3 +203,13 @@ func TestEveryBankCodeExplained(t *testing.T) {
 		}
 	}
 }
+
+func TestNewBankAccountNamesTheSandboxAccounts(t *testing.T) {
+	e := newTestEnv(t)
+	admin, _ := e.login(store.RoleAdmin)
+	resp, doc := e.get(admin, "/movements/accounts/new", "Accept-Language", "en")
+	got := testID(doc, "sandbox-accounts")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(got, vakifbanktest.SandboxAccountTRY+" (TL)") || strings.Contains(got, vakifbanktest.OtherAccount) {
+		t.Fatalf("sandbox hint %q (status %d)", got, resp.StatusCode)
+	}
+}

@@ -49,6 +49,7 @@ var garanti = map[string]Text{
 	"garanti.consent.submit":               {"Bankaya git ve onayla", "Go to the bank and approve"},
 	"garanti.consent.badlink":              {"Bankanın verdiği onay adresi beklenen sunucuya ait değil; güvenliğiniz için yönlendirilmediniz.", "The approval link from the bank points to an unexpected host; for your safety you were not sent there."},
 	"garanti.consent.today":                {"Bugünkü erişim", "Calls today"},
+	"hgs.quota":                            {"Bugünkü banka çağrıları: %d / %d · sonraki çağrı: %s", "Bank calls today: %d of %d · next call: %s"},
 	"garanti.consent.usage":                {"%d / %d", "%d / %d"},
 	"garanti.consent.next":                 {"Sonraki erişim", "Next call allowed"},
 	"garanti.consent.daysleft":             {"%d gün kaldı", "%d days left"},

@@ -3,6 +3,7 @@ package i18n
 // movements holds the messages of its area of the product: VakıfBank
 // accounts, their movements, and the bank's message codes explained.
 var movements = map[string]Text{
+	"bankacct.sandbox": {"Deneme ortamındaki banka bu hesapları tanır: %s", "In sandbox mode the bank knows these accounts: %s"},
 	// Accounts.
 	"bankacct.title":          {"VakıfBank hesapları", "VakıfBank accounts"},
 	"bankacct.intro":          {"Hareketleri izlenen hesaplar. Hareketler saatte bir ve bir dönem istendiğinde bankadan alınır.", "The accounts whose movements are followed. Movements are fetched from the bank every hour and whenever a period is asked for."},
