@@ -114,42 +114,24 @@ func (h *Handler) apiLogPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("api log", err))
 		return
 	}
-	providers, err := h.store.APICallProviders(ctx)
-	if err != nil {
-		h.serverError(w, r, errorf("api log", err))
-		return
-	}
 	base := url.Values{}
 	for _, k := range []string{"provider", "operation", "request_id", "errors", "from", "to"} {
 		if val := q.Get(k); val != "" {
 			base.Set(k, val)
 		}
 	}
-	v.Calls, v.Providers = calls, providers
+	v.Calls, v.Providers = calls, []string{"finrota", "garanti", "vakifbank"}
 	v.Pager = views.Pager{Page: page, PageSize: pageSize, Total: total, Base: "/apilog", Query: base}
 	h.render(w, r, status, views.APILogPage(v))
 }
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	counts, err := jobs.CountByState(ctx, h.store.DB())
-	if err != nil {
-		h.serverError(w, r, errorf("dashboard", err))
-		return
-	}
-	total, failed, err := h.store.APICallStats(ctx, h.now().Add(-24*time.Hour))
+	d, err := h.store.DashboardCounts(r.Context(), h.now().Add(-24*time.Hour))
 	if err != nil {
 		h.serverError(w, r, errorf("dashboard", err))
 		return
 	}
 	h.render(w, r, http.StatusOK, views.DashboardPage(views.DashboardView{
-		FailedJobs: counts[jobs.StateFailed], Calls24h: total, Failed24h: failed,
+		FailedJobs: d.FailedJobs, Calls24h: d.Calls, Failed24h: d.FailedCall,
 	}))
-}
-
-// comingSoon serves an area whose pages are not built yet.
-func (h *Handler) comingSoon(title, active string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		h.render(w, r, http.StatusOK, views.ComingSoonPage(title, active))
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"kasa/jobs"
 	"kasa/store"
@@ -147,6 +148,22 @@ func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
 	if s["finrota.secret_key"] != "TOP-SECRET-1" || s["finrota.api_key"] != "key-2" {
 		t.Fatalf("settings after second save: secret kept=%v key=%q", s["finrota.secret_key"] == "TOP-SECRET-1", s["finrota.api_key"])
 	}
+	// New credentials drop the token cached under the old ones.
+	e.st.RenewToken(context.Background(), "finrota", "", time.Minute, func(context.Context) (string, time.Time, error) {
+		return "old-token", time.Now().Add(time.Hour), nil
+	})
+	e.st.RenewToken(context.Background(), "vakifbank:c1", "", time.Minute, func(context.Context) (string, time.Time, error) {
+		return "bank-token", time.Now().Add(time.Hour), nil
+	})
+	form.Set("finrota.api_key", "key-3")
+	e.postForm(admin, "/settings", form)
+	if v, _, _ := e.st.LoadToken(context.Background(), "finrota"); v != "" {
+		t.Errorf("the token from the old credentials is still cached")
+	}
+	if v, _, _ := e.st.LoadToken(context.Background(), "vakifbank:c1"); v != "bank-token" {
+		t.Errorf("another provider's token was dropped")
+	}
+
 	// A bad URL is refused with a message and nothing is saved.
 	resp, doc = e.postForm(admin, "/settings", url.Values{"garanti.base_url": {"ftp://bank"}}, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(fieldError(doc, "garanti.base_url"), "valid address") {
@@ -317,3 +334,20 @@ func TestJobsPageRetryAndCancel(t *testing.T) {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestLanguageSwitchReturnsToAFetchablePage(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleViewer)
+	cases := map[string]string{"/apilog?provider=finrota&errors=1": "/apilog?provider=finrota&errors=1"}
+	for page, want := range cases {
+		_, doc := e.get(c, page)
+		if got := doc.Find(`form[action="/lang"] input[name=next]`).AttrOr("value", ""); got != want {
+			t.Errorf("GET %s: the switch returns to %q, want %q", page, got, want)
+		}
+	}
+	// A form re-rendered in reply to a POST: back to the page that holds it.
+	_, doc := e.postForm(c, "/account/password", url.Values{"current_password": {"wrong"}})
+	if got := doc.Find(`form[action="/lang"] input[name=next]`).AttrOr("value", ""); got != "/account" {
+		t.Errorf("after POST /account/password the switch returns to %q, want /account", got)
+	}
+}

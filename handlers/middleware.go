@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -166,17 +168,7 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 		if err != nil {
 			h.log.Error("load session", "request_id", requestID(ctx), "err", err)
 		}
-		var user *store.User
-		if uid, ok := sess.Values[store.SessionUserKey].(int64); ok {
-			u, err := h.store.UserByID(ctx, uid)
-			switch {
-			case err == nil && u.Active():
-				user = &u
-			case err != nil && err != store.ErrNotFound:
-				h.serverError(w, r, fmt.Errorf("load user: %w", err))
-				return
-			}
-		}
+		user := store.SessionUser(sess)
 		lang := h.language(r, sess.Values, user)
 		ctx = i18n.WithLang(ctx, lang)
 		ctx = context.WithValue(ctx, keyUser, user)
@@ -186,7 +178,7 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 			Sandbox:      h.cfg.Sandbox,
 			SandboxLinks: h.cfg.SandboxLinks,
 			Assets:       h.assets,
-			Path:         r.URL.Path,
+			Path:         h.backPath(r),
 			RequestID:    requestID(ctx),
 			Flashes:      h.takeFlashes(w, r, sess),
 		}
@@ -214,4 +206,21 @@ func (h *Handler) language(r *http.Request, values map[any]any, user *store.User
 func retryAfter(d time.Duration) string {
 	s := int(d.Round(time.Second) / time.Second)
 	return strconv.Itoa(max(s, 1))
+}
+
+// backPath is where the language switch returns to: the page itself for a
+// GET (filters included); for a page rendered in reply to a POST, the
+// nearest path that can be fetched (/account/password → /account), never a
+// 404.
+func (h *Handler) backPath(r *http.Request) string {
+	if r.Method == http.MethodGet {
+		return r.URL.RequestURI()
+	}
+	for p := r.URL.Path; p != "/" && p != ""; p = path.Dir(p) {
+		probe := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: p}, Host: r.Host}
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/" {
+			return p
+		}
+	}
+	return "/"
 }

@@ -113,6 +113,15 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, errorf("save settings", err))
 			return
 		}
+		// A token obtained with the old credentials or from the old address
+		// must not be used with the new ones.
+		for _, k := range changed {
+			provider, _, _ := strings.Cut(k, ".")
+			if err := h.store.DeleteTokens(ctx, provider); err != nil {
+				h.serverError(w, r, errorf("save settings", err))
+				return
+			}
+		}
 		// The audit names the keys only: the values may be secrets.
 		h.store.Audit(ctx, admin.ID, "settings.update", "settings", map[string]any{"keys": changed})
 	}

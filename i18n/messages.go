@@ -37,8 +37,8 @@ var common = map[string]Text{
 	"common.optional":      {"isteğe bağlı", "optional"},
 	"common.never":         {"Hiç", "Never"},
 	"common.details":       {"Ayrıntılar", "Details"},
-	"csv.comma":           {"CSV (ondalık virgül, ; ayraçlı)", "CSV (decimal comma, ; separated)"},
-	"csv.dot":             {"CSV (ondalık nokta, , ayraçlı)", "CSV (decimal point, , separated)"},
+	"csv.comma":            {"CSV (ondalık virgül, ; ayraçlı)", "CSV (decimal comma, ; separated)"},
+	"csv.dot":              {"CSV (ondalık nokta, , ayraçlı)", "CSV (decimal point, , separated)"},
 	"page.prev":            {"Önceki", "Previous"},
 	"page.next":            {"Sonraki", "Next"},
 	"page.of":              {"Sayfa %d / %d", "Page %d of %d"},
@@ -63,8 +63,6 @@ var common = map[string]Text{
 	"dashboard.debts":      {"Finrota'daki cari borçları oluşturun, düzenleyin ve vadesi geçenleri bildirin.", "Create and edit current-account debts at Finrota and notify overdue debtors."},
 	"dashboard.consents":   {"Garanti BBVA bağlantısını ve izinlerini yönetin, HGS geçişlerini görün.", "Manage the Garanti BBVA connection and consents, and see HGS toll passages."},
 	"dashboard.movements":  {"VakıfBank hesaplarınızın hareketlerini herhangi bir tarih aralığında görün.", "See the movements of your VakıfBank accounts over any date range."},
-	"soon.title":           {"Bu alan hazırlanıyor", "This area is being prepared"},
-	"soon.body":            {"Bu bölüm henüz kullanıma açılmadı.", "This section is not available yet."},
 }
 
 // auth holds sign-in, setup and the user's own account.

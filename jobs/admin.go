@@ -26,14 +26,26 @@ func List(ctx context.Context, q sqlx.QueryerContext, f Filter) (jobs []Job, tot
 	}
 	limit = min(limit, 1000)
 	const where = `WHERE ($1 = '' OR state = $1) AND ($2 = '' OR kind = $2)`
-	if err := sqlx.GetContext(ctx, q, &total, `SELECT count(*) FROM jobs `+where, f.State, f.Kind); err != nil {
-		return nil, 0, fmt.Errorf("jobs: list: count: %w", err)
+	// The page and its total in one query; only a page past the end needs
+	// the count on its own.
+	var rows []struct {
+		Job
+		Total int `db:"total"`
 	}
-	jobs = []Job{}
-	if err := sqlx.SelectContext(ctx, q, &jobs,
-		`SELECT `+columns+` FROM jobs `+where+` ORDER BY id DESC LIMIT $3 OFFSET $4`,
+	if err := sqlx.SelectContext(ctx, q, &rows,
+		`SELECT `+columns+`, count(*) OVER () AS total FROM jobs `+where+` ORDER BY id DESC LIMIT $3 OFFSET $4`,
 		f.State, f.Kind, limit, max(f.Offset, 0)); err != nil {
 		return nil, 0, fmt.Errorf("jobs: list: %w", err)
+	}
+	jobs = make([]Job, 0, len(rows))
+	for _, r := range rows {
+		jobs = append(jobs, r.Job)
+		total = r.Total
+	}
+	if len(rows) == 0 && f.Offset > 0 {
+		if err := sqlx.GetContext(ctx, q, &total, `SELECT count(*) FROM jobs `+where, f.State, f.Kind); err != nil {
+			return nil, 0, fmt.Errorf("jobs: list: count: %w", err)
+		}
 	}
 	return jobs, total, nil
 }

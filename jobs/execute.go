@@ -50,6 +50,15 @@ func (r *Runner) claim(ctx context.Context) (Job, bool, error) {
 	// Detached from ctx: a claim cancelled mid-flight might commit unseen.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
 	defer cancel()
+	// A job whose instance died on its last attempt has nothing left to
+	// claim: it fails, visibly, rather than being taken up forever.
+	if _, err := r.db.ExecContext(dctx, `
+		UPDATE jobs SET state = 'failed', finished_at = now(), updated_at = now(), locked_by = '', locked_until = NULL,
+			last_error = left('the instance running it stopped and no attempts are left'
+				|| CASE WHEN last_error <> '' THEN ' (last error: ' || last_error || ')' ELSE '' END, 2000)
+		WHERE state = 'running' AND locked_until < now() AND attempts >= max_attempts`); err != nil {
+		return Job{}, false, fmt.Errorf("jobs: claim: fail exhausted: %w", err)
+	}
 	var j Job
 	err := r.db.GetContext(dctx, &j, `
 		UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,
@@ -57,7 +66,7 @@ func (r *Runner) claim(ctx context.Context) (Job, bool, error) {
 		WHERE id = (
 			SELECT id FROM jobs
 			WHERE (state = 'queued' AND run_at <= now())
-			   OR (state = 'running' AND locked_until < now())
+			   OR (state = 'running' AND locked_until < now() AND attempts < max_attempts)
 			ORDER BY run_at, id
 			FOR UPDATE SKIP LOCKED
 			LIMIT 1

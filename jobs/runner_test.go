@@ -256,3 +256,24 @@ func TestConcurrentRunnersRunEachJobOnce(t *testing.T) {
 		t.Errorf("%d jobs ran, want %d", len(runs), n)
 	}
 }
+
+// TestJobThatKeepsKillingItsInstanceFails: a job whose instance died on its
+// last attempt is not claimed again forever; it fails, with a reason.
+func TestJobThatKeepsKillingItsInstanceFails(t *testing.T) {
+	t.Parallel()
+	db, _ := openDB(t)
+	id := enqueue(t, db, "work", nil, jobs.MaxAttempts(3))
+	exec(t, db, `UPDATE jobs SET state = 'running', attempts = 3, locked_by = 'dead', last_error = 'out of memory',
+		locked_until = now() - interval '1 second' WHERE id = $1`, id)
+	ran := make(chan struct{}, 1)
+	start(t, db, map[string]jobs.HandlerFunc{"work": func(context.Context, jobs.Job) error { ran <- struct{}{}; return nil }}, jobs.Options{ID: "rescuer"})
+	j := wait(t, db, id)
+	if j.State != jobs.StateFailed || j.Attempts != 3 || !strings.Contains(j.LastError, "no attempts are left") || !strings.Contains(j.LastError, "out of memory") {
+		t.Fatalf("exhausted job: %+v", j)
+	}
+	select {
+	case <-ran:
+		t.Fatal("the exhausted job ran again")
+	default:
+	}
+}

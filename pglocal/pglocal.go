@@ -50,6 +50,9 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 		}
 		c.owner = u
 	}
+	if err := c.checkReachable(ctx); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := c.initdb(ctx); err != nil {
 			return nil, err
@@ -134,7 +137,35 @@ func (c *Cluster) runningPort() (int, bool) {
 	if p, err := os.FindProcess(pid); err != nil || p.Signal(syscallZero) != nil {
 		return 0, false
 	}
+	// After a reboot the pid may belong to another process: the server is
+	// running only if its port answers. Otherwise pg_ctl start is right, and
+	// postgres itself clears the stale lock file.
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		return 0, false
+	}
+	conn.Close()
 	return port, true
+}
+
+// ErrUnreachable means the postgres OS user cannot reach the data folder,
+// typically because a parent folder is private (a clone under /root).
+var ErrUnreachable = errors.New("pglocal: the postgres user cannot reach the data folder")
+
+// checkReachable verifies, when the cluster runs as the postgres user, that
+// it can reach the folder that holds the cluster.
+func (c *Cluster) checkReachable(ctx context.Context) error {
+	if c.owner == nil {
+		return nil
+	}
+	parent := filepath.Dir(c.Dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	if err := exec.CommandContext(ctx, "runuser", "-u", "postgres", "--", "test", "-x", parent).Run(); err != nil {
+		return fmt.Errorf("%w: %s", ErrUnreachable, parent)
+	}
+	return nil
 }
 
 func (c *Cluster) waitReady(ctx context.Context) error {

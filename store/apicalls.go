@@ -76,39 +76,53 @@ func (s *Store) APICalls(ctx context.Context, f APICallFilter) ([]APICall, int, 
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	var total int
-	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM api_calls`+cond, args...); err != nil {
-		return nil, 0, fmt.Errorf("store: count api calls: %w", err)
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
+	countArgs := args
 	args = append(args, limit, max(f.Offset, 0))
-	var calls []APICall
-	err := s.db.SelectContext(ctx, &calls, `SELECT id, at, provider, operation, method, status, duration_ms, request_id, error_code, failure
-		FROM api_calls`+cond+fmt.Sprintf(` ORDER BY at DESC, id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	// The page and its total in one query; only a page past the end needs
+	// the count on its own.
+	var rows []struct {
+		APICall
+		Total int `db:"total"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT id, at, provider, operation, method, status, duration_ms, request_id, error_code, failure,
+		count(*) OVER () AS total FROM api_calls`+cond+fmt.Sprintf(` ORDER BY at DESC, id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: api calls: %w", err)
+	}
+	calls := make([]APICall, 0, len(rows))
+	total := 0
+	for _, r := range rows {
+		calls = append(calls, r.APICall)
+		total = r.Total
+	}
+	if len(rows) == 0 && f.Offset > 0 {
+		if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM api_calls`+cond, countArgs...); err != nil {
+			return nil, 0, fmt.Errorf("store: count api calls: %w", err)
+		}
 	}
 	return calls, total, nil
 }
 
-// APICallProviders lists the providers and operations seen, for filters.
-func (s *Store) APICallProviders(ctx context.Context) ([]string, error) {
-	var ps []string
-	err := s.db.SelectContext(ctx, &ps, `SELECT DISTINCT provider FROM api_calls ORDER BY provider`)
-	return ps, err
+// Dashboard is what the dashboard counts.
+type Dashboard struct {
+	Calls      int `db:"calls"`       // provider calls since the given time
+	FailedCall int `db:"failed_calls"` // of those, the failed ones
+	FailedJobs int `db:"failed_jobs"`  // background jobs that gave up
 }
 
-// APICallStats counts the calls and the failed calls since t.
-func (s *Store) APICallStats(ctx context.Context, since time.Time) (total, failed int, err error) {
-	var row struct {
-		Total  int `db:"total"`
-		Failed int `db:"failed"`
-	}
-	err = s.db.GetContext(ctx, &row, `SELECT count(*) AS total, count(*) FILTER (WHERE status = 0 OR status >= 400) AS failed FROM api_calls WHERE at >= $1`, since)
-	return row.Total, row.Failed, err
+// DashboardCounts counts, in one query, the provider calls and failed calls
+// since t and the failed background jobs.
+func (s *Store) DashboardCounts(ctx context.Context, since time.Time) (Dashboard, error) {
+	var d Dashboard
+	err := s.db.GetContext(ctx, &d, `SELECT count(*) AS calls,
+		count(*) FILTER (WHERE status = 0 OR status >= 400) AS failed_calls,
+		(SELECT count(*) FROM jobs WHERE state = 'failed') AS failed_jobs
+		FROM api_calls WHERE at >= $1`, since)
+	return d, err
 }
 
 // PruneAPICalls deletes calls recorded before t.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -62,10 +63,23 @@ func TestSecretsAreUnreadableInADump(t *testing.T) {
 	if !strings.Contains(dump, "provider_tokens") || !strings.Contains(dump, "garanti.client_secret") {
 		t.Fatal("the dump does not contain the tables under test")
 	}
+	// BYTEA columns dump as hex, so a secret stored in clear would show as
+	// its hex bytes: look for both forms.
 	for _, secret := range []string{clientSecret, apiSecret, token, "access-token-xyz"} {
-		if strings.Contains(dump, secret) {
+		if strings.Contains(dump, secret) || strings.Contains(dump, hex.EncodeToString([]byte(secret))) {
 			t.Errorf("the dump contains %q in clear text", secret)
 		}
+	}
+	// The search itself works: a value stored in clear is found.
+	if _, err := st.DB().Exec(`INSERT INTO settings (key, value_enc) VALUES ('probe', convert_to('PLAIN-PROBE-VALUE', 'UTF8'))`); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(pgDump(t), "--data-only", "--inserts", url).CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), hex.EncodeToString([]byte("PLAIN-PROBE-VALUE"))) {
+		t.Fatal("a value stored in clear is not found in the dump: the check above cannot fail")
 	}
 }
 

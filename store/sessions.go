@@ -168,15 +168,38 @@ func (ss *SessionStore) Hash(sess *sessions.Session) []byte {
 	return hashID(sess.ID)
 }
 
-// load returns the values of a live session, touching its last use.
+// sessionUserKey holds, for the length of one request, the signed-in user
+// loaded with the session. It is never saved.
+const sessionUserKey = "_user"
+
+// SessionUser returns the active user the session belongs to, loaded with
+// the session in the same query, or nil.
+func SessionUser(sess *sessions.Session) *User {
+	u, _ := sess.Values[sessionUserKey].(*User)
+	if u == nil || !u.Active() {
+		return nil
+	}
+	return u
+}
+
+// load returns the values of a live session and its user in one query (a
+// signed-in page costs that query plus its own data), touching the
+// session's last use at most once a minute.
 func (ss *SessionStore) load(ctx context.Context, id string) (map[any]any, error) {
 	now := ss.st.now()
 	var row struct {
 		Data     []byte    `db:"data"`
 		LastSeen time.Time `db:"last_seen_at"`
+		User
 	}
-	err := ss.st.db.GetContext(ctx, &row, `SELECT data, last_seen_at FROM sessions
-		WHERE id_hash = $1 AND expires_at > $2 AND last_seen_at > $3`, hashID(id), now, now.Add(-ss.idle))
+	err := ss.st.db.GetContext(ctx, &row, `SELECT s.data, s.last_seen_at,
+		COALESCE(u.id, 0) AS id, COALESCE(u.email, '') AS email, COALESCE(u.name, '') AS name,
+		COALESCE(u.password_hash, '') AS password_hash, COALESCE(u.role, '') AS role,
+		COALESCE(u.language, '') AS language, u.disabled_at, COALESCE(u.failed_logins, 0) AS failed_logins,
+		u.locked_until, COALESCE(u.must_change_password, false) AS must_change_password,
+		COALESCE(u.created_at, s.created_at) AS created_at, COALESCE(u.updated_at, s.created_at) AS updated_at
+		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+		WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3`, hashID(id), now, now.Add(-ss.idle))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -187,7 +210,15 @@ func (ss *SessionStore) load(ctx context.Context, id string) (map[any]any, error
 			return nil, err
 		}
 	}
-	return decodeValues(row.Data)
+	values, err := decodeValues(row.Data)
+	if err != nil {
+		return nil, err
+	}
+	if row.User.ID != 0 {
+		u := row.User
+		values[sessionUserKey] = &u
+	}
+	return values, nil
 }
 
 // DeleteExpiredSessions removes sessions past their absolute or idle expiry.
@@ -211,9 +242,17 @@ func hashID(id string) []byte {
 	return h[:]
 }
 
+// encodeValues encodes what a session keeps, leaving out what only lives
+// for one request.
 func encodeValues(v map[any]any) ([]byte, error) {
+	kept := make(map[any]any, len(v))
+	for k, val := range v {
+		if k != sessionUserKey && k != SessionExpiredKey {
+			kept[k] = val
+		}
+	}
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(kept); err != nil {
 		return nil, fmt.Errorf("store: encode session: %w", err)
 	}
 	return buf.Bytes(), nil

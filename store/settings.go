@@ -165,8 +165,10 @@ func (s *Store) RenewToken(ctx context.Context, key, stale string, margin time.D
 	return value, expiry, nil
 }
 
-// DeleteToken forgets the token under key (credentials changed).
-func (s *Store) DeleteToken(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM provider_tokens WHERE key = $1`, key)
+// DeleteTokens forgets the tokens whose key is key or starts with key+":"
+// (a provider's tokens, per consent where it has several), so that changed
+// credentials or a changed base URL are used from the next call on.
+func (s *Store) DeleteTokens(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM provider_tokens WHERE key = $1 OR key LIKE $2`, key, escapeLike(key)+":%")
 	return err
 }

@@ -34,7 +34,13 @@ type Store struct {
 
 // Open connects to the database at url. keys encrypts secrets at rest.
 func Open(ctx context.Context, url string, keys *Keyring) (*Store, error) {
-	db, err := sqlx.Open("postgres", url)
+	return OpenDriver(ctx, "postgres", url, keys)
+}
+
+// OpenDriver is Open through a database/sql driver registered under
+// driverName that speaks to Postgres; tests use it to count statements.
+func OpenDriver(ctx context.Context, driverName, url string, keys *Keyring) (*Store, error) {
+	db, err := sqlx.Open(driverName, url)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}

@@ -7,7 +7,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,8 +53,16 @@ func run() error {
 
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
-		log.Info("starting the project-local PostgreSQL cluster", "dir", filepath.Join(cfg.DataDir, "pg"))
-		cluster, err := pglocal.Start(ctx, filepath.Join(cfg.DataDir, "pg"))
+		dir := filepath.Join(cfg.DataDir, "pg")
+		log.Info("starting the project-local PostgreSQL cluster", "dir", dir)
+		cluster, err := pglocal.Start(ctx, dir)
+		if errors.Is(err, pglocal.ErrUnreachable) {
+			// As root in a private folder (a clone under /root) the postgres
+			// user cannot reach .data: keep the cluster where it can.
+			dir = fallbackClusterDir(dir)
+			log.Warn("the postgres user cannot reach the data folder; using another", "dir", dir)
+			cluster, err = pglocal.Start(ctx, dir)
+		}
 		if err != nil {
 			return err
 		}
@@ -285,4 +295,12 @@ func sandboxMode(ctx context.Context, st *store.Store, mode string) (bool, error
 		}
 	}
 	return true, nil
+}
+
+// fallbackClusterDir is a cluster folder the postgres user can reach, one
+// per project folder so that two checkouts do not share a database.
+func fallbackClusterDir(dir string) string {
+	abs, _ := filepath.Abs(dir)
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join("/var/lib/kasa", hex.EncodeToString(sum[:6]), "pg")
 }
