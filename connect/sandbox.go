@@ -24,7 +24,8 @@ type Sandbox struct {
 	servers      []*http.Server
 }
 
-// Link is a fake's own page, for the sandbox banner.
+// Link is a fake's own page, for the sandbox banner; the banner shows the
+// catalogue's "sandbox.link.<Key>" text, Label is for logs.
 type Link struct{ Key, Label, URL string }
 
 // StartSandbox starts the three fakes with their seeded data.
@@ -67,6 +68,7 @@ func (s *Sandbox) Links() []Link {
 		{"finrota-faults", "Finrota: faults", s.FinrotaURL + "/_fake/faults"},
 		{"garanti-faults", "Garanti: faults", s.GarantiURL + "/_fake/faults"},
 		{"vakifbank-faults", "VakıfBank: faults", s.VakifBankURL + "/_fake/faults"},
+		{"vakifbank-quirks", "VakıfBank: answer shapes", s.VakifBankURL + "/_fake/quirks"},
 	}
 }
 

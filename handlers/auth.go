@@ -96,21 +96,32 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.now()
-	if err == nil && user.LockedUntil != nil && now.Before(*user.LockedUntil) {
+	known := err == nil && user.Active()
+	if known && user.LockedUntil != nil && now.Before(*user.LockedUntil) {
 		throttled(user.LockedUntil.Sub(now))
 		return
+	}
+	if !known {
+		if wait, locked := h.unknown.locked(form.Email); locked {
+			throttled(wait)
+			return
+		}
 	}
 	hash := dummyHash
 	if err == nil {
 		hash = []byte(user.PasswordHash)
 	}
 	match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
-	if err != nil || !match || !user.Active() {
-		if err == nil && user.Active() {
+	if !known || !match {
+		// Unknown and disabled emails are counted and locked like real
+		// accounts, so that the answers tell nothing about which exist.
+		if known {
 			if _, ferr := h.store.RecordLoginFailure(ctx, user.ID, h.cfg.LockAfter, h.cfg.LockFor); ferr != nil {
 				h.serverError(w, r, errorf("login", ferr))
 				return
 			}
+		} else {
+			h.unknown.fail(form.Email, h.cfg.LockAfter, h.cfg.LockFor)
 		}
 		form.Error = lang.T("login.invalid")
 		h.render(w, r, http.StatusUnauthorized, views.LoginPage(form))

@@ -135,6 +135,19 @@ func TestLoginLocksAccountAfterRepeatedFailures(t *testing.T) {
 	if resp, _ := e.postForm(e.client(), "/login", good); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after the lock: status %d", resp.StatusCode)
 	}
+
+	// An email with no account answers exactly the same way, so the lock
+	// does not tell which emails exist.
+	ghost := url.Values{"email": {"nobody@kasa.test"}, "password": {"wrong password"}}
+	for i := 0; i < 3; i++ {
+		if resp, _ := e.postForm(e.client(), "/login", ghost); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("unknown email, attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, doc = e.postForm(e.client(), "/login", ghost, "Accept-Language", "tr")
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(testID(doc, "login-error"), "15 dakika") {
+		t.Fatalf("unknown email after the failures: %d %q", resp.StatusCode, testID(doc, "login-error"))
+	}
 }
 
 func TestRolesAreEnforcedInHandlers(t *testing.T) {

@@ -172,6 +172,11 @@ func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
 	if v := doc.Find(`[name="garanti.base_url"]`).AttrOr("value", ""); v != "ftp://bank" {
 		t.Errorf("typed url lost: %q", v)
 	}
+	// A secret typed with that mistake is not echoed back, nor dropped silently.
+	resp, doc = e.postForm(admin, "/settings", url.Values{"garanti.base_url": {"ftp://bank"}, "garanti.client_secret": {"NEW-SECRET"}}, "Accept-Language", "en")
+	if html, _ := doc.Html(); strings.Contains(html, "NEW-SECRET") || !strings.Contains(fieldError(doc, "garanti.client_secret"), "type it again") {
+		t.Errorf("secret typed with another error: %q", fieldError(doc, "garanti.client_secret"))
+	}
 	// The audit names the keys, never the values.
 	trail, _ := e.st.AuditTrail(context.Background(), "settings", 10)
 	if len(trail) == 0 || strings.Contains(string(trail[0].Details), "TOP-SECRET") {

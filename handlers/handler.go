@@ -64,6 +64,7 @@ type Handler struct {
 	mux      *http.ServeMux
 	root     http.Handler
 	loginIP  *ipLimiter
+	unknown  *unknownLogins
 	migrated atomic.Bool
 }
 
@@ -108,6 +109,7 @@ func New(cfg Config, d Deps) *Handler {
 		now:      d.Now,
 		mux:      http.NewServeMux(),
 		loginIP:  newIPLimiter(cfg.LoginEvery, cfg.LoginBurst, d.Now),
+		unknown:  newUnknownLogins(d.Now),
 	}
 	h.routes()
 	h.root = h.middleware(h.mux)
@@ -117,8 +119,11 @@ func New(cfg Config, d Deps) *Handler {
 // ServeHTTP serves a request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
 
-// Sweep forgets idle per-address login limiters; call it periodically.
-func (h *Handler) Sweep() { h.loginIP.sweep(15 * time.Minute) }
+// Sweep forgets idle login limiters and counters; call it periodically.
+func (h *Handler) Sweep() {
+	h.loginIP.sweep(15 * time.Minute)
+	h.unknown.sweep(h.cfg.LockFor)
+}
 
 // ctxKey keys the request-scoped values the middleware adds.
 type ctxKey int

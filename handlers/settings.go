@@ -15,23 +15,23 @@ import (
 var SettingGroups = []views.SettingGroup{
 	{Title: "settings.finrota", Fields: []views.SettingField{
 		{Key: "finrota.base_url", Label: "settings.baseurl", URL: true},
-		{Key: "finrota.api_key", Label: "API key"},
-		{Key: "finrota.secret_key", Label: "Secret key", Secret: true},
+		{Key: "finrota.api_key", Label: "settings.apikey"},
+		{Key: "finrota.secret_key", Label: "settings.secretkey", Secret: true},
 	}},
 	{Title: "settings.garanti", Fields: []views.SettingField{
 		{Key: "garanti.base_url", Label: "settings.baseurl", URL: true},
-		{Key: "garanti.client_id", Label: "Client-ID"},
-		{Key: "garanti.client_secret", Label: "Client-Secret", Secret: true},
-		{Key: "garanti.client_id_portal", Label: "Client-ID-Portal"},
-		{Key: "garanti.tpp_id", Label: "TPP-ID"},
-		{Key: "garanti.tpp_name", Label: "TPP-Name"},
+		{Key: "garanti.client_id", Label: "settings.clientid"},
+		{Key: "garanti.client_secret", Label: "settings.clientsecret", Secret: true},
+		{Key: "garanti.client_id_portal", Label: "settings.clientidportal"},
+		{Key: "garanti.tpp_id", Label: "settings.tppid"},
+		{Key: "garanti.tpp_name", Label: "settings.tppname"},
 	}},
 	{Title: "settings.vakifbank", Fields: []views.SettingField{
 		{Key: "vakifbank.base_url", Label: "settings.baseurl", URL: true},
-		{Key: "vakifbank.client_id", Label: "Client ID"},
-		{Key: "vakifbank.client_secret", Label: "Client secret", Secret: true},
-		{Key: "vakifbank.consent_id", Label: "Consent ID"},
-		{Key: "vakifbank.resource", Label: "Resource (sandbox / production)"},
+		{Key: "vakifbank.client_id", Label: "settings.clientid"},
+		{Key: "vakifbank.client_secret", Label: "settings.clientsecret", Secret: true},
+		{Key: "vakifbank.consent_id", Label: "settings.consentid"},
+		{Key: "vakifbank.resource", Label: "settings.resource"},
 	}},
 }
 
@@ -104,6 +104,15 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
+		// Secrets are never written back into a page: ask for the ones just
+		// typed again rather than dropping them silently.
+		for _, g := range SettingGroups {
+			for _, f := range g.Fields {
+				if f.Secret && strings.TrimSpace(r.PostFormValue(f.Key)) != "" && errs[f.Key] == "" {
+					errs[f.Key] = lang.T("settings.secret.retype")
+				}
+			}
+		}
 		h.render(w, r, http.StatusUnprocessableEntity, views.SettingsPage(SettingGroups, shown, errs))
 		return
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,4 +68,63 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// unknownLogins counts failed sign-ins for emails that have no active
+// account, and locks them as the database locks real accounts: otherwise a
+// 429 after a few wrong passwords would tell which emails exist.
+type unknownLogins struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	entries map[string]*unknownEntry
+}
+
+type unknownEntry struct {
+	fails int
+	until time.Time
+	seen  time.Time
+}
+
+func newUnknownLogins(now func() time.Time) *unknownLogins {
+	return &unknownLogins{now: now, entries: map[string]*unknownEntry{}}
+}
+
+// locked reports how long email stays locked, if it is.
+func (u *unknownLogins) locked(email string) (time.Duration, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if e, ok := u.entries[strings.ToLower(email)]; ok && u.now().Before(e.until) {
+		return e.until.Sub(u.now()), true
+	}
+	return 0, false
+}
+
+// fail counts a failure; after lockAfter in a row the email is locked for lockFor.
+func (u *unknownLogins) fail(email string, lockAfter int, lockFor time.Duration) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	k := strings.ToLower(email)
+	e, ok := u.entries[k]
+	if !ok {
+		e = &unknownEntry{}
+		u.entries[k] = e
+	}
+	now := u.now()
+	e.fails++
+	e.seen = now
+	if e.fails >= lockAfter {
+		e.until, e.fails = now.Add(lockFor), 0
+	}
+}
+
+// sweep forgets emails idle for longer than idle and not locked.
+func (u *unknownLogins) sweep(idle time.Duration) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	now := u.now()
+	for k, e := range u.entries {
+		if e.seen.Before(now.Add(-idle)) && now.After(e.until) {
+			delete(u.entries, k)
+		}
+	}
 }

@@ -111,7 +111,10 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 			return
 		}
 		back := fmt.Sprintf("/users/%d", id)
-		if id == admin.ID && action != "reset" {
+		if id == admin.ID {
+			// Changing one's own role or state could lock the last admin
+			// out; one's own password is changed on My account, which keeps
+			// this session.
 			h.flash(w, r, "error", lang.T("users.self"))
 			h.redirect(w, r, back)
 			return

@@ -21,7 +21,7 @@ const SecretSet = "\x00set"
 
 // SettingField is one provider setting.
 type SettingField struct {
-	Key, Label string // Label is a catalogue key, or shown as is when it is none
+	Key, Label string // Label is a catalogue key
 	Secret     bool
 	URL        bool
 }
