@@ -86,7 +86,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		form.Error = lang.T("login.throttled", humanDuration(lang, wait))
 		h.render(w, r, http.StatusTooManyRequests, views.LoginPage(form))
 	}
-	if ok, wait := h.loginIP.allow(clientAddr(r)); !ok {
+	if ok, wait := h.loginIP.allow(clientAddr(r, h.cfg.TrustProxy)); !ok {
 		throttled(wait)
 		return
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -216,5 +217,21 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in, "/"); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestClientAddrBehindAProxy(t *testing.T) {
+	r := httptest.NewRequest("POST", "/login", nil)
+	r.RemoteAddr = "10.0.0.2:5555"
+	r.Header.Add("X-Forwarded-For", "203.0.113.9, 198.51.100.7")
+	if got := clientAddr(r, false); got != "10.0.0.2" {
+		t.Errorf("without a trusted proxy: %q", got)
+	}
+	if got := clientAddr(r, true); got != "198.51.100.7" {
+		t.Errorf("behind a trusted proxy: %q, want the address the proxy appended", got)
+	}
+	r.Header.Set("X-Forwarded-For", "not an address")
+	if got := clientAddr(r, true); got != "10.0.0.2" {
+		t.Errorf("garbage header: %q", got)
 	}
 }

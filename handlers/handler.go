@@ -31,6 +31,9 @@ type Config struct {
 	LoginEvery time.Duration
 	LockAfter  int
 	LockFor    time.Duration
+	// TrustProxy takes the client address from X-Forwarded-For, as set by
+	// the reverse proxy in front of the product.
+	TrustProxy bool
 	// JobWait is how long a form waits for a queued provider write to finish
 	// before it shows the record as pending.
 	JobWait time.Duration

@@ -59,10 +59,19 @@ func (l *ipLimiter) sweep(idle time.Duration) {
 	}
 }
 
-// clientAddr is the address the request came from. The product is served
-// directly or behind a proxy that overwrites RemoteAddr; forwarded headers
-// are not trusted, since any client can set them.
-func clientAddr(r *http.Request) string {
+// clientAddr is the address the request came from. Behind a reverse proxy
+// (trustProxy) it is the last address in X-Forwarded-For, the one our proxy
+// appended; earlier entries are the client's to forge. Without a proxy the
+// header is ignored, since any client can set it.
+func clientAddr(r *http.Request, trustProxy bool) string {
+	if trustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(ip) != nil {
+				return ip
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

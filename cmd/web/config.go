@@ -34,6 +34,7 @@ type config struct {
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"text"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	TrustProxy      bool          `env:"TRUST_PROXY" envDefault:"false"`
 
 	publicURL *url.URL
 }

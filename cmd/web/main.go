@@ -142,6 +142,7 @@ func run() error {
 
 	h := handlers.New(handlers.Config{
 		PublicURL:    cfg.publicURL,
+		TrustProxy:   cfg.TrustProxy,
 		Sandbox:      sandbox,
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
