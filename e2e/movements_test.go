@@ -19,9 +19,10 @@ import (
 )
 
 // TestMovementsTwoYears: an admin registers the sandbox TRY account,
-// chooses the last two years (more than the bank's one-year limit), sees
-// the movements with the totals the bank's own data gives, and downloads
-// the CSV, whose rows are exactly those movements.
+// chooses the last two years (more than the bank's one-year limit), is told
+// which days are not stored yet, fetches them, sees the movements with the
+// totals the bank's own data gives, and downloads the CSV, whose rows are
+// exactly those movements.
 func TestMovementsTwoYears(t *testing.T) {
 	a := startApp(t)
 	ctx := tab(t)
@@ -57,10 +58,19 @@ func TestMovementsTwoYears(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#f-from`), from.Format(time.DateOnly)),
 		chromedp.SetValue(chromedp.CSS(`#f-to`), today.Format(time.DateOnly)),
 		click(`[data-testid=movements-submit]`),
-		// A slow fetch shows the pending state, which reloads the page when done.
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=movements-summary][data-from="`+from.Format(time.DateOnly)+`"]`)),
+		// Showing the period asks the bank for nothing: the page says which
+		// days are missing (after waiting for the account's first sync, if
+		// it is still running) and offers to fetch them.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=movements-gap][data-from="`+from.Format(time.DateOnly)+`"]`)),
+		click(`[data-testid=fetch-period]`),
+		// A slow fetch shows the pending state, which reloads the page when
+		// done; only the complete period has data-complete=true.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=movements-summary][data-complete=true][data-from="`+from.Format(time.DateOnly)+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=balance-chart] polyline`)),
 	)
+	if n := count(t, ctx, `[data-testid=movements-gaps]`); n != 0 {
+		t.Fatal("after the fetch the page still says days are missing")
+	}
 	shot(t, ctx, "movements")
 
 	// What the bank itself says about the same range, asked directly.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"time"
 
 	"kasa/i18n"
@@ -13,18 +15,32 @@ import (
 	"kasa/views"
 )
 
-// movementFreshness is how recent a sync up to now must be for a period
-// ending today to count as stored: reloading a page within it does not
-// call the bank again, the hourly schedule and "sync now" keep it fresh.
-const movementFreshness = 10 * time.Minute
+// movementShownFresh is how old the stored span may be for a period ending
+// now to count as stored on the page: the hourly schedule brings every
+// account up to date, so between two of its runs the page says how recent
+// the data is instead of offering to fetch the last hour.
+const movementShownFresh = jobs.MovementSyncEvery + 15*time.Minute
+
+// movementFetchFresh is how recent the stored span must be for "fetch this
+// period" to leave the end of a period ending now alone.
+const movementFetchFresh = time.Minute
+
+// movementJoinSlack is how far before the end asked for an open fetch may
+// end and still be joined: two people asking for a period ending "now" a
+// few seconds apart share one fetch.
+const movementJoinSlack = 10 * time.Minute
 
 // movementsPageSize is how many movements one page lists.
 const movementsPageSize = 50
+
+// movementBreaksShown is how many balance breaks the page lists.
+const movementBreaksShown = 50
 
 // movementRoutes registers the VakıfBank account and movement pages.
 func (h *Handler) movementRoutes() {
 	viewer, operator, admin := store.RoleViewer, store.RoleOperator, store.RoleAdmin
 	h.mux.HandleFunc("GET /movements", h.require(viewer, h.movementsPage))
+	h.mux.HandleFunc("POST /movements/fetch", h.require(operator, h.fetchMovements))
 	h.mux.HandleFunc("GET /movements/export.csv", h.require(viewer, h.exportMovements))
 	h.mux.HandleFunc("GET /movements/sync/{id}", h.require(viewer, h.movementSyncStatus))
 	h.mux.HandleFunc("GET /movements/accounts", h.require(viewer, h.bankAccountsPage))
@@ -33,9 +49,12 @@ func (h *Handler) movementRoutes() {
 	h.mux.HandleFunc("POST /movements/accounts/{id}/sync", h.require(operator, h.syncBankAccount))
 }
 
-// movementsPage lists an account's movements over a period. When part of
-// the period is not stored yet it asks the bank for it through a job and
-// waits briefly; a longer fetch shows a pending state that refreshes.
+// movementsPage lists the stored movements of an account over a period. It
+// changes nothing and never calls the bank: when part of the period is not
+// stored it says which days, and offers operators a POST that fetches them.
+// The fetches named by ?sync= (the ones that POST started) show as a
+// pending state that polls, or as their failure; a fetch under way for the
+// missing days (the schedule's, someone else's) shows as pending too.
 func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
@@ -45,8 +64,10 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.now()
-	form, mq, errs, chosen := parseMovementQuery(lang, r.URL.Query(), accounts, now)
-	v := views.MovementsView{Accounts: accounts, Form: form, Errors: errs, Query: r.URL.Query()}
+	q := r.URL.Query()
+	form, mq, errs, chosen := parseMovementQuery(lang, q, accounts, now)
+	v := views.MovementsView{Accounts: accounts, Form: form, Errors: errs, Query: withoutSync(q),
+		CanFetch: currentUser(ctx).Role.AtLeast(store.RoleOperator)}
 	if !chosen {
 		h.render(w, r, http.StatusOK, views.MovementsPage(v))
 		return
@@ -56,21 +77,37 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Listed, v.Account, v.From, v.To = true, mq.Account, mq.From, mq.To
-
-	run, err := h.fetchMissing(ctx, mq, now)
-	if err != nil && ctx.Err() != nil {
-		return // the browser went elsewhere while the bank was asked; the sync goes on
+	v.Gaps = mq.Account.Gaps(mq.From, mq.To, now, movementShownFresh)
+	if len(v.Gaps) == 0 && mq.Account.SyncedUntil != nil && mq.To.After(*mq.Account.SyncedUntil) {
+		v.StoredUntil = mq.Account.SyncedUntil
 	}
+	named, err := h.namedSyncs(ctx, mq.Account.ID, q["sync"])
 	if err != nil {
-		h.serverError(w, r, errorf("movements: fetch", err))
+		h.serverError(w, r, errorf("movements", err))
 		return
 	}
-	if run != nil && run.State != store.SyncDone {
-		v.Sync = run
-		if !run.Finished() {
-			h.render(w, r, http.StatusOK, views.MovementsPage(v))
+	for _, run := range named {
+		v.SyncIDs = append(v.SyncIDs, run.ID)
+		switch {
+		case !run.Finished() && v.Sync == nil:
+			v.Sync = &run
+		case run.State == store.SyncFailed:
+			v.Failed = append(v.Failed, run)
+		}
+	}
+	if v.Sync == nil && len(v.Gaps) > 0 {
+		open, err := h.store.OpenMovementSyncs(ctx, mq.Account.ID)
+		if err != nil {
+			h.serverError(w, r, errorf("movements", err))
 			return
 		}
+		if i := slices.IndexFunc(open, func(m store.MovementSync) bool { return fillsGap(m, v.Gaps) }); i >= 0 {
+			v.Sync = &open[i]
+		}
+	}
+	if v.Pending() {
+		h.render(w, r, http.StatusOK, views.MovementsPage(v))
+		return
 	}
 	if err := h.loadMovements(ctx, &v, mq, queryInt(r, "page", 1)); err != nil {
 		h.serverError(w, r, errorf("movements", err))
@@ -79,29 +116,105 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.MovementsPage(v))
 }
 
-// fetchMissing makes sure the period is stored: nothing to do when it is,
-// else it joins the sync already under way for it or starts one, and waits
-// up to JobWait for it. It returns the sync, or nil when none was needed.
-func (h *Handler) fetchMissing(ctx context.Context, mq movementQuery, now time.Time) (*store.MovementSync, error) {
-	from, to, missing := mq.Account.Missing(mq.From, mq.To, now, movementFreshness)
-	if !missing {
-		return nil, nil
-	}
-	run, err := h.store.OpenMovementSync(ctx, mq.Account.ID, from.Truncate(time.Second), to.Truncate(time.Second))
-	if errors.Is(err, store.ErrNotFound) {
-		var uid int64
-		if u := currentUser(ctx); u != nil {
-			uid = u.ID
+// namedSyncs returns the runs of the account named by the page's ?sync=
+// values; others and unknown ids are ignored.
+func (h *Handler) namedSyncs(ctx context.Context, accountID int64, ids []string) ([]store.MovementSync, error) {
+	var out []store.MovementSync
+	for _, s := range ids {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 || len(out) >= 4 {
+			continue
 		}
-		run, err = jobs.RequestMovementSync(ctx, h.store, mq.Account.ID, from, to, "page", uid)
-		if err == nil {
-			h.kick()
+		run, err := h.store.MovementSync(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && run.AccountID != accountID {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, run)
+	}
+	return out, nil
+}
+
+// fillsGap reports whether a run's range meets one of the missing spans.
+func fillsGap(m store.MovementSync, gaps []store.Span) bool {
+	for _, g := range gaps {
+		if !m.From.After(g.To) && !m.To.Before(g.From) {
+			return true
 		}
 	}
+	return false
+}
+
+// withoutSync is the page's query without the fetches it follows, for the
+// links (export, paging, sorting) and the fetch form.
+func withoutSync(q url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range q {
+		if k != "sync" {
+			out[k] = vs
+		}
+	}
+	return out
+}
+
+// fetchMovements asks the bank for the parts of the chosen period that are
+// not stored: at most one job before the stored span and one after it,
+// each joining a fetch already under way for it. It waits up to JobWait
+// and sends the browser back to the page, which follows the fetches.
+func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := i18n.FromContext(ctx)
+	if err := r.ParseForm(); err != nil {
+		h.redirect(w, r, "/movements")
+		return
+	}
+	accounts, err := h.store.BankAccounts(ctx)
 	if err != nil {
-		return nil, err
+		h.serverError(w, r, errorf("fetch movements", err))
+		return
 	}
-	return h.waitForSync(ctx, run)
+	now := h.now()
+	q := withoutSync(r.PostForm)
+	_, mq, errs, chosen := parseMovementQuery(lang, q, accounts, now)
+	q.Del("page")
+	back := "/movements?" + q.Encode()
+	if !chosen || len(errs) > 0 {
+		h.redirect(w, r, back) // the page shows what is wrong
+		return
+	}
+	spans := mq.Account.MissingSpans(mq.From, mq.To, now, movementFetchFresh)
+	if len(spans) == 0 {
+		h.flash(w, r, "info", lang.T("mov.fetch.stored"))
+		h.redirect(w, r, back)
+		return
+	}
+	var runs []store.MovementSync
+	started := false
+	for _, sp := range spans {
+		run, joined, err := jobs.JoinOrRequestMovementSync(ctx, h.store, mq.Account.ID, sp.From, sp.To, movementJoinSlack, "page", currentUser(ctx).ID)
+		if err != nil {
+			h.serverError(w, r, errorf("fetch movements", err))
+			return
+		}
+		started = started || !joined
+		runs = append(runs, run)
+	}
+	if started {
+		h.kick()
+	}
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	for _, run := range runs {
+		if run.JobID != nil && !run.Finished() {
+			jobs.Wait(wctx, h.store.DB(), *run.JobID) // the page shows whatever state the run is in
+		}
+	}
+	cancel()
+	for _, run := range runs {
+		q.Add("sync", strconv.FormatInt(run.ID, 10))
+	}
+	h.redirect(w, r, "/movements?"+q.Encode())
 }
 
 // waitForSync waits up to JobWait for a sync's job to end and returns the
@@ -140,7 +253,7 @@ func (h *Handler) loadMovements(ctx context.Context, v *views.MovementsView, mq 
 	if v.Balances, err = h.store.PeriodBalances(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
 		return err
 	}
-	if v.Breaks, err = h.store.BalanceBreaks(ctx, mq.Account.ID, mq.From, mq.To, 50); err != nil {
+	if v.Breaks, v.BreakCount, err = h.store.CountedBalanceBreaks(ctx, mq.Account.ID, mq.From, mq.To, movementBreaksShown); err != nil {
 		return err
 	}
 	if v.Series, err = h.store.BalanceSeries(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
@@ -151,10 +264,10 @@ func (h *Handler) loadMovements(ctx context.Context, v *views.MovementsView, mq 
 	return nil
 }
 
-// movementSyncStatus answers the pending state's polling: the same
-// fragment while the fetch runs, then a full reload (HX-Refresh) of the
-// page, which lists the movements or explains the failure. Without htmx
-// it sends the browser back to the page.
+// movementSyncStatus answers the pending state's polling, reading only:
+// the same fragment while the fetch runs, then a full reload (HX-Refresh)
+// of the page, which lists the movements or explains the failure. Without
+// htmx it sends the browser back to the page.
 func (h *Handler) movementSyncStatus(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, err := pathID(r, "id")
@@ -180,5 +293,11 @@ func (h *Handler) movementSyncStatus(w http.ResponseWriter, r *http.Request) {
 	if run.Finished() {
 		w.Header().Set("HX-Refresh", "true")
 	}
-	h.render(w, r, http.StatusOK, views.MovementsPending(views.MovementsView{Sync: &run, Query: url.Values(q)}))
+	v := views.MovementsView{Sync: &run, Query: withoutSync(q)}
+	for _, s := range q["sync"] {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			v.SyncIDs = append(v.SyncIDs, id)
+		}
+	}
+	h.render(w, r, http.StatusOK, views.MovementsPending(v))
 }

@@ -18,6 +18,9 @@ import (
 // typing mistakes (a year of 0024), not history the bank keeps.
 var earliestMovementDay = time.Date(2000, 1, 1, 0, 0, 0, 0, i18n.Istanbul)
 
+// maxMovementText is the longest search text, in characters.
+const maxMovementText = 100
+
 // movementQuery is a valid choice of account, period and filters.
 type movementQuery struct {
 	Account  store.BankAccount
@@ -84,9 +87,8 @@ func parseMovementQuery(lang i18n.Lang, q url.Values, accounts []store.BankAccou
 	if f.MinAmount.Valid && f.MaxAmount.Valid && f.MinAmount.Decimal.GreaterThan(f.MaxAmount.Decimal) && errs["max"] == "" {
 		errs["max"] = lang.T("valid.mov.amount.order")
 	}
-	if utf8.RuneCountInString(form.Text) > 100 {
-		form.Text = string([]rune(form.Text)[:100])
-		f.Text = form.Text
+	if n := utf8.RuneCountInString(form.Text); n > maxMovementText {
+		errs["q"] = lang.T("valid.mov.text.long", maxMovementText, n)
 	}
 	f.Sort, f.Desc = "date", q.Get("dir") == "desc"
 	if q.Get("sort") == "amount" {

@@ -6,10 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
@@ -68,6 +71,7 @@ func TestMovementsFormValidation(t *testing.T) {
 		{"negative amount", base("max", "-5"), "max", "Tutar sıfır ya da pozitif olmalı; giren ya da çıkan para için Yön alanını kullanın.", "The amount must be zero or positive; use Direction for money in or out."},
 		{"min above max", base("min", "1.550,00", "max", "1000.00"), "max", "En az tutar en çok tutardan büyük olamaz.", "The minimum amount cannot be larger than the maximum."},
 		{"unknown direction", base("direction", "sideways"), "direction", "Yön olarak giren ya da çıkan parayı seçin.", "Choose money in or money out as the direction."},
+		{"search text too long", base("q", strings.Repeat("ş", 101)), "q", "Arama metni en fazla 100 karakter olabilir; 101 karakter girdiniz.", "The search text can be at most 100 characters; you entered 101."},
 	}
 	for _, tc := range cases {
 		for _, lang := range []struct{ header, want string }{{"tr", tc.tr}, {"en", tc.en}} {
@@ -82,6 +86,9 @@ func TestMovementsFormValidation(t *testing.T) {
 			if got := doc.Find("#f-min").AttrOr("value", ""); got != tc.q.Get("min") {
 				t.Errorf("%s: min re-shown as %q", tc.name, got)
 			}
+			if got := doc.Find("#f-q").AttrOr("value", ""); got != tc.q.Get("q") {
+				t.Errorf("%s: search text re-shown as %q", tc.name, got)
+			}
 		}
 	}
 	// Rejected forms never ask the bank.
@@ -90,12 +97,91 @@ func TestMovementsFormValidation(t *testing.T) {
 	}
 }
 
-// TestMovementsPageFetchesAndTotals asks for a custom range of 400 days,
-// longer than the bank's one-year limit: the page fetches it in windows and
-// shows the fake's totals; the filters, paging and CSV export follow.
-func TestMovementsPageFetchesAndTotals(t *testing.T) {
+// counts is how many bank calls, sync runs and jobs exist: what a page
+// view must never change.
+func (e *testEnv) counts() [3]int {
+	e.t.Helper()
+	var c [3]int
+	if err := e.st.DB().QueryRow(`SELECT (SELECT count(*) FROM api_calls WHERE provider = 'vakifbank'),
+		(SELECT count(*) FROM movement_syncs), (SELECT count(*) FROM jobs)`).Scan(&c[0], &c[1], &c[2]); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// fetchPeriod presses "Fetch this period from the bank" on the page of q
+// and returns where it sends the browser.
+func (e *testEnv) fetchPeriod(c *http.Client, q url.Values) string {
+	e.t.Helper()
+	resp, _ := e.postForm(c, "/movements/fetch", q, "Accept-Language", "en")
+	l, err := location(resp)
+	if resp.StatusCode != http.StatusSeeOther || err != nil || !strings.HasPrefix(l, "/movements?") {
+		e.t.Fatalf("fetch: %d to %q", resp.StatusCode, l)
+	}
+	return l
+}
+
+// TestMovementsPageNeverCallsTheBank: a page view changes nothing and never
+// spends the bank's rate limit, whoever looks and however long the period
+// (a cross-site link to /movements with 26 years ending today included):
+// it says which days are missing, offers operators the fetch button and
+// tells viewers that an operator can fetch them.
+func TestMovementsPageNeverCallsTheBank(t *testing.T) {
 	e := newTestEnv(t)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := i18n.Today(time.Now())
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"custom"}, "from": {"2000-01-01"}, "to": {today.Format(time.DateOnly)}}
+	before := e.counts()
+	for _, role := range []store.Role{store.RoleViewer, store.RoleOperator, store.RoleAdmin} {
+		c, _ := e.login(role)
+		for _, p := range []string{"/movements?" + q.Encode(), "/movements?account=" + fmt.Sprint(a.ID) + "&period=last_30_days"} {
+			resp, doc := e.get(c, p, "Accept-Language", "en")
+			if resp.StatusCode != http.StatusOK || doc.Find(`[data-testid=movements-gaps]`).Length() != 1 || testID(doc, "movements-pending") != "" {
+				t.Fatalf("%s %s: %d, gaps %q", role, p, resp.StatusCode, testID(doc, "movements-gaps"))
+			}
+			button := doc.Find(`[data-testid=fetch-period]`).Length()
+			note := testID(doc, "fetch-viewer")
+			if role == store.RoleViewer && (button != 0 || note != i18n.EN.T("mov.fetch.viewer")) {
+				t.Errorf("viewer: fetch button %d, note %q", button, note)
+			}
+			if role != store.RoleViewer && (button != 1 || note != "") {
+				t.Errorf("%s: fetch button %d, note %q", role, button, note)
+			}
+		}
+	}
+	e.get(e.client(), "/movements?"+q.Encode()) // signed out: to the login page
+	if after := e.counts(); after != before {
+		t.Fatalf("page views changed [bank calls, syncs, jobs] from %v to %v", before, after)
+	}
+	// The missing days are named.
 	c, _ := e.login(store.RoleViewer)
+	_, doc := e.get(c, "/movements?"+q.Encode())
+	gap := doc.Find(`[data-testid=movements-gap]`)
+	if gap.Length() != 1 || gap.AttrOr("data-from", "") != "2000-01-01" || gap.AttrOr("data-to", "") != today.Format(time.DateOnly) {
+		t.Errorf("gaps shown: %d, %s..%s", gap.Length(), gap.AttrOr("data-from", ""), gap.AttrOr("data-to", ""))
+	}
+	// Viewers cannot fetch; a GET of the fetch address is no fetch either.
+	if resp, _ := e.postForm(c, "/movements/fetch", q); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer's fetch: %d", resp.StatusCode)
+	}
+	if resp, _ := e.get(c, "/movements/fetch?"+q.Encode()); resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusSeeOther {
+		t.Errorf("GET /movements/fetch: %d", resp.StatusCode)
+	}
+	if after := e.counts(); after != before {
+		t.Fatalf("refused fetches changed [bank calls, syncs, jobs] from %v to %v", before, after)
+	}
+}
+
+// TestMovementsFetchThenTotals asks for a custom range of 400 days, longer
+// than the bank's one-year limit: an operator's fetch takes it in windows,
+// and the page then shows the fake's totals; the filters, paging and CSV
+// export follow. An export before the fetch is refused with a message.
+func TestMovementsFetchThenTotals(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
 	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
@@ -103,11 +189,34 @@ func TestMovementsPageFetchesAndTotals(t *testing.T) {
 	today := i18n.Today(time.Now())
 	from := today.AddDate(0, 0, -400)
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"custom"}, "from": {from.Format("02.01.2006")}, "to": {today.Format(time.DateOnly)}}
-	resp, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", "en")
+
+	// Exporting a period that is not stored goes back to the page with why.
+	resp, _ := e.get(c, "/movements/export.csv?"+q.Encode()+"&decimal=dot", "Accept-Language", "en")
+	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(l, "/movements?") || strings.Contains(l, "decimal") {
+		t.Fatalf("export of an unfetched period: %d to %q", resp.StatusCode, l)
+	}
+	_, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", "en")
+	if got := testID(doc, "flash-error"); got != i18n.EN.T("mov.export.incomplete") {
+		t.Errorf("after the refused export the page says %q", got)
+	}
+
+	// The form the page offers carries the period to the fetch.
+	form := url.Values{}
+	doc.Find(`[data-testid=fetch-period-form] input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
+		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	if form.Get("account") != q.Get("account") || form.Get("from") != q.Get("from") || form.Get("period") != "custom" {
+		t.Fatalf("fetch form carries %v", form)
+	}
+	page := e.fetchPeriod(c, form)
+	if !strings.Contains(page, "sync=") {
+		t.Fatalf("the fetch sends the browser to %q, not to the fetch it started", page)
+	}
+	resp, doc = e.get(c, page, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, testID(doc, "form-errors"))
 	}
-	if testID(doc, "movements-pending") != "" {
+	if testID(doc, "movements-pending") != "" || testID(doc, "movements-gaps") != "" {
 		t.Fatal("a 400-day fetch did not finish within the wait")
 	}
 	n, in, out := fakeTotals(e, a.Number, from, today)
@@ -135,10 +244,10 @@ func TestMovementsPageFetchesAndTotals(t *testing.T) {
 	if err != nil || len(calls) != 2 {
 		t.Errorf("%d account_transactions calls, %v; want 2", len(calls), err)
 	}
-	// The page again: stored, so no new call.
-	e.get(c, "/movements?"+q.Encode())
+	// Fetching again: stored, so no new call.
+	e.fetchPeriod(c, q)
 	if calls, _, _ := e.st.APICalls(t.Context(), store.APICallFilter{Provider: "vakifbank", Operation: "account_transactions"}); len(calls) != 2 {
-		t.Errorf("reloading called the bank: %d calls", len(calls))
+		t.Errorf("fetching a stored period called the bank: %d calls", len(calls))
 	}
 
 	// Money in only, at least 1.000,00.
@@ -184,11 +293,85 @@ func TestMovementsPageFetchesAndTotals(t *testing.T) {
 	}
 }
 
+// TestMovementsFetchOnlyTheMissingPieces: three years are stored up to two
+// hours ago; a period one day longer, ending today, fetches that one day
+// and the hours since, never the three stored years again.
+func TestMovementsFetchOnlyTheMissingPieces(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := i18n.Today(time.Now())
+	stored := today.AddDate(-3, 0, 0)
+	until := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	run, err := e.st.StartMovementSync(t.Context(), store.NewMovementSync{AccountID: a.ID, From: stored, To: until, Reason: "manual"},
+		func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.FinishMovementSync(t.Context(), run.ID, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"custom"}, "from": {stored.AddDate(0, 0, -1).Format(time.DateOnly)}, "to": {today.Format(time.DateOnly)}}
+	_, doc := e.get(c, "/movements?"+q.Encode())
+	if n := doc.Find(`[data-testid=movements-gap]`).Length(); n != 2 {
+		t.Fatalf("%d gaps shown, want the day before and the hours since", n)
+	}
+	e.fetchPeriod(c, q)
+	runs, err := e.st.MovementSyncs(t.Context(), a.ID, 10)
+	if err != nil || len(runs) != 3 {
+		t.Fatalf("%d runs, %v; want the setup and two pieces", len(runs), err)
+	}
+	for _, r := range runs[:2] {
+		if r.To.Sub(r.From) > 2*24*time.Hour {
+			t.Errorf("fetched %s..%s: more than the missing pieces", r.From, r.To)
+		}
+	}
+	calls, _, _ := e.st.APICalls(t.Context(), store.APICallFilter{Provider: "vakifbank", Operation: "account_transactions"})
+	if len(calls) != 2 {
+		t.Errorf("%d calls to the bank; want one per missing piece", len(calls))
+	}
+}
+
+// TestMovementsTwoVisitorsShareOneFetch: two operators asking for the same
+// period ending now, seconds apart, wait for one fetch.
+func TestMovementsTwoVisitorsShareOneFetch(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.JobWait = 50 * time.Millisecond })
+	e.sandbox.VakifBank.Faults.SetLatency(2 * time.Second)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountEUR, Name: "Euro", Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"this_month"}}
+	first, _ := e.login(store.RoleOperator)
+	second, _ := e.login(store.RoleAdmin)
+	l1 := e.fetchPeriod(first, q)
+	e.now.Advance(8 * time.Second)
+	l2 := e.fetchPeriod(second, q)
+	u1, _ := url.Parse(l1)
+	u2, _ := url.Parse(l2)
+	if s := u1.Query().Get("sync"); s == "" || s != u2.Query().Get("sync") {
+		t.Fatalf("two fetches: %q and %q", l1, l2)
+	}
+	if runs, _ := e.st.MovementSyncs(t.Context(), a.ID, 10); len(runs) != 1 {
+		t.Fatalf("%d runs for one period", len(runs))
+	}
+	// A viewer arriving meanwhile waits for the same fetch.
+	viewer, _ := e.login(store.RoleViewer)
+	_, doc := e.get(viewer, "/movements?"+q.Encode())
+	if poll := doc.Find(`[data-testid=movements-pending]`).AttrOr("hx-get", ""); !strings.HasPrefix(poll, "/movements/sync/"+u1.Query().Get("sync")+"?") {
+		t.Errorf("the viewer's page polls %q", poll)
+	}
+	e.waitIdle(a.ID)
+}
+
 // TestMovementsBalanceBreakFlagged stores a chain with a break the fake
 // injected and shows it with the expected and the actual balance.
 func TestMovementsBalanceBreakFlagged(t *testing.T) {
 	e := newTestEnv(t)
-	c, _ := e.login(store.RoleViewer)
+	c, _ := e.login(store.RoleOperator)
 	fake := e.sandbox.VakifBank
 	ms := fake.Movements(vakifbanktest.SandboxAccountEUR)
 	idx := len(ms) - 5
@@ -200,9 +383,12 @@ func TestMovementsBalanceBreakFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_year"}}
-	_, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", "en")
+	_, doc := e.get(c, e.fetchPeriod(c, q), "Accept-Language", "en")
 	if doc.Find(`[data-testid=balance-break]`).Length() != 1 {
 		t.Fatalf("breaks shown: %d", doc.Find(`[data-testid=balance-break]`).Length())
+	}
+	if got := testID(doc, "balance-breaks-count"); got != i18n.EN.T("mov.breaks.body", 1) {
+		t.Errorf("breaks message %q", got)
 	}
 	broken := fake.Movements(vakifbanktest.SandboxAccountEUR)[idx]
 	expected := broken.Balance.Add(decimal.RequireFromString("125.40"))
@@ -214,22 +400,67 @@ func TestMovementsBalanceBreakFlagged(t *testing.T) {
 	}
 }
 
-// TestMovementsPendingThenRefresh makes the bank slower than the page's
-// wait: the page shows the pending state with its polling, and the status
-// fragment asks for a refresh once the fetch is done.
+// TestMovementsBreaksCountedBeyondTheList: with 75 breaks the page lists
+// the first 50 and says there are 75.
+func TestMovementsBreaksCountedBeyondTheList(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleViewer)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := i18n.Today(time.Now()).AddDate(0, 0, -20)
+	var ms []store.NewMovement
+	balance := decimal.NewFromInt(1000)
+	for i := range 300 {
+		balance = balance.Add(decimal.NewFromInt(10))
+		if i%4 == 2 {
+			continue // never arrived: the next balance does not follow
+		}
+		ms = append(ms, store.NewMovement{TransactionID: fmt.Sprint(900000 + i), BookedAt: start.Add(time.Duration(i) * time.Hour),
+			Direction: "in", Amount: decimal.NewFromInt(10), Balance: balance, Currency: "TL"})
+	}
+	if _, err := e.st.InsertMovements(t.Context(), a.ID, ms); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.st.StartMovementSync(t.Context(), store.NewMovementSync{AccountID: a.ID, From: start, To: time.Now(), Reason: "manual"},
+		func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.FinishMovementSync(t.Context(), run.ID, len(ms), len(ms)); err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
+	_, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", "en")
+	if n := doc.Find(`[data-testid=balance-break]`).Length(); n != movementBreaksShown {
+		t.Errorf("%d breaks listed", n)
+	}
+	if got := testID(doc, "balance-breaks-count"); got != i18n.EN.T("mov.breaks.body", 75) {
+		t.Errorf("breaks message %q", got)
+	}
+	if !strings.Contains(testID(doc, "balance-breaks"), i18n.EN.T("mov.breaks.shown", movementBreaksShown)) {
+		t.Error("the page does not say only the first breaks are listed")
+	}
+}
+
+// TestMovementsPendingThenRefresh makes the bank slower than the fetch's
+// wait: the page shows the pending state with its polling, which only
+// reads, and the status fragment asks for a refresh once the fetch is done.
 func TestMovementsPendingThenRefresh(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 200 * time.Millisecond })
-	c, _ := e.login(store.RoleViewer)
+	c, _ := e.login(store.RoleOperator)
 	e.sandbox.VakifBank.Faults.SetLatency(time.Second)
 	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"this_month"}}
-	_, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", "tr")
+	page := e.fetchPeriod(c, q)
+	_, doc := e.get(c, page, "Accept-Language", "tr")
 	pending := doc.Find(`[data-testid=movements-pending]`)
 	poll := pending.AttrOr("hx-get", "")
-	if pending.Length() != 1 || !strings.HasPrefix(poll, "/movements/sync/") || pending.AttrOr("hx-trigger", "") != "every 2s" {
+	if pending.Length() != 1 || !strings.HasPrefix(poll, "/movements/sync/") || pending.AttrOr("hx-trigger", "") != "every 2s" || !strings.Contains(poll, "sync=") {
 		t.Fatalf("pending state: %d, hx-get %q", pending.Length(), poll)
 	}
 	if !strings.Contains(pending.Text(), "Hareketler bankadan alınıyor") {
@@ -248,29 +479,113 @@ func TestMovementsPendingThenRefresh(t *testing.T) {
 	}
 	// Without htmx the status link sends the browser back to the page.
 	resp, _ := e.get(c, poll)
-	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(l, "/movements?") {
-		t.Errorf("plain status request: %d to %q", resp.StatusCode, l)
+	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != page {
+		t.Errorf("plain status request: %d to %q, want %q", resp.StatusCode, l, page)
 	}
-	_, doc = e.get(c, "/movements?"+q.Encode())
-	if doc.Find(`[data-testid=movements-pending]`).Length() != 0 || testID(doc, "total-count") == "" {
+	before := e.counts()
+	_, doc = e.get(c, page)
+	if doc.Find(`[data-testid=movements-pending]`).Length() != 0 || testID(doc, "total-count") == "" || testID(doc, "movements-gaps") != "" {
 		t.Fatal("after the fetch the page still waits")
+	}
+	if after := e.counts(); after != before {
+		t.Errorf("the page after the fetch changed [calls, syncs, jobs] from %v to %v", before, after)
 	}
 }
 
 // TestMovementsBankRefusalExplained shows the ACBH code of a failed fetch
-// with its explanation in the user's language.
+// with its explanation in the user's language, and a "try again" button.
 func TestMovementsBankRefusalExplained(t *testing.T) {
 	e := newTestEnv(t)
-	c, _ := e.login(store.RoleViewer)
+	c, _ := e.login(store.RoleOperator)
 	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	page := e.fetchPeriod(c, url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}})
 	for _, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
-		q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
-		_, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", string(lang))
+		_, doc := e.get(c, page, "Accept-Language", string(lang))
 		if !strings.Contains(testID(doc, "sync-failed"), "ACBH000104") || testID(doc, "sync-problem") != lang.T("acbh.ACBH000104") {
 			t.Errorf("%s: failure shown as %q", lang, testID(doc, "sync-failed"))
 		}
+		if testID(doc, "sync-retry") != lang.T("mov.fetch.retry") || doc.Find(`[data-testid=fetch-period]`).Length() != 0 {
+			t.Errorf("%s: retry button %q", lang, testID(doc, "sync-retry"))
+		}
 	}
+}
+
+// TestMovementsTemporaryFailureRunsOut: the bank stays down through every
+// attempt of a fetch. The page then shows the failure explained, with a
+// "try again" button, instead of starting another fetch and waiting again;
+// pressing it once the bank is back fetches the period.
+func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.JobWait = 100 * time.Millisecond })
+	c, _ := e.login(store.RoleOperator)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sandbox.VakifBank.Faults.Down()
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
+	page := e.fetchPeriod(c, q)
+	u, _ := url.Parse(page)
+	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While it retries, the page waits and says why.
+	_, doc := e.get(c, page, "Accept-Language", "en")
+	if doc.Find(`[data-testid=movements-pending]`).Length() != 1 {
+		t.Fatalf("while retrying: %q", testID(doc, "sync-failed"))
+	}
+	// Skip the backoff between attempts until the job gives up.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var state string
+		if err := e.st.DB().QueryRow(`UPDATE jobs SET run_at = now() WHERE id = $1 RETURNING state`, *run.JobID).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job is still %s", state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := e.counts()
+	poll := doc.Find(`[data-testid=movements-pending]`).AttrOr("hx-get", "")
+	if resp, _ := e.get(c, poll, "HX-Request", "true"); resp.Header.Get("HX-Refresh") != "true" {
+		t.Fatal("the finished fetch does not refresh the page")
+	}
+	for _, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
+		_, doc = e.get(c, page, "Accept-Language", string(lang))
+		if doc.Find(`[data-testid=movements-pending]`).Length() != 0 || testID(doc, "sync-problem") != lang.T("acbh.unavailable") {
+			t.Fatalf("%s: after the last attempt: pending %d, problem %q", lang, doc.Find(`[data-testid=movements-pending]`).Length(), testID(doc, "sync-problem"))
+		}
+		if testID(doc, "sync-retry") != lang.T("mov.fetch.retry") {
+			t.Errorf("%s: no try-again button", lang)
+		}
+	}
+	if after := e.counts(); after != before {
+		t.Fatalf("showing the failure changed [calls, syncs, jobs] from %v to %v", before, after)
+	}
+	// The bank is back: try again.
+	e.sandbox.VakifBank.Faults.Reset()
+	form := url.Values{}
+	doc.Find(`[data-testid=sync-retry-form] input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
+		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	_, doc = e.get(c, e.fetchPeriod(c, form), "Accept-Language", "en")
+	if testID(doc, "sync-failed") != "" || testID(doc, "movements-gaps") != "" || testID(doc, "total-count") == "" {
+		t.Fatalf("after trying again: failed %q, gaps %q", testID(doc, "sync-failed"), testID(doc, "movements-gaps"))
+	}
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

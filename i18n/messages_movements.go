@@ -6,7 +6,7 @@ var movements = map[string]Text{
 	"bankacct.sandbox": {"Deneme ortamındaki banka bu hesapları tanır: %s", "In sandbox mode the bank knows these accounts: %s"},
 	// Accounts.
 	"bankacct.title":          {"VakıfBank hesapları", "VakıfBank accounts"},
-	"bankacct.intro":          {"Hareketleri izlenen hesaplar. Hareketler saatte bir ve bir dönem istendiğinde bankadan alınır.", "The accounts whose movements are followed. Movements are fetched from the bank every hour and whenever a period is asked for."},
+	"bankacct.intro":          {"Hareketleri izlenen hesaplar. Hareketler saatte bir, daha eski bir dönemin hareketleri de bir operatör hareketler sayfasında istediğinde bankadan alınır.", "The accounts whose movements are followed. Movements are fetched from the bank every hour, and for an older period when an operator asks for it on the movements page."},
 	"bankacct.new":            {"Hesap ekle", "Add account"},
 	"bankacct.number":         {"Hesap numarası", "Account number"},
 	"bankacct.number.hint":    {"17 haneli VakıfBank hesap numarası, örneğin 00158000000000001.", "The 17-digit VakıfBank account number, e.g. 00158000000000001."},
@@ -60,7 +60,7 @@ var movements = map[string]Text{
 	"mov.text":                {"Açıklama, işlem adı veya kodu", "Description, name or code"},
 	"mov.show":                {"Göster", "Show"},
 	"mov.choose":              {"Bir hesap ve dönem seçin", "Choose an account and a period"},
-	"mov.choose.body":         {"Hareketler seçtiğiniz dönem için gerekirse bankadan alınır, sonra burada listelenir.", "The movements of the period are fetched from the bank when needed, then listed here."},
+	"mov.choose.body":         {"Dönemin kayıtlı hareketleri listelenir; eksik günler varsa sayfa söyler ve bir operatör onları bankadan alabilir.", "The stored movements of the period are listed; if days are missing the page says so, and an operator can fetch them from the bank."},
 	"mov.date":                {"Tarih", "Date"},
 	"mov.description":         {"Açıklama", "Description"},
 	"mov.name":                {"İşlem", "Transaction"},
@@ -80,6 +80,7 @@ var movements = map[string]Text{
 	"mov.totals.note":         {"Toplamlar filtreye uyan hareketleri, açılış ve kapanış bakiyeleri dönemin tamamını kapsar.", "The totals cover the movements matching the filter; the opening and closing balances cover the whole period."},
 	"mov.range":               {"%s – %s", "%s – %s"},
 	"mov.breaks.title":        {"Bakiye zincirinde kopukluk", "Break in the balance chain"},
+	"mov.breaks.shown":        {"İlk %d tanesi listeleniyor.", "The first %d are listed."},
 	"mov.breaks.body":         {"%d yerde bakiye, önceki bakiyeye hareket tutarı eklenerek bulunan değerle uyuşmuyor: aradaki hareketler eksik olabilir ya da banka bir kaydı düzeltmiş olabilir. Hesabı yeniden eşitleyin; sürerse bankaya danışın.", "In %d places the balance does not equal the previous balance plus the amount: movements may be missing in between, or the bank corrected a record. Sync the account again; if it persists, ask the bank."},
 	"mov.breaks.expected":     {"Beklenen", "Expected"},
 	"mov.breaks.actual":       {"Bankanın bildirdiği", "Reported by the bank"},
@@ -96,6 +97,14 @@ var movements = map[string]Text{
 	"mov.pending.refresh":     {"Yenile", "Refresh"},
 	"mov.sync.failed":         {"Hareketler bankadan alınamadı.", "The movements could not be fetched from the bank."},
 	"mov.sync.partial":        {"Aşağıda yalnızca daha önce alınmış hareketler var; liste eksik olabilir.", "Only movements fetched earlier are shown below; the list may be incomplete."},
+	"mov.gaps.title":          {"Bu dönemin bir kısmı bankadan henüz alınmadı", "Part of this period has not been fetched from the bank yet"},
+	"mov.gaps.body":           {"Şu günlerin hareketleri kayıtlı değil; aşağıdaki toplamlar, bakiyeler ve liste yalnızca kayıtlı hareketleri kapsar:", "The movements of these days are not stored; the totals, balances and list below cover only the stored movements:"},
+	"mov.fetch":               {"Bu dönemi bankadan al", "Fetch this period from the bank"},
+	"mov.fetch.retry":         {"Yeniden dene", "Try again"},
+	"mov.fetch.viewer":        {"Eksik günleri bir operatör ya da yönetici bu sayfadaki \"Bu dönemi bankadan al\" düğmesiyle bankadan alabilir.", "An operator or administrator can fetch the missing days from the bank with \"Fetch this period from the bank\" on this page."},
+	"mov.fetch.stored":        {"Bu dönemin hareketleri zaten kayıtlı.", "The movements of this period are already stored."},
+	"mov.stored.until":        {"Hareketler %s itibarıyla kayıtlı; daha yenileri saatlik eşitlemeyle gelir.", "Movements are stored up to %s; newer ones arrive with the hourly sync."},
+	"mov.export.incomplete":   {"Dönemin tamamı kayıtlı olmadığı için dışa aktarılmadı: eksik bir dosya yanlış toplamlar verirdi. Önce eksik günleri bankadan alın.", "The period was not exported because it is not fully stored: a partial file would give wrong totals. Fetch the missing days from the bank first."},
 	"mov.coverage":            {"Kayıtlı hareketler: %s – %s", "Stored movements: %s – %s"},
 	"mov.noaccounts":          {"Henüz kayıtlı VakıfBank hesabı yok", "No VakıfBank accounts are registered yet"},
 
@@ -109,6 +118,7 @@ var movements = map[string]Text{
 	"valid.mov.amount":          {"Tutarı 1.550,00 veya 1550.00 biçiminde girin.", "Enter the amount as 1,550.00 or 1550.00."},
 	"valid.mov.amount.negative": {"Tutar sıfır ya da pozitif olmalı; giren ya da çıkan para için Yön alanını kullanın.", "The amount must be zero or positive; use Direction for money in or out."},
 	"valid.mov.amount.order":    {"En az tutar en çok tutardan büyük olamaz.", "The minimum amount cannot be larger than the maximum."},
+	"valid.mov.text.long":       {"Arama metni en fazla %d karakter olabilir; %d karakter girdiniz.", "The search text can be at most %d characters; you entered %d."},
 	"valid.mov.direction":       {"Yön olarak giren ya da çıkan parayı seçin.", "Choose money in or money out as the direction."},
 
 	// The bank's message codes, explained with what to do next.
@@ -122,5 +132,10 @@ var movements = map[string]Text{
 	"acbh.not_configured": {"VakıfBank bağlantı ayarları eksik. Bir yönetici Ayarlar sayfasında adresi, istemci bilgilerini ve izin numarasını girmeli.", "The VakıfBank connection settings are incomplete. An administrator must enter the address, the client credentials and the consent ID on the Settings page."},
 	"acbh.unknown":        {"Banka beklenmeyen bir yanıt verdi (%s). Biraz sonra yeniden eşitleyin; sürerse yöneticinize API kayıtlarını gösterin.", "The bank gave an unexpected answer (%s). Sync again a little later; if it persists, show your administrator the API log."},
 	"acbh.unavailable":    {"Banka yanıt vermedi. Biraz sonra yeniden eşitleyin; sürerse yöneticinize API kayıtlarını gösterin.", "The bank did not answer. Sync again a little later; if it persists, show your administrator the API log."},
-	"acbh.bank_text":      {"Bankanın mesajı: %s", "The bank's message: %s"},
+	// The bank's OAuth gateway refusing the credentials or the consent.
+	"vbauth.invalid_client": {"VakıfBank istemci bilgilerini kabul etmedi (invalid_client). Bir yönetici Ayarlar sayfasında VakıfBank istemci kimliğini ve gizli anahtarını kontrol etmeli.", "VakıfBank did not accept the client credentials (invalid_client). An administrator should check the VakıfBank client ID and secret on the Settings page."},
+	"vbauth.invalid_grant":  {"VakıfBank açık bankacılık iznini tanımıyor ya da izin iptal edilmiş (invalid_grant). Bir yönetici Ayarlar sayfasındaki izin numarasını kontrol etmeli; izin sona erdiyse bankada yenilenmeli.", "VakıfBank does not recognise the open banking consent, or it has been revoked (invalid_grant). An administrator should check the consent ID on the Settings page; if the consent has ended, it must be renewed at the bank."},
+	"vbauth.invalid_scope":  {"VakıfBank bu bağlantıya hesap hareketleri yetkisi vermiyor (invalid_scope). Bir yönetici iznin hesap bilgilerini kapsadığını bankayla kontrol etmeli.", "VakıfBank does not grant this connection access to account movements (invalid_scope). An administrator should check with the bank that the consent covers account information."},
+	"vbauth.other":          {"VakıfBank bağlantı bilgilerini reddetti (%s). Bir yönetici Ayarlar sayfasında VakıfBank adresini, istemci bilgilerini, izin numarasını ve ortamı kontrol etmeli.", "VakıfBank refused the connection details (%s). An administrator should check the VakıfBank address, client credentials, consent ID and environment on the Settings page."},
+	"acbh.bank_text":        {"Bankanın mesajı: %s", "The bank's message: %s"},
 }

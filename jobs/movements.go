@@ -62,6 +62,19 @@ func RequestMovementSync(ctx context.Context, st *store.Store, accountID int64, 
 		})
 }
 
+// JoinOrRequestMovementSync is RequestMovementSync for a person asking for a
+// period: an unfinished run of the account that covers [from, to-slack]
+// is returned (joined true) instead of starting another, so visitors asking
+// for the same period moments apart, each with their own "now", share one
+// fetch.
+func JoinOrRequestMovementSync(ctx context.Context, st *store.Store, accountID int64, from, to time.Time, slack time.Duration, reason string, userID int64) (run store.MovementSync, joined bool, err error) {
+	return st.JoinOrStartMovementSync(ctx, store.NewMovementSync{AccountID: accountID, From: from, To: to, Reason: reason, RequestedBy: userID}, slack,
+		func(tx *sqlx.Tx, syncID int64) (int64, error) {
+			return Enqueue(ctx, tx, KindMovementSync, movementSyncPayload{SyncID: syncID},
+				UniqueKey(fmt.Sprintf("%s:%d", KindMovementSync, syncID)), MaxAttempts(movementSyncAttempts))
+		})
+}
+
 // movementSyncer runs the sync jobs.
 type movementSyncer struct {
 	st   *store.Store

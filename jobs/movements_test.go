@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"kasa/connect"
 	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -159,6 +161,13 @@ func TestMovementScheduleIsIncremental(t *testing.T) {
 		t.Fatalf("setup sync: %+v", run)
 	}
 	fresh := e.account(t, vakifbanktest.SandboxAccountEUR)
+	// A sync of this one is under way (its job not yet picked up).
+	busy := e.account(t, vakifbanktest.SandboxAccountUSD)
+	open, err := e.st.StartMovementSync(ctx, store.NewMovementSync{AccountID: busy.ID, From: e.now.AddDate(0, 0, -5), To: e.now, Reason: "page"},
+		func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	j := wait(t, e.st.DB(), enqueue(t, e.st.DB(), jobs.KindMovementSchedule, nil))
 	if j.State != jobs.StateDone {
@@ -184,6 +193,9 @@ func TestMovementScheduleIsIncremental(t *testing.T) {
 	}
 	check(synced, day(until).Add(-jobs.MovementOverlap))
 	check(fresh, day(e.now).AddDate(0, 0, -jobs.InitialSyncDays))
+	if runs, err := e.st.MovementSyncs(ctx, busy.ID, 5); err != nil || len(runs) != 1 || runs[0].ID != open.ID {
+		t.Fatalf("the busy account got another sync: %+v, %v", runs, err)
+	}
 
 	got, _ := e.st.BankAccount(ctx, synced.ID)
 	if !got.SyncedFrom.Equal(from) || got.SyncedUntil.Before(e.now) {

@@ -89,36 +89,81 @@ func (s *Store) BankAccounts(ctx context.Context) ([]BankAccount, error) {
 	return as, nil
 }
 
-// Missing returns the range to ask the bank for so that every movement from
-// from to to is stored, given the account's coverage at now. The range
-// keeps coverage contiguous: a request before the covered span is extended
-// to meet it. A span ending within fresh of now counts as current, so that
-// reloading a page does not call the bank each time. ok is false when
-// nothing is missing.
-func (a BankAccount) Missing(from, to, now time.Time, fresh time.Duration) (start, end time.Time, ok bool) {
+// Span is a range of instants, both ends inclusive.
+type Span struct{ From, To time.Time }
+
+// MissingSpans returns the ranges to ask the bank for so that every movement
+// from from to to is stored, given the account's coverage at now: at most
+// one before the covered span and one after it, never the stored years in
+// between. Each is extended to meet the coverage, which so stays one
+// contiguous span; the one after starts at the beginning of the last synced
+// day, so that a movement booked late with an earlier stamp is caught again
+// (and de-duplicated). Coverage ending within fresh of now counts as current
+// for a period ending now. nil when nothing is missing.
+func (a BankAccount) MissingSpans(from, to, now time.Time, fresh time.Duration) []Span {
 	if to.After(now) {
 		to = now
 	}
 	if to.Before(from) {
-		return time.Time{}, time.Time{}, false
+		return nil
 	}
 	if a.SyncedFrom == nil || a.SyncedUntil == nil {
-		return from, to, true
+		return []Span{{from, to}}
 	}
+	var out []Span
+	if from.Before(*a.SyncedFrom) {
+		out = append(out, Span{from, a.SyncedFrom.Add(-time.Second)})
+	}
+	if a.missingAfter(to, now, fresh) {
+		out = append(out, Span{bankDay(*a.SyncedUntil), to})
+	}
+	return out
+}
+
+// Gaps returns the parts of [from, to] whose movements are not stored (up
+// to now), for telling the user which days are missing: MissingSpans
+// without the extensions that keep coverage contiguous. nil when the
+// period is stored.
+func (a BankAccount) Gaps(from, to, now time.Time, fresh time.Duration) []Span {
+	if to.After(now) {
+		to = now
+	}
+	if to.Before(from) {
+		return nil
+	}
+	if a.SyncedFrom == nil || a.SyncedUntil == nil {
+		return []Span{{from, to}}
+	}
+	var out []Span
+	if from.Before(*a.SyncedFrom) {
+		out = append(out, Span{from, minTime(to, a.SyncedFrom.Add(-time.Second))})
+	}
+	if a.missingAfter(to, now, fresh) {
+		out = append(out, Span{maxTime(from, a.SyncedUntil.Add(time.Second)), to})
+	}
+	return out
+}
+
+// missingAfter reports whether movements up to to lie after the coverage:
+// to is past it, unless the coverage is current (within fresh of now) and
+// to is too.
+func (a BankAccount) missingAfter(to, now time.Time, fresh time.Duration) bool {
 	current := now.Add(-fresh)
-	needLeft := from.Before(*a.SyncedFrom)
-	needRight := to.After(*a.SyncedUntil) && !(a.SyncedUntil.After(current) && to.After(current))
-	switch {
-	case needLeft && needRight:
-		return from, to, true
-	case needLeft:
-		return from, a.SyncedFrom.Add(-time.Second), true
-	case needRight:
-		// From the start of the last synced day: a movement booked late
-		// with an earlier stamp is caught again, and de-duplicated.
-		return bankDay(*a.SyncedUntil), to, true
+	return to.After(*a.SyncedUntil) && !(a.SyncedUntil.After(current) && to.After(current))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
 	}
-	return time.Time{}, time.Time{}, false
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // IncrementalFrom is where a routine sync of the account starts at now:

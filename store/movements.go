@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -179,24 +180,67 @@ const movementSyncColumns = `id, account_id, from_at, to_at, reason, state, job_
 // when its job does. The range is cut to whole seconds, the bank's
 // resolution.
 func (s *Store) StartMovementSync(ctx context.Context, n NewMovementSync, enqueue func(tx *sqlx.Tx, syncID int64) (jobID int64, err error)) (MovementSync, error) {
-	n.From, n.To = n.From.Truncate(time.Second), n.To.Truncate(time.Second)
 	var m MovementSync
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		var id int64
-		if err := tx.QueryRowxContext(ctx, `INSERT INTO movement_syncs (account_id, from_at, to_at, reason, requested_by)
-			VALUES ($1, $2, $3, $4, NULLIF($5, 0)) RETURNING id`, n.AccountID, n.From, n.To, n.Reason, n.RequestedBy).Scan(&id); err != nil {
-			return err
-		}
-		jobID, err := enqueue(tx, id)
-		if err != nil {
-			return err
-		}
-		return tx.GetContext(ctx, &m, `UPDATE movement_syncs SET job_id = $2 WHERE id = $1 RETURNING `+movementSyncColumns, id, jobID)
+		var err error
+		m, err = startMovementSync(ctx, tx, n, enqueue)
+		return err
 	})
 	if err != nil {
 		return MovementSync{}, fmt.Errorf("store: start movement sync: %w", err)
 	}
 	return m, nil
+}
+
+// movementSyncLockSpace namespaces the advisory locks that make "join the
+// open run or start one" a single step per account.
+const movementSyncLockSpace = 0x6d7379 // "msy"
+
+// JoinOrStartMovementSync returns the newest unfinished run of the account
+// whose range covers [n.From, n.To-slack], so that a second visitor asking
+// for the same period a few seconds later (each with its own "now") or a
+// double click waits for the fetch under way rather than starting another;
+// when there is none it starts one as StartMovementSync does. joined
+// reports which. The check and the insert hold an advisory lock on the
+// account, so two instances cannot both start one.
+func (s *Store) JoinOrStartMovementSync(ctx context.Context, n NewMovementSync, slack time.Duration,
+	enqueue func(tx *sqlx.Tx, syncID int64) (jobID int64, err error)) (m MovementSync, joined bool, err error) {
+	n.From, n.To = n.From.Truncate(time.Second), n.To.Truncate(time.Second)
+	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, movementSyncLockSpace, int32(n.AccountID)); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		err := openMovementSync(ctx, tx, &m, n.AccountID, n.From, n.To.Add(-slack))
+		if err == nil {
+			joined = true
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		m, err = startMovementSync(ctx, tx, n, enqueue)
+		return err
+	})
+	if err != nil {
+		return MovementSync{}, false, fmt.Errorf("store: join or start movement sync: %w", err)
+	}
+	return m, joined, nil
+}
+
+func startMovementSync(ctx context.Context, tx *sqlx.Tx, n NewMovementSync, enqueue func(tx *sqlx.Tx, syncID int64) (int64, error)) (MovementSync, error) {
+	n.From, n.To = n.From.Truncate(time.Second), n.To.Truncate(time.Second)
+	var id int64
+	if err := tx.QueryRowxContext(ctx, `INSERT INTO movement_syncs (account_id, from_at, to_at, reason, requested_by)
+		VALUES ($1, $2, $3, $4, NULLIF($5, 0)) RETURNING id`, n.AccountID, n.From, n.To, n.Reason, n.RequestedBy).Scan(&id); err != nil {
+		return MovementSync{}, err
+	}
+	jobID, err := enqueue(tx, id)
+	if err != nil {
+		return MovementSync{}, err
+	}
+	var m MovementSync
+	err = tx.GetContext(ctx, &m, `UPDATE movement_syncs SET job_id = $2 WHERE id = $1 RETURNING `+movementSyncColumns, id, jobID)
+	return m, err
 }
 
 // MovementSync returns one sync run.
@@ -209,17 +253,30 @@ func (s *Store) MovementSync(ctx context.Context, id int64) (MovementSync, error
 }
 
 // OpenMovementSync returns the newest unfinished run of the account whose
-// range includes [from, to], so that a second visitor waits for it rather
-// than starting another; ErrNotFound when there is none.
+// range includes [from, to]; ErrNotFound when there is none.
 func (s *Store) OpenMovementSync(ctx context.Context, accountID int64, from, to time.Time) (MovementSync, error) {
 	var m MovementSync
-	err := s.db.GetContext(ctx, &m, `SELECT `+movementSyncColumns+` FROM movement_syncs
-		WHERE account_id = $1 AND state IN ('pending', 'running') AND from_at <= $2 AND to_at >= $3
-		ORDER BY id DESC LIMIT 1`, accountID, from, to)
-	if err != nil {
-		return MovementSync{}, fmt.Errorf("store: open movement sync: %w", notFound(err))
+	if err := openMovementSync(ctx, s.db, &m, accountID, from, to); err != nil {
+		return MovementSync{}, fmt.Errorf("store: open movement sync: %w", err)
 	}
 	return m, nil
+}
+
+func openMovementSync(ctx context.Context, q sqlx.QueryerContext, m *MovementSync, accountID int64, from, to time.Time) error {
+	return notFound(sqlx.GetContext(ctx, q, m, `SELECT `+movementSyncColumns+` FROM movement_syncs
+		WHERE account_id = $1 AND state IN ('pending', 'running') AND from_at <= $2 AND to_at >= $3
+		ORDER BY id DESC LIMIT 1`, accountID, from, to))
+}
+
+// OpenMovementSyncs returns the unfinished runs of an account, oldest first.
+func (s *Store) OpenMovementSyncs(ctx context.Context, accountID int64) ([]MovementSync, error) {
+	var ms []MovementSync
+	err := s.db.SelectContext(ctx, &ms, `SELECT `+movementSyncColumns+` FROM movement_syncs
+		WHERE account_id = $1 AND state IN ('pending', 'running') ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("store: open movement syncs: %w", err)
+	}
+	return ms, nil
 }
 
 // MovementSyncs returns the newest runs of an account.

@@ -148,8 +148,19 @@ func (b BalanceBreak) Difference() decimal.Decimal { return b.Actual.Sub(b.Expec
 // the stored movements of [from, to], the first one checked against the
 // movement stored just before the period, and returns at most limit breaks.
 func (s *Store) BalanceBreaks(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]BalanceBreak, error) {
-	var bs []BalanceBreak
-	err := s.db.SelectContext(ctx, &bs, `
+	bs, _, err := s.CountedBalanceBreaks(ctx, accountID, from, to, limit)
+	return bs, err
+}
+
+// CountedBalanceBreaks is BalanceBreaks that also returns how many breaks
+// there are in all, so a page listing the first few can say how many it
+// leaves out.
+func (s *Store) CountedBalanceBreaks(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]BalanceBreak, int, error) {
+	var rows []struct {
+		BalanceBreak
+		Total int `db:"total"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
 		WITH chain AS (
 			SELECT transaction_id, booked_at, amount, balance,
 				lag(balance) OVER w AS prev_balance, lag(transaction_id) OVER w AS prev_transaction_id
@@ -158,14 +169,22 @@ func (s *Store) BalanceBreaks(ctx context.Context, accountID int64, from, to tim
 				(SELECT max(booked_at) FROM account_movements WHERE account_id = $1 AND booked_at < $2), $2)
 			WINDOW w AS (ORDER BY booked_at, id)
 		)
-		SELECT transaction_id, prev_transaction_id, booked_at, prev_balance + amount AS expected, balance AS actual
+		SELECT transaction_id, prev_transaction_id, booked_at, prev_balance + amount AS expected, balance AS actual,
+			count(*) OVER () AS total
 		FROM chain
 		WHERE booked_at >= $2 AND prev_balance IS NOT NULL AND prev_balance + amount <> balance
 		ORDER BY booked_at LIMIT $4`, accountID, from, to, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: balance breaks: %w", err)
+		return nil, 0, fmt.Errorf("store: balance breaks: %w", err)
 	}
-	return bs, nil
+	if len(rows) == 0 {
+		return nil, 0, nil
+	}
+	bs := make([]BalanceBreak, len(rows))
+	for i, r := range rows {
+		bs[i] = r.BalanceBreak
+	}
+	return bs, rows[0].Total, nil
 }
 
 // BalancePoint is an account's balance at the end of one Istanbul day.

@@ -329,28 +329,112 @@ func TestMissingRange(t *testing.T) {
 	now := at(30, 12)
 	covered := store.BankAccount{SyncedFrom: ptr(at(10, 0)), SyncedUntil: ptr(at(20, 15))}
 	fresh := store.BankAccount{SyncedFrom: ptr(at(10, 0)), SyncedUntil: ptr(now.Add(-5 * time.Minute))}
+	sp := func(from, to time.Time) store.Span { return store.Span{From: from, To: to} }
 	cases := []struct {
-		name       string
-		a          store.BankAccount
-		from, to   time.Time
-		start, end time.Time
-		ok         bool
+		name  string
+		a     store.BankAccount
+		from  time.Time
+		to    time.Time
+		fetch []store.Span // what to ask the bank for
+		gaps  []store.Span // what to tell the user is missing
 	}{
-		{"never synced", store.BankAccount{}, at(1, 0), at(5, 0), at(1, 0), at(5, 0), true},
-		{"never synced, to in the future", store.BankAccount{}, at(29, 0), at(31, 0), at(29, 0), now, true},
-		{"inside", covered, at(11, 0), at(19, 0), time.Time{}, time.Time{}, false},
-		{"before, extended to meet coverage", covered, at(1, 0), at(3, 0), at(1, 0), at(10, 0).Add(-time.Second), true},
-		{"overlapping the start", covered, at(5, 0), at(15, 0), at(5, 0), at(10, 0).Add(-time.Second), true},
-		{"after, from the last synced day", covered, at(15, 0), at(25, 0), at(20, 0), at(25, 0), true},
-		{"around", covered, at(1, 0), at(25, 0), at(1, 0), at(25, 0), true},
-		{"up to now, synced minutes ago", fresh, at(20, 0), now, time.Time{}, time.Time{}, false},
-		{"reversed", covered, at(5, 0), at(4, 0), time.Time{}, time.Time{}, false},
+		{"never synced", store.BankAccount{}, at(1, 0), at(5, 0), []store.Span{sp(at(1, 0), at(5, 0))}, []store.Span{sp(at(1, 0), at(5, 0))}},
+		{"never synced, to in the future", store.BankAccount{}, at(29, 0), at(31, 0), []store.Span{sp(at(29, 0), now)}, []store.Span{sp(at(29, 0), now)}},
+		{"inside", covered, at(11, 0), at(19, 0), nil, nil},
+		{"before, extended to meet coverage", covered, at(1, 0), at(3, 0),
+			[]store.Span{sp(at(1, 0), at(10, 0).Add(-time.Second))}, []store.Span{sp(at(1, 0), at(3, 0))}},
+		{"overlapping the start", covered, at(5, 0), at(15, 0),
+			[]store.Span{sp(at(5, 0), at(10, 0).Add(-time.Second))}, []store.Span{sp(at(5, 0), at(10, 0).Add(-time.Second))}},
+		{"after, from the last synced day", covered, at(15, 0), at(25, 0),
+			[]store.Span{sp(at(20, 0), at(25, 0))}, []store.Span{sp(at(20, 15).Add(time.Second), at(25, 0))}},
+		// Both sides missing: only the two pieces, never the stored days between.
+		{"around", covered, at(1, 0), at(25, 0),
+			[]store.Span{sp(at(1, 0), at(10, 0).Add(-time.Second)), sp(at(20, 0), at(25, 0))},
+			[]store.Span{sp(at(1, 0), at(10, 0).Add(-time.Second)), sp(at(20, 15).Add(time.Second), at(25, 0))}},
+		{"up to now, synced minutes ago", fresh, at(20, 0), now, nil, nil},
+		{"one day more than stored, up to now", fresh, at(9, 0), now, []store.Span{sp(at(9, 0), at(10, 0).Add(-time.Second))},
+			[]store.Span{sp(at(9, 0), at(10, 0).Add(-time.Second))}},
+		{"reversed", covered, at(5, 0), at(4, 0), nil, nil},
 	}
 	for _, c := range cases {
-		start, end, ok := c.a.Missing(c.from, c.to, now, 10*time.Minute)
-		if ok != c.ok || !start.Equal(c.start) || !end.Equal(c.end) {
-			t.Errorf("%s: %s..%s %v, want %s..%s %v", c.name, start, end, ok, c.start, c.end, c.ok)
+		if got := c.a.MissingSpans(c.from, c.to, now, 10*time.Minute); fmt.Sprint(got) != fmt.Sprint(c.fetch) {
+			t.Errorf("%s: fetch %v, want %v", c.name, got, c.fetch)
 		}
+		if got := c.a.Gaps(c.from, c.to, now, 10*time.Minute); fmt.Sprint(got) != fmt.Sprint(c.gaps) {
+			t.Errorf("%s: gaps %v, want %v", c.name, got, c.gaps)
+		}
+	}
+}
+
+// TestJoinOrStartMovementSync: a second request for the same period ending
+// "now", made seconds later, joins the open run; a request the open run
+// does not cover starts another; once the run ends a new one starts.
+func TestJoinOrStartMovementSync(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ctx := context.Background()
+	a := newAccount(t, st, "00158000000000001")
+	now := time.Date(2025, 6, 30, 12, 0, 0, 0, ist)
+	enqueued := 0
+	enqueue := func(tx *sqlx.Tx, id int64) (int64, error) { enqueued++; return 1000 + id, nil }
+	req := func(from, to time.Time) (store.MovementSync, bool) {
+		t.Helper()
+		m, joined, err := st.JoinOrStartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"}, 10*time.Minute, enqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, joined
+	}
+	first, joined := req(now.AddDate(0, 0, -30), now)
+	if joined || enqueued != 1 {
+		t.Fatalf("first request joined %v, %d jobs", joined, enqueued)
+	}
+	second, joined := req(now.AddDate(0, 0, -30), now.Add(7*time.Second))
+	if !joined || second.ID != first.ID || enqueued != 1 {
+		t.Fatalf("a visitor 7s later: run %d joined %v (first %d), %d jobs", second.ID, joined, first.ID, enqueued)
+	}
+	if _, joined := req(now.AddDate(0, 0, -60), now); joined || enqueued != 2 {
+		t.Fatalf("a longer period joined the shorter run")
+	}
+	if _, joined := req(now.AddDate(0, 0, -30), now.Add(time.Hour)); joined || enqueued != 3 {
+		t.Fatalf("a period an hour later joined the run")
+	}
+	if err := st.FinishMovementSync(ctx, first.ID, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The longer open run covers it now.
+	if m, joined := req(now.AddDate(0, 0, -10), now); !joined || m.ID == first.ID {
+		t.Fatalf("joined run %d (the finished one is %d), joined %v", m.ID, first.ID, joined)
+	}
+	open, err := st.OpenMovementSyncs(ctx, a.ID)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open runs %d, %v", len(open), err)
+	}
+}
+
+// TestBalanceBreaksCounted: the page lists the first breaks but counts
+// them all.
+func TestBalanceBreaksCounted(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ctx := context.Background()
+	a := newAccount(t, st, "00158000000000001")
+	ms := chain(time.Date(2025, 1, 1, 9, 0, 0, 0, ist), time.Hour, 300)
+	var gappy []store.NewMovement
+	for i, m := range ms {
+		if i%4 != 2 { // every fourth movement never arrives: 75 breaks
+			gappy = append(gappy, m)
+		}
+	}
+	if _, err := st.InsertMovements(ctx, a.ID, gappy); err != nil {
+		t.Fatal(err)
+	}
+	bs, total, err := st.CountedBalanceBreaks(ctx, a.ID, ms[0].BookedAt, ms[299].BookedAt, 50)
+	if err != nil || len(bs) != 50 || total != 75 {
+		t.Fatalf("%d breaks listed, %d counted, %v; want 50 of 75", len(bs), total, err)
+	}
+	if bs, total, err := st.CountedBalanceBreaks(ctx, a.ID, ms[0].BookedAt, ms[1].BookedAt, 50); err != nil || len(bs) != 0 || total != 0 {
+		t.Fatalf("no breaks: %d, %d, %v", len(bs), total, err)
 	}
 }
 

@@ -35,29 +35,20 @@ type chartModel struct {
 	ZeroY       string // where a zero line goes, "" when zero is off the chart
 }
 
-// balanceChartModel scales the daily closing balances to the drawing area,
-// thinning them to at most chartMaxPoints by keeping each bucket's last day
-// (so long ranges stay light). It returns false without two points to join.
+// balanceChartModel scales the daily closing balances to the drawing area.
+// Long ranges are thinned to at most chartMaxPoints by keeping each
+// bucket's lowest and highest day (in date order), so the line stays light
+// yet still reaches every peak and trough; Highest and Lowest come from
+// the whole series. It returns false without two points to join.
 func balanceChartModel(series []store.BalancePoint) (chartModel, bool) {
 	if len(series) < 2 {
 		return chartModel{}, false
 	}
-	pts := series
-	if len(pts) > chartMaxPoints {
-		step := (len(pts) + chartMaxPoints - 1) / chartMaxPoints
-		thin := make([]store.BalancePoint, 0, chartMaxPoints+1)
-		for i := step - 1; i < len(pts); i += step {
-			thin = append(thin, pts[i])
-		}
-		if thin[len(thin)-1] != pts[len(pts)-1] {
-			thin = append(thin, pts[len(pts)-1])
-		}
-		pts = append([]store.BalancePoint{series[0]}, thin...)
-	}
-	m := chartModel{Min: pts[0].Balance, Max: pts[0].Balance, First: series[0], Last: series[len(series)-1]}
-	for _, p := range pts {
+	m := chartModel{Min: series[0].Balance, Max: series[0].Balance, First: series[0], Last: series[len(series)-1]}
+	for _, p := range series {
 		m.Min, m.Max = decimal.Min(m.Min, p.Balance), decimal.Max(m.Max, p.Balance)
 	}
+	pts := thinSeries(series, chartMaxPoints)
 	lo, _ := m.Min.Float64() // drawing only: float precision is ample for pixels
 	hi, _ := m.Max.Float64()
 	if hi == lo {
@@ -79,6 +70,41 @@ func balanceChartModel(series []store.BalancePoint) (chartModel, bool) {
 		m.ZeroY = strconv.FormatFloat(y(0), 'f', 1, 64)
 	}
 	return m, true
+}
+
+// thinSeries keeps at most limit points of series (limit >= 4): the first
+// and the last, and each bucket's lowest and highest point in date order.
+func thinSeries(series []store.BalancePoint, limit int) []store.BalancePoint {
+	if len(series) <= limit {
+		return series
+	}
+	buckets := (limit - 2) / 2
+	step := (len(series) + buckets - 1) / buckets
+	out := make([]store.BalancePoint, 0, limit)
+	out = append(out, series[0])
+	last := 0 // index of the last point kept
+	keep := func(i int) {
+		if i > last {
+			out = append(out, series[i])
+			last = i
+		}
+	}
+	for start := 0; start < len(series); start += step {
+		end := min(start+step, len(series))
+		lo, hi := start, start
+		for i := start; i < end; i++ {
+			if series[i].Balance.LessThan(series[lo].Balance) {
+				lo = i
+			}
+			if series[i].Balance.GreaterThan(series[hi].Balance) {
+				hi = i
+			}
+		}
+		keep(min(lo, hi))
+		keep(max(lo, hi))
+	}
+	keep(len(series) - 1)
+	return out
 }
 
 func chartLabel(ctx context.Context, m chartModel, cur string) string {
@@ -114,7 +140,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var2 string
 			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "mov.chart.title"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 83, Col: 34}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 109, Col: 34}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 			if templ_7745c5c3_Err != nil {
@@ -127,7 +153,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(chartLabel(ctx, m, v.Account.Currency))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 85, Col: 76}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 111, Col: 76}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -145,7 +171,7 @@ func balanceChart(v MovementsView) templ.Component {
 				var templ_7745c5c3_Var4 string
 				templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(m.ZeroY)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 89, Col: 30}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 115, Col: 30}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 				if templ_7745c5c3_Err != nil {
@@ -158,7 +184,7 @@ func balanceChart(v MovementsView) templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(m.ZeroY)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 89, Col: 54}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 115, Col: 54}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -176,7 +202,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(m.Points)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 91, Col: 31}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 117, Col: 31}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
@@ -189,7 +215,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "mov.chart.max"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 94, Col: 59}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 120, Col: 59}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
@@ -202,7 +228,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(money(ctx, m.Max, v.Account.Currency))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 94, Col: 102}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 120, Col: 102}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 			if templ_7745c5c3_Err != nil {
@@ -215,7 +241,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var9 string
 			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "mov.chart.min"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 95, Col: 59}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 121, Col: 59}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 			if templ_7745c5c3_Err != nil {
@@ -228,7 +254,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(money(ctx, m.Min, v.Account.Currency))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 95, Col: 102}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 121, Col: 102}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
@@ -241,7 +267,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var11 string
 			templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(date(ctx, m.First.Day))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 96, Col: 28}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 122, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 			if templ_7745c5c3_Err != nil {
@@ -254,7 +280,7 @@ func balanceChart(v MovementsView) templ.Component {
 			var templ_7745c5c3_Var12 string
 			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(date(ctx, m.Last.Day))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 96, Col: 58}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements_chart.templ`, Line: 122, Col: 58}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 			if templ_7745c5c3_Err != nil {

@@ -3,11 +3,15 @@ package vakifbank
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"kasa/providers/apicall"
+	"kasa/providers/tokens"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
@@ -305,5 +309,45 @@ func TestKnownCodes(t *testing.T) {
 	e := &Error{Status: 403, Code: CodeAccountNotOwned, Message: "x", RequestID: "r1"}
 	if got := e.Error(); got != "ACBH000104 (HTTP 403): x [request r1]" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestUnknownCodeOnSuccessIsAnError: a 2xx answer whose Header carries a
+// code other than APIGW000000 (here a gateway failure, APIGW000500, with an
+// empty list) is not "no movements": the client returns a retryable error
+// with the code, so the range is never taken as stored. A documented ACBH
+// refusal on a 2xx stays a final error.
+func TestUnknownCodeOnSuccessIsAnError(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/auth/oauth/v2/token" {
+			io.WriteString(w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
+			return
+		}
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c := New(srv.URL, srv.Client(), Credentials{ClientID: "c", ClientSecret: "s", ConsentID: "k", Resource: "sandbox"}, &tokens.Memory{})
+	for _, tt := range []struct {
+		name, body, code string
+		retryable        bool
+	}{
+		{"gateway failure", `{"Header":{"StatusCode":"APIGW000500","StatusDescription":"Internal error"},"Data":{"AccountTransactions":[]}}`, "APIGW000500", true},
+		{"legacy envelope, unknown code", `{"Status":{"Code":"XYZ123","Description":"?"},"Data":{"AccountTransactions":""}}`, "XYZ123", true},
+		{"undocumented ACBH code", `{"Header":{"StatusCode":"ACBH000999"},"Data":{"AccountTransactions":[]}}`, "ACBH000999", true},
+		{"documented refusal", `{"Header":{"StatusCode":"ACBH000104"},"Data":null}`, "ACBH000104", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body = tt.body
+			txns, err := c.Range(context.Background(), vakifbanktest.SandboxAccountTRY, dayStart, dayEnd)
+			var ve *Error
+			if !errors.As(err, &ve) || txns != nil {
+				t.Fatalf("got %v, %v; want an error", txns, err)
+			}
+			if ve.Code != tt.code || ve.Status != http.StatusOK || IsRetryable(err) != tt.retryable {
+				t.Fatalf("error %+v, retryable %v; want code %s retryable %v", ve, IsRetryable(err), tt.code, tt.retryable)
+			}
+		})
 	}
 }

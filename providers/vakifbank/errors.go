@@ -85,9 +85,18 @@ func (e *Error) Error() string {
 
 // Retryable reports whether the same call may succeed later: server errors,
 // throttling and unreadable bodies are transient; validation, ownership and
-// credential errors are not.
+// credential errors are not. A 2xx answer carrying a code that is not one of
+// the documented ACBH refusals (a gateway code such as APIGW000500) is an
+// unexplained failure of the bank's side, and is tried again.
 func (e *Error) Retryable() bool {
-	return e.Malformed || e.Status >= 500 || e.Status == http.StatusTooManyRequests
+	if e.Malformed || e.Status >= 500 || e.Status == http.StatusTooManyRequests {
+		return true
+	}
+	if e.Status >= 200 && e.Status < 300 {
+		_, refusal := MessageText(e.Code)
+		return !refusal
+	}
+	return false
 }
 
 // IsRetryable reports whether err is worth retrying: a retryable *Error, or

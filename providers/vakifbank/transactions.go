@@ -201,8 +201,12 @@ func interpret(ctx context.Context, status int, raw []byte, id string) ([]Transa
 	return a.txns, nil
 }
 
-// isErrorCode reports whether a message code on a 2xx answer is a refusal:
-// the ACBH codes are, the gateway's APIGW000000 is not.
+// isErrorCode reports whether a message code on a 2xx answer means the
+// request failed. Only the gateway's APIGW000000 (or no code at all) is
+// success, and ACBH000202 (handled before) an empty list; any other code —
+// an ACBH refusal, or a gateway code such as APIGW000500 — is an error, so
+// that an unknown failure is never read as "no movements" and the range
+// then taken as stored.
 func isErrorCode(code string) bool {
-	return len(code) >= 4 && code[:4] == "ACBH"
+	return code != "" && code != CodeCompleted
 }
