@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"kasa/connect"
 	"kasa/i18n"
@@ -45,6 +46,10 @@ const (
 	garantiTPPName      = "garanti.tpp_name"
 	garantiCompany      = "garanti.company_name"
 	garantiBaseURL      = "garanti.base_url"
+	// When and with which redirect URI the product last registered the
+	// application (unset for credentials entered by hand).
+	garantiRegisteredAt  = "garanti.registered_at"
+	garantiRegisteredURI = "garanti.registered_redirect_uri"
 )
 
 // sessionGarantiBinding holds a random value that binds OAuth states to the
@@ -83,25 +88,48 @@ func (h *Handler) garantiClient(ctx context.Context) (*garanti.Client, bool, err
 	return cl, app.ClientID != "" && app.ClientSecret != "" && app.ClientIDPortal != "", nil
 }
 
-// garantiHost is the host the bank's links must point at: the configured
-// base URL (or the sandbox fake). A link elsewhere is not followed.
-func (h *Handler) garantiHost(ctx context.Context) (string, error) {
+// garantiBase is the address the bank's links must point at: the
+// configured base URL (or the sandbox fake). A link elsewhere is not followed.
+func (h *Handler) garantiBase(ctx context.Context) (*url.URL, error) {
+	raw := ""
 	if sb := h.conn.Sandbox(); sb != nil {
-		u, err := url.Parse(sb.GarantiURL)
+		raw = sb.GarantiURL
+	} else {
+		s, err := h.store.Settings(ctx)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return u.Host, nil
+		raw = s[garantiBaseURL]
 	}
-	s, err := h.store.Settings(ctx)
-	if err != nil {
-		return "", err
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return nil, errors.New("garanti: no base URL")
 	}
-	u, err := url.Parse(s[garantiBaseURL])
-	if err != nil || u.Host == "" {
-		return "", errors.New("garanti: no base URL")
+	return u, nil
+}
+
+// bankLinkAllowed reports whether the bank's approval link may be followed:
+// the same scheme (so never a downgrade from https to http), host name and
+// effective port as the base URL; ":443" written or not is the same port.
+func bankLinkAllowed(base, link *url.URL) bool {
+	if base == nil || link == nil || link.User != nil {
+		return false
 	}
-	return u.Host, nil
+	if link.Scheme != base.Scheme || (link.Scheme != "https" && link.Scheme != "http") {
+		return false
+	}
+	return strings.EqualFold(base.Hostname(), link.Hostname()) && effectivePort(base) == effectivePort(link)
+}
+
+// effectivePort is the URL's port, or its scheme's default.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
 }
 
 // explain turns a failed Garanti call into the user's message.
@@ -114,9 +142,14 @@ func (h *Handler) garantiSetupView(ctx context.Context) (views.GarantiSetupView,
 	if err != nil {
 		return views.GarantiSetupView{}, err
 	}
-	return views.GarantiSetupView{RedirectURI: h.conn.GarantiRedirectURI(), ClientID: s[garantiClientID],
+	v := views.GarantiSetupView{RedirectURI: h.conn.GarantiRedirectURI(), ClientID: s[garantiClientID],
 		SecretSet: s[garantiClientSecret] != "", Company: s[garantiCompany], Portal: s[garantiPortal],
-		TPPID: s[garantiTPPID], TPPName: s[garantiTPPName], Errors: views.Errors{}}, nil
+		TPPID: s[garantiTPPID], TPPName: s[garantiTPPName], Errors: views.Errors{},
+		RegisteredURI: s[garantiRegisteredURI]}
+	if t, err := time.Parse(time.RFC3339, s[garantiRegisteredAt]); err == nil {
+		v.RegisteredAt = t
+	}
+	return v, nil
 }
 
 func (h *Handler) garantiSetupPage(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +185,14 @@ func (h *Handler) garantiRegister(w http.ResponseWriter, r *http.Request) {
 	if len(v.Portal) > 50 {
 		v.Errors["client_id_portal"] = lang.T("garanti.valid.toolong", 50)
 	}
+	// Registering again gives the application new credentials: every
+	// consent given to the old ones stops working. Only after the admin
+	// has read that and confirmed.
+	if v.ClientID != "" && r.PostFormValue("confirm_reregister") != "yes" {
+		v.Errors["confirm_reregister"] = lang.T("garanti.setup.reregister.confirm.required")
+	}
 	if len(v.Errors) > 0 {
+		v.Reregistering = v.ClientID != ""
 		h.render(w, r, http.StatusUnprocessableEntity, views.GarantiSetupPage(v))
 		return
 	}
@@ -181,7 +221,8 @@ func (h *Handler) register(ctx context.Context, company, portal string) (map[str
 		portal = id // the API Store shows its own value; until entered, the client id stands in
 	}
 	values := map[string]string{garantiClientID: id, garantiClientSecret: secret, garantiPortal: portal,
-		garantiTPPID: id, garantiTPPName: company, garantiCompany: company}
+		garantiTPPID: id, garantiTPPName: company, garantiCompany: company,
+		garantiRegisteredAt: h.now().UTC().Format(time.RFC3339), garantiRegisteredURI: h.conn.GarantiRedirectURI()}
 	var by int64
 	if u := currentUser(ctx); u != nil {
 		by = u.ID

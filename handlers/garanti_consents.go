@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -87,7 +88,13 @@ func parseConsentForm(r *http.Request, lang i18n.Lang, now time.Time) (views.Con
 	f := views.ConsentForm{Errors: views.Errors{},
 		ValidationDate: strings.TrimSpace(r.PostFormValue("validation_date")), Frequency: strings.TrimSpace(r.PostFormValue("frequency")),
 		TranBegin: strings.TrimSpace(r.PostFormValue("tran_begin")), TranEnd: strings.TrimSpace(r.PostFormValue("tran_end"))}
-	f.RenewsID, _ = strconv.ParseInt(r.PostFormValue("renews"), 10, 64)
+	if raw := strings.TrimSpace(r.PostFormValue("renews")); raw != "" {
+		if id, err := strconv.ParseInt(raw, 10, 64); err == nil && id > 0 {
+			f.RenewsID = id
+		} else {
+			f.Errors["renews"] = lang.T("garanti.consent.renews.invalid")
+		}
+	}
 	var req garanti.ConsentRequest
 	switch r.PostFormValue("recurring") {
 	case "true":
@@ -153,6 +160,10 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
 	f, req := parseConsentForm(r, lang, h.now())
+	if err := h.checkRenews(ctx, lang, &f); err != nil {
+		h.serverError(w, r, errorf("create consent", err))
+		return
+	}
 	if len(f.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.ConsentFormPage(f))
 		return
@@ -177,9 +188,18 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	cc, err := cl.CreateConsent(ctx, req, state, challenge)
 	if garanti.IsUnauthorized(err) && h.cfg.Sandbox {
 		// The sandbox bank forgets registrations when the product restarts:
-		// register again under the same company name and retry once.
-		if cl, err = h.reregister(r); err == nil {
-			cc, err = cl.CreateConsent(ctx, req, state, challenge)
+		// an admin's request registers again under the same company name
+		// and retries once. Registering rewrites the admin-only settings,
+		// so an operator is asked to fetch an admin instead.
+		if currentUser(ctx).Role.AtLeast(store.RoleAdmin) {
+			if cl, err = h.reregister(r); err == nil {
+				cc, err = cl.CreateConsent(ctx, req, state, challenge)
+			}
+		} else {
+			h.log.Warn("create consent: sandbox bank forgot the registration", "request_id", requestID(ctx), "err", err)
+			f.Error = lang.T("garanti.setup.reregister.ask")
+			h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
+			return
 		}
 	}
 	if err != nil {
@@ -188,19 +208,18 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
 		return
 	}
-	host, err := h.garantiHost(ctx)
-	href, perr := url.Parse(cc.SCAHref)
-	if err != nil || perr != nil || href.Host != host || (href.Scheme != "https" && href.Scheme != "http") {
-		h.log.Error("create consent: bank link points elsewhere", "request_id", requestID(ctx), "host", href.Host)
-		f.Error = lang.T("garanti.consent.badlink")
-		h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
+	base, err := h.garantiBase(ctx)
+	if err != nil {
+		h.serverError(w, r, errorf("create consent", err))
 		return
 	}
+	href, perr := url.Parse(cc.SCAHref)
+	linkOK := perr == nil && bankLinkAllowed(base, href)
 	var auths []store.GarantiAuthority
 	for _, a := range req.Authorities {
 		auths = append(auths, store.GarantiAuthority{ID: a.ID, AttributeName: a.AttributeName, Attribute: a.Attribute})
 	}
-	_, err = h.store.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
+	id, err := h.store.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
 		Status: string(garanti.MapStatus(cc.Status)), Recurring: req.Recurring, ValidationDate: req.ValidationDate,
 		FrequencyPerDay: req.FrequencyPerDay, TranBegin: req.TranBeginDate, TranEnd: req.TranEndDate, Authorities: auths,
 		RenewsID: f.RenewsID, CreationEndTime: cc.CreationEndTime, CreatedBy: currentUser(ctx).ID,
@@ -209,7 +228,45 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create consent", err))
 		return
 	}
+	if !linkOK {
+		// The consent exists at the bank but its approval link is not
+		// followed: it is kept, cancelled in the product with the reason,
+		// and lapses at the bank's approval deadline. The form keeps what
+		// was typed.
+		where := ""
+		if href != nil {
+			where = href.Scheme + "://" + href.Host
+		}
+		h.log.Error("create consent: bank link points elsewhere", "request_id", requestID(ctx), "consent", cc.ConsentID, "link", where)
+		if err := h.store.CancelPendingGarantiConsent(ctx, id, currentUser(ctx).ID, "badlink", "approval link "+where); err != nil {
+			h.log.Error("create consent: cancel", "request_id", requestID(ctx), "err", err)
+		}
+		f.Error = lang.T("garanti.consent.badlink")
+		h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
+		return
+	}
 	http.Redirect(w, r, href.String(), http.StatusSeeOther)
+}
+
+// checkRenews checks the consent a renewal form names (a hidden field a
+// user can alter): it must exist and not have been renewed already. When it
+// fails, the message stands over the form and the form no longer renews, so
+// sending it again creates a plain new consent with what was typed.
+func (h *Handler) checkRenews(ctx context.Context, lang i18n.Lang, f *views.ConsentForm) error {
+	if f.RenewsID == 0 {
+		return nil
+	}
+	old, err := h.store.GarantiConsent(ctx, f.RenewsID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case old.SupersededBy == nil:
+		return nil
+	}
+	f.Errors["renews"] = lang.T("garanti.consent.renews.invalid")
+	f.RenewsID = 0
+	return nil
 }
 
 // reregister registers the application again (sandbox only) and returns a
@@ -257,6 +314,9 @@ func (h *Handler) consentView(r *http.Request, c store.GarantiConsent) (views.Co
 		return v, err
 	}
 	if v.Used, v.Next, err = h.garantiWork().NextCall(ctx, c); err != nil {
+		return v, err
+	}
+	if v.Revocations, err = h.store.GarantiRevocations(ctx, c.ID); err != nil {
 		return v, err
 	}
 	v.Trail, err = h.store.AuditTrail(ctx, store.GarantiSubject(c.ID), 20)

@@ -1,9 +1,13 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/jmoiron/sqlx"
 
 	"kasa/i18n"
 	"kasa/jobs"
@@ -139,7 +143,7 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("revoke consent", err))
 		return
 	}
-	rv, items := revokeChoice(r, lang, v)
+	rv, _ := revokeChoice(r, lang, v)
 	if len(rv.Errors) > 0 || r.PostFormValue("confirm") != "yes" {
 		if len(rv.Errors) == 0 {
 			rv.Errors["confirm"] = lang.T("garanti.revoke.unconfirmed")
@@ -147,38 +151,64 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, views.RevokeConfirmPage(rv))
 		return
 	}
-	cl, _, err := h.conn.Garanti(ctx)
-	if err != nil {
-		h.serverError(w, r, errorf("revoke consent", err))
-		return
-	}
-	work := h.garantiWork()
-	token, err := work.AccessToken(ctx, cl, c, "", 0)
-	var raw string
-	if err == nil {
-		raw, err = cl.DeleteConsent(ctx, c.ConsentID, token, items)
-		if garanti.IsUnauthorized(err) {
-			if token, err = work.AccessToken(ctx, cl, c, token, 0); err == nil {
-				raw, err = cl.DeleteConsent(ctx, c.ConsentID, token, items)
-			}
+	u := currentUser(ctx)
+	if !c.HasTokens && (c.Status == store.GarantiAwaiting || c.Status == store.GarantiAuthorised) {
+		// Never approved: the bank's delete needs the customer's token, which
+		// this consent does not have. It is cancelled here and lapses at the
+		// bank's approval deadline.
+		if rv.Mode != "all" {
+			rv.Errors["mode"] = lang.T("garanti.revoke.pending.whole")
+			h.render(w, r, http.StatusUnprocessableEntity, views.RevokeConfirmPage(rv))
+			return
 		}
-	}
-	if err != nil {
-		h.log.Warn("revoke consent", "request_id", requestID(ctx), "err", err)
-		h.flash(w, r, "error", explain(r, err))
+		err := h.store.CancelPendingGarantiConsent(ctx, c.ID, u.ID, "", "")
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			h.flash(w, r, "error", lang.T("garanti.revoke.changed"))
+		case err != nil:
+			h.serverError(w, r, errorf("revoke consent", err))
+			return
+		default:
+			h.flash(w, r, "success", lang.T("garanti.revoke.cancelled"))
+		}
 		h.redirect(w, r, consentPath(c))
 		return
 	}
-	status := string(garanti.MapStatus(raw))
-	if status == string(garanti.StatusUnknown) {
-		status = c.Status
-	}
-	var revs []store.GarantiRevocation
-	for _, it := range items {
-		revs = append(revs, store.GarantiRevocation{AuthorityID: it.AuthorityID, ProductID: it.ProductID})
-	}
-	if err := h.store.RevokeGaranti(ctx, c.ID, currentUser(ctx).ID, revs, status, raw); err != nil {
+	// The withdrawal and its delivery job are stored together (the outbox):
+	// if the bank is down it stays pending and is retried, never lost.
+	var revID, jobID int64
+	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if revID, err = store.CreateGarantiRevocation(ctx, tx, store.GarantiRevocationRequest{ConsentID: c.ID, Mode: rv.Mode,
+			AuthorityID: rv.AuthorityID, ProductID: rv.ProductID, RequestedBy: &u.ID}); err != nil {
+			return err
+		}
+		if jobID, err = jobs.EnqueueGarantiRevoke(ctx, tx, revID); err != nil {
+			return err
+		}
+		return store.SetGarantiRevocationJob(ctx, tx, revID, jobID)
+	})
+	if err != nil {
 		h.serverError(w, r, errorf("revoke consent", err))
+		return
+	}
+	h.kick()
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	jobs.Wait(wctx, h.store.DB(), jobID)
+	cancel()
+	rev, err := h.store.GarantiRevocation(ctx, revID)
+	if err != nil {
+		h.serverError(w, r, errorf("revoke consent", err))
+		return
+	}
+	switch rev.State {
+	case store.RevocationFailed:
+		h.flash(w, r, "error", lang.T("garanti.revoke.failed")+" "+views.GarantiCodeText(ctx, rev.LastErrorCode))
+		h.redirect(w, r, consentPath(c))
+		return
+	case store.RevocationPending:
+		h.flash(w, r, "info", lang.T("garanti.revoke.pending"))
+		h.redirect(w, r, consentPath(c))
 		return
 	}
 	h.flash(w, r, "success", lang.T("garanti.revoke.done"))

@@ -80,7 +80,7 @@ func (h *Handler) currentConsent(ctx context.Context) (*store.GarantiConsent, er
 		return nil, err
 	}
 	for _, c := range cs {
-		if c.Usable() {
+		if c.Usable() && !c.PastValidation(h.now()) {
 			return &c, nil
 		}
 	}

@@ -30,9 +30,18 @@ const (
 	callMargin  = 2 * time.Minute
 )
 
-// ErrGarantiReauth means the consent's tokens cannot be renewed: the
+// ErrGarantiReauth means the bank refused the consent's refresh token: the
 // customer has to approve a new consent.
 var ErrGarantiReauth = errors.New("garanti: consent needs re-authorisation")
+
+// ErrGarantiCredentials means the bank refused the application's own
+// credentials while renewing a token: an admin fixes them on the setup
+// page; the consent itself is fine.
+var ErrGarantiCredentials = errors.New("garanti: application credentials refused")
+
+// ErrGarantiNoTokens means the consent has no tokens (it was never
+// approved): there is nothing to renew and nothing to re-approve.
+var ErrGarantiNoTokens = errors.New("garanti: consent has no tokens")
 
 // HGSSyncPayload is the payload of KindHGSSync: one consent, or every
 // usable consent when ConsentID is 0. Manual syncs (the "refresh now"
@@ -52,6 +61,7 @@ func GarantiJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFu
 		KindGarantiStatus: func(ctx context.Context, _ Job) error { return g.refreshStatuses(ctx) },
 		KindGarantiTokens: func(ctx context.Context, _ Job) error { return g.renewTokens(ctx) },
 		KindHGSSync:       g.syncJob,
+		KindGarantiRevoke: g.revokeJob,
 		KindGarantiPrune: func(ctx context.Context, _ Job) error {
 			_, err := st.PruneGarantiStates(ctx, g.Now().Add(-24*time.Hour))
 			return err
@@ -82,11 +92,14 @@ func EnqueueHGSSync(ctx context.Context, q sqlx.ExtContext, consentID int64, man
 // ErrorCode names a failed Garanti call for the catalogue: the bank's E-code
 // or OAuth error, else the product's own word for the kind of failure.
 func ErrorCode(err error) string {
+	switch {
+	case errors.Is(err, ErrGarantiReauth):
+		return "reauth"
+	case errors.Is(err, ErrGarantiNoTokens):
+		return "notokens"
+	}
 	var ge *garanti.Error
 	if !errors.As(err, &ge) {
-		if errors.Is(err, ErrGarantiReauth) {
-			return "reauth"
-		}
 		return "unavailable"
 	}
 	switch {
@@ -121,8 +134,13 @@ func (g *Garanti) NextCall(ctx context.Context, c store.GarantiConsent) (used in
 
 // AccessToken returns a usable access token of the consent, renewing it
 // under the token row's lock when it is close to expiry or is stale (just
-// refused by the bank). A refresh the bank refuses marks the consent as
-// needing re-authorisation and returns ErrGarantiReauth.
+// refused by the bank). Only the bank refusing the refresh token itself
+// (invalid_grant) marks the consent as needing re-approval
+// (ErrGarantiReauth); the bank refusing the application's credentials
+// (invalid_client, 401) is recorded on the consent as ErrGarantiCredentials
+// for an admin to fix at setup; a consent without tokens is
+// ErrGarantiNoTokens; anything else is returned as it is. A refresh that
+// succeeds clears the flag (store.RenewGarantiToken).
 func (g *Garanti) AccessToken(ctx context.Context, cl *garanti.Client, c store.GarantiConsent, stale string, margin time.Duration) (string, error) {
 	tok, err := g.Store.RenewGarantiToken(ctx, c.ID, stale, margin, func(ctx context.Context, refresh string) (store.GarantiToken, error) {
 		t, err := cl.Refresh(ctx, refresh)
@@ -131,15 +149,21 @@ func (g *Garanti) AccessToken(ctx context.Context, cl *garanti.Client, c store.G
 		}
 		return store.GarantiToken{Access: t.AccessToken, Refresh: t.RefreshToken, Expiry: t.Expiry}, nil
 	})
-	if err == nil {
+	switch {
+	case err == nil:
 		return tok.Access, nil
-	}
-	if errors.Is(err, store.ErrNotFound) || !garanti.IsRetryable(err) {
-		reason := ErrorCode(err)
-		if merr := g.Store.MarkGarantiReauth(ctx, c.ID, reason); merr != nil {
+	case errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("%w: %w", ErrGarantiNoTokens, err)
+	case garanti.IsCode(err, "invalid_grant"):
+		if merr := g.Store.MarkGarantiReauth(ctx, c.ID, "invalid_grant"); merr != nil {
 			return "", merr
 		}
-		return "", fmt.Errorf("%w (%s): %w", ErrGarantiReauth, reason, err)
+		return "", fmt.Errorf("%w: %w", ErrGarantiReauth, err)
+	case garanti.IsCode(err, "invalid_client") || garanti.IsUnauthorized(err):
+		if serr := g.Store.SetGarantiConsentError(ctx, c.ID, ErrorCode(err), err.Error()); serr != nil {
+			return "", serr
+		}
+		return "", fmt.Errorf("%w: %w", ErrGarantiCredentials, err)
 	}
 	return "", err
 }
@@ -170,7 +194,7 @@ func (g *Garanti) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 	if status == string(garanti.StatusUnknown) {
 		status = c.Status
 	}
-	if status == store.GarantiActive && c.ValidationDate.Before(store.GarantiDay(g.Now())) {
+	if (status == store.GarantiActive || status == store.GarantiAuthorised) && c.PastValidation(g.Now()) {
 		status = store.GarantiExpired
 	}
 	if err := g.Store.SetGarantiConsentStatus(ctx, c.ID, status, raw, auths); err != nil {
@@ -203,6 +227,19 @@ func (g *Garanti) refreshStatuses(ctx context.Context) error {
 	return failed
 }
 
+// MarkExpiredIfPast records as expired a consent whose validation date
+// (an Istanbul calendar day) is over, and reports whether it did: no data
+// call is made under it, and it shows as expired rather than as errors.
+func (g *Garanti) MarkExpiredIfPast(ctx context.Context, c store.GarantiConsent) (bool, error) {
+	if c.Final() || !c.PastValidation(g.Now()) {
+		return false, nil
+	}
+	if err := g.Store.SetGarantiConsentStatus(ctx, c.ID, store.GarantiExpired, c.RawStatus, nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 func (g *Garanti) renewTokens(ctx context.Context) error {
 	ids, err := g.Store.GarantiTokensExpiring(ctx, g.Now().Add(tokenMargin))
 	if err != nil || len(ids) == 0 {
@@ -218,8 +255,8 @@ func (g *Garanti) renewTokens(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := g.AccessToken(ctx, cl, c, "", tokenMargin); err != nil && !errors.Is(err, ErrGarantiReauth) {
-			failed = err
+		if _, err := g.AccessToken(ctx, cl, c, "", tokenMargin); err != nil && garanti.IsRetryable(err) {
+			failed = err // the flagged and the misconfigured are shown on their consent
 		}
 	}
 	return failed
@@ -247,9 +284,13 @@ func (g *Garanti) syncJob(ctx context.Context, j Job) error {
 	for _, id := range ids {
 		res, err := g.Sync(ctx, id, p.Manual)
 		if err != nil {
-			return err
+			if p.ConsentID != 0 {
+				return err
+			}
+			failed = err // the other consents still get their turn
+			continue
 		}
-		if res.Retryable && !p.Manual {
+		if res.Retryable && !p.Manual && failed == nil {
 			failed = fmt.Errorf("hgs sync: consent %d: some tags failed for a passing reason", id)
 		}
 	}

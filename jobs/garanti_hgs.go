@@ -113,6 +113,11 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 	if !c.Usable() {
 		return res, nil
 	}
+	// The status job may not have seen the validation date pass yet: a call
+	// now would only earn E031 on every card.
+	if expired, err := g.MarkExpiredIfPast(ctx, c); err != nil || expired {
+		return res, err
+	}
 	vehicles, err := g.Store.HGSVehicles(ctx, c.ID)
 	if err != nil {
 		return res, err
@@ -144,10 +149,7 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 	for i, call := range plan {
 		if token == "" {
 			if token, err = g.AccessToken(ctx, cl, c, "", callMargin); err != nil {
-				if errors.Is(err, ErrGarantiReauth) {
-					return res, nil // shown on the consent; nothing to retry
-				}
-				return res, err
+				return res, tokenFailure(err)
 			}
 		}
 		ok, err := g.Store.ReserveGarantiCall(ctx, c.ID, g.Now(), c.FrequencyPerDay)
@@ -164,10 +166,7 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 		if garanti.IsUnauthorized(err) {
 			// Refused before it counted: renew once and use the same reservation.
 			if token, err = g.AccessToken(ctx, cl, c, token, callMargin); err != nil {
-				if errors.Is(err, ErrGarantiReauth) {
-					return res, nil
-				}
-				return res, err
+				return res, tokenFailure(err)
 			}
 			out, err = cl.HGSTransactions(ctx, c.ConsentID, token, q)
 		}
@@ -191,7 +190,14 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 		}
 		n, err := g.Store.SaveHGSWindow(ctx, window(c.ID, call, out))
 		if err != nil {
-			return res, err
+			// What the bank sent cannot be stored (the rows were checked):
+			// the same call would fail again, so the tag says so and the
+			// others go on; the window stays unsynced for a later try.
+			res.Failed++
+			if serr := g.Store.SetHGSVehicleError(ctx, call.ProductID, "store", err.Error()); serr != nil {
+				return res, serr
+			}
+			continue
 		}
 		res.New += n
 	}
@@ -207,6 +213,23 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 	return res, err
 }
 
+// tokenFailure is what Sync returns when no access token can be had: a
+// flagged, misconfigured or never-approved consent is shown on its page and
+// not worth retrying; a passing failure is retried.
+func tokenFailure(err error) error {
+	switch {
+	case errors.Is(err, ErrGarantiReauth):
+		return nil
+	case errors.Is(err, ErrGarantiCredentials), errors.Is(err, ErrGarantiNoTokens):
+		return Permanent(err)
+	}
+	var ge *garanti.Error
+	if errors.As(err, &ge) && !garanti.IsRetryable(err) {
+		return Permanent(err)
+	}
+	return err
+}
+
 // window turns the bank's answer into what the store keeps.
 func window(consentID int64, call HGSCall, out garanti.HGSResult) store.HGSWindow {
 	w := store.HGSWindow{ProductID: call.ProductID, ConsentID: consentID, From: call.From, To: call.To}
@@ -215,9 +238,15 @@ func window(consentID int64, call HGSCall, out garanti.HGSResult) store.HGSWindo
 			AutoPayment: p.AutoPaymentAmount, MinPayment: p.MinPaymentAmount}
 	}
 	for _, t := range out.Transactions {
-		w.Transactions = append(w.Transactions, store.HGSTransactionInput{Key: t.Key(), ProductID: call.ProductID, Amount: t.Amount,
+		in := store.HGSTransactionInput{Key: t.Key(), ProductID: call.ProductID, Amount: t.Amount,
 			DebitCredit: t.DebitCredit, EntranceTS: t.EntranceTS, DepartureTS: t.DepartureTS, EntranceMotorway: t.EntranceMotorway,
-			DepartureMotorway: t.DepartureMotorway, Explanation: t.Explanation, Raw: t.Raw})
+			DepartureMotorway: t.DepartureMotorway, Explanation: t.Explanation, Raw: t.Raw}
+		if why := in.Valid(); why != "" {
+			// Kept aside whole rather than blocking the tag's other rows.
+			w.Unrecognised = append(w.Unrecognised, store.HGSUnrecognisedRow{Key: in.Key, Reason: why, Raw: t.Raw})
+			continue
+		}
+		w.Transactions = append(w.Transactions, in)
 	}
 	return w
 }

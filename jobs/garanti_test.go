@@ -9,6 +9,7 @@ import (
 
 	"kasa/connect"
 	"kasa/jobs"
+	"kasa/providers/garanti"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -57,7 +58,97 @@ func TestPlanHGSCalls(t *testing.T) {
 	}
 }
 
-func TestAccessTokenRefusedRefreshNeedsReauth(t *testing.T) {
+func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	sb, err := connect.StartSandbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
+	cl, _, err := conn.Garanti(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The application is registered: its credentials are right.
+	clientID, secret, err := cl.Register(ctx, []string{conn.GarantiRedirectURI()}, "Kasa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := map[string]string{"garanti.client_id": clientID, "garanti.client_secret": secret, "garanti.client_id_portal": clientID,
+		"garanti.tpp_id": clientID, "garanti.tpp_name": "Kasa"}
+	if err := st.PutSettings(ctx, 0, app); err != nil {
+		t.Fatal(err)
+	}
+	day := store.GarantiDay(time.Now())
+	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000001", RawStatus: "A",
+		Status: store.GarantiActive, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
+		TranEnd: day, State: "s", Binding: "b", Verifier: "v", StateExpires: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ActivateGarantiConsent(ctx, id, "A", []store.GarantiConsentProduct{{ProductID: "7001000101",
+		AuthorityID: garanti.AuthorityTransactionInfo, Flag: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveGarantiTokens(ctx, id, store.GarantiToken{Access: "old", Refresh: "unknown-to-the-bank", Expiry: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	g := &jobs.Garanti{Store: st, Conn: conn, Now: time.Now}
+	client := func() *garanti.Client {
+		cl, _, err := conn.Garanti(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	c, _ := st.GarantiConsent(ctx, id)
+
+	// A passing failure of the bank is retried later, the consent untouched.
+	sb.Garanti.Faults.FailNext(1, http.StatusServiceUnavailable)
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil || errors.Is(err, jobs.ErrGarantiReauth) {
+		t.Fatalf("503: %v", err)
+	}
+	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {
+		t.Fatal("a 503 marked the consent for re-authorisation")
+	}
+	// The application's own secret is wrong: an admin's matter, not the
+	// customer's. The consent is not flagged; it says what to fix.
+	if err := st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": "wrong"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = g.AccessToken(ctx, client(), c, "", time.Minute)
+	if !errors.Is(err, jobs.ErrGarantiCredentials) || errors.Is(err, jobs.ErrGarantiReauth) {
+		t.Fatalf("wrong client secret: %v", err)
+	}
+	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth || c.LastErrorCode != "invalid_client" || !c.Usable() {
+		t.Fatalf("consent after invalid_client = %+v", c)
+	}
+	// The sync stops without retrying what cannot work until an admin acts.
+	if _, err := g.Sync(ctx, id, false); err == nil || !errors.Is(err, jobs.ErrGarantiCredentials) {
+		t.Fatalf("sync with wrong credentials: %v", err)
+	}
+	// With the secret fixed, the bank refuses the refresh token itself: only
+	// now must the customer approve again.
+	if err := st.PutSettings(ctx, 0, app); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); !errors.Is(err, jobs.ErrGarantiReauth) {
+		t.Fatalf("refused refresh: %v", err)
+	}
+	c, _ = st.GarantiConsent(ctx, id)
+	if !c.NeedsReauth || c.ReauthReason != "invalid_grant" || c.Usable() {
+		t.Fatalf("consent after a refused refresh = %+v", c)
+	}
+	// The sync leaves such a consent alone rather than failing.
+	res, err := g.Sync(ctx, id, false)
+	if err != nil || res.Calls != 0 {
+		t.Fatalf("sync of a consent needing reauth: %+v %v", res, err)
+	}
+}
+
+func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	sb, err := connect.StartSandbox()
@@ -67,41 +158,22 @@ func TestAccessTokenRefusedRefreshNeedsReauth(t *testing.T) {
 	t.Cleanup(sb.Close)
 	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
 	day := store.GarantiDay(time.Now())
-	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000001", RawStatus: "A",
-		Status: store.GarantiActive, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
-		TranEnd: day, State: "s", Binding: "b", Verifier: "v", StateExpires: time.Now()})
+	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000002", RawStatus: "B",
+		Status: store.GarantiAwaiting, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
+		TranEnd: day, State: "s2", Binding: "b", Verifier: "v", StateExpires: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveGarantiTokens(ctx, id, store.GarantiToken{Access: "old", Refresh: "unknown-to-the-bank", Expiry: time.Now().Add(-time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	g := &jobs.Garanti{Store: st, Conn: conn, Now: time.Now}
 	cl, _, err := conn.Garanti(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, _ := st.GarantiConsent(ctx, id)
-
-	// A passing failure of the bank is retried later, the consent untouched.
-	sb.Garanti.Faults.FailNext(1, http.StatusServiceUnavailable)
-	if _, err := g.AccessToken(ctx, cl, c, "", time.Minute); err == nil || errors.Is(err, jobs.ErrGarantiReauth) {
-		t.Fatalf("503: %v", err)
+	g := &jobs.Garanti{Store: st, Conn: conn, Now: time.Now}
+	if _, err := g.AccessToken(ctx, cl, c, "", 0); !errors.Is(err, jobs.ErrGarantiNoTokens) || errors.Is(err, jobs.ErrGarantiReauth) {
+		t.Fatalf("no tokens: %v", err)
 	}
 	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {
-		t.Fatal("a 503 marked the consent for re-authorisation")
-	}
-	// A refused refresh means the customer must approve again.
-	if _, err := g.AccessToken(ctx, cl, c, "", time.Minute); !errors.Is(err, jobs.ErrGarantiReauth) {
-		t.Fatalf("refused refresh: %v", err)
-	}
-	c, _ = st.GarantiConsent(ctx, id)
-	if !c.NeedsReauth || c.ReauthReason == "" || c.Usable() {
-		t.Fatalf("consent after a refused refresh = %+v", c)
-	}
-	// The sync leaves such a consent alone rather than failing.
-	res, err := g.Sync(ctx, id, false)
-	if err != nil || res.Calls != 0 {
-		t.Fatalf("sync of a consent needing reauth: %+v %v", res, err)
+		t.Fatal("a consent awaiting approval was flagged for re-approval")
 	}
 }

@@ -73,10 +73,29 @@ func (c GarantiConsent) Usable() bool {
 	return c.Status == GarantiActive && !c.NeedsReauth && c.SupersededBy == nil
 }
 
-// DaysLeft is how many days the consent remains valid after today (0 on its
-// last day, negative once past).
+// DaysLeft is how many Istanbul calendar days the consent remains valid
+// after today: 0 on its last day, -1 the day after, and so on.
 func (c GarantiConsent) DaysLeft(now time.Time) int {
-	return int(c.ValidationDate.Sub(GarantiDay(now)).Hours()+12) / 24
+	return calendarDays(GarantiDay(now), c.ValidationDate)
+}
+
+// PastValidation reports whether now's Istanbul day is after the consent's
+// validation date: the bank no longer answers data calls under it.
+func (c GarantiConsent) PastValidation(now time.Time) bool { return c.DaysLeft(now) < 0 }
+
+// CancelledLocally reports whether the consent was withdrawn in the product
+// before the customer approved it (the bank cannot delete such a consent;
+// it lapses at its approval deadline).
+func (c GarantiConsent) CancelledLocally() bool {
+	return c.Status == GarantiRevoked && c.ActivatedAt == nil && !c.HasTokens
+}
+
+// calendarDays counts the calendar days from a to b (b's date minus a's),
+// whatever the clock times and locations: dates compared as dates.
+func calendarDays(a, b time.Time) int {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return int(time.Date(by, bm, bd, 0, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 }
 
 type consentRow struct {
@@ -323,31 +342,34 @@ type GarantiRevocation struct {
 // RevokeGaranti records a successful delete at the bank: raw is the
 // consent's status afterwards. by is the user who asked.
 func (s *Store) RevokeGaranti(ctx context.Context, id, by int64, items []GarantiRevocation, status, raw string) error {
-	now := s.now()
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		for _, it := range items {
-			q := `UPDATE garanti_consent_products SET flag = false WHERE consent_id = $1 AND ($2 = '' OR authority_id = $2) AND ($3 = '' OR product_id = $3)`
-			if it.AuthorityID == "" {
-				q = `UPDATE garanti_consent_products SET revoked_at = COALESCE(revoked_at, $4) WHERE consent_id = $1 AND $2 = '' AND product_id = $3`
-			}
-			args := []any{id, it.AuthorityID, it.ProductID}
-			if it.AuthorityID == "" {
-				args = append(args, now)
-			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = $2, raw_status = $3, updated_at = $4,
-			revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $4) ELSE revoked_at END WHERE id = $1`, id, status, raw, now); err != nil {
-			return err
-		}
-		return Audit(ctx, tx, by, "garanti.consent.revoke", GarantiSubject(id), map[string]any{"items": items, "status": raw})
+		return revokeGaranti(ctx, tx, id, by, items, status, raw, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("store: revoke consent %d: %w", id, err)
 	}
 	return nil
+}
+
+func revokeGaranti(ctx context.Context, tx *sqlx.Tx, id, by int64, items []GarantiRevocation, status, raw string, now time.Time) error {
+	for _, it := range items {
+		q := `UPDATE garanti_consent_products SET flag = false WHERE consent_id = $1 AND ($2 = '' OR authority_id = $2) AND ($3 = '' OR product_id = $3)`
+		if it.AuthorityID == "" {
+			q = `UPDATE garanti_consent_products SET revoked_at = COALESCE(revoked_at, $4) WHERE consent_id = $1 AND $2 = '' AND product_id = $3`
+		}
+		args := []any{id, it.AuthorityID, it.ProductID}
+		if it.AuthorityID == "" {
+			args = append(args, now)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = $2, raw_status = $3, updated_at = $4,
+		revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $4) ELSE revoked_at END WHERE id = $1`, id, status, raw, now); err != nil {
+		return err
+	}
+	return Audit(ctx, tx, by, "garanti.consent.revoke", GarantiSubject(id), map[string]any{"items": items, "status": raw})
 }
 
 // execOneGaranti runs an update that must touch exactly one row.

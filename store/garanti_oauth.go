@@ -167,6 +167,14 @@ func (s *Store) RenewGarantiToken(ctx context.Context, consentID int64, stale st
 		if err := saveGarantiTokens(ctx, tx, s.keys, consentID, fresh, s.now()); err != nil {
 			return err
 		}
+		// The bank accepted the refresh token: whatever flagged the consent
+		// for re-approval, or a credentials failure it recorded, is over.
+		if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET needs_reauth = false, reauth_reason = '',
+			last_error_code = CASE WHEN last_error_code IN ('invalid_client', 'unauthorized') THEN '' ELSE last_error_code END,
+			last_error = CASE WHEN last_error_code IN ('invalid_client', 'unauthorized') THEN '' ELSE last_error END,
+			updated_at = $2 WHERE id = $1 AND (needs_reauth OR last_error_code IN ('invalid_client', 'unauthorized'))`, consentID, s.now()); err != nil {
+			return err
+		}
 		out = fresh
 		return nil
 	})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -27,6 +28,9 @@ type HGSVehicle struct {
 	LastErrorCode string
 	LastError     string
 	LastErrorAt   *time.Time
+	// Unrecognised counts the rows of this tag the bank sent that could not
+	// be stored as movements; they are kept whole in hgs_unrecognised.
+	Unrecognised int
 }
 
 type vehicleRow struct {
@@ -44,6 +48,7 @@ type vehicleRow struct {
 	LastErrorCode string              `db:"last_error_code"`
 	LastError     string              `db:"last_error"`
 	LastErrorAt   sql.NullTime        `db:"last_error_at"`
+	Unrecognised  int                 `db:"unrecognised"`
 }
 
 func hgsNullDecimal(d decimal.NullDecimal) *decimal.Decimal {
@@ -65,11 +70,13 @@ func (r vehicleRow) vehicle() HGSVehicle {
 	return HGSVehicle{ProductID: r.ProductID, ConsentID: garantiNullID(r.ConsentID), Plate: r.Plate, VehicleClass: r.VehicleClass,
 		Balance: hgsNullDecimal(r.Balance), StatusText: r.StatusText, AutoPayment: hgsNullDecimal(r.AutoPayment), MinPayment: hgsNullDecimal(r.MinPayment),
 		SyncedFrom: hgsNullDay(r.SyncedFrom), SyncedTo: hgsNullDay(r.SyncedTo), LastSyncedAt: garantiNullTime(r.LastSyncedAt),
-		LastErrorCode: r.LastErrorCode, LastError: r.LastError, LastErrorAt: garantiNullTime(r.LastErrorAt)}
+		LastErrorCode: r.LastErrorCode, LastError: r.LastError, LastErrorAt: garantiNullTime(r.LastErrorAt),
+		Unrecognised: r.Unrecognised}
 }
 
 const vehicleColumns = `product_id, consent_id, plate, vehicle_class, balance, status_text, auto_payment, min_payment,
-	synced_from, synced_to, last_synced_at, last_error_code, last_error, last_error_at`
+	synced_from, synced_to, last_synced_at, last_error_code, last_error, last_error_at,
+	(SELECT count(*) FROM hgs_unrecognised u WHERE u.product_id = hgs_vehicles.product_id) AS unrecognised`
 
 // HGSVehicles lists the tags by plate (tags not yet synced, by product id,
 // last); with consentID > 0, only those synced under that consent.
@@ -110,6 +117,28 @@ type HGSWindow struct {
 	From, To     time.Time // calendar days, both included
 	Info         *HGSVehicleInfo
 	Transactions []HGSTransactionInput
+	// Unrecognised are rows that cannot be movements, kept aside.
+	Unrecognised []HGSUnrecognisedRow
+}
+
+// HGSUnrecognisedRow is a row of the bank the product could not read as a
+// movement, with why; its raw JSON is kept.
+type HGSUnrecognisedRow struct {
+	Key    string
+	Reason string
+	Raw    json.RawMessage
+}
+
+// Valid says why a movement cannot be stored ("" when it can): the table
+// keeps passages (B) and top-ups (A) only.
+func (t HGSTransactionInput) Valid() string {
+	if t.DebitCredit != "A" && t.DebitCredit != "B" {
+		return "unknown debitCreditInd " + strconv.Quote(t.DebitCredit)
+	}
+	if t.EntranceTS.IsZero() {
+		return "no entranceTs"
+	}
+	return ""
 }
 
 // HGSTransactionInput is one movement as the bank listed it.
@@ -148,6 +177,17 @@ func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
 			}
 			n, _ := res.RowsAffected()
 			inserted += int(n)
+		}
+		for _, u := range w.Unrecognised {
+			raw := string(u.Raw)
+			if raw == "" || !json.Valid(u.Raw) {
+				raw = "{}"
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO hgs_unrecognised (key, product_id, consent_id, reason, raw, first_seen_at)
+				VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (key) DO NOTHING`,
+				u.Key, w.ProductID, w.ConsentID, truncate(u.Reason, 200), raw, now); err != nil {
+				return fmt.Errorf("unrecognised row %s: %w", u.Key, err)
+			}
 		}
 		if w.Info != nil {
 			i := w.Info

@@ -38,10 +38,10 @@ func (f HGSFilter) where() (string, []any) {
 		add("t.product_id = ?", f.ProductID)
 	}
 	switch f.Kind {
-	case HGSPassages:
-		conds = append(conds, "t.departure_ts IS NOT NULL")
+	case HGSPassages: // one definition with the totals: debitCreditInd B
+		conds = append(conds, "t.debit_credit = 'B'")
 	case HGSTopUps:
-		conds = append(conds, "t.departure_ts IS NULL")
+		conds = append(conds, "t.debit_credit = 'A'")
 	}
 	if f.DebitCredit != "" {
 		add("t.debit_credit = ?", f.DebitCredit)
@@ -77,8 +77,9 @@ type HGSTransaction struct {
 	Explanation       string          `db:"explanation"`
 }
 
-// Passage reports whether the movement is a passage (it has an exit).
-func (t HGSTransaction) Passage() bool { return t.DepartureTS.Valid }
+// Passage reports whether the movement is a passage (debitCreditInd B, as
+// the totals count them); otherwise it is a top-up (A).
+func (t HGSTransaction) Passage() bool { return t.DebitCredit == "B" }
 
 const hgsTxnSelect = `SELECT t.id, t.product_id, COALESCE(v.plate, '') AS plate, t.amount, t.debit_credit, t.entrance_ts,
 	t.departure_ts, t.entrance_motorway, t.departure_motorway, t.explanation

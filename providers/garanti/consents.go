@@ -157,8 +157,9 @@ func (w consentWire) consent() Consent {
 // state and codeChallenge (S256, from NewPKCE) are conveyed as query
 // parameters of the scaOAuth link – state, code_challenge and
 // code_challenge_method=S256, as in an OAuth 2.0 authorization request –
-// because the consent API has no fields for them; parameters the bank
-// already put in the link are left as they are. Empty values are not added.
+// because the consent API has no fields for them; values the bank already
+// put in the link under those names are replaced by ours. Empty values are
+// not added.
 func (c *Client) CreateConsent(ctx context.Context, req ConsentRequest, state, codeChallenge string) (CreatedConsent, error) {
 	tok, err := c.ClientToken(ctx)
 	if err != nil {
@@ -195,8 +196,8 @@ func (c *Client) CreateConsent(ctx context.Context, req ConsentRequest, state, c
 	return cc, nil
 }
 
-// scaLink resolves the bank's link against the base URL and adds state and
-// the PKCE challenge unless the bank already set them.
+// scaLink resolves the bank's link against the base URL and sets state and
+// the PKCE challenge, replacing any the bank already set.
 func (c *Client) scaLink(href, state, challenge string) (string, error) {
 	base, err := url.Parse(c.baseURL + "/")
 	if err != nil {
@@ -207,8 +208,11 @@ func (c *Client) scaLink(href, state, challenge string) (string, error) {
 		return "", &Error{Status: http.StatusCreated, Code: CodeMalformed, Info: "scaOAuth link is not an http(s) URL"}
 	}
 	q := u.Query()
+	// Ours replace any the bank put in the link: the callback accepts only
+	// the state this product issued, and the code exchange sends the
+	// verifier of our challenge.
 	add := func(k, v string) {
-		if v != "" && q.Get(k) == "" {
+		if v != "" {
 			q.Set(k, v)
 		}
 	}

@@ -236,7 +236,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		ConsentStatus: c.status, ConsentID: c.id,
 		CreationEndTime: c.created.Add(ConsentCreationWindow).In(istanbul).Format(tsLayout),
 		StrongIDType:    "OTP",
-		Links:           map[string]hrefTo{"scaOAuth": {Href: s.baseURL(r) + AuthorizePath + "?" + q.Encode()}},
+		Links:           map[string]hrefTo{"scaOAuth": {Href: s.linkBaseFor(r) + AuthorizePath + "?" + q.Encode()}},
 	})
 }
 
@@ -329,4 +329,22 @@ func (c *consent) authorityLive(authorityID string) bool {
 		}
 	}
 	return false
+}
+
+// SetApprovalLinkBase makes new consents' scaOAuth links start with base
+// (scheme, host and port) instead of the fake's own address: a fault switch
+// for a bank whose link points somewhere the product must not follow.
+// "" restores the fake's own address.
+func (s *Server) SetApprovalLinkBase(base string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.linkBase = base
+}
+
+// linkBaseFor is the base of the scaOAuth link. Callers hold s.mu.
+func (s *Server) linkBaseFor(r *http.Request) string {
+	if s.linkBase != "" {
+		return s.linkBase
+	}
+	return s.baseURL(r)
 }

@@ -107,6 +107,7 @@ type Server struct {
 	products  map[string]*product // by productId
 	txns      map[string][]txn    // by productId, ascending by entrance time
 	hgsFails  []string            // back-end error codes for the next txnlist calls
+	linkBase  string              // when set, the base of the scaOAuth links instead of ours
 }
 
 // New returns a fake bank with its seeded customers.

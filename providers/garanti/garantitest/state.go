@@ -91,3 +91,19 @@ func (s *Server) Registrations() []Registration {
 	}
 	return out
 }
+
+// AddRawTransaction records a row on a tag exactly as given, whatever its
+// debitCreditInd (a value other than A or B included), without moving the
+// balance: a fault switch for a bank that sends a row the product does not
+// know. It reports false for an unknown product.
+func (s *Server) AddRawTransaction(t Transaction) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.products[t.ProductID] == nil {
+		return false
+	}
+	list := append(s.txns[t.ProductID], t)
+	sortTxns(list, false)
+	s.txns[t.ProductID] = list
+	return true
+}

@@ -1,0 +1,486 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/providers/garanti"
+	"kasa/providers/garanti/garantitest"
+	"kasa/store"
+)
+
+func TestRevokePendingConsentCancelsIt(t *testing.T) {
+	e := newTestEnv(t)
+	admin := registerGaranti(t, e)
+	href := startConsent(t, e, admin, consentForm(5))
+	c := onlyConsent(t, e)
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+
+	// Only the whole of a consent awaiting approval can be withdrawn.
+	resp, doc := e.postForm(admin, path+"/revoke", url.Values{"mode": {"authority"}, "authority": {garanti.AuthorityProductInfo},
+		"confirm": {"yes"}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(fieldError(doc, "mode"), "only be cancelled as a whole") {
+		t.Fatalf("partial revoke of a pending consent: %d %q", resp.StatusCode, fieldError(doc, "mode"))
+	}
+	resp, _ = e.postForm(admin, path+"/revoke", url.Values{"mode": {"all"}, "confirm": {"yes"}}, "Accept-Language", "en")
+	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != path {
+		t.Fatalf("revoke: %d %q", resp.StatusCode, l)
+	}
+	got, _ := e.st.GarantiConsent(context.Background(), c.ID)
+	if got.Status != store.GarantiRevoked || got.NeedsReauth || got.ReauthReason != "" || !got.CancelledLocally() {
+		t.Fatalf("cancelled consent = %+v", got)
+	}
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if !strings.Contains(testID(doc, "flash-success"), "awaiting approval was cancelled") || testID(doc, "consent-cancelled") == "" ||
+		testID(doc, "reauth") != "" || doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", "") != "revoked" {
+		t.Fatalf("consent page: flash %q, note %q, reauth %q", testID(doc, "flash-success"), testID(doc, "consent-cancelled"), testID(doc, "reauth"))
+	}
+	// The customer approves at the bank anyway: the return is refused and
+	// changes nothing.
+	resp, _ = e.get(admin, atBank(t, e, href, "approve").RequestURI(), "Accept-Language", "en")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("callback after cancel: %d", resp.StatusCode)
+	}
+	if got, _ := e.st.GarantiConsent(context.Background(), c.ID); got.Status != store.GarantiRevoked || got.HasTokens {
+		t.Fatalf("consent after a late callback = %+v", got)
+	}
+}
+
+func TestRevokeModesThroughTheOutbox(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	revoke := func(form url.Values) {
+		t.Helper()
+		form.Set("confirm", "yes")
+		if resp, _ := e.postForm(admin, path+"/revoke", form); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoke %v: %d", form, resp.StatusCode)
+		}
+	}
+	grant := func(product, authority string) store.GarantiConsentProduct {
+		ps, _ := e.st.GarantiConsentProducts(ctx, c.ID)
+		for _, p := range ps {
+			if p.ProductID == product && p.AuthorityID == authority {
+				return p
+			}
+		}
+		t.Fatalf("no grant %s/%s", product, authority)
+		return store.GarantiConsentProduct{}
+	}
+	bankGrant := func(product, authority string) garantitest.GrantState {
+		st, _ := e.sandbox.Garanti.Consent(c.ConsentID)
+		for _, g := range st.Grants {
+			if g.ProductID == product && g.AuthorityID == authority {
+				return g
+			}
+		}
+		t.Fatalf("no bank grant %s/%s", product, authority)
+		return garantitest.GrantState{}
+	}
+
+	// Both: one authority of one vehicle.
+	revoke(url.Values{"mode": {"both"}, "authority": {garanti.AuthorityProductInfo}, "product": {vs[0].ProductID}})
+	if grant(vs[0].ProductID, garanti.AuthorityProductInfo).Live() || !grant(vs[0].ProductID, garanti.AuthorityTransactionInfo).Live() ||
+		!grant(vs[1].ProductID, garanti.AuthorityProductInfo).Live() || bankGrant(vs[0].ProductID, garanti.AuthorityProductInfo).Flag {
+		t.Fatal("both: the wrong grants changed")
+	}
+	// Authority: that authority for every vehicle.
+	revoke(url.Values{"mode": {"authority"}, "authority": {garanti.AuthorityProductInfo}})
+	for _, v := range vs {
+		if grant(v.ProductID, garanti.AuthorityProductInfo).Live() || !grant(v.ProductID, garanti.AuthorityTransactionInfo).Live() ||
+			bankGrant(v.ProductID, garanti.AuthorityProductInfo).Flag {
+			t.Fatalf("authority: grants of %s", v.ProductID)
+		}
+	}
+	_, doc := e.get(admin, path, "Accept-Language", "en")
+	if n := doc.Find(`[data-testid=revocation][data-state=done]`).Length(); n != 2 {
+		t.Fatalf("%d withdrawals shown done", n)
+	}
+	// All: the whole consent.
+	revoke(url.Values{"mode": {"all"}})
+	got, _ := e.st.GarantiConsent(ctx, c.ID)
+	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); got.Status != store.GarantiRevoked || got.RevokedAt == nil || st.Status != "I" {
+		t.Fatalf("all: consent %+v, bank %q", got, st.Status)
+	}
+	revs, _ := e.st.GarantiRevocations(ctx, c.ID)
+	if len(revs) != 3 || revs[0].Mode != "all" || revs[0].State != store.RevocationDone || revs[0].RawStatus != "I" {
+		t.Fatalf("withdrawals = %+v", revs)
+	}
+}
+
+func TestRevokeWhileTheBankIsDownStaysPendingAndIsDelivered(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	e.sandbox.Garanti.Faults.Down()
+	resp, _ := e.postForm(admin, path+"/revoke", url.Values{"mode": {"product"}, "product": {vs[2].ProductID}, "confirm": {"yes"}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	_, doc := e.get(admin, path, "Accept-Language", "en")
+	row := doc.Find(`[data-testid=revocation]`).First()
+	if !strings.Contains(testID(doc, "flash-info"), "keeps trying") || row.AttrOr("data-state", "") != "pending" ||
+		!strings.Contains(row.Text(), "cannot be reached") {
+		t.Fatalf("while down: flash %q, row %q %q", testID(doc, "flash-info"), row.AttrOr("data-state", ""), row.Text())
+	}
+	e.sandbox.Garanti.Faults.Reset()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		revs, _ := e.st.GarantiRevocations(ctx, c.ID)
+		if len(revs) == 1 && revs[0].State == store.RevocationDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("withdrawal not delivered: %+v", revs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	st, _ := e.sandbox.Garanti.Consent(c.ConsentID)
+	for _, g := range st.Grants {
+		if g.Revoked != (g.ProductID == vs[2].ProductID) {
+			t.Fatalf("bank grants: %+v", st.Grants)
+		}
+	}
+}
+
+func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	g := &jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	s, _ := e.st.Settings(ctx)
+	secret := s["garanti.client_secret"]
+	expire := func() {
+		t.Helper()
+		tok, _ := e.st.GarantiTokens(ctx, c.ID)
+		tok.Expiry = time.Now().Add(-time.Minute)
+		if err := e.st.SaveGarantiTokens(ctx, c.ID, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := func() *garanti.Client {
+		cl, _, err := e.conn.Garanti(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	// The application's secret is wrong: the consent is not flagged; its
+	// page tells the admin to fix the setup.
+	e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": "wrong"})
+	expire()
+	c, _ = e.st.GarantiConsent(ctx, c.ID)
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil {
+		t.Fatal("refresh with a wrong secret worked")
+	}
+	_, doc := e.get(admin, path, "Accept-Language", "en")
+	if c, _ = e.st.GarantiConsent(ctx, c.ID); c.NeedsReauth || testID(doc, "reauth") != "" ||
+		doc.Find(`[data-testid=consent-last-error]`).AttrOr("data-code", "") != "invalid_client" ||
+		doc.Find(`[data-testid=consent-setup-link]`).AttrOr("href", "") != "/consents/setup" {
+		t.Fatalf("after invalid_client: %+v, error %q", c, testID(doc, "consent-last-error"))
+	}
+	// Fixed: the next refresh works, the error goes, the sync calls again.
+	e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": secret})
+	// A consent flagged by an older version (or any cause) is cleared by a
+	// refresh that works.
+	e.st.MarkGarantiReauth(ctx, c.ID, "unavailable")
+	c, _ = e.st.GarantiConsent(ctx, c.ID)
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err != nil {
+		t.Fatalf("refresh with the right secret: %v", err)
+	}
+	if c, _ = e.st.GarantiConsent(ctx, c.ID); c.NeedsReauth || c.LastErrorCode != "" || !c.Usable() {
+		t.Fatalf("after a working refresh: %+v", c)
+	}
+	res, err := g.Sync(ctx, c.ID, true)
+	if err != nil || res.Calls == 0 {
+		t.Fatalf("sync after the fix: %+v %v", res, err)
+	}
+	// The bank refuses the refresh token itself: now the customer must approve again.
+	tok, _ := e.st.GarantiTokens(ctx, c.ID)
+	tok.Refresh, tok.Expiry = "revoked-at-the-bank", time.Now().Add(-time.Minute)
+	e.st.SaveGarantiTokens(ctx, c.ID, tok)
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil {
+		t.Fatal("refused refresh token worked")
+	}
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if c, _ = e.st.GarantiConsent(ctx, c.ID); !c.NeedsReauth || c.ReauthReason != "invalid_grant" || testID(doc, "reauth-renew") == "" {
+		t.Fatalf("after invalid_grant: %+v", c)
+	}
+}
+
+func TestRegisterAgainNeedsConfirmation(t *testing.T) {
+	e := newTestEnv(t)
+	admin := registerGaranti(t, e)
+	_, doc := e.get(admin, "/consents/setup", "Accept-Language", "en")
+	regs := e.sandbox.Garanti.Registrations()
+	if testID(doc, "client-id") != regs[0].ClientID || testID(doc, "registered-at") == "" ||
+		testID(doc, "registered-uri") != e.srv.URL+"/oauth/garanti/callback" || !strings.Contains(testID(doc, "reregister-warning"), "stops working") ||
+		doc.Find(`[data-testid=reregister]`).AttrOr("open", "none") != "none" {
+		t.Fatalf("setup page after registering: id %q, at %q, uri %q", testID(doc, "client-id"), testID(doc, "registered-at"), testID(doc, "registered-uri"))
+	}
+	resp, doc := e.postForm(admin, "/consents/setup/register", url.Values{"company_name": {"Kasa A.Ş."}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(fieldError(doc, "confirm_reregister"), "confirm that the existing consents") ||
+		doc.Find(`[data-testid=reregister]`).AttrOr("open", "none") == "none" {
+		t.Fatalf("register again unconfirmed: %d %q", resp.StatusCode, fieldError(doc, "confirm_reregister"))
+	}
+	if n := len(e.sandbox.Garanti.Registrations()); n != 1 {
+		t.Fatalf("%d registrations after an unconfirmed attempt", n)
+	}
+	resp, _ = e.postForm(admin, "/consents/setup/register", url.Values{"company_name": {"Kasa A.Ş."}, "confirm_reregister": {"yes"}})
+	if resp.StatusCode != http.StatusSeeOther || len(e.sandbox.Garanti.Registrations()) != 2 {
+		t.Fatalf("confirmed: %d, %d registrations", resp.StatusCode, len(e.sandbox.Garanti.Registrations()))
+	}
+}
+
+func TestOperatorCannotCauseSandboxReregistration(t *testing.T) {
+	e := newTestEnv(t)
+	registerGaranti(t, e)
+	operator, _ := e.login(store.RoleOperator)
+	ctx := context.Background()
+	if err := e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_id": "forgotten", "garanti.client_secret": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, doc := e.postForm(operator, "/consents", consentForm(5), "Accept-Language", "en")
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(testID(doc, "consent-error"), "Ask an administrator") ||
+		doc.Find("#f-frequency").AttrOr("value", "") != "5" {
+		t.Fatalf("operator: %d %q", resp.StatusCode, testID(doc, "consent-error"))
+	}
+	s, _ := e.st.Settings(ctx)
+	if len(e.sandbox.Garanti.Registrations()) != 1 || s["garanti.client_id"] != "forgotten" {
+		t.Fatalf("an operator re-registered: %d registrations, client %q", len(e.sandbox.Garanti.Registrations()), s["garanti.client_id"])
+	}
+}
+
+func TestTamperedRenewsIsRefusedBeforeTheBank(t *testing.T) {
+	e := newTestEnv(t)
+	admin, old := activeConsent(t, e, 10)
+	consentsAtBank := func() int {
+		var n int
+		e.st.DB().Get(&n, `SELECT count(*) FROM api_calls WHERE operation = 'create_consent'`)
+		return n
+	}
+	before := consentsAtBank()
+	for _, renews := range []string{"999999", "abc", "-1"} {
+		form := consentForm(7)
+		form.Set("renews", renews)
+		resp, doc := e.postForm(admin, "/consents", form, "Accept-Language", "en")
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(fieldError(doc, "renews"), "does not exist or was already renewed") ||
+			doc.Find("#f-frequency").AttrOr("value", "") != "7" || doc.Find(`input[name=renews]`).Length() != 0 {
+			t.Fatalf("renews=%s: %d %q", renews, resp.StatusCode, fieldError(doc, "renews"))
+		}
+	}
+	// A consent already renewed cannot be renewed again.
+	form := consentForm(10)
+	form.Set("renews", strconv.FormatInt(old.ID, 10))
+	back(e, admin, atBank(t, e, startConsent(t, e, admin, form), "approve"))
+	resp, doc := e.postForm(admin, "/consents", form, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(doc, "renews") == "" {
+		t.Fatalf("renewing a renewed consent: %d", resp.StatusCode)
+	}
+	if n := consentsAtBank(); n != before+1 {
+		t.Fatalf("%d consents created at the bank, want only the genuine renewal", n-before)
+	}
+}
+
+func TestBankLinkElsewhereLeavesAClearConsent(t *testing.T) {
+	e := newTestEnv(t)
+	admin := registerGaranti(t, e)
+	fake, _ := url.Parse(e.sandbox.GarantiURL)
+	for i, base := range []string{"http://evil.example.com", "https://" + fake.Host} {
+		e.sandbox.Garanti.SetApprovalLinkBase(base)
+		resp, doc := e.postForm(admin, "/consents", consentForm(6), "Accept-Language", "en")
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(testID(doc, "consent-error"), "unexpected host") ||
+			doc.Find("#f-frequency").AttrOr("value", "") != "6" {
+			t.Fatalf("%s: %d %q", base, resp.StatusCode, testID(doc, "consent-error"))
+		}
+		cs, _ := e.st.GarantiConsents(context.Background())
+		if len(cs) != i+1 || cs[0].Status != store.GarantiRevoked || cs[0].LastErrorCode != "badlink" || !cs[0].CancelledLocally() {
+			t.Fatalf("consent after a refused link: %+v", cs)
+		}
+	}
+}
+
+func TestBankLinkAllowed(t *testing.T) {
+	u := func(s string) *url.URL { v, _ := url.Parse(s); return v }
+	prod := u("https://apis.garantibbva.com.tr:443")
+	local := u("http://127.0.0.1:8081")
+	cases := []struct {
+		base *url.URL
+		link string
+		want bool
+	}{
+		{prod, "https://apis.garantibbva.com.tr/oauth/authorize?x=1", true},
+		{prod, "https://apis.garantibbva.com.tr:443/oauth/authorize", true},
+		{prod, "https://APIS.garantibbva.com.tr/oauth/authorize", true},
+		{prod, "http://apis.garantibbva.com.tr/oauth/authorize", false},     // downgrade
+		{prod, "http://apis.garantibbva.com.tr:443/oauth/authorize", false}, // downgrade
+		{prod, "https://apis.garantibbva.com.tr:8443/oauth/authorize", false},
+		{prod, "https://apis.garantibbva.com.tr.evil.com/oauth", false},
+		{prod, "https://user@apis.garantibbva.com.tr/oauth", false},
+		{prod, "javascript:alert(1)", false},
+		{prod, "/oauth/authorize", false},
+		{local, "http://127.0.0.1:8081/oauth/authorize", true},
+		{local, "http://127.0.0.1:8082/oauth/authorize", false},
+		{local, "http://127.0.0.1/oauth/authorize", false},
+		{u("https://gbcadt02.fw.garanti.com.tr:8443"), "https://gbcadt02.fw.garanti.com.tr:8443/x", true},
+		{u("https://gbcadt02.fw.garanti.com.tr:8443"), "https://gbcadt02.fw.garanti.com.tr/x", false},
+	}
+	for _, c := range cases {
+		if got := bankLinkAllowed(c.base, u(c.link)); got != c.want {
+			t.Errorf("base %s, link %s: %v, want %v", c.base, c.link, got, c.want)
+		}
+	}
+	if bankLinkAllowed(prod, nil) || bankLinkAllowed(nil, u("https://apis.garantibbva.com.tr")) {
+		t.Error("a nil URL was allowed")
+	}
+}
+
+func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	// The validation date was yesterday (Istanbul) and the status job has
+	// not run yet: a sync makes no call and marks the consent expired.
+	yesterday := i18n.Today(time.Now()).AddDate(0, 0, -1).Format("2006-01-02")
+	if _, err := e.st.DB().Exec(`UPDATE garanti_consents SET validation_date = $2 WHERE id = $1`, c.ID, yesterday); err != nil {
+		t.Fatal(err)
+	}
+	var calls int
+	e.st.DB().Get(&calls, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`)
+	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	if err != nil || res.Calls != 0 {
+		t.Fatalf("sync of an expired consent: %+v %v", res, err)
+	}
+	var after int
+	e.st.DB().Get(&after, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`)
+	got, _ := e.st.GarantiConsent(ctx, c.ID)
+	if after != calls || got.Status != store.GarantiExpired || got.NeedsReauth || got.LastErrorCode != "" {
+		t.Fatalf("consent %+v, %d calls", got, after-calls)
+	}
+	_, doc := e.get(admin, path, "Accept-Language", "en")
+	if doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", "") != "expired" || testID(doc, "consent-last-error") != "" {
+		t.Fatalf("consent page shows %q", testID(doc, "consent-status"))
+	}
+	_, doc = e.get(admin, "/hgs", "Accept-Language", "en")
+	if n := doc.Find(`[data-testid=hgs-vehicle-error]`).Length(); n != 0 || testID(doc, "hgs-no-consent") == "" {
+		t.Fatalf("hgs page: %d card errors", n)
+	}
+}
+
+func TestConsentStatusJobMarksExpiry(t *testing.T) {
+	e := newTestEnv(t)
+	_, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	yesterday := i18n.Today(time.Now()).AddDate(0, 0, -1).Format("2006-01-02")
+	if _, err := e.st.DB().Exec(`UPDATE garanti_consents SET validation_date = $2 WHERE id = $1`, c.ID, yesterday); err != nil {
+		t.Fatal(err)
+	}
+	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
+	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.st.GarantiConsent(ctx, c.ID)
+	if got.Status != store.GarantiExpired || got.RawStatus != "A" || got.StatusCheckedAt == nil {
+		t.Fatalf("after the status job: %+v", got)
+	}
+}
+
+func TestSyncStopsForTheDayOn429(t *testing.T) {
+	e := newTestEnv(t)
+	_, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	e.sandbox.Garanti.Faults.FailNext(1, http.StatusTooManyRequests)
+	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	if err != nil || res.Calls != 1 || res.Deferred != 3 || res.Failed != 0 {
+		t.Fatalf("sync on 429: %+v %v", res, err)
+	}
+	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != 10 {
+		t.Fatalf("usage after 429: %d, want the whole quota", used)
+	}
+	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
+	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
+		t.Fatalf("deferred sync = %+v", queued)
+	}
+	if res.NextCall.Before(tomorrow) {
+		t.Fatalf("next call %s", res.NextCall)
+	}
+}
+
+func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	now := time.Now()
+	if !e.sandbox.Garanti.AddRawTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("12.50"),
+		DebitCreditInd: "X", EntranceTS: now.Add(-time.Hour), Explanation: "IADE"}) ||
+		!e.sandbox.Garanti.AddTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("95.00"),
+			DebitCreditInd: "B", EntranceTS: now.Add(-30 * time.Minute), DepartureTS: now.Add(-20 * time.Minute), EntranceMotorway: "Çamlıca"}) {
+		t.Fatal("could not add rows at the bank")
+	}
+	var before int
+	e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`)
+	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	if err != nil || res.Failed != 0 || res.New != 1 {
+		t.Fatalf("sync with an unknown row: %+v %v", res, err)
+	}
+	vs, _ = e.st.HGSVehicles(ctx, c.ID)
+	if vs[0].Unrecognised != 1 || vs[0].LastErrorCode != "" {
+		t.Fatalf("vehicle = %+v", vs[0])
+	}
+	var raw string
+	e.st.DB().Get(&raw, `SELECT raw->>'explanationText35' FROM hgs_unrecognised`)
+	if raw != "IADE" {
+		t.Fatalf("unknown row kept as %q", raw)
+	}
+	_, doc := e.get(admin, "/hgs", "Accept-Language", "en")
+	w := doc.Find(`[data-testid=hgs-vehicle][data-product="` + vs[0].ProductID + `"] [data-testid=hgs-vehicle-warning]`)
+	if w.AttrOr("data-count", "") != "1" || !strings.Contains(w.Text(), "kept as sent") {
+		t.Fatalf("card warning %q", w.Text())
+	}
+}
+
+func TestHGSAutoRefreshKeepsThePage(t *testing.T) {
+	e := newTestEnv(t)
+	admin, _ := activeConsent(t, e, 10)
+	// A sync due now that no runner has taken yet: the page refreshes itself.
+	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, jobs.KindHGSSync); err != nil {
+		t.Fatal(err)
+	}
+	_, doc := e.get(admin, "/hgs?page=2&kind=passages", "Accept-Language", "en")
+	get := doc.Find(`[data-testid=hgs-main]`).AttrOr("hx-get", "")
+	u, _ := url.Parse(get)
+	if u == nil || u.Query().Get("page") != "2" || u.Query().Get("kind") != "passages" {
+		t.Fatalf("auto-refresh URL %q", get)
+	}
+}
+
+func TestEveryBankCodeIsExplainedInBothLanguages(t *testing.T) {
+	for code := range garanti.Codes {
+		txt, ok := i18n.Lookup("garanti.code." + code)
+		if !ok || strings.TrimSpace(txt.TR) == "" || strings.TrimSpace(txt.EN) == "" || txt.TR == txt.EN {
+			t.Errorf("%s: %+v %v", code, txt, ok)
+		}
+	}
+	for _, code := range []string{"badlink", "store", "notokens", "reauth", "invalid_grant", "invalid_client", "unauthorized", "quota", "unavailable"} {
+		if _, ok := i18n.Lookup("garanti.code." + code); !ok {
+			t.Errorf("product code %s unexplained", code)
+		}
+	}
+}

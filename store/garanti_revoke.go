@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// CancelPendingGarantiConsent withdraws, in the product only, a consent the
+// customer has not approved: the bank's delete needs the customer's token,
+// which such a consent never had. Its one-time states are spent, so a late
+// return from the bank changes nothing, and the bank lets it lapse at its
+// approval deadline. code and detail say why when it was not a person's
+// choice (a bank link that was not followed). ErrConflict when the consent
+// is no longer pending or already has tokens.
+func (s *Store) CancelPendingGarantiConsent(ctx context.Context, id, by int64, code, detail string) error {
+	now := s.now()
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = 'revoked', revoked_at = COALESCE(revoked_at, $2),
+			last_error_code = $3, last_error = $4, updated_at = $2
+			WHERE id = $1 AND status IN ('awaiting_authorisation', 'authorised')
+			AND NOT EXISTS (SELECT 1 FROM garanti_tokens t WHERE t.consent_id = garanti_consents.id)`, id, now, code, truncate(detail, 500))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE garanti_oauth_states SET used_at = COALESCE(used_at, $2) WHERE consent_id = $1`, id, now); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, by, "garanti.consent.cancel", GarantiSubject(id), map[string]any{"reason": code})
+	})
+	if err != nil {
+		return fmt.Errorf("store: cancel pending consent %d: %w", id, err)
+	}
+	return nil
+}
+
+// Revocation states.
+const (
+	RevocationPending = "pending"
+	RevocationDone    = "done"
+	RevocationFailed  = "failed"
+)
+
+// GarantiRevocationRequest is a withdrawal asked of the bank (the outbox
+// row of a revoke): kept until the bank confirms it, retried meanwhile.
+type GarantiRevocationRequest struct {
+	ID            int64      `db:"id"`
+	ConsentID     int64      `db:"consent_id"`
+	Mode          string     `db:"mode"` // all, authority, product, both
+	AuthorityID   string     `db:"authority_id"`
+	ProductID     string     `db:"product_id"`
+	State         string     `db:"state"`
+	RawStatus     string     `db:"raw_status"`
+	LastErrorCode string     `db:"last_error_code"`
+	LastError     string     `db:"last_error"`
+	JobID         *int64     `db:"job_id"`
+	RequestedBy   *int64     `db:"requested_by"`
+	CreatedAt     time.Time  `db:"created_at"`
+	FinishedAt    *time.Time `db:"finished_at"`
+}
+
+// Items is what the delete withdraws, nothing for the whole consent.
+func (r GarantiRevocationRequest) Items() []GarantiRevocation {
+	if r.Mode == "all" {
+		return nil
+	}
+	return []GarantiRevocation{{AuthorityID: r.AuthorityID, ProductID: r.ProductID}}
+}
+
+const revocationColumns = `id, consent_id, mode, authority_id, product_id, state, raw_status, last_error_code, last_error,
+	job_id, requested_by, created_at, finished_at`
+
+// CreateGarantiRevocation stores a withdrawal to deliver, in the caller's
+// transaction (with its job), and audits the request.
+func CreateGarantiRevocation(ctx context.Context, tx sqlx.ExtContext, r GarantiRevocationRequest) (int64, error) {
+	var id int64
+	err := sqlx.GetContext(ctx, tx, &id, `INSERT INTO garanti_revocations (consent_id, mode, authority_id, product_id, requested_by)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, r.ConsentID, r.Mode, r.AuthorityID, r.ProductID, garantiNullIDParam(r.RequestedBy))
+	if err != nil {
+		return 0, fmt.Errorf("store: create revocation: %w", err)
+	}
+	var by int64
+	if r.RequestedBy != nil {
+		by = *r.RequestedBy
+	}
+	if err := Audit(ctx, tx, by, "garanti.consent.revoke.request", GarantiSubject(r.ConsentID),
+		map[string]any{"mode": r.Mode, "authority": r.AuthorityID, "product": r.ProductID}); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// SetGarantiRevocationJob records the job delivering a withdrawal.
+func SetGarantiRevocationJob(ctx context.Context, tx sqlx.ExecerContext, id, jobID int64) error {
+	return execOneGaranti(ctx, tx, "set revocation job", `UPDATE garanti_revocations SET job_id = $2 WHERE id = $1`, id, jobID)
+}
+
+// GarantiRevocation returns one withdrawal.
+func (s *Store) GarantiRevocation(ctx context.Context, id int64) (GarantiRevocationRequest, error) {
+	var r GarantiRevocationRequest
+	if err := s.db.GetContext(ctx, &r, `SELECT `+revocationColumns+` FROM garanti_revocations WHERE id = $1`, id); err != nil {
+		return r, fmt.Errorf("store: revocation %d: %w", id, notFound(err))
+	}
+	return r, nil
+}
+
+// GarantiRevocations lists a consent's withdrawals, newest first.
+func (s *Store) GarantiRevocations(ctx context.Context, consentID int64) ([]GarantiRevocationRequest, error) {
+	var out []GarantiRevocationRequest
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+revocationColumns+` FROM garanti_revocations WHERE consent_id = $1
+		ORDER BY id DESC LIMIT 20`, consentID); err != nil {
+		return nil, fmt.Errorf("store: revocations: %w", err)
+	}
+	return out, nil
+}
+
+// NoteGarantiRevocationError records the latest failed attempt of a
+// withdrawal; with final it will not be tried again.
+func (s *Store) NoteGarantiRevocationError(ctx context.Context, id int64, code, msg string, final bool) error {
+	state := RevocationPending
+	var finished sql.NullTime
+	if final {
+		state, finished = RevocationFailed, sql.NullTime{Time: s.now(), Valid: true}
+	}
+	return execOneGaranti(ctx, s.db, "note revocation error", `UPDATE garanti_revocations SET last_error_code = $2, last_error = $3,
+		state = $4, finished_at = $5 WHERE id = $1 AND state <> 'done'`, id, code, truncate(msg, 500), state, finished)
+}
+
+// CompleteGarantiRevocation records the bank's confirmation of a
+// withdrawal: the consent's products and status (as RevokeGaranti) and the
+// request done, in one transaction. A request already done is left alone.
+func (s *Store) CompleteGarantiRevocation(ctx context.Context, id int64, status, raw string) error {
+	r, err := s.GarantiRevocation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.State == RevocationDone {
+		return nil
+	}
+	var by int64
+	if r.RequestedBy != nil {
+		by = *r.RequestedBy
+	}
+	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := revokeGaranti(ctx, tx, r.ConsentID, by, r.Items(), status, raw, s.now()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE garanti_revocations SET state = 'done', raw_status = $2, last_error_code = '',
+			last_error = '', finished_at = $3 WHERE id = $1`, id, raw, s.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: complete revocation %d: %w", id, err)
+	}
+	return nil
+}
+
+func garantiNullIDParam(p *int64) sql.NullInt64 {
+	if p == nil || *p == 0 {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
+}
