@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
 )
 
@@ -105,17 +108,66 @@ func TestSignInLanguageRolesAndSignOut(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown sends SIGTERM to a running server: it stops
-// accepting, finishes, and exits cleanly.
+// TestGracefulShutdown sends SIGTERM while a request is in flight: the
+// request (which waits on a slow provider) completes, then the server exits
+// cleanly and stops serving.
 func TestGracefulShutdown(t *testing.T) {
 	a := startApp(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(a.URL+"/login", url.Values{"email": {adminEmail}, "password": {adminPassword}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// The fake bank answers slowly, so registering the app takes seconds.
+	resp, err = c.Get(a.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	faults := doc.Find(`[data-testid=sandbox-garanti-faults]`).AttrOr("href", "")
+	if faults == "" {
+		t.Fatal("no link to the fake bank's fault switches")
+	}
+	if resp, err := c.PostForm(faults, url.Values{"latency_ms": {"2000"}, "status": {"0"}}); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := c.PostForm(a.URL+"/consents/setup/register", url.Values{"company_name": {"Kasa Lojistik A.Ş."}})
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
+	}()
+	time.Sleep(500 * time.Millisecond) // the request is now waiting on the bank
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.cmd.Wait() }()
 	select {
-	case err := <-done:
+	case r := <-done:
+		if r.err != nil || r.status != http.StatusSeeOther {
+			t.Fatalf("the in-flight request was cut: status %d, %v\n%s", r.status, r.err, a.logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the in-flight request never finished")
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- a.cmd.Wait() }()
+	select {
+	case err := <-exited:
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, a.logs.String())
 		}
