@@ -95,18 +95,19 @@ func (h *Handler) debtListView(ctx context.Context, f store.DebtFilter, q url.Va
 	if v.Page, err = h.store.ListDebts(ctx, f); err != nil {
 		return v, err
 	}
-	if v.Agents, err = h.store.DebtRefs(ctx, store.RefAgent); err != nil {
-		return v, err
-	}
-	if v.Accounts, err = h.store.DebtRefs(ctx, store.RefAccount); err != nil {
-		return v, err
-	}
-	currencies, err := h.store.DebtRefs(ctx, store.RefCurrency)
+	refs, err := h.store.AllDebtRefs(ctx)
 	if err != nil {
 		return v, err
 	}
-	for _, c := range currencies {
-		v.Currencies = append(v.Currencies, c.Code)
+	for _, r := range refs {
+		switch r.Kind {
+		case store.RefAgent:
+			v.Agents = append(v.Agents, r)
+		case store.RefAccount:
+			v.Accounts = append(v.Accounts, r)
+		case store.RefCurrency:
+			v.Currencies = append(v.Currencies, r.Code)
+		}
 	}
 	if s, err := h.store.LatestDebtSync(ctx); err == nil {
 		v.LastSync = &s
@@ -194,7 +195,7 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	case s.State == "done":
 		h.flash(w, r, "success", lang.T("debts.sync.done", s.Items))
 	case s.State == "failed":
-		h.flash(w, r, "error", lang.T("debts.sync.failed", s.Error))
+		h.flash(w, r, "error", lang.T("debts.sync.failed", views.SyncFailure(lang, s.Error)))
 	default:
 		h.flash(w, r, "info", lang.T("debts.sync.started"))
 	}
@@ -233,10 +234,12 @@ func (h *Handler) exportDebts(w http.ResponseWriter, r *http.Request) {
 			if d.FinrotaID != nil {
 				finrotaID = *d.FinrotaID
 			}
-			return c.Write(c.Text(d.ErpCode), c.Text(d.DocumentNo), views.DocTypeLabel(lang, d.DocumentType), c.Text(d.AgentErpCode),
-				c.Text(d.CurrentAccountErpCode), d.CurrencyID, c.Num(d.Amount), c.Num(d.PaidAmount), c.Num(d.Outstanding()),
+			// Every text that came from a person or from Finrota goes through
+			// c.Text, so none can start a spreadsheet formula.
+			return c.Write(c.Text(d.ErpCode), c.Text(d.DocumentNo), c.Text(views.DocTypeLabel(lang, d.DocumentType)), c.Text(d.AgentErpCode),
+				c.Text(d.CurrentAccountErpCode), c.Text(d.CurrencyID), c.Num(d.Amount), c.Num(d.PaidAmount), c.Num(d.Outstanding()),
 				d.TransactionDate.Format(time.DateOnly), d.DueDate.Format(time.DateOnly), lang.T("debts.state."+d.State),
-				active, finrotaID, c.Text(d.Description))
+				active, c.Text(finrotaID), c.Text(d.Description))
 		})
 	}
 	if err == nil {

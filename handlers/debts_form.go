@@ -37,21 +37,19 @@ func valuesOf(l i18n.Lang, d store.Debt) map[string]string {
 // debtForm builds the form model with the choices the mirror knows.
 func (h *Handler) debtForm(ctx context.Context, d *store.Debt, values map[string]string, errs views.Errors) (views.DebtForm, error) {
 	f := views.DebtForm{Debt: d, Values: values, Errors: errs}
-	for _, k := range []string{store.RefAgent, store.RefAccount, store.RefCurrency} {
-		refs, err := h.store.DebtRefs(ctx, k)
-		if err != nil {
-			return f, err
-		}
-		for _, r := range refs {
-			switch {
-			case !r.Active:
-			case k == store.RefAgent:
-				f.Agents = append(f.Agents, r)
-			case k == store.RefAccount:
-				f.Accounts = append(f.Accounts, r)
-			default:
-				f.Currencies = append(f.Currencies, r.Code)
-			}
+	refs, err := h.store.AllDebtRefs(ctx)
+	if err != nil {
+		return f, err
+	}
+	for _, r := range refs {
+		switch {
+		case !r.Active:
+		case r.Kind == store.RefAgent:
+			f.Agents = append(f.Agents, r)
+		case r.Kind == store.RefAccount:
+			f.Accounts = append(f.Accounts, r)
+		case r.Kind == store.RefCurrency:
+			f.Currencies = append(f.Currencies, r.Code)
 		}
 	}
 	return f, nil
@@ -119,9 +117,17 @@ func (h *Handler) createDebt(w http.ResponseWriter, r *http.Request) {
 	h.awaitDelivery(w, r, d, values, "debts.created")
 }
 
+// debtAudit is the history's record of a create: every field as entered.
 func debtAudit(d store.Debt) map[string]any {
-	return map[string]any{"erpCode": d.ErpCode, "amount": d.Amount.StringFixed(2), "paidAmount": d.PaidAmount.StringFixed(2),
-		"currency": d.CurrencyID, "dueDate": d.DueDate.Format("2006-01-02"), "requestId": d.RequestID}
+	values := store.DebtValues(d)
+	delete(values, "isActive")
+	return map[string]any{"values": values, "requestId": d.RequestID}
+}
+
+// debtEditAudit is the history's record of an edit: the old and new value
+// of every field that changed.
+func debtEditAudit(before, after store.Debt) map[string]any {
+	return map[string]any{"changes": store.DebtChanges(store.DebtValues(before), store.DebtValues(after)), "requestId": after.RequestID}
 }
 
 // awaitDelivery wakes the runner, waits up to JobWait for the intent's
@@ -203,15 +209,14 @@ func (h *Handler) updateDebt(w http.ResponseWriter, r *http.Request) {
 	}
 	var d store.Debt
 	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
+		before, err := store.LockDebt(ctx, tx, cur.ID)
+		if err != nil {
+			return err
+		}
 		if d, err = store.EditDebt(ctx, tx, cur.ID, in, u.ID); err != nil {
 			return err
 		}
-		details := debtAudit(d)
-		if cur.ErpCode != d.ErpCode {
-			details["renamedFrom"] = cur.ErpCode
-		}
-		if err := store.Audit(ctx, tx, u.ID, "debt.edit", store.DebtSubject(d.ID), details); err != nil {
+		if err := store.Audit(ctx, tx, u.ID, "debt.edit", store.DebtSubject(d.ID), debtEditAudit(before, d)); err != nil {
 			return err
 		}
 		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)

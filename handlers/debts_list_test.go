@@ -175,7 +175,13 @@ func TestDebtOverdueNotifications(t *testing.T) {
 	if doc.Find(`[data-testid=agent-total]`).Length() != len(sum.ByAgent) {
 		t.Errorf("per-agent totals: %d rows, want %d", doc.Find(`[data-testid=agent-total]`).Length(), len(sum.ByAgent))
 	}
-	doc.Find(`[data-testid=overdue-badge]`).Length()
+	if n := doc.Find(`[data-testid=debt-row] [data-testid=overdue-badge]`).Length(); n != doc.Find(`[data-testid=debt-row]`).Length() {
+		t.Errorf("%d of the listed rows carry the overdue badge", n)
+	}
+	if testID(doc, "overdue-upper-bound") != "" {
+		t.Error("the sandbox lists every agent and account: the counts are exact, not an upper bound")
+	}
+	shownDebts, shownAgents := testID(doc, "overdue-debts"), testID(doc, "overdue-agents")
 	if n := doc.Find(`[data-testid=debt-row]`).Length(); n != min(sum.Debts, 100) {
 		t.Errorf("%d overdue rows listed, want %d", n, min(sum.Debts, 100))
 	}
@@ -197,6 +203,22 @@ func TestDebtOverdueNotifications(t *testing.T) {
 	first := len(e.sandbox.Finrota.Notifications())
 	if first == 0 {
 		t.Fatal("Finrota sent nothing")
+	}
+	// What the page promised is what Finrota notified: the same debts and
+	// the same agents (its rule skips inactive agents and accounts).
+	notified, agents := map[string]bool{}, map[string]bool{}
+	for _, n := range e.sandbox.Finrota.Notifications() {
+		notified[n.DebtErpCode], agents[n.AgentErpCode] = true, true
+	}
+	if shownDebts != i18n.EN.Int(int64(len(notified))) || shownAgents != i18n.EN.Int(int64(len(agents))) || len(notified) != first {
+		t.Fatalf("the page said %s debts and %s agents; Finrota notified %d debts (%d notifications) of %d agents",
+			shownDebts, shownAgents, len(notified), first, len(agents))
+	}
+	all, _ := e.st.ListDebts(ctx, store.DebtFilter{Overdue: true, Today: i18n.Today(e.now.Now()), AtFinrota: true, Reachable: true, Limit: 500})
+	for _, d := range all.Items {
+		if !notified[d.ErpCode] {
+			t.Errorf("%s is listed as overdue but Finrota did not notify it", d.ErpCode)
+		}
 	}
 	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
 	if testID(doc, "flash-success") != i18n.EN.T("debts.notify.sent") || doc.Find(`[data-testid=notify-row][data-state=sent]`).Length() != 1 {

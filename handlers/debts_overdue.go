@@ -18,7 +18,7 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, q := h.debtFilter(r)
 	// The page is Finrota's rule, whatever the query says.
-	f.Overdue, f.AtFinrota, f.State = true, true, ""
+	f.Overdue, f.AtFinrota, f.Reachable, f.State = true, true, true, ""
 	q.Del("overdue")
 	q.Del("state")
 	if f.Sort == "" {
@@ -77,9 +77,9 @@ func (h *Handler) notifyConfirmPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.DebtNotifyConfirmPage(v))
 }
 
-// sendNotifications queues the send after confirmation. The day's jobs
-// unique key refuses a second send on the same Istanbul day, on any
-// instance, unless the user forces it.
+// sendNotifications queues the send after confirmation. A second send on
+// the same Istanbul day, after any earlier one (a forced one too), is
+// refused on any instance unless the user forces it.
 func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := i18n.FromContext(ctx)
@@ -130,7 +130,7 @@ func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
 		return
 	case n.State == store.NotifySent:
 		h.flash(w, r, "success", l.T("debts.notify.sent"))
-	case n.State == store.NotifyFailed && n.ErrorCode == "unreachable":
+	case n.State == store.NotifyUnknown || n.State == store.NotifyFailed && n.ErrorCode == "unreachable":
 		h.flash(w, r, "error", l.T("debts.notify.unknown"))
 	case n.State == store.NotifyFailed:
 		h.flash(w, r, "error", l.T("debts.notify.failed", n.ErrorMessage))

@@ -35,7 +35,8 @@ func formDate(l i18n.Lang, t time.Time) string {
 
 // validateDebt applies every rule Finrota enforces (CONTRACTS §1) before
 // anything is sent, and the ones the mirror can check (ERP codes never
-// reused, agents and accounts known and active). id is the edited debt, 0
+// reused; agents, accounts and currencies where an authoritative list
+// names them). id is the edited debt, 0
 // on create.
 func (h *Handler) validateDebt(ctx context.Context, l i18n.Lang, v map[string]string, id int64) (store.DebtInput, views.Errors, error) {
 	errs := views.Errors{}
@@ -124,34 +125,41 @@ func (h *Handler) validateDebt(ctx context.Context, l i18n.Lang, v map[string]st
 		errs["documentType"] = l.T("debts.v.doctype")
 	}
 
-	in.CurrencyID = strings.ToUpper(strings.TrimSpace(v["currencyId"]))
-	currencies, err := h.store.DebtRefs(ctx, store.RefCurrency)
+	refs, err := h.store.AllDebtRefs(ctx)
 	if err != nil {
 		return in, errs, err
 	}
-	if in.CurrencyID == "" {
+	// Only an authoritative list (the sandbox portal's) can say a code is
+	// unknown or inactive; codes merely seen on synced debts cannot, so
+	// outside the sandbox Finrota judges them and its 404 lands on the
+	// same field. A new dealer's first debt is not refused here.
+	listed := map[string][]store.DebtRef{}
+	for _, r := range refs {
+		if r.Listed() {
+			listed[r.Kind] = append(listed[r.Kind], r)
+		}
+	}
+
+	in.CurrencyID = strings.ToUpper(strings.TrimSpace(v["currencyId"]))
+	switch {
+	case in.CurrencyID == "":
 		errs["currencyId"] = l.T("debts.v.required")
-	} else if _, known := findRef(currencies, in.CurrencyID); !known {
-		errs["currencyId"] = l.T("debts.v.currency")
+	case !isCurrencyCode(in.CurrencyID):
+		errs["currencyId"] = l.T("debts.v.currency.format")
+	case len(listed[store.RefCurrency]) > 0:
+		if _, known := findRef(listed[store.RefCurrency], in.CurrencyID); !known {
+			errs["currencyId"] = l.T("debts.v.currency")
+		}
 	}
 
 	for _, c := range []struct{ field, kind, value string }{
 		{"agentErpCode", store.RefAgent, in.AgentErpCode},
 		{"currentAccountErpCode", store.RefAccount, in.CurrentAccountErpCode},
 	} {
-		if c.value == "" || errs[c.field] != "" {
+		if c.value == "" || errs[c.field] != "" || len(listed[c.kind]) == 0 {
 			continue
 		}
-		refs, err := h.store.DebtRefs(ctx, c.kind)
-		if err != nil {
-			return in, errs, err
-		}
-		// Only where the mirror knows the portal's codes can it judge them;
-		// otherwise Finrota does, and its 404 lands on the same field.
-		if len(refs) == 0 {
-			continue
-		}
-		ref, known := findRef(refs, c.value)
+		ref, known := findRef(listed[c.kind], c.value)
 		switch {
 		case !known:
 			errs[c.field] = l.T("debts.v." + c.kind + ".unknown")
@@ -170,6 +178,20 @@ func (h *Handler) validateDebt(ctx context.Context, l i18n.Lang, v map[string]st
 		}
 	}
 	return in, errs, nil
+}
+
+// isCurrencyCode reports whether s has the shape of an ISO 4217 code:
+// three Latin capital letters.
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // findRef finds code among refs, exactly: Finrota matches codes case-sensitively.

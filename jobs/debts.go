@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -71,16 +72,20 @@ func DebtNotifyKey(day time.Time, forced bool, notificationID int64) string {
 }
 
 // EnqueueDebtNotification records a send and queues it through tx. It
-// returns ErrDuplicate (and the caller must roll tx back) when a send was
-// already made on n.Day and n is not forced.
+// returns ErrDuplicate (and the caller must roll tx back) when a send, forced
+// or not, was already requested on n.Day and n is not forced.
 func EnqueueDebtNotification(ctx context.Context, tx *sqlx.Tx, n store.NewDebtNotification) (notificationID, jobID int64, err error) {
 	day := n.Day.In(i18n.Istanbul)
 	notificationID, err = store.CreateDebtNotification(ctx, tx, n)
+	if errors.Is(err, store.ErrNotifiedToday) {
+		return 0, 0, fmt.Errorf("debts: notify %s: %w", day.Format(time.DateOnly), ErrDuplicate)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
-	// Two attempts at most: only a refusal before Finrota did anything
-	// (429, 503) is retried, since every send notifies everyone again.
+	// Three attempts at most, and only after a refusal that means Finrota
+	// did nothing (429, 503): every send notifies everyone again, so an
+	// attempt that may have reached Finrota is never repeated (see notify).
 	jobID, err = Enqueue(ctx, tx, KindDebtNotify, debtNotifyPayload{NotificationID: notificationID},
 		UniqueKey(DebtNotifyKey(day, n.Forced, notificationID)), MaxAttempts(3))
 	if err != nil {
@@ -139,32 +144,39 @@ func (w *debtWork) deliver(ctx context.Context, j Job) error {
 	ctx = apicall.WithRequestID(ctx, d.RequestID)
 	want := finrotaDebt(d)
 	if d.Op == store.DebtOpCreate {
+		// A create names no record: whatever id the debt may hold is not
+		// sent, and only the record of our own create will be taken.
 		_, err = client.Create(ctx, want)
 		if finrota.IsConflict(err) {
 			return w.readBack(ctx, client, d, want, err)
 		}
 	} else {
-		ref := finrota.Ref{UpdateErpCode: deref(d.RemoteErpCode)}
-		if d.FinrotaID != nil {
-			ref = finrota.Ref{ID: *d.FinrotaID}
-		}
+		// Both references, when known: the ERP code Finrota confirmed to us
+		// and the id of our record must name the same record, so a wrong
+		// id can never make us overwrite someone else's.
+		ref := finrota.Ref{UpdateErpCode: deref(d.RemoteErpCode), ID: deref(d.FinrotaID)}
 		_, err = client.Update(ctx, ref, want)
 		renamed := d.ErpCode != deref(d.RemoteErpCode)
-		if finrota.IsConflict(err) || (renamed && ref.ID == "" && finrota.IsNotFound(err)) {
+		if finrota.IsConflict(err) || (renamed && finrota.IsNotFound(err)) {
 			return w.readBack(ctx, client, d, want, err)
 		}
 	}
 	if err != nil {
 		return w.retryOrFail(ctx, j, d, err)
 	}
-	id := deref(d.FinrotaID)
+	id := ""
+	if d.Op == store.DebtOpUpdate {
+		id = deref(d.FinrotaID)
+	}
 	if id == "" {
-		// Knowing the GUID lets later updates name the record whatever its
-		// ERP code. A failed read only costs that; the sync fills it in.
-		if got, gerr := client.GetByErpCode(ctx, d.ErpCode); gerr == nil {
+		// Knowing the GUID lets later updates name the record. It is taken
+		// only from the record now under our code holding exactly our data;
+		// a failed read only costs that, and the sync fills it in.
+		if got, gerr := client.GetByErpCode(ctx, d.ErpCode); gerr == nil && sameDebt(got, want) {
 			id = got.ID
 		}
 	}
+	w.learnRefs(ctx, d, nil)
 	_, err = w.st.MarkDebtDelivered(ctx, d.ID, d.Version, id)
 	return err
 }
@@ -176,6 +188,7 @@ func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store
 		return err // cannot tell yet: try again later
 	}
 	if err == nil && sameDebt(got, want) && (d.FinrotaID == nil || strings.EqualFold(*d.FinrotaID, got.ID)) {
+		w.learnRefs(ctx, d, nil)
 		_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, got.ID)
 		return err
 	}
@@ -187,6 +200,31 @@ func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store
 		return err
 	}
 	return Permanent(cause)
+}
+
+// learnRefs notes what Finrota's answer showed about the debt's agent and
+// current account: both active after a success (cause nil); the one a 404
+// names inactive or unknown. The overdue page counts by it. A failure to
+// note it costs only that knowledge, so it is not the delivery's error.
+func (w *debtWork) learnRefs(ctx context.Context, d store.Debt, cause error) {
+	if cause == nil {
+		w.st.LearnDebtRef(ctx, store.RefAgent, d.AgentErpCode, true)
+		w.st.LearnDebtRef(ctx, store.RefAccount, d.CurrentAccountErpCode, true)
+		return
+	}
+	var fe *finrota.Error
+	if !errors.As(cause, &fe) || fe.Status != http.StatusNotFound {
+		return
+	}
+	switch msg := strings.ToLower(fe.Message); {
+	case strings.Contains(msg, "transaction"), strings.Contains(msg, "currency"):
+		// The record itself ("current account transaction not found") or
+		// the currency: nothing about the agent or the account.
+	case strings.Contains(msg, "agent"):
+		w.st.LearnDebtRef(ctx, store.RefAgent, d.AgentErpCode, false)
+	case strings.Contains(msg, "current account"):
+		w.st.LearnDebtRef(ctx, store.RefAccount, d.CurrentAccountErpCode, false)
+	}
 }
 
 // retryOrFail keeps a retryable failure pending (RetryAfter when Finrota
@@ -205,6 +243,7 @@ func (w *debtWork) retryOrFail(ctx context.Context, j Job, d store.Debt, cause e
 		}
 		return cause
 	}
+	w.learnRefs(ctx, d, cause)
 	if _, err := w.st.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
 		return err
 	}

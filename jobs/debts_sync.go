@@ -20,24 +20,25 @@ import (
 
 // sync pulls every page of Finrota's list into the mirror, resuming at the
 // page its last attempt reached. Throttling is left to the client (it
-// waits out Retry-After on reads) and then to the job's own retry.
+// waits out Retry-After on reads) and then to the job's own retry. Every
+// failure after the sync started goes through fail, so a sync whose
+// attempts run out is marked failed rather than left running.
 func (w *debtWork) sync(ctx context.Context, j Job) error {
 	var p debtSyncPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil && len(j.Payload) > 0 {
 		return Permanent(fmt.Errorf("debts: sync: payload: %w", err))
 	}
-	if p.SyncID == 0 { // the schedule: start a sync unless one is running
-		err := w.st.InTx(ctx, func(tx *sqlx.Tx) error {
-			var err error
-			p.SyncID, err = store.StartDebtSync(ctx, tx, 0)
-			return err
-		})
+	if p.SyncID == 0 {
+		// The schedule: its first attempt starts a sync tied to the job,
+		// so a retry resumes that sync instead of finding it running.
+		id, err := w.st.StartScheduledDebtSync(ctx, j.ID)
 		if errors.Is(err, store.ErrSyncRunning) {
-			return nil
+			return nil // a person's sync is under way and does the work
 		}
 		if err != nil {
 			return err
 		}
+		p.SyncID = id
 	}
 	s, err := w.st.DebtSyncByID(ctx, p.SyncID)
 	if err != nil {
@@ -47,14 +48,16 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 		return nil
 	}
 	fail := func(err error) error {
-		if isRetryableSync(err) && j.Attempts < j.MaxAttempts {
+		if !isPermanentSync(err) && j.Attempts < j.MaxAttempts {
 			var fe *finrota.Error
 			if errors.As(err, &fe) && fe.RetryAfter > 0 {
 				return RetryAfter(err, fe.RetryAfter)
 			}
 			return err
 		}
-		if ferr := w.st.FinishDebtSync(ctx, s.ID, err.Error()); ferr != nil {
+		// The row keeps a reason code for the page; the error's text (it
+		// may name hosts) stays in the job's record and the log.
+		if ferr := w.st.FinishDebtSync(ctx, s.ID, SyncFailureCode(err)); ferr != nil {
 			return ferr
 		}
 		return Permanent(err)
@@ -64,7 +67,7 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 		return fail(err)
 	}
 	if err := w.sandboxRefs(ctx); err != nil {
-		return err
+		return fail(err)
 	}
 	page, items := max(s.NextPage, 1), s.Items
 	for {
@@ -86,23 +89,69 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 			currencies = append(currencies, strings.ToUpper(d.CurrencyID))
 		}
 		if _, err := w.st.UpsertRemoteDebts(ctx, remote, fetched); err != nil {
-			return err
+			return fail(err)
 		}
 		for kind, codes := range map[string][]string{store.RefAgent: agents, store.RefAccount: accounts, store.RefCurrency: currencies} {
 			if err := w.st.NoteDebtRefs(ctx, kind, codes); err != nil {
-				return err
+				return fail(err)
 			}
 		}
 		items += len(pg.Items)
 		page++
 		if err := w.st.DebtSyncProgress(ctx, s.ID, page, items, pg.TotalCount); err != nil {
-			return err
+			return fail(err)
 		}
 		if len(pg.Items) < finrota.MaxPageSize || (page-1)*finrota.MaxPageSize >= pg.TotalCount {
 			break
 		}
 	}
-	return w.st.FinishDebtSync(ctx, s.ID, "")
+	if err := w.st.FinishDebtSync(ctx, s.ID, ""); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// isPermanentSync reports whether a failed sync is not worth another
+// attempt: Finrota refused it (credentials, permissions, the request).
+// Throttling, outages, an unconfigured connection (the settings may be
+// completed) and the mirror's own errors are retried.
+func isPermanentSync(err error) bool {
+	if isRetryableSync(err) {
+		return false
+	}
+	var fe *finrota.Error
+	return errors.As(err, &fe) || errors.Is(err, finrota.ErrInvalidArgument)
+}
+
+// The reasons a sync failed, as FinishDebtSync records them.
+const (
+	SyncFailCredentials   = "credentials"
+	SyncFailForbidden     = "forbidden"
+	SyncFailThrottled     = "throttled"
+	SyncFailUnavailable   = "unavailable"
+	SyncFailNotConfigured = "not_configured"
+	SyncFailRefused       = "refused"
+	SyncFailInternal      = "internal"
+)
+
+// SyncFailureCode names why a sync failed, for the page to translate.
+func SyncFailureCode(err error) string {
+	var fe *finrota.Error
+	switch {
+	case errors.Is(err, connect.ErrNotConfigured):
+		return SyncFailNotConfigured
+	case errors.Is(err, finrota.ErrCredentialsRejected):
+		return SyncFailCredentials
+	case errors.Is(err, finrota.ErrForbidden):
+		return SyncFailForbidden
+	case errors.As(err, &fe) && fe.Status == http.StatusTooManyRequests:
+		return SyncFailThrottled
+	case finrota.IsRetryable(err):
+		return SyncFailUnavailable
+	case errors.As(err, &fe):
+		return SyncFailRefused
+	}
+	return SyncFailInternal
 }
 
 // isRetryableSync reports whether a failed sync is worth another attempt.
@@ -132,8 +181,11 @@ func (w *debtWork) sandboxRefs(ctx context.Context) error {
 }
 
 // notify asks Finrota to notify every overdue debtor. The call is not
-// idempotent, so only a refusal that means "not processed" (429, 503) is
-// retried; a lost answer is reported as such and a person decides.
+// idempotent, so it is made at most once per send: the send is marked
+// sending before the call, and an attempt that finds it so (its instance
+// died, or the answer was lost) does not call again but marks the outcome
+// unknown for a person to check at the portal. Only a refusal that means
+// "not processed" (429, 503) makes it pending again for a retry.
 func (w *debtWork) notify(ctx context.Context, j Job) error {
 	var p debtNotifyPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
@@ -143,26 +195,60 @@ func (w *debtWork) notify(ctx context.Context, j Job) error {
 	if err != nil {
 		return Permanent(fmt.Errorf("debts: notify: %w", err))
 	}
-	if n.State != store.NotifyPending {
+	if n.State != store.NotifyPending && n.State != store.NotifySending {
 		return nil
 	}
 	client, err := w.conn.Finrota(ctx)
-	if err == nil {
-		err = client.SendOverdueNotifications(apicall.WithRequestID(ctx, n.RequestID))
+	if err != nil {
+		// Nothing was sent: a pending send stays pending for its retry.
+		e := debtError(err)
+		if j.Attempts < j.MaxAttempts && n.State == store.NotifyPending {
+			return err
+		}
+		if ferr := w.st.FinishDebtNotification(ctx, n.ID, store.NotifyFailed, e.Code, e.Message); ferr != nil {
+			return ferr
+		}
+		return Permanent(err)
 	}
-	if err == nil {
-		return w.st.FinishDebtNotification(ctx, n.ID, "", "")
+	found, err := w.st.ClaimDebtNotification(ctx, n.ID)
+	if err != nil {
+		return err
 	}
-	var fe *finrota.Error
-	if errors.As(err, &fe) && (fe.Status == http.StatusTooManyRequests || fe.Status == http.StatusServiceUnavailable) && j.Attempts < j.MaxAttempts {
-		return RetryAfter(err, max(fe.RetryAfter, 5*time.Second))
+	switch found {
+	case store.NotifyPending:
+	case store.NotifySending:
+		if ferr := w.st.FinishDebtNotification(ctx, n.ID, store.NotifyUnknown, "unknown",
+			"an earlier attempt may have reached Finrota; not sent again"); ferr != nil {
+			return ferr
+		}
+		return Permanent(fmt.Errorf("debts: notify %d: outcome of an earlier attempt unknown", n.ID))
+	default:
+		return nil
+	}
+	err = client.SendOverdueNotifications(apicall.WithRequestID(ctx, n.RequestID))
+	if err == nil {
+		return w.st.FinishDebtNotification(ctx, n.ID, store.NotifySent, "", "")
 	}
 	e := debtError(err)
 	code := e.Code
 	if code == "" {
 		code = fmt.Sprint(e.Status)
 	}
-	if ferr := w.st.FinishDebtNotification(ctx, n.ID, code, e.Message); ferr != nil {
+	var fe *finrota.Error
+	notProcessed := errors.As(err, &fe) && (fe.Status == http.StatusTooManyRequests || fe.Status == http.StatusServiceUnavailable)
+	if notProcessed && j.Attempts < j.MaxAttempts {
+		if rerr := w.st.ReleaseDebtNotification(ctx, n.ID, code, e.Message); rerr != nil {
+			return rerr
+		}
+		return RetryAfter(err, max(fe.RetryAfter, 5*time.Second))
+	}
+	state := store.NotifyFailed
+	if !errors.As(err, &fe) || fe.Status >= 500 && !notProcessed || fe.Code == finrota.CodeMalformed {
+		// No answer, a server error or an unreadable one: Finrota may
+		// have sent the notifications.
+		state = store.NotifyUnknown
+	}
+	if ferr := w.st.FinishDebtNotification(ctx, n.ID, state, code, e.Message); ferr != nil {
 		return ferr
 	}
 	return Permanent(err)

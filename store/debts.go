@@ -287,3 +287,53 @@ func recordDelivery(ctx context.Context, q sqlx.ExecerContext, d Debt, userID in
 
 // DebtSubject names a debt in the audit log.
 func DebtSubject(id int64) string { return fmt.Sprintf("debt:%d", id) }
+
+// debtFieldOrder lists a debt's fields under the API's JSON names, in the
+// form's order, for the history's old → new records.
+var debtFieldOrder = []string{"erpCode", "agentErpCode", "currentAccountErpCode", "amount", "paidAmount", "currencyId",
+	"documentNo", "documentType", "transactionDate", "dueDate", "description", "isActive"}
+
+// DebtValues is a debt's data under the API's field names, as text.
+func DebtValues(d Debt) map[string]string {
+	return map[string]string{
+		"erpCode": d.ErpCode, "agentErpCode": d.AgentErpCode, "currentAccountErpCode": d.CurrentAccountErpCode,
+		"amount": d.Amount.StringFixed(2), "paidAmount": d.PaidAmount.StringFixed(2), "currencyId": d.CurrencyID,
+		"documentNo": d.DocumentNo, "documentType": d.DocumentType, "transactionDate": dayString(d.TransactionDate),
+		"dueDate": dayString(d.DueDate), "description": d.Description, "isActive": fmt.Sprint(d.IsActive),
+	}
+}
+
+func remoteValues(r RemoteDebt) map[string]string {
+	return map[string]string{
+		"erpCode": r.ErpCode, "agentErpCode": r.AgentErpCode, "currentAccountErpCode": r.CurrentAccountErpCode,
+		"amount": r.Amount.StringFixed(2), "paidAmount": r.PaidAmount.StringFixed(2), "currencyId": r.CurrencyID,
+		"documentNo": r.DocumentNo, "documentType": r.DocumentType, "transactionDate": dayString(r.TransactionDate),
+		"dueDate": dayString(r.DueDate), "description": r.Description, "isActive": fmt.Sprint(r.IsActive),
+	}
+}
+
+// DebtChange is one field's old and new value in the history.
+type DebtChange struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// DebtChanges lists the fields whose value differs between before and
+// after (maps from DebtValues), by field name; empty when nothing changed.
+func DebtChanges(before, after map[string]string) map[string]DebtChange {
+	out := map[string]DebtChange{}
+	for _, f := range debtFieldOrder {
+		if before[f] != after[f] {
+			out[f] = DebtChange{From: before[f], To: after[f]}
+		}
+	}
+	return out
+}
+
+// LockDebt reads debt id through tx and locks it until tx ends, so what
+// the caller compares (an edit's old values) is what the edit replaces.
+func LockDebt(ctx context.Context, tx *sqlx.Tx, id int64) (Debt, error) {
+	var d Debt
+	err := tx.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1 FOR UPDATE`, id)
+	return d, notFound(err)
+}

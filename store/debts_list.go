@@ -71,6 +71,9 @@ type DebtFilter struct {
 	Today   time.Time
 	// AtFinrota keeps only debts Finrota holds (delivered at least once).
 	AtFinrota bool
+	// Reachable leaves out debts whose agent or current account is known
+	// to be inactive: Finrota's notification skips them.
+	Reachable bool
 	// Q matches the start of the ERP code or the document number, ignoring case.
 	Q    string
 	Sort string // DebtSort*; DebtSortCreated when empty or unknown
@@ -137,6 +140,11 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	}
 	if f.AtFinrota {
 		conds = append(conds, "remote_erp_code IS NOT NULL")
+	}
+	if f.Reachable {
+		// Two lookups by the primary key (kind, code), each an anti-join.
+		conds = append(conds, `NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'agent' AND r.code = debts.agent_erp_code AND NOT r.active)`,
+			`NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = debts.current_account_erp_code AND NOT r.active)`)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		add("(lower(erp_code) LIKE $? OR lower(document_no) LIKE $?)", escapeLike(strings.ToLower(q))+"%")
@@ -272,26 +280,42 @@ type OverdueTotal struct {
 // OverdueSummary is what an overdue-debt notification would reach.
 type OverdueSummary struct {
 	Debts, Agents, Accounts int
-	ByCurrency              []OverdueTotal
-	ByAgent                 []OverdueTotal
+	// Unknown counts the debts among Debts whose agent's or current
+	// account's activity is not known (Finrota has no list of them outside
+	// the sandbox): Finrota skips inactive ones, so Debts is then an upper
+	// bound.
+	Unknown    int
+	ByCurrency []OverdueTotal
+	ByAgent    []OverdueTotal
 }
 
-// OverdueSummary totals the debts Finrota holds that are overdue on the
-// Istanbul day of today, per currency and per agent.
+// OverdueFilter selects what Finrota's overdue notification reaches on the
+// Istanbul day of today: debts it holds, overdue, whose agent and current
+// account are not known to be inactive.
+func OverdueFilter(today time.Time) DebtFilter {
+	return DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true}
+}
+
+// OverdueSummary totals the debts Finrota's overdue notification reaches on
+// the Istanbul day of today, per currency and per agent.
 func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSummary, error) {
-	f := DebtFilter{Overdue: true, Today: today, AtFinrota: true}
+	f := OverdueFilter(today)
 	where, args := f.where(nil)
 	var sum OverdueSummary
 	var counts struct {
 		Debts    int `db:"debts"`
 		Agents   int `db:"agents"`
 		Accounts int `db:"accounts"`
+		Unknown  int `db:"unknown"`
 	}
 	if err := s.db.GetContext(ctx, &counts, `SELECT count(*) AS debts, count(DISTINCT agent_erp_code) AS agents,
-		count(DISTINCT current_account_erp_code) AS accounts FROM debts`+where, args...); err != nil {
+		count(DISTINCT current_account_erp_code) AS accounts,
+		count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'agent' AND r.code = debts.agent_erp_code AND r.source <> 'seen')
+			OR NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = debts.current_account_erp_code AND r.source <> 'seen')) AS unknown
+		FROM debts`+where, args...); err != nil {
 		return sum, fmt.Errorf("store: overdue summary: %w", err)
 	}
-	sum.Debts, sum.Agents, sum.Accounts = counts.Debts, counts.Agents, counts.Accounts
+	sum.Debts, sum.Agents, sum.Accounts, sum.Unknown = counts.Debts, counts.Agents, counts.Accounts, counts.Unknown
 	if err := s.db.SelectContext(ctx, &sum.ByCurrency, `SELECT '' AS agent, currency_id AS currency, count(*) AS debts,
 		sum(amount - paid_amount) AS outstanding FROM debts`+where+` GROUP BY currency_id ORDER BY currency_id`, args...); err != nil {
 		return sum, fmt.Errorf("store: overdue by currency: %w", err)

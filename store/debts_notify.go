@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,9 +13,18 @@ import (
 // The states of an overdue-debt notification send.
 const (
 	NotifyPending = "pending"
+	// NotifySending is set just before the call; a retry that finds it
+	// cannot know whether Finrota acted, so it does not call again.
+	NotifySending = "sending"
 	NotifySent    = "sent"
 	NotifyFailed  = "failed"
+	// NotifyUnknown means the outcome is unknown: a person checks the portal.
+	NotifyUnknown = "unknown"
 )
+
+// ErrNotifiedToday means a send was already requested on that Istanbul
+// day, forced or not; only a forced send may follow it.
+var ErrNotifiedToday = errors.New("store: overdue notifications already requested today")
 
 // DebtNotification is one request to Finrota to notify every overdue debtor.
 type DebtNotification struct {
@@ -48,8 +58,24 @@ const notificationColumns = `n.id, n.day, u.email AS requested_by, n.requested_a
 
 // CreateDebtNotification records a send through tx, with the request id
 // every attempt of it will carry. The caller enqueues its job in tx and
-// notes it with SetDebtNotificationJob.
+// notes it with SetDebtNotificationJob. A send that is not forced gets
+// ErrNotifiedToday when any send (a forced one too) was requested that
+// Istanbul day; the table lock makes concurrent requests, on any instance,
+// see each other.
 func CreateDebtNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotification) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE debt_notifications IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return 0, fmt.Errorf("store: create debt notification: %w", err)
+	}
+	if !n.Forced {
+		var sent bool
+		if err := tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM debt_notifications WHERE day = $1)`,
+			dayString(n.Day.In(istanbul))); err != nil {
+			return 0, fmt.Errorf("store: create debt notification: %w", err)
+		}
+		if sent {
+			return 0, ErrNotifiedToday
+		}
+	}
 	var id int64
 	err := tx.GetContext(ctx, &id, `INSERT INTO debt_notifications (day, requested_by, forced, scheduled, debts, agents, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -84,13 +110,43 @@ func (s *Store) DebtNotifications(ctx context.Context, limit int) ([]DebtNotific
 	return ns, nil
 }
 
-// FinishDebtNotification records the outcome of a send (errCode and
-// errMessage empty when Finrota accepted it).
-func (s *Store) FinishDebtNotification(ctx context.Context, id int64, errCode, errMessage string) error {
-	state := NotifySent
-	if errCode != "" || errMessage != "" {
-		state = NotifyFailed
+// ClaimDebtNotification marks a pending send as sending, just before the
+// call, and returns the state it found: only when that is NotifyPending may
+// the caller call Finrota. Finding NotifySending means an earlier attempt
+// may have reached Finrota (its instance died, or its outcome was lost).
+func (s *Store) ClaimDebtNotification(ctx context.Context, id int64) (string, error) {
+	var state string
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &state, `SELECT state FROM debt_notifications WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return notFound(err)
+		}
+		if state != NotifyPending {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE debt_notifications SET state = 'sending' WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: claim debt notification: %w", err)
 	}
+	return state, nil
+}
+
+// ReleaseDebtNotification makes a sending send pending again after Finrota
+// refused it without acting (429, 503), so a retry may call again.
+func (s *Store) ReleaseDebtNotification(ctx context.Context, id int64, errCode, errMessage string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE debt_notifications SET state = 'pending', error_code = $2, error_message = $3
+		WHERE id = $1 AND state = 'sending'`, id, errCode, truncate(errMessage, 1000))
+	if err != nil {
+		return fmt.Errorf("store: release debt notification: %w", err)
+	}
+	return nil
+}
+
+// FinishDebtNotification records the outcome of a send: state is
+// NotifySent (errCode and errMessage empty), NotifyFailed (Finrota refused
+// it) or NotifyUnknown (no answer: whether it went out is unknown).
+func (s *Store) FinishDebtNotification(ctx context.Context, id int64, state, errCode, errMessage string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := execOne(ctx, tx, `UPDATE debt_notifications SET state = $2, error_code = $3, error_message = $4, finished_at = now()
 			WHERE id = $1`, id, state, errCode, truncate(errMessage, 1000)); err != nil {
@@ -121,13 +177,13 @@ func (s *Store) SetDebtDailyNotify(ctx context.Context, userID int64, on bool) e
 	})
 }
 
-// DebtNotificationOn returns the latest send of the Istanbul day of day
-// that was not forced, or ErrNotFound: it is what holds that day's unique
-// key.
+// DebtNotificationOn returns the latest send of the Istanbul day of day,
+// forced or not, or ErrNotFound: after any send that day only a forced one
+// may go out.
 func (s *Store) DebtNotificationOn(ctx context.Context, day time.Time) (DebtNotification, error) {
 	var n DebtNotification
 	err := s.db.GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM debt_notifications n
-		LEFT JOIN users u ON u.id = n.requested_by WHERE n.day = $1 AND NOT n.forced ORDER BY n.id DESC LIMIT 1`,
+		LEFT JOIN users u ON u.id = n.requested_by WHERE n.day = $1 ORDER BY n.id DESC LIMIT 1`,
 		dayString(day.In(istanbul)))
 	return n, notFound(err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // DebtError is Finrota's answer to a failed delivery, kept so the product
@@ -31,14 +32,18 @@ func (e DebtError) fieldsJSON() []byte {
 
 // MarkDebtDelivered records that Finrota holds intent version of debt id:
 // its ERP code is now the remote one. finrotaID, when not empty, is the
-// record's GUID. It reports false when the intent is no longer current (a
-// newer edit, or a retry of a job that already finished), changing nothing.
+// record's GUID, which the caller has proven is ours. A delivered create
+// takes it (or none) in place of any id the debt had: only the answer to
+// our own create names our record. It reports false when the intent is no
+// longer current (a newer edit, or a retry of a job that already
+// finished), changing nothing.
 func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
 	applied := false
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		var d Debt
 		err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'delivered', remote_erp_code = erp_code,
-				finrota_id = COALESCE(NULLIF($3, ''), finrota_id), delivered_at = now(), seen_at = now(),
+				finrota_id = CASE WHEN op = 'create' THEN NULLIF($3, '') ELSE COALESCE(NULLIF($3, ''), finrota_id) END,
+				delivered_at = now(), seen_at = now(),
 				last_error_status = 0, last_error_code = '', last_error_message = '', last_error_fields = '{}', updated_at = now()
 			WHERE id = $1 AND version = $2 AND state = 'pending' RETURNING `+debtColumns, id, version, finrotaID)
 		if err != nil {
@@ -97,16 +102,6 @@ func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e Debt
 	return nil
 }
 
-// SetDebtFinrotaID notes Finrota's GUID of a debt once it is known.
-func (s *Store) SetDebtFinrotaID(ctx context.Context, id int64, finrotaID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE debts SET finrota_id = $2 WHERE id = $1 AND finrota_id IS NULL
-		AND NOT EXISTS (SELECT 1 FROM debts WHERE finrota_id = $2)`, id, finrotaID)
-	if err != nil {
-		return fmt.Errorf("store: set finrota id: %w", err)
-	}
-	return nil
-}
-
 // DebtDelivery is one intent sent for a debt, with the API calls it made.
 type DebtDelivery struct {
 	ID        int64     `db:"id"`
@@ -129,11 +124,14 @@ func (s *Store) DebtDeliveries(ctx context.Context, id int64) ([]DebtDelivery, e
 	if len(ds) == 0 {
 		return ds, nil
 	}
+	requestIDs := make([]string, len(ds))
+	for i, d := range ds {
+		requestIDs[i] = d.RequestID
+	}
 	var calls []APICall
 	if err := s.db.SelectContext(ctx, &calls, `SELECT c.id, c.at, c.provider, c.operation, c.method, c.status, c.duration_ms,
 			c.request_id, c.error_code, c.failure
-		FROM api_calls c JOIN debt_deliveries d ON d.request_id = c.request_id
-		WHERE d.debt_id = $1 ORDER BY c.at DESC, c.id DESC LIMIT 200`, id); err != nil {
+		FROM api_calls c WHERE c.request_id = ANY($1) ORDER BY c.at DESC, c.id DESC LIMIT 200`, pq.Array(requestIDs)); err != nil {
 		return nil, fmt.Errorf("store: debt api calls: %w", err)
 	}
 	byRequest := map[string]int{}
@@ -141,8 +139,10 @@ func (s *Store) DebtDeliveries(ctx context.Context, id int64) ([]DebtDelivery, e
 		byRequest[d.RequestID] = i
 	}
 	for _, c := range calls {
-		i := byRequest[c.RequestID]
-		ds[i].Calls = append(ds[i].Calls, c)
+		// Calls of deliveries older than the ones shown are left out.
+		if i, ok := byRequest[c.RequestID]; ok {
+			ds[i].Calls = append(ds[i].Calls, c)
+		}
 	}
 	return ds, nil
 }

@@ -63,6 +63,28 @@ func (s *Store) DebtSyncByID(ctx context.Context, id int64) (DebtSync, error) {
 	return ds, notFound(err)
 }
 
+// StartScheduledDebtSync returns the sync run by the scheduled job jobID,
+// starting it on the job's first attempt so that its retries resume the
+// same sync; ErrSyncRunning when another sync is running.
+func (s *Store) StartScheduledDebtSync(ctx context.Context, jobID int64) (int64, error) {
+	var id int64
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &id, `SELECT id FROM debt_syncs WHERE job_id = $1`, jobID)
+		if !errors.Is(notFound(err), ErrNotFound) {
+			return err
+		}
+		if id, err = StartDebtSync(ctx, tx, 0); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE debt_syncs SET job_id = $2 WHERE id = $1`, id, jobID)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrSyncRunning) {
+		return 0, fmt.Errorf("store: start scheduled debt sync: %w", err)
+	}
+	return id, err
+}
+
 // LatestDebtSync returns the most recent sync, or ErrNotFound.
 func (s *Store) LatestDebtSync(ctx context.Context) (DebtSync, error) {
 	var ds DebtSync
@@ -81,8 +103,10 @@ func (s *Store) DebtSyncProgress(ctx context.Context, id int64, nextPage, items,
 	return nil
 }
 
-// FinishDebtSync ends a sync. A complete one also marks inactive the
-// delivered debts Finrota no longer lists (it hides soft-deleted debts).
+// FinishDebtSync ends a sync. failure is a short reason code for the page
+// to translate (never an error's text, which may name hosts). A complete
+// sync also marks inactive the delivered debts Finrota no longer lists (it
+// hides soft-deleted debts), and notes that in their history.
 func (s *Store) FinishDebtSync(ctx context.Context, id int64, failure string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		state := "done"
@@ -97,9 +121,19 @@ func (s *Store) FinishDebtSync(ctx context.Context, id int64, failure string) er
 		if failure != "" {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE debts SET is_active = false, updated_at = now()
-			WHERE state = 'delivered' AND is_active AND seen_at < $1`, started)
-		return err
+		var gone []int64
+		if err := tx.SelectContext(ctx, &gone, `UPDATE debts SET is_active = false, updated_at = now()
+			WHERE state = 'delivered' AND is_active AND seen_at < $1 RETURNING id`, started); err != nil {
+			return fmt.Errorf("store: finish debt sync: %w", err)
+		}
+		for _, d := range gone {
+			if err := Audit(ctx, tx, 0, "debt.synced", DebtSubject(d), map[string]any{
+				"changes": map[string]DebtChange{"isActive": {From: "true", To: "false"}}, "sync": id,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -119,59 +153,40 @@ type RemoteDebt struct {
 	IsActive              bool
 }
 
-// UpsertRemoteDebts brings one page from Finrota into the mirror, matching
-// by Finrota id, then by ERP code. Debts with an intent pending or failed
-// keep what the user entered (only their Finrota id is filled in); a
-// debt delivered after fetchedAt keeps its newer data. New debts arrive
-// delivered. It returns how many rows it inserted.
+// UpsertRemoteDebts brings one page from Finrota into the mirror. A remote
+// record is matched to a local debt only where it is provably ours: by the
+// Finrota id we learnt from our own delivery, by the ERP code Finrota
+// confirmed to us (remote_erp_code), or, for a create never confirmed, by
+// its ERP code when the record holds exactly the data we sent (a lost
+// reply). Someone else's record under a code one of our undelivered debts
+// wants is left out of the mirror; our debt keeps its 409. Debts with an
+// intent pending or failed keep what the user entered; a debt delivered
+// after fetchedAt keeps its newer data. New debts arrive delivered.
+// Changes a sync makes to a debt are recorded in its history. It returns
+// how many rows it inserted.
 func (s *Store) UpsertRemoteDebts(ctx context.Context, items []RemoteDebt, fetchedAt time.Time) (int, error) {
 	inserted := 0
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		inserted = 0
 		for _, r := range items {
-			var local struct {
-				ID          int64      `db:"id"`
-				State       string     `db:"state"`
-				DeliveredAt *time.Time `db:"delivered_at"`
-			}
-			err := tx.GetContext(ctx, &local, `SELECT id, state, delivered_at FROM debts
-				WHERE finrota_id = $1 OR (finrota_id IS NULL AND (remote_erp_code = $2 OR erp_code = $2))
-				ORDER BY (finrota_id = $1) DESC NULLS LAST LIMIT 1 FOR UPDATE`, r.FinrotaID, r.ErpCode)
-			switch {
-			case errors.Is(notFound(err), ErrNotFound):
-				if err := insertRemote(ctx, tx, r); err != nil {
-					return err
-				}
-				inserted++
-				continue
-			case err != nil:
-				return err
-			}
-			if local.State != DebtDelivered || (local.DeliveredAt != nil && local.DeliveredAt.After(fetchedAt)) {
-				if _, err := tx.ExecContext(ctx, `UPDATE debts SET finrota_id = COALESCE(finrota_id, $2), seen_at = now() WHERE id = $1`,
-					local.ID, r.FinrotaID); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := claimErpCode(ctx, tx, r.ErpCode, local.ID); errors.Is(err, ErrConflict) {
-				continue // another local debt holds the code; leave both for a person
-			} else if err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE debts SET erp_code = $2, remote_erp_code = $2, finrota_id = $3, agent_erp_code = $4,
-					current_account_erp_code = $5, amount = $6, paid_amount = $7, document_no = $8, document_type = $9,
-					due_date = $10, transaction_date = $11, currency_id = $12, description = $13, is_active = $14, seen_at = now(),
-					updated_at = CASE WHEN (agent_erp_code, current_account_erp_code, amount, paid_amount, document_no, document_type,
-						due_date, transaction_date, currency_id, description, is_active, erp_code)
-						IS DISTINCT FROM ($4, $5, $6::numeric, $7::numeric, $8, $9, $10::date, $11::date, $12, $13, $14, $2)
-						THEN now() ELSE updated_at END
-				WHERE id = $1`, local.ID, r.ErpCode, r.FinrotaID, r.AgentErpCode, r.CurrentAccountErpCode, r.Amount, r.PaidAmount,
-				r.DocumentNo, r.DocumentType, dayString(r.DueDate), dayString(r.TransactionDate), r.CurrencyID, r.Description, r.IsActive)
-			if isUniqueViolation(err) {
-				continue
-			}
+			local, proven, err := matchRemote(ctx, tx, r)
 			if err != nil {
+				return err
+			}
+			if proven == matchSkip {
+				continue
+			}
+			if local == nil {
+				added, err := insertRemote(ctx, tx, r)
+				if err != nil {
+					return err
+				}
+				if added {
+					inserted++
+				}
+				continue
+			}
+			if err := upsertMatched(ctx, tx, *local, proven, r, fetchedAt); err != nil {
 				return err
 			}
 		}
@@ -183,7 +198,124 @@ func (s *Store) UpsertRemoteDebts(ctx context.Context, items []RemoteDebt, fetch
 	return inserted, nil
 }
 
-func insertRemote(ctx context.Context, tx *sqlx.Tx, r RemoteDebt) error {
+// The ways a remote record is matched to a local debt.
+const (
+	matchByID       = "id"       // the Finrota id of our delivery
+	matchByRemote   = "remote"   // the ERP code Finrota confirmed to us
+	matchByContents = "contents" // an unconfirmed create holding exactly our data
+	matchSkip       = "skip"     // someone else's record under a code our unconfirmed debt wants
+)
+
+// matchRemote finds the local debt r provably is, locked, and how; nil when
+// there is none, with matchSkip when the record is someone else's under a
+// code one of our unconfirmed debts wants.
+func matchRemote(ctx context.Context, tx *sqlx.Tx, r RemoteDebt) (*Debt, string, error) {
+	var d Debt
+	for _, m := range []struct{ how, where, arg string }{
+		{matchByID, `finrota_id = $1`, r.FinrotaID},
+		{matchByRemote, `finrota_id IS NULL AND remote_erp_code = $1`, r.ErpCode},
+		{matchByContents, `finrota_id IS NULL AND remote_erp_code IS NULL AND erp_code = $1`, r.ErpCode},
+	} {
+		if m.arg == "" {
+			continue
+		}
+		err := tx.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE `+m.where+` LIMIT 1 FOR UPDATE`, m.arg)
+		if errors.Is(notFound(err), ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if m.how == matchByContents && !sameContents(DebtValues(d), remoteValues(r)) {
+			return nil, matchSkip, nil
+		}
+		return &d, m.how, nil
+	}
+	return nil, "", nil
+}
+
+// sameContents reports whether a record holds exactly a debt's data (its
+// activity aside).
+func sameContents(local, remote map[string]string) bool {
+	ch := DebtChanges(local, remote)
+	delete(ch, "isActive")
+	return len(ch) == 0
+}
+
+func upsertMatched(ctx context.Context, tx *sqlx.Tx, local Debt, how string, r RemoteDebt, fetchedAt time.Time) error {
+	if how == matchByContents {
+		// Finrota holds exactly what the user wants: the create landed and
+		// its answer was lost. A pending one is settled by its own job.
+		if _, err := tx.ExecContext(ctx, `UPDATE debts SET finrota_id = $2, seen_at = now() WHERE id = $1`, local.ID, r.FinrotaID); err != nil {
+			return err
+		}
+		if local.State != DebtFailed {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE debts SET state = 'delivered', remote_erp_code = erp_code, delivered_at = now(),
+				last_error_status = 0, last_error_code = '', last_error_message = '', last_error_fields = '{}', updated_at = now()
+			WHERE id = $1`, local.ID); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, 0, "debt.delivered", DebtSubject(local.ID), map[string]any{"op": local.Op, "erpCode": local.ErpCode, "via": "sync"})
+	}
+	if local.State != DebtDelivered || (local.DeliveredAt != nil && local.DeliveredAt.After(fetchedAt)) {
+		_, err := tx.ExecContext(ctx, `UPDATE debts SET finrota_id = COALESCE(finrota_id, $2), seen_at = now() WHERE id = $1`,
+			local.ID, r.FinrotaID)
+		return err
+	}
+	// The record may have been renamed at Finrota. Its new code is taken
+	// unless another local debt has used it; then only the code stays as
+	// it was, and the debt still counts as seen.
+	rename := r.ErpCode != local.ErpCode || local.RemoteErpCode == nil || *local.RemoteErpCode != r.ErpCode
+	if rename {
+		var holder int64
+		err := tx.GetContext(ctx, &holder, `SELECT id FROM debts WHERE erp_code = $1 AND id <> $2`, r.ErpCode, local.ID)
+		switch {
+		case err == nil:
+			rename = false
+		case !errors.Is(notFound(err), ErrNotFound):
+			return err
+		default:
+			if err := claimErpCode(ctx, tx, r.ErpCode, local.ID); errors.Is(err, ErrConflict) {
+				rename = false
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	before := DebtValues(local)
+	var after Debt
+	err := tx.GetContext(ctx, &after, `UPDATE debts SET erp_code = CASE WHEN $15 THEN $2 ELSE erp_code END,
+			remote_erp_code = CASE WHEN $15 THEN $2 ELSE remote_erp_code END, finrota_id = $3, agent_erp_code = $4,
+			current_account_erp_code = $5, amount = $6, paid_amount = $7, document_no = $8, document_type = $9,
+			due_date = $10, transaction_date = $11, currency_id = $12, description = $13, is_active = $14, seen_at = now(),
+			updated_at = CASE WHEN (agent_erp_code, current_account_erp_code, amount, paid_amount, document_no, document_type,
+				due_date, transaction_date, currency_id, description, is_active, erp_code)
+				IS DISTINCT FROM ($4, $5, $6::numeric, $7::numeric, $8, $9, $10::date, $11::date, $12, $13, $14,
+					CASE WHEN $15 THEN $2 ELSE erp_code END)
+				THEN now() ELSE updated_at END
+		WHERE id = $1 RETURNING `+debtColumns, local.ID, r.ErpCode, r.FinrotaID, r.AgentErpCode, r.CurrentAccountErpCode, r.Amount, r.PaidAmount,
+		r.DocumentNo, r.DocumentType, dayString(r.DueDate), dayString(r.TransactionDate), r.CurrencyID, r.Description, r.IsActive, rename)
+	if err != nil {
+		return err
+	}
+	changes := DebtChanges(before, DebtValues(after))
+	if len(changes) == 0 {
+		return nil
+	}
+	details := map[string]any{"changes": changes}
+	if !rename && r.ErpCode != after.ErpCode {
+		details["finrotaErpCode"] = r.ErpCode // another local debt holds it: for a person
+	}
+	return Audit(ctx, tx, 0, "debt.synced", DebtSubject(local.ID), details)
+}
+
+// insertRemote adds a record Finrota holds and the mirror does not; false
+// when its code or id is held by another row. The code is recorded as
+// used even when a local debt claimed it first (a create Finrota refused
+// with 409 because this record had it): the code is used either way.
+func insertRemote(ctx context.Context, tx *sqlx.Tx, r RemoteDebt) (bool, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, `INSERT INTO debts (erp_code, remote_erp_code, finrota_id, agent_erp_code, current_account_erp_code,
 			amount, paid_amount, document_no, document_type, due_date, transaction_date, currency_id, description, is_active,
@@ -193,12 +325,15 @@ func insertRemote(ctx context.Context, tx *sqlx.Tx, r RemoteDebt) error {
 		r.ErpCode, r.FinrotaID, r.AgentErpCode, r.CurrentAccountErpCode, r.Amount, r.PaidAmount, r.DocumentNo, r.DocumentType,
 		dayString(r.DueDate), dayString(r.TransactionDate), r.CurrencyID, r.Description, r.IsActive)
 	if errors.Is(notFound(err), ErrNotFound) {
-		return nil // the code or id is held by another row: nothing to add
+		return false, nil // the code or id is held by another row: nothing to add
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	return claimErpCode(ctx, tx, r.ErpCode, id)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO debt_erp_codes (code, debt_id) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING`, r.ErpCode, id); err != nil {
+		return false, fmt.Errorf("store: claim erp code: %w", err)
+	}
+	return true, nil
 }
 
 // The kinds of reference data the debt forms choose from.
@@ -208,16 +343,31 @@ const (
 	RefCurrency = "currency"
 )
 
+// The sources of what is known about a reference's activity.
+const (
+	RefSeen     = "seen"     // on a synced debt: activity unknown
+	RefList     = "list"     // an authoritative list (the sandbox portal's)
+	RefProvider = "provider" // Finrota's own answer to a delivery
+)
+
 // DebtRef is an agent, current account or currency known to exist at Finrota.
 type DebtRef struct {
 	Kind   string `db:"kind"`
 	Code   string `db:"code"`
 	Name   string `db:"name"`
 	Active bool   `db:"active"`
+	// Source says how Active is known (RefSeen: it is not).
+	Source string `db:"source"`
 }
 
+// Listed reports whether the ref comes from an authoritative list.
+func (r DebtRef) Listed() bool { return r.Source == RefList }
+
+// ActivityKnown reports whether Active is known rather than assumed.
+func (r DebtRef) ActivityKnown() bool { return r.Source == RefList || r.Source == RefProvider }
+
 // NoteDebtRefs records codes seen on Finrota's debts; what is already
-// known (names, activity from the sandbox) is kept.
+// known (names, activity from a list or from Finrota) is kept.
 func (s *Store) NoteDebtRefs(ctx context.Context, kind string, codes []string) error {
 	if len(codes) == 0 {
 		return nil
@@ -230,13 +380,13 @@ func (s *Store) NoteDebtRefs(ctx context.Context, kind string, codes []string) e
 	return nil
 }
 
-// PutDebtRefs records reference data with names and activity, replacing
-// what is known about those codes.
+// PutDebtRefs records an authoritative list's reference data with names
+// and activity, replacing what is known about those codes.
 func (s *Store) PutDebtRefs(ctx context.Context, refs []DebtRef) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		for _, r := range refs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO debt_refs (kind, code, name, active) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (kind, code) DO UPDATE SET name = EXCLUDED.name, active = EXCLUDED.active, seen_at = now()`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO debt_refs (kind, code, name, active, source) VALUES ($1, $2, $3, $4, 'list')
+				ON CONFLICT (kind, code) DO UPDATE SET name = EXCLUDED.name, active = EXCLUDED.active, source = 'list', seen_at = now()`,
 				r.Kind, r.Code, r.Name, r.Active); err != nil {
 				return fmt.Errorf("store: put debt refs: %w", err)
 			}
@@ -245,10 +395,36 @@ func (s *Store) PutDebtRefs(ctx context.Context, refs []DebtRef) error {
 	})
 }
 
+// LearnDebtRef records what Finrota's answer to a delivery showed about a
+// code: active (it accepted a debt booked to it) or not (a 404 naming it).
+func (s *Store) LearnDebtRef(ctx context.Context, kind, code string, active bool) error {
+	if code == "" {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO debt_refs (kind, code, active, source) VALUES ($1, $2, $3, 'provider')
+		ON CONFLICT (kind, code) DO UPDATE SET active = EXCLUDED.active, seen_at = now(),
+			source = CASE WHEN debt_refs.source = 'list' THEN 'list' ELSE 'provider' END`, kind, code, active)
+	if err != nil {
+		return fmt.Errorf("store: learn debt ref: %w", err)
+	}
+	return nil
+}
+
 // DebtRefs returns the known references of kind, by code.
 func (s *Store) DebtRefs(ctx context.Context, kind string) ([]DebtRef, error) {
 	var rs []DebtRef
-	err := s.db.SelectContext(ctx, &rs, `SELECT kind, code, name, active FROM debt_refs WHERE kind = $1 ORDER BY code`, kind)
+	err := s.db.SelectContext(ctx, &rs, `SELECT kind, code, name, active, source FROM debt_refs WHERE kind = $1 ORDER BY code`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("store: debt refs: %w", err)
+	}
+	return rs, nil
+}
+
+// AllDebtRefs returns every known reference, by kind and code: one query
+// for a page that needs all three kinds.
+func (s *Store) AllDebtRefs(ctx context.Context) ([]DebtRef, error) {
+	var rs []DebtRef
+	err := s.db.SelectContext(ctx, &rs, `SELECT kind, code, name, active, source FROM debt_refs ORDER BY kind, code`)
 	if err != nil {
 		return nil, fmt.Errorf("store: debt refs: %w", err)
 	}

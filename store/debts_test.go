@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -247,32 +248,45 @@ func TestOverdueFollowsFinrotasRuleOnTheIstanbulDay(t *testing.T) {
 }
 
 // TestUpsertRemoteKeepsWhatTheUserTyped: a sync fills in new debts and
-// Finrota's changes, but never overwrites an intent still on its way.
+// Finrota's changes, but never overwrites an intent still on its way, and
+// never gives an unconfirmed debt the id of a record that is not provably
+// ours.
 func TestUpsertRemoteKeepsWhatTheUserTyped(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t)
 	pending := createDebt(t, s, debtInput("P-1"))
+	lost := createDebt(t, s, debtInput("L-1"))
 	delivered := createDebt(t, s, debtInput("D-1"))
 	s.MarkDebtDelivered(ctx, delivered.ID, 1, "guid-d")
-	remote := func(code, id, paid string) store.RemoteDebt {
-		in := debtInput(code)
-		return store.RemoteDebt{FinrotaID: id, ErpCode: code, AgentErpCode: in.AgentErpCode, CurrentAccountErpCode: in.CurrentAccountErpCode,
-			Amount: in.Amount, PaidAmount: decimal.RequireFromString(paid), DocumentNo: "REMOTE", DocumentType: "Çek",
-			DueDate: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), TransactionDate: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
-			CurrencyID: "TRY", IsActive: true}
-	}
 	fetched := time.Now().Add(time.Minute)
-	n, err := s.UpsertRemoteDebts(ctx, []store.RemoteDebt{remote("P-1", "guid-p", "5"), remote("D-1-RENAMED", "guid-d", "7"), remote("NEW-1", "guid-n", "0")}, fetched)
+	// P-1 at Finrota is someone else's record (other document, other
+	// amounts); L-1 holds exactly our data (a create whose answer was lost).
+	sameAsLost := remoteOf(debtInput("L-1"), "guid-l")
+	n, err := s.UpsertRemoteDebts(ctx, []store.RemoteDebt{remote("P-1", "guid-p", "5"), sameAsLost,
+		remote("D-1-RENAMED", "guid-d", "7"), remote("NEW-1", "guid-n", "0")}, fetched)
 	if err != nil || n != 1 {
 		t.Fatalf("upsert: %d new, %v", n, err)
 	}
 	p, _ := s.Debt(ctx, pending.ID)
-	if p.State != store.DebtPending || p.DocumentNo != "D-1" || *p.FinrotaID != "guid-p" {
-		t.Errorf("pending debt overwritten: %+v", p)
+	if p.State != store.DebtPending || p.DocumentNo != "D-1" || p.FinrotaID != nil {
+		t.Errorf("pending debt took someone else's record: %+v (id %v)", p, p.FinrotaID)
+	}
+	l, _ := s.Debt(ctx, lost.ID)
+	if l.State != store.DebtPending || l.FinrotaID == nil || *l.FinrotaID != "guid-l" {
+		t.Errorf("a record holding exactly our data is ours: %+v", l)
 	}
 	d, _ := s.Debt(ctx, delivered.ID)
 	if d.ErpCode != "D-1-RENAMED" || d.DocumentNo != "REMOTE" || !d.PaidAmount.Equal(decimal.NewFromInt(7)) {
 		t.Errorf("delivered debt not updated from Finrota: %+v", d)
+	}
+	trail, _ := s.AuditTrail(ctx, store.DebtSubject(delivered.ID), 10)
+	var synced struct{ Changes map[string]store.DebtChange }
+	if len(trail) > 0 {
+		json.Unmarshal(trail[0].Details, &synced)
+	}
+	if len(trail) == 0 || trail[0].Action != "debt.synced" || synced.Changes["paidAmount"] != (store.DebtChange{From: "0.00", To: "7.00"}) ||
+		synced.Changes["erpCode"] != (store.DebtChange{From: "D-1", To: "D-1-RENAMED"}) || len(synced.Changes) != 4 {
+		t.Errorf("the sync's change is not in the history: %+v", synced)
 	}
 	nw, err := s.DebtByErpCode(ctx, "NEW-1")
 	if err != nil || nw.State != store.DebtDelivered || *nw.FinrotaID != "guid-n" {
@@ -280,5 +294,227 @@ func TestUpsertRemoteKeepsWhatTheUserTyped(t *testing.T) {
 	}
 	if taken, _ := s.ErpCodeTaken(ctx, "D-1", 0); !taken {
 		t.Error("the old code of a debt renamed at Finrota must stay used")
+	}
+}
+
+func remote(code, id, paid string) store.RemoteDebt {
+	r := remoteOf(debtInput(code), id)
+	r.PaidAmount, r.DocumentNo, r.DocumentType = decimal.RequireFromString(paid), "REMOTE", "Çek"
+	return r
+}
+
+func remoteOf(in store.DebtInput, id string) store.RemoteDebt {
+	return store.RemoteDebt{FinrotaID: id, ErpCode: in.ErpCode, AgentErpCode: in.AgentErpCode, CurrentAccountErpCode: in.CurrentAccountErpCode,
+		Amount: in.Amount, PaidAmount: in.PaidAmount, DocumentNo: in.DocumentNo, DocumentType: in.DocumentType,
+		DueDate: in.DueDate, TransactionDate: in.TransactionDate, CurrencyID: in.CurrencyID, Description: in.Description, IsActive: true}
+}
+
+// TestSyncAfterAConflictAndARename is the finding's sequence: our create
+// meets someone else's record under its code (409), a sync runs, the user
+// renames the debt and it is delivered under the new code, and syncs go on
+// working: the other record is mirrored as its own row, and ours keeps the
+// id of its own record only.
+func TestSyncAfterAConflictAndARename(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	mine := createDebt(t, s, debtInput("T-ELSE-2"))
+	if ok, _ := s.MarkDebtFailed(ctx, mine.ID, 1, store.DebtError{Status: 409, Message: "already exists"}); !ok {
+		t.Fatal("mark failed")
+	}
+	theirs := remoteOf(debtInput("T-ELSE-2"), "guid-theirs")
+	theirs.DocumentNo, theirs.Amount = "SOMEONE-ELSE", decimal.NewFromInt(10)
+	if _, err := s.UpsertRemoteDebts(ctx, []store.RemoteDebt{theirs}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.Debt(ctx, mine.ID); d.FinrotaID != nil || d.State != store.DebtFailed {
+		t.Fatalf("our failed debt took the other record's id: %v %s", d.FinrotaID, d.State)
+	}
+	renamed, err := editDebt(s, mine.ID, debtInput("T-MINE-2"))
+	if err != nil || renamed.Op != store.DebtOpCreate || renamed.FinrotaID != nil {
+		t.Fatalf("edit and retry: %+v %v", renamed, err)
+	}
+	if ok, _ := s.MarkDebtDelivered(ctx, mine.ID, renamed.Version, "guid-mine"); !ok {
+		t.Fatal("deliver")
+	}
+	ours := remoteOf(debtInput("T-MINE-2"), "guid-mine")
+	// The old code stays claimed by our debt; the sync must still mirror
+	// the other record and finish the page.
+	for range 2 {
+		if _, err := s.UpsertRemoteDebts(ctx, []store.RemoteDebt{theirs, ours}, time.Now()); err != nil {
+			t.Fatalf("sync after the rename: %v", err)
+		}
+	}
+	d, _ := s.Debt(ctx, mine.ID)
+	if *d.FinrotaID != "guid-mine" || d.ErpCode != "T-MINE-2" || d.State != store.DebtDelivered {
+		t.Fatalf("ours: %+v", d)
+	}
+	other, err := s.DebtByErpCode(ctx, "T-ELSE-2")
+	if err != nil || other.ID == mine.ID || *other.FinrotaID != "guid-theirs" || other.DocumentNo != "SOMEONE-ELSE" {
+		t.Fatalf("the other record: %+v %v", other, err)
+	}
+	if taken, _ := s.ErpCodeTaken(ctx, "T-ELSE-2", mine.ID); !taken {
+		t.Fatal("the other record's code must stay taken")
+	}
+}
+
+// TestSyncKeepsARenamedDebtSeen: a delivered debt renamed at Finrota to a
+// code another local debt holds keeps its code but counts as seen, so the
+// sync's end does not mark it inactive.
+func TestSyncKeepsARenamedDebtSeen(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	a := createDebt(t, s, debtInput("R-A"))
+	s.MarkDebtDelivered(ctx, a.ID, 1, "guid-a")
+	createDebt(t, s, debtInput("R-B")) // holds R-B locally, never delivered
+	var syncID int64
+	if err := s.InTx(ctx, func(tx *sqlx.Tx) error { var err error; syncID, err = store.StartDebtSync(ctx, tx, 0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	renamed := remoteOf(debtInput("R-B"), "guid-a")
+	renamed.PaidAmount = decimal.NewFromInt(3)
+	if _, err := s.UpsertRemoteDebts(ctx, []store.RemoteDebt{renamed}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishDebtSync(ctx, syncID, ""); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := s.Debt(ctx, a.ID)
+	if !d.IsActive || d.ErpCode != "R-A" || !d.PaidAmount.Equal(decimal.NewFromInt(3)) {
+		t.Fatalf("renamed-at-Finrota debt: active %v, code %s, paid %s", d.IsActive, d.ErpCode, d.PaidAmount)
+	}
+}
+
+// TestOverdueLeavesOutInactiveAgentsAndAccounts: Finrota's notification
+// skips debts whose agent or current account is inactive, so the summary
+// does too, as far as the mirror knows it (a list, or Finrota's own 404),
+// and says how many debts it cannot judge.
+func TestOverdueLeavesOutInactiveAgentsAndAccounts(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	today := time.Date(2026, 5, 1, 0, 0, 0, 0, i18n.Istanbul)
+	mk := func(code, agent, account string) {
+		in := debtInput(code)
+		in.AgentErpCode, in.CurrentAccountErpCode = agent, account
+		d := createDebt(t, s, in)
+		s.MarkDebtDelivered(ctx, d.ID, d.Version, "")
+	}
+	mk("A-OK", "AG-ON", "ACC-ON")
+	mk("A-AGENT-OFF", "AG-OFF", "ACC-ON")
+	mk("A-ACCOUNT-OFF", "AG-ON", "ACC-OFF")
+	mk("A-UNKNOWN", "AG-SEEN", "ACC-ON")
+	if err := s.PutDebtRefs(ctx, []store.DebtRef{
+		{Kind: store.RefAgent, Code: "AG-ON", Active: true}, {Kind: store.RefAgent, Code: "AG-OFF", Active: false},
+		{Kind: store.RefAccount, Code: "ACC-ON", Active: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-SEEN"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteDebtRefs(ctx, store.RefAccount, []string{"ACC-OFF"}); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := s.OverdueSummary(ctx, today)
+	if sum.Debts != 3 || sum.Unknown != 2 { // ACC-OFF and AG-SEEN are only seen: activity unknown
+		t.Fatalf("before Finrota's answer: %+v", sum)
+	}
+	if err := s.LearnDebtRef(ctx, store.RefAccount, "ACC-OFF", false); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ = s.OverdueSummary(ctx, today)
+	if sum.Debts != 2 || sum.Agents != 2 || sum.Unknown != 1 {
+		t.Fatalf("summary %+v, want A-OK and A-UNKNOWN with one unknown", sum)
+	}
+	p, _ := s.ListDebts(ctx, store.OverdueFilter(today))
+	if fmt.Sprint(codes(p.Items)) != "[A-OK A-UNKNOWN]" {
+		t.Errorf("overdue list %v", codes(p.Items))
+	}
+	// A list's word is not overturned by what a sync merely sees.
+	s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-OFF"})
+	refs, _ := s.DebtRefs(ctx, store.RefAgent)
+	for _, r := range refs {
+		if r.Code == "AG-OFF" && (r.Active || !r.Listed()) {
+			t.Errorf("AG-OFF: %+v", r)
+		}
+	}
+}
+
+func codes(ds []store.Debt) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.ErpCode)
+	}
+	return out
+}
+
+// TestDebtNotificationAfterAForcedSend: a forced send counts as the day's
+// send, so a normal one after it is refused and the confirmation finds it.
+func TestDebtNotificationAfterAForcedSend(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	day := time.Date(2026, 5, 1, 10, 0, 0, 0, i18n.Istanbul)
+	create := func(forced bool) (int64, error) {
+		var id int64
+		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+			var err error
+			id, err = store.CreateDebtNotification(ctx, tx, store.NewDebtNotification{Day: day, Forced: forced, Debts: 1, Agents: 1})
+			return err
+		})
+		return id, err
+	}
+	forced, err := create(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create(false); !errors.Is(err, store.ErrNotifiedToday) {
+		t.Fatalf("normal send after a forced one: %v", err)
+	}
+	n, err := s.DebtNotificationOn(ctx, day)
+	if err != nil || n.ID != forced {
+		t.Fatalf("the day's send: %+v %v", n, err)
+	}
+	if _, err := create(true); err != nil {
+		t.Fatalf("another forced send: %v", err)
+	}
+	if _, err := create(false); !errors.Is(err, store.ErrNotifiedToday) {
+		t.Fatal("still refused")
+	}
+	// The next day is free.
+	var id int64
+	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		id, err = store.CreateDebtNotification(ctx, tx, store.NewDebtNotification{Day: day.AddDate(0, 0, 1), Debts: 1, Agents: 1})
+		return err
+	})
+	if err != nil || id == 0 {
+		t.Fatalf("next day: %v", err)
+	}
+}
+
+// TestDebtDeliveriesKeepCallsWithTheirOwnDelivery: past the 50 deliveries
+// shown, the calls of older ones are not shown under the newest.
+func TestDebtDeliveriesKeepCallsWithTheirOwnDelivery(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	d := createDebt(t, s, debtInput("H-1"))
+	first := d.RequestID
+	for i := range 55 {
+		s.MarkDebtDelivered(ctx, d.ID, d.Version, "")
+		var err error
+		if d, err = editDebt(s, d.ID, debtInput(fmt.Sprintf("H-%d", i+2))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rid := range []string{first, d.RequestID} {
+		if err := s.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "update_debt", Method: "PUT", Status: 200, RequestID: rid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := s.DebtDeliveries(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 50 || ds[0].RequestID != d.RequestID || len(ds[0].Calls) != 1 || ds[0].Calls[0].RequestID != d.RequestID {
+		t.Fatalf("%d deliveries; newest has %d calls", len(ds), len(ds[0].Calls))
 	}
 }

@@ -260,3 +260,38 @@ func TestWrongKeys(t *testing.T) {
 		t.Fatalf("recorded %+v", calls)
 	}
 }
+
+// TestInactiveReferencesAreNotFound: Finrota refuses a debt booked to an
+// inactive agent or current account with 404 (the form refuses both too),
+// on create and on update, and the client reports it as not found.
+func TestInactiveReferencesAreNotFound(t *testing.T) {
+	h := newHarness(t, finrotatest.Options{})
+	ctx := context.Background()
+	h.fake.AddAgent(finrotatest.Agent{Code: "NT-CLOSED", Active: false})
+	h.fake.AddCurrentAccount(finrotatest.CurrentAccount{ErpCode: "ACC-CLOSED", Active: false})
+	if _, err := h.client.Create(ctx, sampleDebt("INACT-1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, field, value string
+	}{{"agent", "agent", "NT-CLOSED"}, {"current account", "account", "ACC-CLOSED"}} {
+		d := sampleDebt("INACT-2")
+		if tc.field == "agent" {
+			d.AgentErpCode = tc.value
+		} else {
+			d.CurrentAccountErpCode = tc.value
+		}
+		_, err := h.client.Create(ctx, d)
+		var fe *finrota.Error
+		if !finrota.IsNotFound(err) || !errors.As(err, &fe) || !strings.Contains(strings.ToLower(fe.Message), tc.name) {
+			t.Fatalf("create with inactive %s: %v", tc.name, err)
+		}
+		d.ErpCode = "INACT-1"
+		if _, err := h.client.Update(ctx, finrota.Ref{UpdateErpCode: "INACT-1"}, d); !finrota.IsNotFound(err) {
+			t.Fatalf("update with inactive %s: %v", tc.name, err)
+		}
+	}
+	if _, ok := h.fake.Debt("INACT-2"); ok {
+		t.Fatal("a debt booked to an inactive reference was stored")
+	}
+}

@@ -171,8 +171,11 @@ func (s *Server) checkReferencesLocked(in debtInput) (reply, bool) {
 	if !s.currencies[in.currency] {
 		return statusReply(http.StatusNotFound, "Invalid currencyId"), true
 	}
-	if _, ok := s.agents[in.agent]; !ok {
-		return statusReply(http.StatusNotFound, "Agent not found: no agent with erpCode '"+in.agent+"'."), true
+	// CONTRACTS §1.2: the agent must be known to the portal; an inactive
+	// one is refused like an inactive current account (the notification
+	// skips inactive owners, so a debt booked to one could never be chased).
+	if a, ok := s.agents[in.agent]; !ok || !a.Active {
+		return statusReply(http.StatusNotFound, "Agent not found or inactive: no active agent with erpCode '"+in.agent+"'."), true
 	}
 	for _, code := range in.accounts {
 		if a, ok := s.accounts[code]; !ok || !a.Active {

@@ -77,7 +77,7 @@ func TestCreateRules(t *testing.T) {
 		{name: "missing erp code", edit: del("erpCode"), status: 400, field: "erpCode"},
 		{name: "agent case differs", edit: set("agentErpCode", strings.ToLower(agentCode)), status: 404},
 		{name: "unknown agent", edit: set("agentErpCode", "NT99999999"), status: 404},
-		{name: "inactive agent is still known", edit: set("agentErpCode", inactiveAgent), status: 200, wantType: "Fatura", wantCurr: "TRY"},
+		{name: "inactive agent", edit: set("agentErpCode", inactiveAgent), status: 404},
 		{name: "unknown account", edit: set("currentAccountErpCode", "NO-SUCH-ACCOUNT"), status: 404},
 		{name: "inactive account", edit: set("currentAccountErpCode", closedAccount), status: 404},
 		{name: "duplicate erp code", erpCode: "TAKEN-1", status: 409},
@@ -207,6 +207,7 @@ func TestUpdateRules(t *testing.T) {
 		{"transaction after due", "U-1", ref("updateErpCode", "U-1", "transactionDate", "2025-11-01"), 400, "transactionDate"},
 		{"unknown currency", "U-1", ref("updateErpCode", "U-1", "currencyCode", "GBP", "currencyId", nil), 404, ""},
 		{"inactive account", "U-1", ref("updateErpCode", "U-1", "currentAccountErpCode", []string{closedAccount}), 404, ""},
+		{"inactive agent", "U-1", ref("updateErpCode", "U-1", "agentErpCode", inactiveAgent), 404, ""},
 		{"keep code", "U-1", ref("updateErpCode", "U-1", "amount", 4500), 200, ""},
 		{"by id with rename", "U-1B", ref("id", strings.ToUpper(id1), "amount", nil, "Amount", "4500.25", "currentAccountTransactionType", "Order", "documentType", nil), 200, ""},
 	}

@@ -247,7 +247,11 @@ func TestSendCATDebtInfoMail(t *testing.T) {
 	mk("N-DUE-TODAY", "2025-10-01", "0", nil)
 	mk("N-FUTURE", "2025-10-30", "0", nil)
 	mk("N-CLOSED-ACCOUNT", "2025-09-15", "0", func(m map[string]any) { m["currentAccountErpCode"] = account2 })
+	// An agent is deactivated after its debt was booked (an inactive one
+	// cannot be booked to).
+	e.srv.SetAgentActive(inactiveAgent, true)
 	mk("N-INACTIVE-AGENT", "2025-09-15", "0", func(m map[string]any) { m["agentErpCode"] = inactiveAgent })
+	e.srv.SetAgentActive(inactiveAgent, false)
 	mk("N-DELETED", "2025-09-15", "0", nil)
 	e.srv.SetCurrentAccountActive(account2, false)
 	e.srv.SetDebtActive("N-DELETED", false)

@@ -1,0 +1,330 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/providers/finrota"
+	"kasa/store"
+)
+
+// sync starts a person's sync and queues it, as the handler does.
+func (e *debtEnv) sync(t *testing.T) (int64, int64) {
+	t.Helper()
+	ctx := context.Background()
+	var syncID, job int64
+	err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if syncID, err = store.StartDebtSync(ctx, tx, 0); err != nil {
+			return err
+		}
+		job, err = jobs.EnqueueDebtSync(ctx, tx, syncID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return syncID, job
+}
+
+// edit changes a debt and queues the delivery, as the form does.
+func (e *debtEnv) edit(t *testing.T, id int64, in store.DebtInput) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var job int64
+	err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
+		d, err := store.EditDebt(ctx, tx, id, in, 0)
+		if err != nil {
+			return err
+		}
+		job, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
+func (e *debtEnv) active() int {
+	n := 0
+	for _, d := range e.sb.Finrota.Debts() {
+		if d.IsActive {
+			n++
+		}
+	}
+	return n
+}
+
+// warm fetches the token, so faults injected next meet the call itself.
+func (e *debtEnv) warm(t *testing.T) {
+	t.Helper()
+	client, err := e.conn.Finrota(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.GetByErpCode(context.Background(), "J-NONE"); !finrota.IsNotFound(err) {
+		t.Fatal(err)
+	}
+}
+
+// TestDebtNeverTakesSomeoneElsesRecord is the reviewer's sequence: another
+// party's record holds the code of our create (409); a sync runs; the user
+// renames the debt (delivered), then edits it again. The other party's
+// record must stay untouched, ours must be updated, and syncs keep working.
+func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	in := e.input("T-ELSE-2")
+	client, _ := e.conn.Finrota(ctx)
+	if _, err := client.Create(ctx, finrota.Debt{AgentErpCode: in.AgentErpCode, CurrentAccountErpCode: in.CurrentAccountErpCode,
+		Amount: decimal.NewFromInt(10), DocumentNo: "SOMEONE-ELSE", DocumentType: "Fatura", CurrencyID: "TRY", ErpCode: "T-ELSE-2",
+		DueDate: in.DueDate, TransactionDate: in.TransactionDate}); err != nil {
+		t.Fatal(err)
+	}
+	d, job := e.create(t, in)
+	e.start(t)
+	if j := wait(t, e.st.DB(), job); j.State != jobs.StateFailed {
+		t.Fatalf("create under someone else's code: %+v", j)
+	}
+	_, sj := e.sync(t)
+	if j := wait(t, e.st.DB(), sj); j.State != jobs.StateDone {
+		t.Fatalf("sync: %+v", j)
+	}
+	if got, _ := e.st.Debt(ctx, d.ID); got.FinrotaID != nil {
+		t.Fatalf("the sync gave our failed debt the other record's id %s", *got.FinrotaID)
+	}
+	in.ErpCode = "T-MINE-2"
+	if j := wait(t, e.st.DB(), e.edit(t, d.ID, in)); j.State != jobs.StateDone {
+		t.Fatalf("edit and retry: %+v", j)
+	}
+	mine2, _ := e.sb.Finrota.Debt("T-MINE-2")
+	if got, _ := e.st.Debt(ctx, d.ID); got.State != store.DebtDelivered || got.FinrotaID == nil || *got.FinrotaID != mine2.ID {
+		t.Fatalf("after the rename: %s, id %v (ours is %s)", got.State, got.FinrotaID, mine2.ID)
+	}
+	in.ErpCode, in.Amount = "T-MINE-3", decimal.RequireFromString("123.45")
+	if j := wait(t, e.st.DB(), e.edit(t, d.ID, in)); j.State != jobs.StateDone {
+		t.Fatalf("second edit: %+v", j)
+	}
+	other, ok := e.sb.Finrota.Debt("T-ELSE-2")
+	if !ok || other.DocumentNo != "SOMEONE-ELSE" || !other.Amount.Equal(decimal.NewFromInt(10)) {
+		t.Fatalf("the other party's record was changed: %+v %v", other, ok)
+	}
+	if got, ok := e.sb.Finrota.Debt("T-MINE-3"); !ok || got.ID != mine2.ID || !got.Amount.Equal(in.Amount) {
+		t.Fatalf("our record: %+v %v", got, ok)
+	}
+	// Syncs go on: the old code is still claimed by our debt, and the other
+	// record now gets a row of its own.
+	for range 2 {
+		s, sj := e.sync(t)
+		if j := wait(t, e.st.DB(), sj); j.State != jobs.StateDone {
+			t.Fatalf("sync after the rename: %+v", j)
+		}
+		if got, _ := e.st.DebtSyncByID(ctx, s); got.State != "done" {
+			t.Fatalf("sync row %+v", got)
+		}
+	}
+	row, err := e.st.DebtByErpCode(ctx, "T-ELSE-2")
+	if err != nil || row.ID == d.ID || *row.FinrotaID != other.ID {
+		t.Fatalf("the other record in the mirror: %+v %v", row, err)
+	}
+}
+
+// TestDebtSyncResumesAtItsNextPage: a retried sync does not read the pages
+// it already has.
+func TestDebtSyncResumesAtItsNextPage(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	syncID, job := e.sync(t)
+	if err := e.st.DebtSyncProgress(ctx, syncID, 3, 200, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t)
+	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone {
+		t.Fatalf("job %+v", j)
+	}
+	s, _ := e.st.DebtSyncByID(ctx, syncID)
+	var n int
+	e.st.DB().Get(&n, `SELECT count(*) FROM debts`)
+	if s.State != "done" || s.Items != e.active() || n != e.active()-200 {
+		t.Fatalf("sync %+v; mirror has %d, want only the %d of page 3", s, n, e.active()-200)
+	}
+	calls, _, _ := e.st.APICalls(ctx, store.APICallFilter{Operation: "list_debts"})
+	if len(calls) != 1 {
+		t.Fatalf("%d list calls, want 1 (page 3)", len(calls))
+	}
+}
+
+// TestDebtSyncThrottledIsRetried: a 429 the client's own waits do not
+// outlast is retried by the job after Retry-After; the sync completes.
+func TestDebtSyncThrottledIsRetried(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	e.warm(t)
+	e.sb.Finrota.Faults.FailNext(4, http.StatusTooManyRequests) // the first read and the client's 3 retries
+	syncID, job := e.sync(t)
+	e.start(t)
+	j := waitFor(t, e.st.DB(), job, "done", func(j jobs.Job) bool { return j.State == jobs.StateDone || j.State == jobs.StateFailed })
+	s, _ := e.st.DebtSyncByID(ctx, syncID)
+	if j.State != jobs.StateDone || j.Attempts != 2 || s.State != "done" || s.Items != e.active() {
+		t.Fatalf("job %+v, sync %+v", j, s)
+	}
+}
+
+// TestScheduledDebtSyncRetryResumesItsSync: the schedule's job has no sync
+// id; its retry must resume the sync its first attempt started, not find it
+// "running" and give up.
+func TestScheduledDebtSyncRetryResumesItsSync(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	e.warm(t)
+	e.sb.Finrota.Faults.FailNext(1, http.StatusServiceUnavailable)
+	job := enqueue(t, e.st.DB(), jobs.KindDebtSync, map[string]any{}, jobs.MaxAttempts(10))
+	e.start(t)
+	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone || j.Attempts != 2 {
+		t.Fatalf("job %+v", j)
+	}
+	s, err := e.st.LatestDebtSync(ctx)
+	var syncs int
+	e.st.DB().Get(&syncs, `SELECT count(*) FROM debt_syncs`)
+	if err != nil || s.State != "done" || s.Items != e.active() || syncs != 1 {
+		t.Fatalf("sync %+v (%d syncs), want one done with %d items", s, syncs, e.active())
+	}
+	// A person's sync can start now.
+	if _, j := e.sync(t); wait(t, e.st.DB(), j).State != jobs.StateDone {
+		t.Fatal("manual sync after the scheduled one")
+	}
+}
+
+// TestDebtSyncFailureIsMarkedWithAReason: when attempts run out the sync is
+// marked failed with a reason code, never the error's text.
+func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	e.warm(t)
+	e.sb.Finrota.Faults.DropConnections(true)
+	var syncID, job int64
+	e.st.InTx(ctx, func(tx *sqlx.Tx) error {
+		syncID, _ = store.StartDebtSync(ctx, tx, 0)
+		job, _ = jobs.Enqueue(ctx, tx, jobs.KindDebtSync, map[string]int64{"syncId": syncID}, jobs.MaxAttempts(2))
+		return nil
+	})
+	e.start(t)
+	if j := wait(t, e.st.DB(), job); j.State != jobs.StateFailed || j.Attempts != 2 {
+		t.Fatalf("job %+v", j)
+	}
+	s, _ := e.st.DebtSyncByID(ctx, syncID)
+	if s.State != "failed" || s.Error != jobs.SyncFailUnavailable {
+		t.Fatalf("sync %+v", s)
+	}
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{errors.New("dial tcp 10.0.0.7:5432: connection refused"), jobs.SyncFailInternal},
+		{&finrota.Error{Status: 401}, jobs.SyncFailCredentials},
+		{&finrota.Error{Status: 403}, jobs.SyncFailForbidden},
+		{&finrota.Error{Status: 429}, jobs.SyncFailThrottled},
+		{&finrota.Error{Status: 400}, jobs.SyncFailRefused},
+	} {
+		if got := jobs.SyncFailureCode(c.err); got != c.code {
+			t.Errorf("%v: %s, want %s", c.err, got, c.code)
+		}
+	}
+}
+
+// TestDebtSyncMarksUnlistedDebtsInactive: a delivered debt Finrota no
+// longer lists (soft-deleted) turns inactive, noted in its history.
+func TestDebtSyncMarksUnlistedDebtsInactive(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	e.start(t)
+	_, job := e.sync(t)
+	wait(t, e.st.DB(), job)
+	gone := e.sb.Finrota.Debts()[0].ErpCode
+	e.sb.Finrota.SetDebtActive(gone, false)
+	_, job = e.sync(t)
+	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone {
+		t.Fatalf("job %+v", j)
+	}
+	d, _ := e.st.DebtByErpCode(ctx, gone)
+	other, _ := e.st.DebtByErpCode(ctx, e.sb.Finrota.Debts()[1].ErpCode)
+	if d.IsActive || !other.IsActive {
+		t.Fatalf("unlisted %s active %v; listed one active %v", gone, d.IsActive, other.IsActive)
+	}
+	trail, _ := e.st.AuditTrail(ctx, store.DebtSubject(d.ID), 5)
+	if len(trail) != 1 || trail[0].Action != "debt.synced" {
+		t.Fatalf("history %+v", trail)
+	}
+}
+
+// TestDebtNotificationIsSentAtMostOnce: an attempt that finds the send
+// already under way (its instance died mid-call) does not call again, and a
+// call that got no answer is not retried: both are "unknown" for a person.
+// A refusal that means "not processed" (503) is retried and sent once. A
+// normal send after a forced one the same day is refused.
+func TestDebtNotificationIsSentAtMostOnce(t *testing.T) {
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	day := i18n.Today(time.Now())
+	send := func(forced bool) (int64, int64, error) {
+		var id, job int64
+		err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
+			var err error
+			id, job, err = jobs.EnqueueDebtNotification(ctx, tx, store.NewDebtNotification{Day: day, Forced: forced, Debts: 1, Agents: 1})
+			return err
+		})
+		return id, job, err
+	}
+	e.warm(t)
+	crashed, job1, err := send(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := send(false); !errors.Is(err, jobs.ErrDuplicate) {
+		t.Fatalf("a normal send after a forced one: %v", err)
+	}
+	// The first attempt marked it sending and its instance died.
+	e.st.DB().MustExec(`UPDATE debt_notifications SET state = 'sending' WHERE id = $1`, crashed)
+	e.start(t)
+	if j := wait(t, e.st.DB(), job1); j.State != jobs.StateFailed {
+		t.Fatalf("job %+v", j)
+	}
+	if n, _ := e.st.DebtNotificationByID(ctx, crashed); n.State != store.NotifyUnknown || len(e.sb.Finrota.Notifications()) != 0 {
+		t.Fatalf("after a crashed attempt: %s, %d sent", n.State, len(e.sb.Finrota.Notifications()))
+	}
+
+	e.sb.Finrota.Faults.DropConnections(true)
+	lost, job2, _ := send(true)
+	j := wait(t, e.st.DB(), job2)
+	e.sb.Finrota.Faults.Reset()
+	n, _ := e.st.DebtNotificationByID(ctx, lost)
+	if j.State != jobs.StateFailed || j.Attempts != 1 || n.State != store.NotifyUnknown {
+		t.Fatalf("no answer: job %+v, send %s", j, n.State)
+	}
+
+	e.sb.Finrota.Faults.FailNext(1, http.StatusServiceUnavailable)
+	ok, job3, _ := send(true)
+	if j := wait(t, e.st.DB(), job3); j.State != jobs.StateDone || j.Attempts != 2 {
+		t.Fatalf("503 then sent: %+v", j)
+	}
+	first := len(e.sb.Finrota.Notifications())
+	if n, _ := e.st.DebtNotificationByID(ctx, ok); n.State != store.NotifySent || first == 0 {
+		t.Fatalf("send %s, %d notified", n.State, first)
+	}
+	seen := map[string]bool{}
+	for _, m := range e.sb.Finrota.Notifications() {
+		if seen[m.DebtErpCode] {
+			t.Fatalf("%s notified twice: the send went out more than once", m.DebtErpCode)
+		}
+		seen[m.DebtErpCode] = true
+	}
+}
