@@ -217,3 +217,13 @@ func httptestRequestWith(c *http.Cookie) *http.Request {
 	r.AddCookie(c)
 	return r
 }
+
+func TestSessionCookieIsSecureOverHTTPS(t *testing.T) {
+	st := storetest.New(t)
+	for _, secure := range []bool{false, true} {
+		ss, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{newKey()}, Secure: secure, Idle: time.Hour, Absolute: time.Hour})
+		if c := saveNew(t, ss, map[any]any{"lang": "tr"}); c.Secure != secure {
+			t.Errorf("Secure=%v configured, cookie Secure=%v", secure, c.Secure)
+		}
+	}
+}
