@@ -109,7 +109,7 @@ func (s *Store) APICalls(ctx context.Context, f APICallFilter) ([]APICall, int, 
 
 // Dashboard is what the dashboard counts.
 type Dashboard struct {
-	Calls      int `db:"calls"`       // provider calls since the given time
+	Calls      int `db:"calls"`        // provider calls since the given time
 	FailedCall int `db:"failed_calls"` // of those, the failed ones
 	FailedJobs int `db:"failed_jobs"`  // background jobs that gave up
 }
