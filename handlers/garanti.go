@@ -88,6 +88,17 @@ func (h *Handler) garantiClient(ctx context.Context) (*garanti.Client, bool, err
 	return cl, app.ClientID != "" && app.ClientSecret != "" && app.ClientIDPortal != "", nil
 }
 
+// garantiConfigured reports, from the garanti.* settings, what
+// garantiClient does: whether the application has a base URL and the
+// credentials to create consents.
+func (h *Handler) garantiConfigured(s map[string]string) bool {
+	base := s[garantiBaseURL]
+	if sb := h.conn.Sandbox(); sb != nil {
+		base = sb.GarantiURL
+	}
+	return base != "" && s[garantiClientID] != "" && s[garantiClientSecret] != "" && s[garantiPortal] != ""
+}
+
 // garantiBase is the address the bank's links must point at: the
 // configured base URL (or the sandbox fake). A link elsewhere is not followed.
 func (h *Handler) garantiBase(ctx context.Context) (*url.URL, error) {

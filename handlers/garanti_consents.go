@@ -22,25 +22,14 @@ const stateLifetime = 10 * time.Minute
 var knownAuthorities = []string{garanti.AuthorityProductInfo, garanti.AuthorityTransactionInfo}
 
 func (h *Handler) consentsPage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	cs, err := h.store.GarantiConsents(ctx)
+	p, err := h.store.GarantiConsentsView(r.Context(), h.now())
 	if err != nil {
 		h.serverError(w, r, errorf("consents", err))
 		return
 	}
-	_, configured, err := h.garantiClient(ctx)
-	if err != nil {
-		h.serverError(w, r, errorf("consents", err))
-		return
-	}
-	v := views.ConsentsView{Configured: configured, Now: h.now()}
-	for _, c := range cs {
-		used, err := h.store.GarantiUsage(ctx, c.ID, h.now())
-		if err != nil {
-			h.serverError(w, r, errorf("consents", err))
-			return
-		}
-		v.Rows = append(v.Rows, views.ConsentRow{C: c, Used: used})
+	v := views.ConsentsView{Configured: h.garantiConfigured(p.Settings), Now: h.now()}
+	for _, c := range p.Consents {
+		v.Rows = append(v.Rows, views.ConsentRow{C: c.Consent, Used: c.Used})
 	}
 	h.render(w, r, http.StatusOK, views.ConsentsPage(v))
 }
@@ -306,31 +295,31 @@ func (h *Handler) loadConsent(w http.ResponseWriter, r *http.Request) (store.Gar
 	return c, true
 }
 
-func (h *Handler) consentView(r *http.Request, c store.GarantiConsent) (views.ConsentView, error) {
-	ctx := r.Context()
-	v := views.ConsentView{C: c, Now: h.now()}
-	var err error
-	if v.Products, err = h.store.GarantiConsentProducts(ctx, c.ID); err != nil {
-		return v, err
+// consentView reads the page of the consent named in the path in one
+// statement, answering 404 or 500 itself.
+func (h *Handler) consentView(w http.ResponseWriter, r *http.Request) (views.ConsentView, bool) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.notFound(w, r)
+		return views.ConsentView{}, false
 	}
-	if v.Used, v.Next, err = h.garantiWork().NextCall(ctx, c); err != nil {
-		return v, err
+	now := h.now()
+	p, err := h.store.GarantiConsentView(r.Context(), id, now, 20)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return views.ConsentView{}, false
 	}
-	if v.Revocations, err = h.store.GarantiRevocations(ctx, c.ID); err != nil {
-		return v, err
+	if err != nil {
+		h.serverError(w, r, errorf("consent", err))
+		return views.ConsentView{}, false
 	}
-	v.Trail, err = h.store.AuditTrail(ctx, store.GarantiSubject(c.ID), 20)
-	return v, err
+	return views.ConsentView{C: p.Consent, Products: p.Products, Used: p.Used, Next: p.Consent.NextCall(p.Used, now), Now: now,
+		Trail: p.Trail, Revocations: p.Revocations}, true
 }
 
 func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadConsent(w, r)
+	v, ok := h.consentView(w, r)
 	if !ok {
-		return
-	}
-	v, err := h.consentView(r, c)
-	if err != nil {
-		h.serverError(w, r, errorf("consent", err))
 		return
 	}
 	h.render(w, r, http.StatusOK, views.ConsentPage(v))

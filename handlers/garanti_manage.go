@@ -112,13 +112,8 @@ func revokeChoice(r *http.Request, lang i18n.Lang, v views.ConsentView) (views.R
 
 // revokeConsentPage is the confirmation step of a revoke.
 func (h *Handler) revokeConsentPage(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadConsent(w, r)
+	v, ok := h.consentView(w, r)
 	if !ok {
-		return
-	}
-	v, err := h.consentView(r, c)
-	if err != nil {
-		h.serverError(w, r, errorf("revoke consent", err))
 		return
 	}
 	rv, _ := revokeChoice(r, i18n.FromContext(r.Context()), v)
@@ -132,17 +127,13 @@ func (h *Handler) revokeConsentPage(w http.ResponseWriter, r *http.Request) {
 // revokeConsent withdraws the whole consent, an authority, a product, or an
 // authority of a product at the bank, once confirmed.
 func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadConsent(w, r)
+	v, ok := h.consentView(w, r)
 	if !ok {
 		return
 	}
+	c := v.C
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
-	v, err := h.consentView(r, c)
-	if err != nil {
-		h.serverError(w, r, errorf("revoke consent", err))
-		return
-	}
 	rv, _ := revokeChoice(r, lang, v)
 	if len(rv.Errors) > 0 || r.PostFormValue("confirm") != "yes" {
 		if len(rv.Errors) == 0 {
@@ -177,7 +168,7 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 	// The withdrawal and its delivery job are stored together (the outbox):
 	// if the bank is down it stays pending and is retried, never lost.
 	var revID, jobID int64
-	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := h.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		if revID, err = store.CreateGarantiRevocation(ctx, tx, store.GarantiRevocationRequest{ConsentID: c.ID, Mode: rv.Mode,
 			AuthorityID: rv.AuthorityID, ProductID: rv.ProductID, RequestedBy: &u.ID}); err != nil {

@@ -15,25 +15,16 @@ import (
 
 const hgsPageSize = 50
 
-// hgsFilter reads the list's filters as typed and checks them; a filter
-// with an error is not applied.
-func (h *Handler) hgsFilter(r *http.Request, vehicles []store.HGSVehicle) (views.HGSFilterForm, store.HGSFilter, views.Errors) {
+// hgsFilter reads the list's filters as typed and checks them, but for
+// whether the tag exists (knownVehicle); a filter with an error is not
+// applied.
+func (h *Handler) hgsFilter(r *http.Request) (views.HGSFilterForm, store.HGSFilter, views.Errors) {
 	lang := i18n.FromContext(r.Context())
 	q := r.URL.Query()
 	form := views.HGSFilterForm{Vehicle: q.Get("vehicle"), Kind: q.Get("kind"), DebitCredit: q.Get("dc"),
 		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Motorway: strings.TrimSpace(q.Get("motorway"))}
 	errs := views.Errors{}
-	var f store.HGSFilter
-	if form.Vehicle != "" {
-		for _, v := range vehicles {
-			if v.ProductID == form.Vehicle {
-				f.ProductID = v.ProductID
-			}
-		}
-		if f.ProductID == "" {
-			errs["vehicle"] = lang.T("hgs.valid.vehicle")
-		}
-	}
+	f := store.HGSFilter{ProductID: form.Vehicle}
 	switch form.Kind {
 	case "", store.HGSPassages, store.HGSTopUps:
 		f.Kind = form.Kind
@@ -73,6 +64,28 @@ func (h *Handler) hgsFilter(r *http.Request, vehicles []store.HGSVehicle) (views
 	return form, f, errs
 }
 
+// knownVehicle checks the filter's tag against the tags stored: a tag the
+// product does not know is an error, and then nothing is filtered (the
+// store's HGSPageView reads the page the same way).
+func knownVehicle(r *http.Request, form views.HGSFilterForm, vehicles []store.HGSVehicle, errs views.Errors) bool {
+	if form.Vehicle == "" {
+		return true
+	}
+	for _, v := range vehicles {
+		if v.ProductID == form.Vehicle {
+			return true
+		}
+	}
+	errs["vehicle"] = i18n.FromContext(r.Context()).T("hgs.valid.vehicle")
+	return false
+}
+
+// syncsTags reports whether the tags sync under the consent at now: it is
+// usable and within its validation date.
+func syncsTags(c store.GarantiConsent, now time.Time) bool {
+	return c.Usable() && !c.PastValidation(now)
+}
+
 // currentConsent is the newest usable consent, which the tags sync under.
 func (h *Handler) currentConsent(ctx context.Context) (*store.GarantiConsent, error) {
 	cs, err := h.store.GarantiConsents(ctx, store.GarantiActive)
@@ -80,7 +93,7 @@ func (h *Handler) currentConsent(ctx context.Context) (*store.GarantiConsent, er
 		return nil, err
 	}
 	for _, c := range cs {
-		if c.Usable() && !c.PastValidation(h.now()) {
+		if syncsTags(c, h.now()) {
 			return &c, nil
 		}
 	}
@@ -89,14 +102,16 @@ func (h *Handler) currentConsent(ctx context.Context) (*store.GarantiConsent, er
 
 func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	vehicles, err := h.store.HGSVehicles(ctx, 0)
+	now := h.now()
+	form, f, errs := h.hgsFilter(r)
+	page := queryInt(r, "page", 1)
+	p, err := h.store.HGSPageView(ctx, store.HGSPageQuery{Filter: f, Limit: hgsPageSize, Offset: (page - 1) * hgsPageSize,
+		Now: now, SyncKind: jobs.KindHGSSync})
 	if err != nil {
 		h.serverError(w, r, errorf("hgs", err))
 		return
 	}
-	form, f, errs := h.hgsFilter(r, vehicles)
-	v := views.HGSView{Vehicles: vehicles, Filter: form, Errors: errs, Now: h.now()}
-	page := queryInt(r, "page", 1)
+	knownVehicle(r, form, p.Vehicles, errs)
 	query := url.Values{}
 	for k, val := range map[string]string{"vehicle": form.Vehicle, "kind": form.Kind, "dc": form.DebitCredit,
 		"from": form.From, "to": form.To, "motorway": form.Motorway} {
@@ -104,30 +119,14 @@ func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 			query.Set(k, val)
 		}
 	}
-	v.Txns, v.Pager.Total, err = h.store.HGSTransactions(ctx, f, hgsPageSize, (page-1)*hgsPageSize)
-	if err != nil {
-		h.serverError(w, r, errorf("hgs", err))
-		return
-	}
-	v.Pager = views.Pager{Page: page, PageSize: hgsPageSize, Total: v.Pager.Total, Base: "/hgs", Query: query}
-	v.ExportQuery = query
-	if v.PerVehicle, v.PerMonth, err = h.store.HGSTotals(ctx, f); err != nil {
-		h.serverError(w, r, errorf("hgs", err))
-		return
-	}
-	if v.Consent, err = h.currentConsent(ctx); err != nil {
-		h.serverError(w, r, errorf("hgs", err))
-		return
-	}
-	if v.Consent != nil {
-		if v.Used, v.Next, err = h.garantiWork().NextCall(ctx, *v.Consent); err != nil {
-			h.serverError(w, r, errorf("hgs", err))
-			return
+	v := views.HGSView{Vehicles: p.Vehicles, Filter: form, Errors: errs, Now: now, Txns: p.Txns,
+		Pager:       views.Pager{Page: page, PageSize: hgsPageSize, Total: p.Total, Base: "/hgs", Query: query},
+		ExportQuery: query, PerVehicle: p.PerVehicle, PerMonth: p.PerMonth, Syncing: p.Syncing}
+	for _, c := range p.Active {
+		if syncsTags(c.Consent, now) {
+			v.Consent, v.Used, v.Next = &c.Consent, c.Used, c.Consent.NextCall(c.Used, now)
+			break
 		}
-	}
-	if v.Syncing, err = jobs.HGSSyncPending(ctx, h.store.DB()); err != nil {
-		h.serverError(w, r, errorf("hgs", err))
-		return
 	}
 	status := http.StatusOK
 	if len(errs) > 0 {
@@ -147,8 +146,8 @@ func (h *Handler) hgsExport(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("hgs export", err))
 		return
 	}
-	_, f, errs := h.hgsFilter(r, vehicles)
-	if len(errs) > 0 {
+	form, f, errs := h.hgsFilter(r)
+	if !knownVehicle(r, form, vehicles, errs) || len(errs) > 0 {
 		h.renderError(w, r, http.StatusBadRequest, "error.badrequest")
 		return
 	}

@@ -126,10 +126,7 @@ func (g *Garanti) NextCall(ctx context.Context, c store.GarantiConsent) (used in
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	if used < c.FrequencyPerDay {
-		return used, now, nil
-	}
-	return used, store.GarantiDay(now).AddDate(0, 0, 1), nil
+	return used, c.NextCall(used, now), nil
 }
 
 // AccessToken returns a usable access token of the consent, renewing it

@@ -264,11 +264,11 @@ func (s *Store) MarkGarantiReauth(ctx context.Context, id int64, reason string) 
 
 // GarantiConsentProduct is one product (HGS tag) and authority of a consent.
 type GarantiConsentProduct struct {
-	ProductID   string     `db:"product_id"`
-	AuthorityID string     `db:"authority_id"`
-	Flag        bool       `db:"flag"`
-	RevokedAt   *time.Time `db:"revoked_at"`
-	Plate       string     `db:"plate"`
+	ProductID   string     `db:"product_id" json:"product_id"`
+	AuthorityID string     `db:"authority_id" json:"authority_id"`
+	Flag        bool       `db:"flag" json:"flag"`
+	RevokedAt   *time.Time `db:"revoked_at" json:"revoked_at"`
+	Plate       string     `db:"plate" json:"plate"`
 }
 
 // Live reports whether the authority is in force for the product.

@@ -50,19 +50,19 @@ const (
 // GarantiRevocationRequest is a withdrawal asked of the bank (the outbox
 // row of a revoke): kept until the bank confirms it, retried meanwhile.
 type GarantiRevocationRequest struct {
-	ID            int64      `db:"id"`
-	ConsentID     int64      `db:"consent_id"`
-	Mode          string     `db:"mode"` // all, authority, product, both
-	AuthorityID   string     `db:"authority_id"`
-	ProductID     string     `db:"product_id"`
-	State         string     `db:"state"`
-	RawStatus     string     `db:"raw_status"`
-	LastErrorCode string     `db:"last_error_code"`
-	LastError     string     `db:"last_error"`
-	JobID         *int64     `db:"job_id"`
-	RequestedBy   *int64     `db:"requested_by"`
-	CreatedAt     time.Time  `db:"created_at"`
-	FinishedAt    *time.Time `db:"finished_at"`
+	ID            int64      `db:"id" json:"id"`
+	ConsentID     int64      `db:"consent_id" json:"consent_id"`
+	Mode          string     `db:"mode" json:"mode"` // all, authority, product, both
+	AuthorityID   string     `db:"authority_id" json:"authority_id"`
+	ProductID     string     `db:"product_id" json:"product_id"`
+	State         string     `db:"state" json:"state"`
+	RawStatus     string     `db:"raw_status" json:"raw_status"`
+	LastErrorCode string     `db:"last_error_code" json:"last_error_code"`
+	LastError     string     `db:"last_error" json:"last_error"`
+	JobID         *int64     `db:"job_id" json:"job_id"`
+	RequestedBy   *int64     `db:"requested_by" json:"requested_by"`
+	CreatedAt     time.Time  `db:"created_at" json:"created_at"`
+	FinishedAt    *time.Time `db:"finished_at" json:"finished_at"`
 }
 
 // Items is what the delete withdraws, nothing for the whole consent.

@@ -26,8 +26,18 @@ type HGSFilter struct {
 	Motorway    string // text in the entrance or departure motorway or the explanation
 }
 
-// where builds the filter's SQL condition and arguments.
+// where builds the filter's WHERE clause and arguments.
 func (f HGSFilter) where() (string, []any) {
+	cond, args := f.cond()
+	if cond == "" {
+		return "", nil
+	}
+	return " WHERE " + cond, args
+}
+
+// cond builds the filter's SQL condition ("" when nothing is filtered) over
+// hgs_transactions aliased t, and its arguments, numbered from $1.
+func (f HGSFilter) cond() (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, v any) {
@@ -57,10 +67,7 @@ func (f HGSFilter) where() (string, []any) {
 		add("(t.entrance_motorway ILIKE ? OR t.departure_motorway ILIKE $X OR t.explanation ILIKE $X)", "%"+esc+"%")
 		conds[len(conds)-1] = strings.ReplaceAll(conds[len(conds)-1], "$X", "$"+strconv.Itoa(len(args)))
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return strings.Join(conds, " AND "), args
 }
 
 // HGSTransaction is a stored HGS movement with its tag's plate.
@@ -111,11 +118,11 @@ func (s *Store) EachHGSTransaction(ctx context.Context, f HGSFilter, fn func(HGS
 
 // HGSTotal sums movements of one group (a tag or a month).
 type HGSTotal struct {
-	Key      string          `db:"key"`   // product id, or month as 2006-01
-	Plate    string          `db:"plate"` // for tags
-	Passages int             `db:"passages"`
-	Debit    decimal.Decimal `db:"debit"`  // sum of passages (B)
-	Credit   decimal.Decimal `db:"credit"` // sum of top-ups (A)
+	Key      string          `db:"key" json:"key"`     // product id, or month as 2006-01
+	Plate    string          `db:"plate" json:"plate"` // for tags
+	Passages int             `db:"passages" json:"passages"`
+	Debit    decimal.Decimal `db:"debit" json:"debit"`   // sum of passages (B)
+	Credit   decimal.Decimal `db:"credit" json:"credit"` // sum of top-ups (A)
 }
 
 // HGSTotals sums the matching movements per tag and per Istanbul month
