@@ -88,18 +88,10 @@ func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
 	return f, keep
 }
 
-// debtListView loads a page of debts and the filters' choices.
-func (h *Handler) debtListView(ctx context.Context, f store.DebtFilter, q url.Values) (views.DebtListView, error) {
-	v := views.DebtListView{Filter: f, Query: q, Today: f.Today, CanEdit: canEditDebts(ctx)}
-	var err error
-	if v.Page, err = h.store.ListDebts(ctx, f); err != nil {
-		return v, err
-	}
-	refs, err := h.store.AllDebtRefs(ctx)
-	if err != nil {
-		return v, err
-	}
-	for _, r := range refs {
+// debtListView builds the list's view model from what the store read.
+func debtListView(ctx context.Context, f store.DebtFilter, q url.Values, p store.DebtListPage) views.DebtListView {
+	v := views.DebtListView{Filter: f, Query: q, Today: f.Today, CanEdit: canEditDebts(ctx), Page: p.Page, LastSync: p.LastSync}
+	for _, r := range p.Refs {
 		switch r.Kind {
 		case store.RefAgent:
 			v.Agents = append(v.Agents, r)
@@ -109,41 +101,47 @@ func (h *Handler) debtListView(ctx context.Context, f store.DebtFilter, q url.Va
 			v.Currencies = append(v.Currencies, r.Code)
 		}
 	}
-	if s, err := h.store.LatestDebtSync(ctx); err == nil {
-		v.LastSync = &s
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return v, err
-	}
-	return v, nil
+	return v
 }
 
 func (h *Handler) debtsPage(w http.ResponseWriter, r *http.Request) {
 	f, q := h.debtFilter(r)
-	v, err := h.debtListView(r.Context(), f, q)
+	p, err := h.store.DebtListView(r.Context(), f)
 	if err != nil {
 		h.serverError(w, r, errorf("debts list", err))
 		return
 	}
-	h.render(w, r, http.StatusOK, views.DebtsPage(v))
+	h.render(w, r, http.StatusOK, views.DebtsPage(debtListView(r.Context(), f, q, p)))
 }
 
 // loadDebt reads the {id} debt, answering 404 itself when there is none.
 func (h *Handler) loadDebt(w http.ResponseWriter, r *http.Request) (store.Debt, bool) {
+	var d store.Debt
+	ok := h.loadDebtWith(w, r, "debt", func(id int64) (err error) {
+		d, err = h.store.Debt(r.Context(), id)
+		return err
+	})
+	return d, ok
+}
+
+// loadDebtWith calls read with the {id} of the path, answering 404 itself
+// when the id is malformed or read finds no debt, and 500 on other errors.
+func (h *Handler) loadDebtWith(w http.ResponseWriter, r *http.Request, what string, read func(id int64) error) bool {
 	id, err := pathID(r, "id")
 	if err != nil {
 		h.notFound(w, r)
-		return store.Debt{}, false
+		return false
 	}
-	d, err := h.store.Debt(r.Context(), id)
+	err = read(id)
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w, r)
-		return store.Debt{}, false
+		return false
 	}
 	if err != nil {
-		h.serverError(w, r, errorf("debt", err))
-		return store.Debt{}, false
+		h.serverError(w, r, errorf(what, err))
+		return false
 	}
-	return d, true
+	return true
 }
 
 // debtState is the fragment a pending debt polls until it settles: the

@@ -7,25 +7,20 @@ import (
 	"kasa/views"
 )
 
+// debtTrail is how many history entries a debt's page shows.
+const debtTrail = 100
+
 // debtPage shows a debt with its history (who changed what, from the audit
 // log) and the API calls of each delivery (by their request ids).
 func (h *Handler) debtPage(w http.ResponseWriter, r *http.Request) {
-	d, ok := h.loadDebt(w, r)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	trail, err := h.store.AuditTrail(ctx, store.DebtSubject(d.ID), 100)
-	if err != nil {
-		h.serverError(w, r, errorf("debt history", err))
-		return
-	}
-	deliveries, err := h.store.DebtDeliveries(ctx, d.ID)
-	if err != nil {
-		h.serverError(w, r, errorf("debt deliveries", err))
+	var v store.DebtDetail
+	if !h.loadDebtWith(w, r, "debt", func(id int64) (err error) {
+		v, err = h.store.DebtDetailView(r.Context(), id, debtTrail)
+		return err
+	}) {
 		return
 	}
 	h.render(w, r, http.StatusOK, views.DebtDetailPage(views.DebtDetailView{
-		Debt: d, Trail: trail, Deliveries: deliveries, CanEdit: canEditDebts(ctx), Today: h.today(),
+		Debt: v.Debt, Trail: v.Trail, Deliveries: v.Deliveries, CanEdit: canEditDebts(r.Context()), Today: h.today(),
 	}))
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -34,13 +33,10 @@ func valuesOf(l i18n.Lang, d store.Debt) map[string]string {
 	}
 }
 
-// debtForm builds the form model with the choices the mirror knows.
-func (h *Handler) debtForm(ctx context.Context, d *store.Debt, values map[string]string, errs views.Errors) (views.DebtForm, error) {
+// debtForm builds the form model with the active references among refs
+// as the choices.
+func debtForm(d *store.Debt, values map[string]string, errs views.Errors, refs []store.DebtRef) views.DebtForm {
 	f := views.DebtForm{Debt: d, Values: values, Errors: errs}
-	refs, err := h.store.AllDebtRefs(ctx)
-	if err != nil {
-		return f, err
-	}
 	for _, r := range refs {
 		switch {
 		case !r.Active:
@@ -52,21 +48,24 @@ func (h *Handler) debtForm(ctx context.Context, d *store.Debt, values map[string
 			f.Currencies = append(f.Currencies, r.Code)
 		}
 	}
-	return f, nil
+	return f
 }
 
+// renderDebtForm shows the form again after a post, with the references
+// read afresh.
 func (h *Handler) renderDebtForm(w http.ResponseWriter, r *http.Request, status int, d *store.Debt, values map[string]string, errs views.Errors, notice string) {
-	f, err := h.debtForm(r.Context(), d, values, errs)
+	refs, err := h.store.AllDebtRefs(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("debt form", err))
 		return
 	}
+	f := debtForm(d, values, errs, refs)
 	f.Notice = notice
 	h.render(w, r, status, views.DebtFormPage(f))
 }
 
 func (h *Handler) newDebtPage(w http.ResponseWriter, r *http.Request) {
-	code, err := h.store.NewErpCode(r.Context())
+	code, refs, err := h.store.DebtNewView(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("new debt", err))
 		return
@@ -74,7 +73,7 @@ func (h *Handler) newDebtPage(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	today := formDate(l, h.today())
 	values := map[string]string{"erpCode": code, "currencyId": "TRY", "transactionDate": today, "dueDate": today}
-	h.renderDebtForm(w, r, http.StatusOK, nil, values, views.Errors{}, "")
+	h.render(w, r, http.StatusOK, views.DebtFormPage(debtForm(nil, values, views.Errors{}, refs)))
 }
 
 // createDebt validates the form, stores the debt and its delivery job in
@@ -172,8 +171,12 @@ func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d store.
 func debtPath(id int64) string { return "/debts/" + strconv.FormatInt(id, 10) }
 
 func (h *Handler) editDebtPage(w http.ResponseWriter, r *http.Request) {
-	d, ok := h.loadDebt(w, r)
-	if !ok {
+	var d store.Debt
+	var refs []store.DebtRef
+	if !h.loadDebtWith(w, r, "edit debt", func(id int64) (err error) {
+		d, refs, err = h.store.DebtEditView(r.Context(), id)
+		return err
+	}) {
 		return
 	}
 	l := i18n.FromContext(r.Context())
@@ -184,7 +187,9 @@ func (h *Handler) editDebtPage(w http.ResponseWriter, r *http.Request) {
 	case store.DebtPending:
 		notice = l.T("debts.busy")
 	}
-	h.renderDebtForm(w, r, http.StatusOK, &d, valuesOf(l, d), errs, notice)
+	f := debtForm(&d, valuesOf(l, d), errs, refs)
+	f.Notice = notice
+	h.render(w, r, http.StatusOK, views.DebtFormPage(f))
 }
 
 // updateDebt sends an edit (a rename included) through the outbox; for a

@@ -12,6 +12,10 @@ import (
 	"kasa/views"
 )
 
+// overdueSends is how many of the latest notification sends the overdue
+// page shows.
+const overdueSends = 20
+
 // overduePage lists what an overdue notification would reach, with totals
 // per currency and per agent, and the history of sends.
 func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
@@ -24,24 +28,13 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 	if f.Sort == "" {
 		f.Sort, f.Desc = store.DebtSortDue, false
 	}
-	list, err := h.debtListView(ctx, f, q)
+	p, err := h.store.DebtOverdueView(ctx, f, overdueSends)
 	if err != nil {
-		h.serverError(w, r, errorf("overdue list", err))
+		h.serverError(w, r, errorf("overdue page", err))
 		return
 	}
-	v := views.DebtOverdueView{List: list, CanSend: canEditDebts(ctx)}
-	if v.Summary, err = h.store.OverdueSummary(ctx, f.Today); err != nil {
-		h.serverError(w, r, errorf("overdue summary", err))
-		return
-	}
-	if v.Notifications, err = h.store.DebtNotifications(ctx, 20); err != nil {
-		h.serverError(w, r, errorf("overdue notifications", err))
-		return
-	}
-	if v.DailyNotify, err = h.store.DebtDailyNotify(ctx); err != nil {
-		h.serverError(w, r, errorf("overdue options", err))
-		return
-	}
+	v := views.DebtOverdueView{List: debtListView(ctx, f, q, p.List), CanSend: canEditDebts(ctx),
+		Summary: p.Summary, Notifications: p.Notifications, DailyNotify: p.DailyNotify}
 	h.render(w, r, http.StatusOK, views.DebtOverduePage(v))
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,37 +32,37 @@ var ErrDebtBusy = errors.New("store: debt is being delivered")
 // Debt is a CAT debt as the mirror holds it: what the user wants Finrota to
 // hold, and how far that has got.
 type Debt struct {
-	ID                    int64           `db:"id"`
-	ErpCode               string          `db:"erp_code"`
-	RemoteErpCode         *string         `db:"remote_erp_code"`
-	FinrotaID             *string         `db:"finrota_id"`
-	AgentErpCode          string          `db:"agent_erp_code"`
-	CurrentAccountErpCode string          `db:"current_account_erp_code"`
-	Amount                decimal.Decimal `db:"amount"`
-	PaidAmount            decimal.Decimal `db:"paid_amount"`
-	DocumentNo            string          `db:"document_no"`
-	DocumentType          string          `db:"document_type"`
+	ID                    int64           `db:"id" json:"id"`
+	ErpCode               string          `db:"erp_code" json:"erp_code"`
+	RemoteErpCode         *string         `db:"remote_erp_code" json:"remote_erp_code"`
+	FinrotaID             *string         `db:"finrota_id" json:"finrota_id"`
+	AgentErpCode          string          `db:"agent_erp_code" json:"agent_erp_code"`
+	CurrentAccountErpCode string          `db:"current_account_erp_code" json:"current_account_erp_code"`
+	Amount                decimal.Decimal `db:"amount" json:"amount"`
+	PaidAmount            decimal.Decimal `db:"paid_amount" json:"paid_amount"`
+	DocumentNo            string          `db:"document_no" json:"document_no"`
+	DocumentType          string          `db:"document_type" json:"document_type"`
 	// DueDate and TransactionDate are calendar days (midnight UTC of the day).
-	DueDate          time.Time       `db:"due_date"`
-	TransactionDate  time.Time       `db:"transaction_date"`
-	CurrencyID       string          `db:"currency_id"`
-	Description      string          `db:"description"`
-	IsActive         bool            `db:"is_active"`
-	State            string          `db:"state"`
-	Op               string          `db:"op"`
-	Version          int             `db:"version"`
-	RequestID        string          `db:"request_id"`
-	JobID            *int64          `db:"job_id"`
-	LastErrorStatus  int             `db:"last_error_status"`
-	LastErrorCode    string          `db:"last_error_code"`
-	LastErrorMessage string          `db:"last_error_message"`
-	LastErrorFields  json.RawMessage `db:"last_error_fields"`
-	CreatedBy        *int64          `db:"created_by"`
-	UpdatedBy        *int64          `db:"updated_by"`
-	CreatedAt        time.Time       `db:"created_at"`
-	UpdatedAt        time.Time       `db:"updated_at"`
-	DeliveredAt      *time.Time      `db:"delivered_at"`
-	SeenAt           *time.Time      `db:"seen_at"`
+	DueDate          time.Time       `db:"due_date" json:"due_date"`
+	TransactionDate  time.Time       `db:"transaction_date" json:"transaction_date"`
+	CurrencyID       string          `db:"currency_id" json:"currency_id"`
+	Description      string          `db:"description" json:"description"`
+	IsActive         bool            `db:"is_active" json:"is_active"`
+	State            string          `db:"state" json:"state"`
+	Op               string          `db:"op" json:"op"`
+	Version          int             `db:"version" json:"version"`
+	RequestID        string          `db:"request_id" json:"request_id"`
+	JobID            *int64          `db:"job_id" json:"job_id"`
+	LastErrorStatus  int             `db:"last_error_status" json:"last_error_status"`
+	LastErrorCode    string          `db:"last_error_code" json:"last_error_code"`
+	LastErrorMessage string          `db:"last_error_message" json:"last_error_message"`
+	LastErrorFields  json.RawMessage `db:"last_error_fields" json:"last_error_fields"`
+	CreatedBy        *int64          `db:"created_by" json:"created_by"`
+	UpdatedBy        *int64          `db:"updated_by" json:"updated_by"`
+	CreatedAt        time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time       `db:"updated_at" json:"updated_at"`
+	DeliveredAt      *time.Time      `db:"delivered_at" json:"delivered_at"`
+	SeenAt           *time.Time      `db:"seen_at" json:"seen_at"`
 }
 
 // Outstanding is what is still to be paid.
@@ -148,9 +147,7 @@ func (s *Store) ErpCodeTaken(ctx context.Context, code string, exceptID int64) (
 // NewErpCode proposes an ERP code no debt has used: a date and a random part,
 // short enough to read over the phone.
 func (s *Store) NewErpCode(ctx context.Context) (string, error) {
-	for range 5 {
-		r := strings.ToUpper(strings.ReplaceAll(uuid.NewString(), "-", "")[:6])
-		code := "CAT-" + s.now().In(istanbul).Format("20060102") + "-" + r
+	for _, code := range s.erpCodeCandidates() {
 		taken, err := s.ErpCodeTaken(ctx, code, 0)
 		if err != nil {
 			return "", err

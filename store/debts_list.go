@@ -155,87 +155,12 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// ListDebts returns one page of the debts matching f.
+// ListDebts returns one page of the debts matching f, in one statement.
 func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 500)
-	col, cast := sortColumn(f.Sort)
-	where, args := f.where(nil)
-
-	var page DebtPage
-	countArgs := append([]any(nil), args...)
-	if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM (SELECT 1 FROM debts`+where+
-		fmt.Sprintf(` LIMIT %d) AS capped`, CountCap+1), countArgs...); err != nil {
-		return DebtPage{}, fmt.Errorf("store: count debts: %w", err)
-	}
-	if page.Total > CountCap {
-		page.Total, page.Capped = CountCap, true
-	}
-
-	// Going back a page reads backwards from the cursor, then flips the rows.
-	backwards := f.Before != nil && f.After == nil
-	desc := f.Desc != backwards
-	cursor := f.After
-	if backwards {
-		cursor = f.Before
-	}
-	op, dir := ">", "ASC"
-	if desc {
-		op, dir = "<", "DESC"
-	}
-	if cursor != nil {
-		var cond string
-		if col == "" {
-			args = append(args, cursor.ID)
-			cond = fmt.Sprintf("id %s $%d", op, len(args))
-		} else {
-			args = append(args, cursor.Value, cursor.ID)
-			cond = fmt.Sprintf("(%s, id) %s ($%d%s, $%d)", col, op, len(args)-1, cast, len(args))
-		}
-		if where == "" {
-			where = " WHERE " + cond
-		} else {
-			where += " AND " + cond
-		}
-	}
-	order := "id " + dir
-	if col != "" {
-		order = col + " " + dir + ", id " + dir
-	}
-	args = append(args, limit+1)
-	if err := s.db.SelectContext(ctx, &page.Items, `SELECT `+debtColumns+` FROM debts`+where+
-		` ORDER BY `+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...); err != nil {
+	q, args := f.pageQuery(nil)
+	page, _, err := q.query(ctx, s.db, f, `WITH`+q.ctes+q.selectSQL("", false), args)
+	if err != nil {
 		return DebtPage{}, fmt.Errorf("store: list debts: %w", err)
-	}
-	more := len(page.Items) > limit
-	if more {
-		page.Items = page.Items[:limit]
-	}
-	if backwards {
-		for i, j := 0, len(page.Items)-1; i < j; i, j = i+1, j-1 {
-			page.Items[i], page.Items[j] = page.Items[j], page.Items[i]
-		}
-	}
-	if len(page.Items) == 0 {
-		return page, nil
-	}
-	first, last := cursorOf(page.Items[0], f.Sort), cursorOf(page.Items[len(page.Items)-1], f.Sort)
-	switch {
-	case backwards:
-		page.Next = &last
-		if more {
-			page.Prev = &first
-		}
-	default:
-		if more {
-			page.Next = &last
-		}
-		if f.After != nil {
-			page.Prev = &first
-		}
 	}
 	return page, nil
 }
@@ -271,10 +196,10 @@ func (s *Store) EachDebt(ctx context.Context, f DebtFilter, fn func(Debt) error)
 // OverdueTotal is the open balance of overdue debts in one currency, for
 // one agent or (Agent empty) for all.
 type OverdueTotal struct {
-	Agent       string          `db:"agent"`
-	Currency    string          `db:"currency"`
-	Debts       int             `db:"debts"`
-	Outstanding decimal.Decimal `db:"outstanding"`
+	Agent       string          `db:"agent" json:"agent"`
+	Currency    string          `db:"currency" json:"currency"`
+	Debts       int             `db:"debts" json:"debts"`
+	Outstanding decimal.Decimal `db:"outstanding" json:"outstanding"`
 }
 
 // OverdueSummary is what an overdue-debt notification would reach.

@@ -28,20 +28,20 @@ var ErrNotifiedToday = errors.New("store: overdue notifications already requeste
 
 // DebtNotification is one request to Finrota to notify every overdue debtor.
 type DebtNotification struct {
-	ID           int64      `db:"id"`
-	Day          time.Time  `db:"day"`
-	RequestedBy  *string    `db:"requested_by"`
-	RequestedAt  time.Time  `db:"requested_at"`
-	Forced       bool       `db:"forced"`
-	Scheduled    bool       `db:"scheduled"`
-	Debts        int        `db:"debts"`
-	Agents       int        `db:"agents"`
-	RequestID    string     `db:"request_id"`
-	JobID        *int64     `db:"job_id"`
-	State        string     `db:"state"`
-	ErrorCode    string     `db:"error_code"`
-	ErrorMessage string     `db:"error_message"`
-	FinishedAt   *time.Time `db:"finished_at"`
+	ID           int64      `db:"id" json:"id"`
+	Day          time.Time  `db:"day" json:"day"`
+	RequestedBy  *string    `db:"requested_by" json:"requested_by"`
+	RequestedAt  time.Time  `db:"requested_at" json:"requested_at"`
+	Forced       bool       `db:"forced" json:"forced"`
+	Scheduled    bool       `db:"scheduled" json:"scheduled"`
+	Debts        int        `db:"debts" json:"debts"`
+	Agents       int        `db:"agents" json:"agents"`
+	RequestID    string     `db:"request_id" json:"request_id"`
+	JobID        *int64     `db:"job_id" json:"job_id"`
+	State        string     `db:"state" json:"state"`
+	ErrorCode    string     `db:"error_code" json:"error_code"`
+	ErrorMessage string     `db:"error_message" json:"error_message"`
+	FinishedAt   *time.Time `db:"finished_at" json:"finished_at"`
 }
 
 // NewDebtNotification is a send about to be enqueued.

@@ -104,13 +104,13 @@ func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e Debt
 
 // DebtDelivery is one intent sent for a debt, with the API calls it made.
 type DebtDelivery struct {
-	ID        int64     `db:"id"`
-	Version   int       `db:"version"`
-	Op        string    `db:"op"`
-	RequestID string    `db:"request_id"`
-	By        *string   `db:"by_email"`
-	CreatedAt time.Time `db:"created_at"`
-	Calls     []APICall `db:"-"`
+	ID        int64     `db:"id" json:"id"`
+	Version   int       `db:"version" json:"version"`
+	Op        string    `db:"op" json:"op"`
+	RequestID string    `db:"request_id" json:"request_id"`
+	By        *string   `db:"by_email" json:"by_email"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	Calls     []APICall `db:"-" json:"-"`
 }
 
 // DebtDeliveries returns the intents sent for debt id, newest first, each

@@ -20,15 +20,15 @@ const syncStale = time.Hour
 
 // DebtSync is one pull of every page from Finrota into the mirror.
 type DebtSync struct {
-	ID          int64      `db:"id"`
-	RequestedBy *string    `db:"requested_by"`
-	StartedAt   time.Time  `db:"started_at"`
-	NextPage    int        `db:"next_page"`
-	Items       int        `db:"items"`
-	Total       int        `db:"total"`
-	State       string     `db:"state"`
-	Error       string     `db:"error"`
-	FinishedAt  *time.Time `db:"finished_at"`
+	ID          int64      `db:"id" json:"id"`
+	RequestedBy *string    `db:"requested_by" json:"requested_by"`
+	StartedAt   time.Time  `db:"started_at" json:"started_at"`
+	NextPage    int        `db:"next_page" json:"next_page"`
+	Items       int        `db:"items" json:"items"`
+	Total       int        `db:"total" json:"total"`
+	State       string     `db:"state" json:"state"`
+	Error       string     `db:"error" json:"error"`
+	FinishedAt  *time.Time `db:"finished_at" json:"finished_at"`
 }
 
 const debtSyncColumns = `s.id, u.email AS requested_by, s.started_at, s.next_page, s.items, s.total, s.state, s.error, s.finished_at`
@@ -352,12 +352,12 @@ const (
 
 // DebtRef is an agent, current account or currency known to exist at Finrota.
 type DebtRef struct {
-	Kind   string `db:"kind"`
-	Code   string `db:"code"`
-	Name   string `db:"name"`
-	Active bool   `db:"active"`
+	Kind   string `db:"kind" json:"kind"`
+	Code   string `db:"code" json:"code"`
+	Name   string `db:"name" json:"name"`
+	Active bool   `db:"active" json:"active"`
 	// Source says how Active is known (RefSeen: it is not).
-	Source string `db:"source"`
+	Source string `db:"source" json:"source"`
 }
 
 // Listed reports whether the ref comes from an authoritative list.

@@ -1,0 +1,185 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"kasa/i18n"
+	"kasa/store"
+	"kasa/store/storetest"
+)
+
+// debtSameJSON fails unless got and want encode alike: times then compare by
+// instant and offset, amounts by value.
+func debtSameJSON(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(g) != string(w) {
+		t.Errorf("%s differs:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+// TestDebtViewsReadWhatTheSeparateQueriesRead checks each page view's one
+// statement against the store's separate reads of the same things, on a
+// mirror with every case the overdue rule distinguishes: inactive,
+// unknown and listed agents and accounts, debts not at Finrota, paid,
+// inactive and not yet due.
+func TestDebtViewsReadWhatTheSeparateQueriesRead(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	today := i18n.Today(now)
+	db := s.DB()
+
+	// Before anything is there: empty lists, no sync, no sends.
+	empty, err := s.DebtOverdueView(ctx, store.DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true}, 20)
+	if err != nil || len(empty.List.Page.Items) != 0 || empty.List.LastSync != nil || empty.Summary.Debts != 0 || len(empty.Notifications) != 0 {
+		t.Fatalf("empty overdue view %+v, %v", empty, err)
+	}
+
+	if err := s.PutDebtRefs(ctx, []store.DebtRef{
+		{Kind: store.RefAgent, Code: "AG-1", Name: "Bir", Active: true}, {Kind: store.RefAgent, Code: "AG-2", Name: "İki", Active: false},
+		{Kind: store.RefAccount, Code: "ACC-1", Name: "Hesap", Active: true}, {Kind: store.RefAccount, Code: "ACC-2", Active: false},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-3"})
+	s.LearnDebtRef(ctx, store.RefAccount, "ACC-3", true)
+	db.MustExec(`INSERT INTO debts (erp_code, remote_erp_code, finrota_id, agent_erp_code, current_account_erp_code, amount, paid_amount,
+			document_no, document_type, due_date, transaction_date, currency_id, description, is_active, state, delivered_at, seen_at,
+			last_error_status, last_error_fields)
+		SELECT 'V-' || lpad(i::text, 3, '0'), CASE WHEN i % 9 = 0 THEN NULL ELSE 'V-' || lpad(i::text, 3, '0') END,
+			CASE WHEN i % 2 = 0 THEN 'f' || i END,
+			(ARRAY['AG-1','AG-2','AG-3','AG-4'])[1 + i % 4], (ARRAY['ACC-1','ACC-2','ACC-3','ACC-4'])[1 + (i / 4) % 4],
+			round((100 + i * 37.13)::numeric, 2), CASE WHEN i % 5 = 0 THEN 100 + i * 37.13 WHEN i % 5 = 1 THEN 10.01 ELSE 0 END,
+			'D-' || i, 'Fatura', $1::date - (i - 60), $1::date - 90, (ARRAY['TRY','USD','EUR'])[1 + i % 3], 'açıklama ' || i,
+			i % 11 <> 0, (ARRAY['delivered','pending','failed'])[1 + i % 3],
+			CASE WHEN i % 2 = 0 THEN timestamptz '2026-11-20 13:14:15.123456+03' END, now(),
+			CASE WHEN i % 3 = 2 THEN 422 ELSE 0 END, CASE WHEN i % 3 = 2 THEN '{"amount": ["too big"]}'::jsonb ELSE '{}' END
+		FROM generate_series(1, 250) AS i`, today.Format(time.DateOnly))
+	db.MustExec(`INSERT INTO debt_syncs (state, items, total, finished_at) VALUES ('done', 250, 250, now())`)
+	db.MustExec(`INSERT INTO debt_notifications (day, debts, agents, request_id, state) VALUES ('2026-11-19', 3, 1, 'n-1', 'sent'), ('2026-11-20', 4, 2, 'n-2', 'failed')`)
+	db.MustExec(`ANALYZE`)
+
+	refs, _ := s.AllDebtRefs(ctx)
+	sync, _ := s.LatestDebtSync(ctx)
+	var last store.DebtPage
+	for _, f := range []store.DebtFilter{
+		{}, {Sort: store.DebtSortAmount, Desc: true}, {Sort: store.DebtSortDue, Limit: 7}, {Currency: "USD", Overdue: true, Today: today},
+		{Agent: "AG-1", Q: "v-1"}, {Q: "nothing"}, {State: store.DebtFailed, Sort: store.DebtSortDue, Desc: true},
+	} {
+		v, err := s.DebtListView(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListDebts(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		debtSameJSON(t, fmt.Sprintf("page of %+v", f), v.Page, page)
+		debtSameJSON(t, "refs", v.Refs, refs)
+		debtSameJSON(t, "last sync", v.LastSync, sync)
+		// Each row as the plain one-row read scans it.
+		for _, d := range v.Page.Items {
+			want, _ := s.Debt(ctx, d.ID)
+			debtSameJSON(t, "debt "+d.ErpCode, d, want)
+		}
+		last = v.Page
+	}
+	if len(last.Items) == 0 || last.Items[0].LastErrorFields == nil || last.Total == 0 {
+		t.Fatalf("the failed debts came back without their errors: %+v", last)
+	}
+
+	// The overdue page: its list, and the summary as OverdueSummary counts it.
+	for _, f := range []store.DebtFilter{
+		{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: store.DebtSortDue},
+		{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: store.DebtSortAmount, Desc: true, Currency: "EUR"},
+	} {
+		v, err := s.DebtOverdueView(ctx, f, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := s.ListDebts(ctx, f)
+		sum, _ := s.OverdueSummary(ctx, today)
+		sends, _ := s.DebtNotifications(ctx, 20)
+		daily, _ := s.DebtDailyNotify(ctx)
+		debtSameJSON(t, "overdue page", v.List.Page, page)
+		debtSameJSON(t, "overdue summary", v.Summary, sum)
+		debtSameJSON(t, "sends", v.Notifications, sends)
+		debtSameJSON(t, "refs", v.List.Refs, refs)
+		if v.DailyNotify != daily || sum.Debts == 0 || sum.Unknown == 0 || sum.Unknown == sum.Debts || len(sum.ByAgent) < 2 {
+			t.Fatalf("summary %+v (daily %v): the data should cover known, unknown and several agents", sum, v.DailyNotify)
+		}
+	}
+
+	// A debt's page and its edit form.
+	in := debtInput("V-NEW")
+	var d store.Debt
+	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if d, err = store.CreateDebt(ctx, tx, in, 0); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, 0, "debt.create", store.DebtSubject(d.ID), map[string]any{"values": store.DebtValues(d)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		s.InsertAPICall(ctx, store.APICall{At: now.Add(time.Duration(i) * time.Second), Provider: "finrota", Operation: "create_debt",
+			Method: "POST", Status: 503, DurationMS: 12.5 + float64(i), RequestID: d.RequestID, ErrorCode: "E", Failure: "down"})
+	}
+	detail, err := s.DebtDetailView(ctx, d.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := s.Debt(ctx, d.ID)
+	trail, _ := s.AuditTrail(ctx, store.DebtSubject(d.ID), 100)
+	deliveries, _ := s.DebtDeliveries(ctx, d.ID)
+	debtSameJSON(t, "detail debt", detail.Debt, want)
+	debtSameJSON(t, "trail", detail.Trail, trail)
+	debtSameJSON(t, "deliveries", detail.Deliveries, deliveries)
+	if len(detail.Trail) != 1 || len(detail.Deliveries) != 1 || len(detail.Deliveries[0].Calls) != 3 {
+		t.Fatalf("detail %+v", detail)
+	}
+	edit, editRefs, err := s.DebtEditView(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debtSameJSON(t, "edit debt", edit, want)
+	debtSameJSON(t, "edit refs", editRefs, refs)
+	if !edit.Amount.Equal(in.Amount) || edit.DueDate.Format(time.DateOnly) != "2026-04-01" {
+		t.Fatalf("edit debt %+v", edit)
+	}
+	for _, read := range []func(int64) error{
+		func(id int64) error { _, err := s.DebtDetailView(ctx, id, 100); return err },
+		func(id int64) error { _, _, err := s.DebtEditView(ctx, id); return err },
+	} {
+		if err := read(999999); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing debt: %v, want ErrNotFound", err)
+		}
+	}
+
+	// The new form: a code no debt has used, and the references.
+	code, newRefs, err := s.DebtNewView(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if taken, _ := s.ErpCodeTaken(ctx, code, 0); taken || len(code) != len("CAT-20261121-ABCDEF") {
+		t.Fatalf("proposed code %q (taken %v)", code, taken)
+	}
+	debtSameJSON(t, "new refs", newRefs, refs)
+}
