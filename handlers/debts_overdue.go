@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -39,19 +40,20 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // notifyConfirm builds the confirmation: how many debts and agents the send
-// reaches, and today's earlier send if there was one.
+// reaches, and today's earlier send if there was one. It reads the overdue
+// page's one statement (with a one-row list): the newest send is today's
+// when any went out today.
 func (h *Handler) notifyConfirm(r *http.Request) (views.DebtNotifyConfirmView, error) {
-	ctx := r.Context()
-	var v views.DebtNotifyConfirmView
-	var err error
-	if v.Summary, err = h.store.OverdueSummary(ctx, h.today()); err != nil {
-		return v, err
+	today := h.today()
+	f := store.DebtFilter{Today: today, Overdue: true, AtFinrota: true, Reachable: true, Sort: store.DebtSortDue, Limit: 1}
+	p, err := h.store.DebtOverdueView(r.Context(), f, 1)
+	if err != nil {
+		return views.DebtNotifyConfirmView{}, err
 	}
-	n, err := h.store.DebtNotificationOn(ctx, h.today())
-	if err == nil {
+	v := views.DebtNotifyConfirmView{Summary: p.Summary}
+	if len(p.Notifications) > 0 && p.Notifications[0].Day.Format(time.DateOnly) == today.Format(time.DateOnly) {
+		n := p.Notifications[0]
 		v.Already = &n
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return v, err
 	}
 	return v, nil
 }

@@ -78,7 +78,7 @@ func TestDebtPagesCostTwoQueries(t *testing.T) {
 	st.DB().Get(&last, `SELECT max(id) FROM debts WHERE erp_code LIKE 'Q-%' AND erp_code <> 'Q-NEW'`)
 	for _, page := range []string{
 		"/debts", "/debts?sort=amount&dir=desc&currency=TRY&overdue=1", fmt.Sprintf("/debts?before=%d", last-50), "/debts?q=q-1&agent=AG-1",
-		"/debts/overdue", "/debts/overdue?sort=amount&dir=desc&account=ACC-1",
+		"/debts/overdue", "/debts/overdue?sort=amount&dir=desc&account=ACC-1", "/debts/overdue/send",
 		fmt.Sprintf("/debts/%d", d.ID), fmt.Sprintf("/debts/%d/edit", d.ID), "/debts/new", fmt.Sprintf("/debts/%d/state?full=1", d.ID),
 	} {
 		e.get(admin, page) // warm: a first visit may touch the session's last use
