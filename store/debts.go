@@ -144,21 +144,6 @@ func (s *Store) ErpCodeTaken(ctx context.Context, code string, exceptID int64) (
 	return taken, nil
 }
 
-// NewErpCode proposes an ERP code no debt has used: a date and a random part,
-// short enough to read over the phone.
-func (s *Store) NewErpCode(ctx context.Context) (string, error) {
-	for _, code := range s.erpCodeCandidates() {
-		taken, err := s.ErpCodeTaken(ctx, code, 0)
-		if err != nil {
-			return "", err
-		}
-		if !taken {
-			return code, nil
-		}
-	}
-	return "", fmt.Errorf("store: new erp code: no free code found")
-}
-
 // CreateDebt stores a new debt as a pending create through tx, with a fresh
 // request id, and records the intent. The caller enqueues its delivery in
 // the same transaction (SetDebtJob). ErrConflict when the ERP code was ever

@@ -189,17 +189,6 @@ type DebtDetail struct {
 	Deliveries []DebtDelivery
 }
 
-// debtAuditJSON is an audit entry as the detail's statement sends it.
-type debtAuditJSON struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	UserID    *int64          `json:"user_id"`
-	UserEmail *string         `json:"user_email"`
-	Action    string          `json:"action"`
-	Subject   string          `json:"subject"`
-	Details   json.RawMessage `json:"details"`
-}
-
 // debtCallJSON is an API call as the detail's statement sends it.
 type debtCallJSON struct {
 	ID         int64     `json:"id"`
@@ -249,7 +238,7 @@ func (s *Store) DebtDetailView(ctx context.Context, id int64, trail int) (DebtDe
 		return DebtDetail{}, ErrNotFound
 	}
 	var v DebtDetail
-	var entries []debtAuditJSON
+	var entries []auditJSON
 	var calls []debtCallJSON
 	if err = debtDecodeJSON("debt", row.Debt, &v.Debt); err == nil {
 		if err = debtDecodeJSON("trail", row.Trail, &entries); err == nil {
@@ -262,14 +251,7 @@ func (s *Store) DebtDetailView(ctx context.Context, id int64, trail int) (DebtDe
 		return DebtDetail{}, fmt.Errorf("store: debt detail view: %w", err)
 	}
 	for _, e := range entries {
-		a := AuditEntry{ID: e.ID, At: e.At, Action: e.Action, Subject: e.Subject, Details: e.Details}
-		if e.UserID != nil {
-			a.UserID = sql.NullInt64{Int64: *e.UserID, Valid: true}
-		}
-		if e.UserEmail != nil {
-			a.UserEmail = sql.NullString{String: *e.UserEmail, Valid: true}
-		}
-		v.Trail = append(v.Trail, a)
+		v.Trail = append(v.Trail, e.entry())
 	}
 	byRequest := map[string]int{}
 	for i, d := range v.Deliveries {

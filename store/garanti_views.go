@@ -215,25 +215,6 @@ func (c consentJSON) row() consentRow {
 		RevokedAt: jsonNullTime(c.RevokedAt), StatusCheckedAt: jsonNullTime(c.StatusCheckedAt), HasTokens: c.HasTokens}
 }
 
-// auditJSON is an AuditEntry as to_jsonb writes it.
-type auditJSON struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	UserID    *int64          `json:"user_id"`
-	UserEmail *string         `json:"user_email"`
-	Action    string          `json:"action"`
-	Subject   string          `json:"subject"`
-	Details   json.RawMessage `json:"details"`
-}
-
-func (a auditJSON) entry() AuditEntry {
-	e := AuditEntry{ID: a.ID, At: a.At, UserID: jsonNullID(a.UserID), Action: a.Action, Subject: a.Subject, Details: a.Details}
-	if a.UserEmail != nil {
-		e.UserEmail = sql.NullString{String: *a.UserEmail, Valid: true}
-	}
-	return e
-}
-
 // jsonDate reads a DATE as to_jsonb writes it ("2006-01-02"), as UTC
 // midnight like a scanned DATE column.
 type jsonDate struct{ time.Time }
@@ -249,20 +230,6 @@ func (d *jsonDate) UnmarshalJSON(b []byte) error {
 	}
 	d.Time, err = time.Parse(time.DateOnly, s)
 	return err
-}
-
-func jsonNullID(p *int64) sql.NullInt64 {
-	if p == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: *p, Valid: true}
-}
-
-func jsonNullTime(p *time.Time) sql.NullTime {
-	if p == nil {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: *p, Valid: true}
 }
 
 func jsonNullDay(d *jsonDate) sql.NullTime {
