@@ -257,10 +257,26 @@ func seedSettings(ctx context.Context, st *store.Store) error {
 }
 
 // createFirstAdmin creates the admin from ADMIN_EMAIL and ADMIN_PASSWORD
-// while there is no user; without them the setup page does it.
+// while there is no user; without them the setup page does it. The setup
+// form's rules apply: a value the form would refuse stops the start with a
+// message, rather than leaving a weak administrator behind. Once a user
+// exists the variables are ignored, so an old value cannot block a restart.
 func createFirstAdmin(ctx context.Context, st *store.Store, cfg config, log *slog.Logger) error {
-	if cfg.AdminEmail == "" || cfg.AdminPassword == "" {
+	if cfg.AdminEmail == "" && cfg.AdminPassword == "" {
 		return nil
+	}
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("first administrator: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if cfg.AdminEmail == "" || cfg.AdminPassword == "" {
+		return errors.New("first administrator: set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither and use the setup page")
+	}
+	if err := handlers.CheckFirstAdmin(cfg.AdminEmail, cfg.AdminPassword); err != nil {
+		return fmt.Errorf("first administrator not created: %w", err)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(cfg.AdminPassword), bcrypt.DefaultCost)
 	if err != nil {
