@@ -2,14 +2,24 @@
 // from the server binaries installed on the machine, so that the product and
 // its tests need no database set up by hand. When the process runs as root
 // the cluster runs as the postgres OS user, because initdb refuses root.
+//
+// The product's cluster (Start) holds real finance data, so it is durable
+// and closed: fsync on, data checksums on, and password (SCRAM)
+// authentication for the postgres role with a generated password kept next
+// to the cluster, readable by its owner only. Only the tests' throwaway
+// clusters (StartThrowaway) trade that for speed: fsync off, no password.
 package pglocal
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,22 +28,45 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	_ "github.com/lib/pq" // the Postgres driver, to set the password of an older cluster
 )
 
 // Cluster is a running local PostgreSQL cluster.
 type Cluster struct {
-	Dir     string // data directory
-	Port    int
-	bin     string
-	owner   *user.User // nil when the cluster runs as the current user
-	started bool       // this process started it, so Stop stops it
+	Dir       string // data directory
+	Port      int
+	bin       string
+	owner     *user.User // nil when the cluster runs as the current user
+	started   bool       // this process started it, so Stop stops it
+	throwaway bool       // a test cluster: fsync off, trust authentication
+	password  string     // the postgres role's password; "" for a throwaway cluster
 }
+
+// PasswordFile is where the password of the postgres role of the cluster in
+// dir is kept: beside the data directory (in DATA_DIR for `make run`), mode
+// 0600, owned by the user who runs the product. Anyone who can read it can
+// read every stored record, so it must not be copied around.
+func PasswordFile(dir string) string { return filepath.Clean(dir) + ".password" }
 
 // Start creates the cluster in dir if it does not exist yet and starts it,
 // unless it is running already (another instance started it), in which case
-// it is reused. Trust authentication is used and the server listens on
-// 127.0.0.1 and a socket in dir only.
+// it is reused. The cluster is durable (fsync on, data checksums on) and asks
+// for the password kept in PasswordFile(dir) on every connection, over TCP
+// on 127.0.0.1 and over the socket in dir. A cluster made by an earlier
+// version with trust authentication or without checksums is converted.
 func Start(ctx context.Context, dir string) (*Cluster, error) {
+	return start(ctx, dir, false)
+}
+
+// StartThrowaway starts a cluster for tests, whose data is worthless when
+// the test binary ends: fsync off and trust authentication, for speed. Never
+// use it for data anyone wants to keep.
+func StartThrowaway(ctx context.Context, dir string) (*Cluster, error) {
+	return start(ctx, dir, true)
+}
+
+func start(ctx context.Context, dir string, throwaway bool) (*Cluster, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -42,7 +75,7 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, bin: bin}
+	c := &Cluster{Dir: dir, bin: bin, throwaway: throwaway}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -53,42 +86,80 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	if err := c.checkReachable(ctx); err != nil {
 		return nil, err
 	}
+	fresh := false
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if !throwaway {
+			if c.password, err = c.newPassword(); err != nil {
+				return nil, err
+			}
+		}
 		if err := c.initdb(ctx); err != nil {
+			return nil, err
+		}
+		fresh = true
+	} else if !throwaway {
+		if c.password, err = c.readOrNewPassword(); err != nil {
 			return nil, err
 		}
 	}
 	if port, ok := c.runningPort(); ok {
 		c.Port = port
-		return c, c.waitReady(ctx)
+		if err := c.waitReady(ctx); err != nil {
+			return nil, err
+		}
+		return c, c.secure(ctx)
+	}
+	if !throwaway && !fresh {
+		if err := c.enableChecksums(ctx); err != nil {
+			return nil, err
+		}
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	c.Port = port
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200", port, dir)
+	if throwaway {
+		opts += " -c fsync=off"
+	} else {
+		// Explicit, so that a postgresql.conf edited by hand cannot turn
+		// durability off for the product's data.
+		opts += " -c fsync=on -c full_page_writes=on"
+	}
 	if _, err := c.run(ctx, "pg_ctl", "-D", dir, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
 		return nil, fmt.Errorf("pglocal: start: %w (see %s)", err, filepath.Join(dir, "server.log"))
 	}
 	c.started = true
-	return c, c.waitReady(ctx)
+	if err := c.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	return c, c.secure(ctx)
 }
 
-// URL returns a connection URL for database name.
+// URL returns a connection URL for database name, with the password.
 func (c *Cluster) URL(name string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, name)
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: fmt.Sprintf("127.0.0.1:%d", c.Port),
+		Path: "/" + name, RawQuery: "sslmode=disable"}
+	if c.password != "" {
+		u.User = url.UserPassword("postgres", c.password)
+	}
+	return u.String()
 }
 
-// Stop stops the cluster if this process started it.
+// Stop stops the cluster if this process started it and has not stopped
+// it yet.
 func (c *Cluster) Stop() error {
 	if c == nil || !c.started {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop")
-	return err
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop"); err != nil {
+		return fmt.Errorf("pglocal: stop: %w: %s", err, out)
+	}
+	c.started = false
+	return nil
 }
 
 func (c *Cluster) initdb(ctx context.Context) error {
@@ -100,14 +171,32 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return err
 	}
-	if c.owner != nil {
-		uid, _ := strconv.Atoi(c.owner.Uid)
-		gid, _ := strconv.Atoi(c.owner.Gid)
-		if err := os.Chown(c.Dir, uid, gid); err != nil {
-			return err
-		}
+	if err := c.chown(c.Dir); err != nil {
+		return err
 	}
-	args := []string{"-D", c.Dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"}
+	args := []string{"-D", c.Dir, "-U", "postgres", "-E", "UTF8"}
+	if c.throwaway {
+		args = append(args, "--auth=trust", "--no-sync")
+	} else {
+		// initdb reads the password from a file the cluster's OS user can
+		// read; it is removed as soon as initdb is done.
+		pw, err := os.CreateTemp("", "kasa-pwfile-")
+		if err != nil {
+			return fmt.Errorf("pglocal: initdb: %w", err)
+		}
+		defer os.Remove(pw.Name())
+		_, werr := pw.WriteString(c.password + "\n")
+		if cerr := pw.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = c.chown(pw.Name())
+		}
+		if werr != nil {
+			return fmt.Errorf("pglocal: initdb: password file: %w", werr)
+		}
+		args = append(args, "--auth=scram-sha-256", "--pwfile="+pw.Name(), "--data-checksums")
+	}
 	if hasLocale("C.utf8") {
 		args = append(args, "--locale=C.UTF-8")
 	} else {
@@ -117,6 +206,153 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		return fmt.Errorf("pglocal: initdb: %w: %s", err, out)
 	}
 	return nil
+}
+
+// chown gives path to the cluster's OS user when that is not us.
+func (c *Cluster) chown(path string) error {
+	if c.owner == nil {
+		return nil
+	}
+	uid, _ := strconv.Atoi(c.owner.Uid)
+	gid, _ := strconv.Atoi(c.owner.Gid)
+	return os.Chown(path, uid, gid)
+}
+
+// newPassword generates the postgres role's password and keeps it in
+// PasswordFile, readable by its owner only. Hex, so it needs no escaping in
+// a URL or in SQL.
+func (c *Cluster) newPassword() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("pglocal: generate password: %w", err)
+	}
+	pw := hex.EncodeToString(b)
+	f, err := os.OpenFile(PasswordFile(c.Dir), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("pglocal: keep password: %w", err)
+	}
+	_, werr := f.WriteString(pw + "\n")
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return "", fmt.Errorf("pglocal: keep password: %w", werr)
+	}
+	return pw, nil
+}
+
+// readOrNewPassword reads the kept password; a cluster made by an earlier
+// version (trust authentication) has none yet and gets one.
+func (c *Cluster) readOrNewPassword() (string, error) {
+	b, err := os.ReadFile(PasswordFile(c.Dir))
+	if errors.Is(err, os.ErrNotExist) {
+		hba, herr := os.ReadFile(filepath.Join(c.Dir, "pg_hba.conf"))
+		if herr != nil {
+			return "", fmt.Errorf("pglocal: read pg_hba.conf: %w", herr)
+		}
+		if !trusts(string(hba)) {
+			return "", fmt.Errorf("pglocal: the cluster in %s asks for a password, but %s is missing: restore it from a backup of that folder, or move the cluster away to start a new, empty one", c.Dir, PasswordFile(c.Dir))
+		}
+		return c.newPassword()
+	}
+	if err != nil {
+		return "", fmt.Errorf("pglocal: read password: %w", err)
+	}
+	pw := strings.TrimSpace(string(b))
+	if pw == "" {
+		return "", fmt.Errorf("pglocal: %s is empty", PasswordFile(c.Dir))
+	}
+	return pw, nil
+}
+
+// hbaConf allows the postgres role in with its password only, over the
+// socket and the loopback addresses.
+const hbaConf = `# Written by Kasa's pglocal: every connection needs the password kept in
+# the .password file next to this cluster's folder.
+# TYPE  DATABASE        USER            ADDRESS                 METHOD
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+`
+
+// secure converts a running cluster made with trust authentication (by an
+// earlier version) to password authentication: it sets the kept password on
+// the postgres role, then replaces pg_hba.conf and reloads it. A cluster
+// already asking for passwords is left alone.
+func (c *Cluster) secure(ctx context.Context) error {
+	if c.throwaway {
+		return nil
+	}
+	hbaPath := filepath.Join(c.Dir, "pg_hba.conf")
+	hba, err := os.ReadFile(hbaPath)
+	if err != nil {
+		return fmt.Errorf("pglocal: read pg_hba.conf: %w", err)
+	}
+	if !trusts(string(hba)) {
+		return nil
+	}
+	db, err := sql.Open("postgres", fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port))
+	if err != nil {
+		return fmt.Errorf("pglocal: set password: %w", err)
+	}
+	defer db.Close()
+	// The password is hex (see newPassword): safe as a literal.
+	if _, err := db.ExecContext(ctx, `SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD '`+c.password+`'`); err != nil {
+		return fmt.Errorf("pglocal: set password: %w", err)
+	}
+	// Writing in place keeps the file's owner (postgres when we are root).
+	if err := os.WriteFile(hbaPath, []byte(hbaConf), 0o600); err != nil {
+		return fmt.Errorf("pglocal: write pg_hba.conf: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `SELECT pg_reload_conf()`); err != nil {
+		return fmt.Errorf("pglocal: reload pg_hba.conf: %w", err)
+	}
+	return nil
+}
+
+// trusts reports whether a pg_hba.conf lets anyone in without a password.
+func trusts(hba string) bool {
+	for _, line := range strings.Split(hba, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) > 0 && f[len(f)-1] == "trust" {
+			return true
+		}
+	}
+	return false
+}
+
+// enableChecksums turns data checksums on in a stopped cluster made without
+// them (by an earlier version), so that a corrupted page is reported instead
+// of read as data. It rewrites every file once; a small local cluster takes
+// seconds.
+func (c *Cluster) enableChecksums(ctx context.Context) error {
+	out, err := c.run(ctx, "pg_controldata", "-D", c.Dir)
+	if err != nil {
+		return fmt.Errorf("pglocal: pg_controldata: %w: %s", err, out)
+	}
+	if !checksumsOff(out) {
+		return nil
+	}
+	if out, err := c.run(ctx, "pg_checksums", "--enable", "-D", c.Dir); err != nil {
+		return fmt.Errorf("pglocal: enable data checksums: %w: %s", err, out)
+	}
+	return nil
+}
+
+// checksumsOff reads pg_controldata's "Data page checksum version: 0".
+func checksumsOff(controldata string) bool {
+	for _, line := range strings.Split(controldata, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "Data page checksum version" {
+			return strings.TrimSpace(v) == "0"
+		}
+	}
+	return false
 }
 
 // runningPort reports the port of a server already running on Dir.

@@ -71,6 +71,7 @@ func run() error {
 				log.Error("stop PostgreSQL", "err", err)
 			}
 		}()
+		log.Info("the local cluster asks for a password; psql needs it too", "password_file", pglocal.PasswordFile(cluster.Dir), "port", cluster.Port)
 		if err := createDatabase(ctx, cluster.URL("postgres"), "kasa"); err != nil {
 			return err
 		}

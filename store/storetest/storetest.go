@@ -66,7 +66,7 @@ func setup() {
 		tmpDir = dir
 		// The cluster may run as the postgres user, who must reach the folder.
 		os.Chmod(dir, 0o755)
-		cluster, err = pglocal.Start(ctx, filepath.Join(dir, "data"))
+		cluster, err = pglocal.StartThrowaway(ctx, filepath.Join(dir, "data"))
 		if err != nil {
 			setupErr = err
 			return
