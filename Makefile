@@ -3,17 +3,25 @@ GO ?= go
 
 .PHONY: run test build generate check-generated vet fmt bench
 
-## run: start the product (a project-local PostgreSQL under .data/ unless DATABASE_URL is set; sandbox mode unless providers are configured)
-run:
-	$(GO) run ./cmd/web
+# BIN is the binary that build writes and run starts.
+BIN ?= bin/kasa
+
+## run: build bin/kasa and start it (a project-local PostgreSQL under .data/ unless DATABASE_URL is set; sandbox mode unless providers are configured)
+# The binary is built first and then run directly, not through `go run`, so
+# that Ctrl-C or SIGTERM reaches it, it stops gracefully, and make does not
+# report the stop as a failure.
+run: build
+	@echo "starting $(BIN); Ctrl-C stops it gracefully"
+	@$(BIN)
 
 ## test: templ freshness, go vet, and every test (real Postgres, headless Chromium)
 test: check-generated vet
 	$(GO) test -count=1 -timeout 15m ./...
 
-## build: a binary in bin/
+## build: the binary $(BIN) (bin/kasa)
 build:
-	$(GO) build -o bin/kasa ./cmd/web
+	@echo "building $(BIN): the first build compiles every dependency and can take a minute or more; later builds take seconds"
+	@$(GO) build -o $(BIN) ./cmd/web
 
 ## generate: regenerate the templ components
 generate:
