@@ -1,6 +1,9 @@
 // Package faults lets a fake provider server misbehave the way a real one
 // does: slow answers, server errors, throttling, dropped connections and
-// malformed bodies. Tests and the sandbox switch faults on and off at run time.
+// malformed bodies, any documented error answer of the provider (each fake
+// brings its own catalogue of Answers), and lost replies: the provider acts,
+// but its answer never arrives. Tests and the sandbox switch faults on and
+// off at run time.
 package faults
 
 import (
@@ -19,6 +22,40 @@ type Faults struct {
 	remaining int // how many more requests get status; <0 means every one
 	drop      bool
 	malformed bool
+	answer    *Answer // a documented answer for the next answerLeft requests
+	answerN   int     // <0: every request until Reset
+	lost      int     // how many more requests lose their reply; <0: all
+}
+
+// Answer is one documented answer of a provider, such as an error code in
+// its envelope, that a fake can give instead of the real handler's. Each
+// fake builds its catalogue with its own wire types and writers.
+type Answer struct {
+	// Key identifies the answer in a catalogue and on the control page.
+	Key string
+	// Label says what the answer is, for the control page.
+	Label string
+	// Write writes the answer. It runs at the moment of the request, so it
+	// may follow the fake's other switches (an envelope variant, say).
+	Write http.HandlerFunc
+}
+
+// AnswerNext gives the next n requests answer a instead of the real
+// handler's answer; n < 0 gives it to every request until Reset.
+func (f *Faults) AnswerNext(n int, a Answer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answer, f.answerN = &a, n
+}
+
+// LoseReplies makes the next n requests lose their reply: the real handler
+// runs, so the provider acts (a debt is created, a consent withdrawn), and
+// then the connection is closed without an answer, as when a reply is lost
+// on the way back. n < 0 loses every reply until Reset.
+func (f *Faults) LoseReplies(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = n
 }
 
 // SetLatency delays every answer by d.
@@ -59,6 +96,7 @@ func (f *Faults) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.latency, f.status, f.remaining, f.drop, f.malformed = 0, 0, 0, false, false
+	f.answer, f.answerN, f.lost = nil, 0, 0
 }
 
 // State describes the faults in force, for a fake's control page.
@@ -68,56 +106,89 @@ type State struct {
 	Remaining int
 	Drop      bool
 	Malformed bool
+	// Answer is the Key of the documented answer in force ("" for none),
+	// for AnswerLeft more requests (<0: all).
+	Answer     string
+	AnswerLeft int
+	// Lost is how many more requests lose their reply (<0: all).
+	Lost int
 }
 
 // State returns the faults in force.
 func (f *Faults) State() State {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return State{f.latency, f.status, f.remaining, f.drop, f.malformed}
+	st := State{Latency: f.latency, Status: f.status, Remaining: f.remaining, Drop: f.drop, Malformed: f.malformed, Lost: f.lost}
+	if f.answer != nil && f.answerN != 0 {
+		st.Answer, st.AnswerLeft = f.answer.Key, f.answerN
+	}
+	return st
 }
 
-// take decides what the next request meets.
-func (f *Faults) take() (latency time.Duration, status int, drop, malformed bool) {
+// fate is what one request meets.
+type fate struct {
+	latency   time.Duration
+	status    int
+	answer    *Answer
+	lost      bool
+	drop      bool
+	malformed bool
+}
+
+// take decides what the next request meets and counts it.
+func (f *Faults) take() fate {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.status != 0 && f.remaining != 0 {
-		status = f.status
-		if f.remaining > 0 {
-			f.remaining--
+	ft := fate{latency: f.latency, drop: f.drop, malformed: f.malformed}
+	countDown := func(n *int) bool {
+		if *n == 0 {
+			return false
 		}
+		if *n > 0 {
+			*n--
+		}
+		return true
 	}
-	return f.latency, status, f.drop, f.malformed
+	switch {
+	case ft.drop:
+	case f.answer != nil && countDown(&f.answerN):
+		ft.answer = f.answer
+	case f.status != 0 && countDown(&f.remaining):
+		ft.status = f.status
+	case countDown(&f.lost):
+		ft.lost = true
+	}
+	return ft
 }
 
 // Middleware applies the faults in force to each request before next sees it.
 func (f *Faults) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		latency, status, drop, malformed := f.take()
-		if latency > 0 {
+		ft := f.take()
+		if ft.latency > 0 {
 			select {
-			case <-time.After(latency):
+			case <-time.After(ft.latency):
 			case <-r.Context().Done():
 				return
 			}
 		}
 		switch {
-		case drop:
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
-			panic(http.ErrAbortHandler)
-		case status != 0:
-			if status == http.StatusTooManyRequests {
+		case ft.drop:
+			hangUp(w)
+		case ft.answer != nil:
+			ft.answer.Write(w, r)
+		case ft.status != 0:
+			if ft.status == http.StatusTooManyRequests {
 				w.Header().Set("Retry-After", strconv.Itoa(1))
 			}
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			w.Write([]byte(`{"message":"` + http.StatusText(status) + `"}`))
-		case malformed:
+			w.WriteHeader(ft.status)
+			w.Write([]byte(`{"message":"` + http.StatusText(ft.status) + `"}`))
+		case ft.lost:
+			// The provider does the work; only the reply goes missing.
+			next.ServeHTTP(discard{h: http.Header{}}, r)
+			hangUp(w)
+		case ft.malformed:
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"status":"success","result":{"items":[{"id":`))
 		default:
@@ -125,3 +196,22 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// hangUp closes the connection without an answer.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// discard is a ResponseWriter that throws the answer away: the reply that
+// is lost on its way back.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d discard) WriteHeader(int)             {}

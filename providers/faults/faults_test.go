@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -89,5 +90,106 @@ func TestControlHandler(t *testing.T) {
 	resp.Body.Close()
 	if f.State() != (State{}) {
 		t.Fatal("reset did not reset")
+	}
+}
+
+// A documented answer replaces the real one for exactly the next n requests.
+func TestAnswerNext(t *testing.T) {
+	var f Faults
+	srv := httptest.NewServer(f.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":true}`)
+	})))
+	defer srv.Close()
+	f.AnswerNext(2, Answer{Key: "E052", Label: "E052", Write: func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"code":"E052"}`)
+	}})
+	if st := f.State(); st.Answer != "E052" || st.AnswerLeft != 2 {
+		t.Fatalf("state %+v", st)
+	}
+	for i, want := range []string{`{"code":"E052"}`, `{"code":"E052"}`, `{"ok":true}`} {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Fatalf("request %d: %d %s, want %s", i, resp.StatusCode, b, want)
+		}
+	}
+	if st := f.State(); st.Answer != "" {
+		t.Fatalf("the answer is still in force after its count: %+v", st)
+	}
+}
+
+// A lost reply: the handler runs (the provider acts), the client gets no
+// answer at all, and the next request is answered normally.
+func TestLoseReplies(t *testing.T) {
+	var f Faults
+	var mu sync.Mutex
+	acted := 0
+	srv := httptest.NewServer(f.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		acted++
+		mu.Unlock()
+		io.WriteString(w, `{"created":true}`)
+	})))
+	defer srv.Close()
+	f.LoseReplies(1)
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(`{}`))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a lost reply arrived: %d", resp.StatusCode)
+	}
+	mu.Lock()
+	n := acted
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("the provider acted %d times, want 1", n)
+	}
+	resp, err = http.Post(srv.URL, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatalf("the next reply was lost too: %v", err)
+	}
+	resp.Body.Close()
+}
+
+// The control page injects an answer from the fake's catalogue and lost
+// replies, and shows what is in force.
+func TestControlPageAnswersAndLostReplies(t *testing.T) {
+	var f Faults
+	page := Page{Title: "Fake", Answers: []Answer{
+		{Key: "E001", Label: "E001 ConsentID length", Write: func(w http.ResponseWriter, r *http.Request) {}},
+		{Key: "E052", Label: "E052 no consent for this product", Write: func(w http.ResponseWriter, r *http.Request) {}},
+	}}
+	srv := httptest.NewServer(f.ControlPage(page))
+	defer srv.Close()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(srv.URL, url.Values{"answer": {"E052"}, "answer_count": {"3"}, "lost": {"2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st := f.State(); st.Answer != "E052" || st.AnswerLeft != 3 || st.Lost != 2 {
+		t.Fatalf("state %+v", st)
+	}
+	resp, err = http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `<option value="E052" selected>E052 no consent for this product</option>`) {
+		t.Fatalf("the page does not show the answer in force:\n%s", b)
+	}
+	// An unknown key injects nothing.
+	resp, err = c.PostForm(srv.URL, url.Values{"answer": {"E999"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st := f.State(); st.Answer != "" || st.Lost != 0 {
+		t.Fatalf("state after an unknown answer %+v", st)
 	}
 }
