@@ -63,8 +63,15 @@ func (r reply) code() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, Options{Seed: true, RandSeed: 7})
+}
+
+// newEnvWith is newEnv with other options; the clock is the env's.
+func newEnvWith(t *testing.T, opts Options) *env {
+	t.Helper()
 	clk := clocktest.New(start)
-	fake := New(Options{Now: clk.Now, Seed: true, RandSeed: 7})
+	opts.Now = clk.Now
+	fake := New(opts)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, fake: fake, srv: srv, clk: clk,

@@ -48,6 +48,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 {{if eq .Kind "login"}}
 <h1 id="page-title">İnternet Şubesi Girişi</h1>
 <p>Bir uygulama HGS bilgilerinize erişmek için izin istiyor. Devam etmek için giriş yapın.</p>
+{{if .Credentials}}<p id="sandbox-credentials" data-testid="sandbox-credentials"><strong>Sandbox / test:</strong>
+müşteri numarası (customer number) <code>{{.Credentials.CustomerNo}}</code>, şifre (password) <code>{{.Credentials.Password}}</code>,
+tek kullanımlık kod (one-time code) <code>{{.Credentials.OTP}}</code></p>{{end}}
 {{if .Error}}<p id="error" role="alert">{{.Error}}</p>{{end}}
 <form id="login-form" method="post" action="{{.LoginPath}}">
 <input type="hidden" name="request_id" value="{{.RequestID}}">
@@ -86,6 +89,8 @@ type pageData struct {
 	Frequency                                 int
 	Authorities                               []string
 	Products                                  []Product
+	// Credentials are shown on the login page in sandbox mode only.
+	Credentials *Customer
 }
 
 func renderPage(w http.ResponseWriter, status int, d pageData) {
@@ -136,7 +141,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	ar := &authRequest{id: randomToken(16), consentID: c.id, clientID: c.clientID, redirectURI: c.redirectURI,
 		state: state, challenge: challenge, expires: now.Add(15 * time.Minute)}
 	s.authReqs[ar.id] = ar
-	renderPage(w, http.StatusOK, pageData{Kind: "login", Title: "Giriş", RequestID: ar.id})
+	renderPage(w, http.StatusOK, pageData{Kind: "login", Title: "Giriş", RequestID: ar.id, Credentials: s.loginHint()})
 }
 
 // liveRequest finds the authorization request a form posted back. Callers
@@ -175,7 +180,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			errorPage(w, http.StatusForbidden, "Çok sayıda hatalı giriş; güvenliğiniz için işlem sonlandırıldı.")
 			return
 		}
-		renderPage(w, http.StatusOK, pageData{Kind: "login", Title: "Giriş", RequestID: ar.id, Error: msg, CustomerNo: no})
+		renderPage(w, http.StatusOK, pageData{Kind: "login", Title: "Giriş", RequestID: ar.id, Error: msg, CustomerNo: no, Credentials: s.loginHint()})
 		return
 	}
 	ar.customerNo = cust.CustomerNo
@@ -297,4 +302,13 @@ func redirectBack(w http.ResponseWriter, r *http.Request, redirectURI string, pa
 	u.RawQuery = q.Encode()
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// loginHint is the sandbox customer whose credentials the login page shows
+// when Options.ShowCredentials is on, nil otherwise.
+func (s *Server) loginHint() *Customer {
+	if !s.opts.ShowCredentials {
+		return nil
+	}
+	return &Customer{CustomerNo: SandboxCustomerNo, Password: SandboxPassword, OTP: SandboxOTP}
 }

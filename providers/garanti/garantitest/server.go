@@ -76,6 +76,11 @@ type Options struct {
 	// RandSeed makes the generated history reproducible; the same seed and
 	// day give the same transactions.
 	RandSeed uint64
+	// ShowCredentials prints the sandbox customer number, password and
+	// one-time code on the login page, so that a person trying the sandbox
+	// needs no documentation. Sandbox mode only: a test of the login page
+	// must not find its answers on it.
+	ShowCredentials bool
 }
 
 // CodeLifetime is how long an authorization code may be exchanged.
@@ -157,7 +162,7 @@ func New(opts Options) *Server {
 	})
 
 	root := http.NewServeMux()
-	root.Handle("/_fake/faults", s.Faults.ControlHandler("Garanti BBVA"))
+	root.Handle("/_fake/faults", s.Faults.ControlPage(faults.Page{Title: "Garanti BBVA", Answers: faultAnswers()}))
 	root.HandleFunc("GET "+AuthorizePath, s.handleAuthorize)
 	root.HandleFunc("POST "+LoginPath, s.handleLogin)
 	root.HandleFunc("POST "+ApprovePath, s.handleApprove)
