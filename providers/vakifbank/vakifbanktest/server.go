@@ -108,7 +108,11 @@ func New(opts Options) *Server {
 	api.HandleFunc("POST /auth/oauth/v2/token", s.serveToken)
 	api.HandleFunc("POST /accountTransactions", s.serveTransactions)
 	root := http.NewServeMux()
-	root.Handle("/_fake/faults", s.Faults.ControlHandler("VakıfBank"))
+	root.HandleFunc("/_fake/faults", func(w http.ResponseWriter, r *http.Request) {
+		// Built per request: the account list changes as accounts are added.
+		s.Faults.ControlPage(faults.Page{Title: "VakıfBank", Answers: s.faultAnswers(), Extra: s.balanceBreakForm()}).ServeHTTP(w, r)
+	})
+	root.HandleFunc("POST /_fake/balance-break", s.serveBalanceBreak)
 	root.HandleFunc("/_fake/quirks", s.serveQuirks)
 	root.Handle("/", s.Faults.Middleware(api))
 	s.handler = root
