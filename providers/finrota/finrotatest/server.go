@@ -105,7 +105,7 @@ func New(opts Options) *Server {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /_fake/notifications", s.handleNotificationsPage)
-	root.Handle("/_fake/faults", s.Faults.ControlHandler("Finrota"))
+	root.Handle("/_fake/faults", s.Faults.ControlPage(faults.Page{Title: "Finrota", Answers: faultAnswers()}))
 	root.Handle("/", s.Faults.Middleware(s.limited(api)))
 	s.handler = root
 	return s
