@@ -2,8 +2,10 @@ package connect
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"kasa/providers/finrota"
@@ -21,42 +23,75 @@ type Sandbox struct {
 	FinrotaURL   string
 	GarantiURL   string
 	VakifBankURL string
-	servers      []*http.Server
+	// Moved lists the fakes that could not have their stable port because
+	// it was taken, and listen on a random one instead, for the log.
+	Moved     []string
+	servers   []*http.Server
+	listeners []net.Listener
+}
+
+// SandboxOptions configure StartSandboxWith.
+type SandboxOptions struct {
+	// BasePort is the first of three consecutive loopback ports for the
+	// fakes: Finrota on BasePort, Garanti BBVA on BasePort+1, VakıfBank on
+	// BasePort+2. Stable ports keep the fakes' pages (fault switches, the
+	// bank's login page) bookmarkable across restarts. 0 picks random ports.
+	BasePort int
 }
 
 // Link is a fake's own page, for the sandbox banner; the banner shows the
 // catalogue's "sandbox.link.<Key>" text, Label is for logs.
 type Link struct{ Key, Label, URL string }
 
-// StartSandbox starts the three fakes with their seeded data.
-func StartSandbox() (*Sandbox, error) {
+// StartSandbox starts the three fakes with their seeded data on random
+// ports, as tests want; see StartSandboxWith.
+func StartSandbox() (*Sandbox, error) { return StartSandboxWith(SandboxOptions{}) }
+
+// StartSandboxWith starts the three fakes with their seeded data. The fake
+// bank's login page shows its test credentials, since only a person trying
+// the sandbox sees it.
+func StartSandboxWith(opts SandboxOptions) (*Sandbox, error) {
 	s := &Sandbox{
 		Finrota:   finrotatest.New(finrotatest.Options{Seed: true}),
-		Garanti:   garantitest.New(garantitest.Options{Seed: true}),
+		Garanti:   garantitest.New(garantitest.Options{Seed: true, ShowCredentials: true}),
 		VakifBank: vakifbanktest.New(vakifbanktest.Options{Seed: true}),
 	}
+	port := func(i int) int {
+		if opts.BasePort <= 0 {
+			return 0
+		}
+		return opts.BasePort + i
+	}
 	var err error
-	if s.FinrotaURL, err = s.serve(s.Finrota); err != nil {
+	if s.FinrotaURL, err = s.serve("Finrota", s.Finrota, port(0)); err != nil {
 		return nil, err
 	}
-	if s.GarantiURL, err = s.serve(s.Garanti); err != nil {
+	if s.GarantiURL, err = s.serve("Garanti BBVA", s.Garanti, port(1)); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.VakifBankURL, err = s.serve(s.VakifBank); err != nil {
+	if s.VakifBankURL, err = s.serve("VakıfBank", s.VakifBank, port(2)); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Sandbox) serve(h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// serve serves h on 127.0.0.1:port, or on a random port when port is 0 or
+// taken (another program, or a second instance of the product).
+func (s *Sandbox) serve(name string, h http.Handler, port int) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil && port != 0 {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			s.Moved = append(s.Moved, fmt.Sprintf("%s: port %d is taken, using %s", name, port, ln.Addr()))
+		}
+	}
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("sandbox: listen for %s: %w", name, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
+	s.listeners = append(s.listeners, ln)
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), nil
 }
@@ -72,12 +107,18 @@ func (s *Sandbox) Links() []Link {
 	}
 }
 
-// Close stops the fakes.
+// Close stops the fakes. Their ports are free when it returns, so that a
+// restart gets them again.
 func (s *Sandbox) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, srv := range s.servers {
 		srv.Shutdown(ctx)
+	}
+	// Serve may not have taken its listener yet when Shutdown runs; closing
+	// it here frees the port now rather than whenever that goroutine runs.
+	for _, ln := range s.listeners {
+		ln.Close()
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ type config struct {
 	AdminEmail      string        `env:"ADMIN_EMAIL"`
 	AdminPassword   string        `env:"ADMIN_PASSWORD"`
 	Sandbox         string        `env:"SANDBOX" envDefault:"auto"`
+	SandboxPort     string        `env:"SANDBOX_PORT"`
 	SessionIdle     time.Duration `env:"SESSION_IDLE_TIMEOUT" envDefault:"1h"`
 	SessionAbsolute time.Duration `env:"SESSION_ABSOLUTE_TIMEOUT" envDefault:"12h"`
 	APILogRetention time.Duration `env:"APILOG_RETENTION" envDefault:"2160h"`
@@ -37,6 +40,8 @@ type config struct {
 	TrustProxy      bool          `env:"TRUST_PROXY" envDefault:"false"`
 
 	publicURL *url.URL
+	// sandboxBase is the first of the fakes' three ports; 0 means random.
+	sandboxBase int
 }
 
 func loadConfig() (config, error) {
@@ -57,7 +62,34 @@ func loadConfig() (config, error) {
 	default:
 		return c, fmt.Errorf("SANDBOX %q: want auto, true or false", c.Sandbox)
 	}
+	if c.sandboxBase, err = sandboxBasePort(c.SandboxPort, c.Addr); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// sandboxBasePort is the first of the three consecutive ports of the fakes
+// (Finrota, Garanti BBVA, VakıfBank): SANDBOX_PORT when set, otherwise the
+// ports right after ADDR's (8081–8083 for the default 8080), so that the
+// fakes' pages keep their addresses across restarts. 0 means random ports,
+// as does an ADDR with port 0.
+func sandboxBasePort(setting, addr string) (int, error) {
+	if setting != "" {
+		p, err := strconv.Atoi(setting)
+		if err != nil || p < 0 || p > 65533 {
+			return 0, fmt.Errorf("SANDBOX_PORT %q: want a port from 1 to 65533 (it and the next two are used), or 0 for random ports", setting)
+		}
+		return p, nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("ADDR %q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p+3 > 65535 {
+		return 0, nil
+	}
+	return p + 1, nil
 }
 
 // keys returns the encryption keyring and the session keys. With the

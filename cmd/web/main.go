@@ -111,10 +111,13 @@ func run() error {
 	var sb *connect.Sandbox
 	var sandboxLinks []handlers.SandboxLink
 	if sandbox {
-		if sb, err = connect.StartSandbox(); err != nil {
+		if sb, err = connect.StartSandboxWith(connect.SandboxOptions{BasePort: cfg.sandboxBase}); err != nil {
 			return err
 		}
 		defer sb.Close()
+		for _, m := range sb.Moved {
+			log.Warn("sandbox: a fake's stable port is taken; its pages have a new address until the port is free", "fake", m)
+		}
 		for _, l := range sb.Links() {
 			sandboxLinks = append(sandboxLinks, handlers.SandboxLink{Key: l.Key, Label: l.Label, URL: l.URL})
 		}
