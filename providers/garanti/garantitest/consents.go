@@ -232,7 +232,8 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	q := url.Values{"consentId": {c.id}, "client_id": {reg.ClientID}, "response_type": {"code"}, "redirect_uri": {c.redirectURI}}
 	w.Header().Set("Location", ConsentsPath+c.id)
 	w.Header().Set("ASPSP-SCA-Approach", "REDIRECT")
-	writeJSON(w, http.StatusCreated, createdConsentBody{
+	// 200, not 201: the seed lists 200 as the only success code.
+	writeJSON(w, http.StatusOK, createdConsentBody{
 		ConsentStatus: c.status, ConsentID: c.id,
 		CreationEndTime: c.created.Add(ConsentCreationWindow).In(istanbul).Format(tsLayout),
 		StrongIDType:    "OTP",
