@@ -20,6 +20,10 @@ var garanti = map[string]Text{
 	"garanti.valid.company":         {"Şirket adını yazın.", "Enter the company name."},
 	"garanti.valid.required":        {"Bu alan zorunlu.", "This field is required."},
 	"garanti.valid.toolong":         {"En fazla %d karakter olabilir.", "At most %d characters."},
+	"garanti.valid.toolong.id": {"En fazla %d karakter olabilir (yazılan: %d). Banka daha uzun bir %s değerini her izin isteğinde reddeder (%s). API Store panelindeki değeri olduğu gibi, fazladan boşluk olmadan kopyalayın.",
+		"At most %d characters (this one has %d). The bank refuses a longer %s on every consent request (%s). Copy the value from the API Store dashboard exactly, without extra spaces."},
+	"garanti.valid.toolong.name": {"En fazla %d karakter olabilir (yazılan: %d). Banka daha uzun bir şirket adını (TPP-Name) her izin isteğinde reddeder (%s). Kısaltın, örneğin ticari unvanın kısa hâlini yazın.",
+		"At most %d characters (this one has %d). The bank refuses a longer company name (TPP-Name) on every consent request (%s). Shorten it, for example to the short form of the trade name."},
 
 	// Consent list and form.
 	"garanti.consents.title":               {"Garanti BBVA izinleri", "Garanti BBVA consents"},

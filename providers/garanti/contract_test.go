@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"kasa/providers/garanti"
@@ -70,4 +71,49 @@ func (s statusAs) WriteHeader(code int) {
 		code = s.status
 	}
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// TestAppCredentialLimitsAgreeWithTheBank: ValidateAppCredentials refuses
+// exactly what the bank refuses with E014–E017, counting characters (a
+// Turkish company name has letters of two bytes).
+func TestAppCredentialLimitsAgreeWithTheBank(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		field string
+		set   func(*garanti.AppCredentials, string)
+		unit  string
+	}{
+		{"ClientIDPortal", func(a *garanti.AppCredentials, v string) { a.ClientIDPortal = v }, "p"},
+		{"TPPID", func(a *garanti.AppCredentials, v string) { a.TPPID = v }, "t"},
+		{"TPPName", func(a *garanti.AppCredentials, v string) { a.TPPName = v }, "Ş"},
+		{"ClientID", func(a *garanti.AppCredentials, v string) { a.ClientID = v }, "c"},
+	} {
+		limit := garanti.AppFieldLimits[c.field]
+		for _, n := range []int{limit.Max, limit.Max + 1} {
+			app := e.app
+			c.set(&app, strings.Repeat(c.unit, n))
+			errs := garanti.ValidateAppCredentials(app)
+			var err error
+			if c.field == "ClientID" {
+				// A Client-ID the bank never issued fails at the token
+				// endpoint; the status call checks the header first.
+				_, err = e.newClient(app).ConsentStatus(ctx, strings.Repeat("0", 36))
+			} else {
+				_, err = e.newClient(app).CreateConsent(ctx, validRequest(), "st", "")
+			}
+			switch {
+			case n > limit.Max:
+				if len(errs) != 1 || errs[0].Field != c.field || errs[0].Code != limit.Code || !garanti.IsCode(err, limit.Code) {
+					t.Errorf("%s of %d: validation %+v, bank %v; want %s from both", c.field, n, errs, err, limit.Code)
+				}
+			case c.field == "ClientID":
+				if len(errs) != 0 || garanti.IsCode(err, limit.Code) {
+					t.Errorf("%s of %d: validation %+v, bank %v; want both to take it", c.field, n, errs, err)
+				}
+			case len(errs) != 0 || err != nil:
+				t.Errorf("%s of %d: validation %+v, bank %v; want both to take it", c.field, n, errs, err)
+			}
+		}
+	}
 }

@@ -78,7 +78,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.CompanyName = strings.TrimSpace(b.CompanyName)
-	if b.CompanyName == "" || len(b.CompanyName) > maxTPPNameLen {
+	if b.CompanyName == "" || chars(b.CompanyName) > maxTPPNameLen {
 		writeAPIError(w, r, http.StatusBadRequest, "", "Invalid Request: company_name is mandatory")
 		return
 	}
