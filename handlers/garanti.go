@@ -30,6 +30,7 @@ func (h *Handler) garantiRoutes() {
 	m.HandleFunc("GET /consents/{id}", h.require(viewer, h.consentPage))
 	m.HandleFunc("POST /consents/{id}/refresh", h.require(operator, h.refreshConsent))
 	m.HandleFunc("POST /consents/{id}/activate", h.require(operator, h.activateConsent))
+	m.HandleFunc("POST /consents/{id}/bank", h.require(operator, h.consentAtBank))
 	m.HandleFunc("GET /consents/{id}/revoke", h.require(operator, h.revokeConsentPage))
 	m.HandleFunc("POST /consents/{id}/revoke", h.require(operator, h.revokeConsent))
 	m.HandleFunc("GET /oauth/garanti/callback", h.require(operator, h.garantiCallback))
