@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"kasa/i18n"
+	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
 	"kasa/store"
 )
@@ -100,7 +101,8 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || testID(doc, "bank-same") != "" {
 		t.Fatalf("read after the change: %d %q", resp.StatusCode, testID(doc, "bank-same"))
 	}
-	want := map[string]bool{"frequency": true, "validation": true, "recurring": false}
+	want := map[string]bool{"frequency": true, "validation": true, "recurring": false, "tranbegin": false,
+		"authority:" + garanti.AuthorityProductInfo: true, "authority:" + garanti.AuthorityTransactionInfo: true}
 	for f, differs := range want {
 		r, ok := rows[f]
 		if !ok || (r.AttrOr("data-differs", "") == "true") != differs {

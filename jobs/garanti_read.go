@@ -69,7 +69,8 @@ const (
 )
 
 // AuthorityDiff is one authority of a consent at both ends: in force when at
-// least one product holds it.
+// least one product holds it. It differs when it is in force at one end
+// only, or for a different number of products.
 type AuthorityDiff struct {
 	ID               string
 	Requested        bool // asked for when the consent was created
@@ -209,10 +210,12 @@ func CompareWithBank(c store.GarantiConsent, products []store.GarantiConsentProd
 	})
 	for _, a := range auths {
 		a.Ours, a.Bank = a.OurProducts > 0, a.BankProducts > 0
+		a.Differs = a.Ours != a.Bank || a.OurProducts != a.BankProducts
 		if len(products) == 0 {
-			a.Ours = a.Requested // nothing recorded per product yet: what was asked for
+			// Nothing recorded per product yet: compare with what was asked.
+			a.Ours = a.Requested
+			a.Differs = a.Ours != a.Bank
 		}
-		a.Differs = a.Ours != a.Bank
 		cmp.Authorities = append(cmp.Authorities, *a)
 	}
 	sort.Slice(cmp.Authorities, func(i, j int) bool { return cmp.Authorities[i].requestedOrdinal < cmp.Authorities[j].requestedOrdinal })

@@ -11,7 +11,8 @@ import (
 
 // TestCompareWithBank: terms compare as calendar days and numbers; a row
 // the product recorded as withdrawn matches the bank leaving it out; an
-// authority differs only when it is in force at one end and not the other.
+// authority differs when it is in force at one end only or for a different
+// number of vehicles.
 func TestCompareWithBank(t *testing.T) {
 	istanbul := time.FixedZone("Europe/Istanbul", 3*60*60)
 	valid := time.Date(2026, 3, 1, 0, 0, 0, 0, istanbul)
@@ -62,13 +63,14 @@ func TestCompareWithBank(t *testing.T) {
 			t.Errorf("row %s = %+v, want differs %v %v", k, g, differs, w)
 		}
 	}
-	// HgsTransactionInfo is in force at both ends (for other vehicles);
-	// nothing recorded per product yet falls back to what was requested.
+	// HgsTransactionInfo is in force for one vehicle at both ends (not the
+	// same one: the rows say which); HgsProductInfo for one here, two there.
 	for _, a := range cmp.Authorities {
-		if a.Differs {
-			t.Errorf("authority %+v differs", a)
+		if a.Differs != (a.ID == garanti.AuthorityProductInfo) {
+			t.Errorf("authority %+v", a)
 		}
 	}
+	// Nothing recorded per product yet: the requested authorities count.
 	none := jobs.CompareWithBank(ours, nil, garanti.Consent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
 		Products: []garanti.ConsentProduct{{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true}}})
 	if len(none.Authorities) != 2 || none.Authorities[0].Differs || !none.Authorities[1].Differs || none.Authorities[1].ID != garanti.AuthorityTransactionInfo {
