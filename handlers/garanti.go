@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"kasa/connect"
 	"kasa/i18n"
@@ -29,6 +30,7 @@ func (h *Handler) garantiRoutes() {
 	m.HandleFunc("GET /consents/{id}", h.require(viewer, h.consentPage))
 	m.HandleFunc("POST /consents/{id}/refresh", h.require(operator, h.refreshConsent))
 	m.HandleFunc("POST /consents/{id}/activate", h.require(operator, h.activateConsent))
+	m.HandleFunc("POST /consents/{id}/bank", h.require(operator, h.consentAtBank))
 	m.HandleFunc("GET /consents/{id}/revoke", h.require(operator, h.revokeConsentPage))
 	m.HandleFunc("POST /consents/{id}/revoke", h.require(operator, h.revokeConsent))
 	m.HandleFunc("GET /oauth/garanti/callback", h.require(operator, h.garantiCallback))
@@ -172,8 +174,48 @@ func (h *Handler) garantiSetupPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.GarantiSetupPage(v))
 }
 
-// maxTPPNameLen bounds the company name (it becomes TPP-Name, E017).
-const maxTPPNameLen = 100
+// appFormFields maps the field names of the setup forms and of the
+// settings page to the AppCredentials fields the bank limits (E014–E017).
+var appFormFields = map[string]string{
+	"client_id": "ClientID", "client_id_portal": "ClientIDPortal", "tpp_id": "TPPID", "tpp_name": "TPPName", "company_name": "TPPName",
+	garantiClientID: "ClientID", garantiPortal: "ClientIDPortal", garantiTPPID: "TPPID", garantiTPPName: "TPPName",
+}
+
+// appLimitErrors checks the values typed into a setup or settings form
+// (form field → value; fields the bank does not limit are ignored) against the bank's length limits and adds a message next to each
+// field the bank would refuse: the limit, the length typed, the E-code the
+// bank would answer at the next consent, and what to do.
+func appLimitErrors(lang i18n.Lang, values map[string]string, errs views.Errors) {
+	for field, v := range values {
+		name := appFormFields[field]
+		var app garanti.AppCredentials
+		switch name {
+		case "ClientID":
+			app.ClientID = v
+		case "ClientIDPortal":
+			app.ClientIDPortal = v
+		case "TPPID":
+			app.TPPID = v
+		case "TPPName":
+			app.TPPName = v
+		}
+		for _, fe := range garanti.ValidateAppCredentials(app) {
+			if _, taken := errs[field]; taken {
+				continue
+			}
+			l := garanti.AppFieldLimits[fe.Field]
+			n := utf8.RuneCountInString(v)
+			if fe.Field == "TPPName" {
+				errs[field] = lang.T("garanti.valid.toolong.name", l.Max, n, fe.Code)
+			} else {
+				errs[field] = lang.T("garanti.valid.toolong.id", l.Max, n, appHeaderName[fe.Field], fe.Code)
+			}
+		}
+	}
+}
+
+// appHeaderName is the header each identifier travels in.
+var appHeaderName = map[string]string{"ClientID": "Client-ID", "ClientIDPortal": "Client-ID-Portal", "TPPID": "TPP-ID", "TPPName": "TPP-Name"}
 
 // garantiRegister performs the one-time dynamic registration and keeps the
 // application's credentials, encrypted.
@@ -187,15 +229,10 @@ func (h *Handler) garantiRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Company = strings.TrimSpace(r.PostFormValue("company_name"))
 	v.Portal = strings.TrimSpace(r.PostFormValue("client_id_portal"))
-	switch {
-	case v.Company == "":
+	if v.Company == "" {
 		v.Errors["company_name"] = lang.T("garanti.valid.company")
-	case len(v.Company) > maxTPPNameLen:
-		v.Errors["company_name"] = lang.T("garanti.valid.toolong", maxTPPNameLen)
 	}
-	if len(v.Portal) > 50 {
-		v.Errors["client_id_portal"] = lang.T("garanti.valid.toolong", 50)
-	}
+	appLimitErrors(lang, map[string]string{"company_name": v.Company, "client_id_portal": v.Portal}, v.Errors)
 	// Registering again gives the application new credentials: every
 	// consent given to the old ones stops working. Only after the admin
 	// has read that and confirmed.
@@ -262,10 +299,9 @@ func (h *Handler) garantiCredentials(w http.ResponseWriter, r *http.Request) {
 	for field, val := range map[string]string{"client_id": v.ClientID, "client_id_portal": v.Portal, "tpp_name": v.TPPName} {
 		if val == "" {
 			v.Errors[field] = lang.T("garanti.valid.required")
-		} else if len(val) > maxTPPNameLen {
-			v.Errors[field] = lang.T("garanti.valid.toolong", maxTPPNameLen)
 		}
 	}
+	appLimitErrors(lang, map[string]string{"client_id": v.ClientID, "client_id_portal": v.Portal, "tpp_id": v.TPPID, "tpp_name": v.TPPName}, v.Errors)
 	if secret == "" && !v.SecretSet {
 		v.Errors["client_secret"] = lang.T("garanti.valid.required")
 	}

@@ -97,6 +97,12 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 				}
 				v = strings.TrimRight(v, "/")
 			}
+			if !f.Secret {
+				// The Garanti identifiers the bank limits (E014–E017).
+				if appLimitErrors(lang, map[string]string{f.Key: v}, errs); errs[f.Key] != "" {
+					continue
+				}
+			}
 			if current[f.Key] != v {
 				changes[f.Key] = v
 				changed = append(changed, f.Key)

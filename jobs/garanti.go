@@ -97,6 +97,10 @@ func ErrorCode(err error) string {
 		return "reauth"
 	case errors.Is(err, ErrGarantiNoTokens):
 		return "notokens"
+	case errors.Is(err, ErrGarantiQuota):
+		return "quota"
+	case errors.Is(err, ErrGarantiNotActive):
+		return "notactive"
 	}
 	var ge *garanti.Error
 	if !errors.As(err, &ge) {

@@ -69,7 +69,11 @@ type Consent struct {
 	Recurring       bool
 	ValidationDate  time.Time
 	FrequencyPerDay int
-	Products        []ConsentProduct
+	// TranBeginDate and TranEndDate are zero unless the bank includes them:
+	// its documents list them for creation only, not in this answer.
+	TranBeginDate time.Time
+	TranEndDate   time.Time
+	Products      []ConsentProduct
 }
 
 // ProductIDs lists the products with at least one authority in force, in
@@ -135,6 +139,8 @@ type consentWire struct {
 	RecurringIndicator flexBool `json:"recurringIndicator"`
 	ValidationDate     string   `json:"validationDate"`
 	FrequencyPerDay    flexInt  `json:"frequencyPerDay"`
+	TranBeginDate      string   `json:"tranBeginDate"`
+	TranEndDate        string   `json:"tranEndDate"`
 	AuthorityList      []struct {
 		ProductID     flexString `json:"productId"`
 		AuthorityID   string     `json:"authorityID"`
@@ -145,6 +151,8 @@ type consentWire struct {
 func (w consentWire) consent() Consent {
 	c := Consent{ConsentID: w.ConsentID, Recurring: bool(w.RecurringIndicator), FrequencyPerDay: int(w.FrequencyPerDay)}
 	c.ValidationDate, _ = parseDate(w.ValidationDate)
+	c.TranBeginDate, _ = parseDate(w.TranBeginDate)
+	c.TranEndDate, _ = parseDate(w.TranEndDate)
 	for _, a := range w.AuthorityList {
 		c.Products = append(c.Products, ConsentProduct{ProductID: string(a.ProductID), AuthorityID: a.AuthorityID, Flag: bool(a.AuthorityFlag)})
 	}
@@ -261,8 +269,10 @@ func (c *Client) ConsentStatus(ctx context.Context, consentID string) ([]Authori
 	return list, nil
 }
 
-// ReadConsent returns the consent's content. The bank counts it against the
-// consent's frequencyPerDay.
+// ReadConsent returns the consent's content as the bank holds it now (the
+// seed's "Consent Read"), which may differ from what was approved: the
+// customer can change a consent at the bank. The bank counts the call
+// against the consent's frequencyPerDay.
 func (c *Client) ReadConsent(ctx context.Context, consentID, accessToken string) (Consent, error) {
 	var out consentWire
 	err := c.do(ctx, request{op: "read_consent", method: http.MethodGet, path: ConsentReadPath,

@@ -1,6 +1,7 @@
 package garanti_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -30,6 +31,7 @@ const redirectURI = "https://kasa.example.com.tr/oauth/garanti/callback"
 type seen struct {
 	method, path string
 	header       http.Header
+	body         []byte
 }
 
 type env struct {
@@ -51,8 +53,13 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, clk: clocktest.New(start)}
 	e.fake = garantitest.New(garantitest.Options{Now: e.clk.Now, Seed: true, RandSeed: 11})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("fake: read request body: %v", err)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		e.mu.Lock()
-		e.reqs = append(e.reqs, seen{r.Method, r.URL.Path, r.Header.Clone()})
+		e.reqs = append(e.reqs, seen{r.Method, r.URL.Path, r.Header.Clone(), body})
 		e.mu.Unlock()
 		e.fake.ServeHTTP(w, r)
 	}))

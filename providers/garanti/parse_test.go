@@ -199,3 +199,25 @@ func FuzzParseResponses(f *testing.F) {
 		_ = MapStatus(body)
 	})
 }
+
+// TestConsentAnswerDates: the bank's documents list no transaction dates in
+// a consent's answer; when a bank includes them they are read, as Istanbul
+// calendar days, and when not they stay zero.
+func TestConsentAnswerDates(t *testing.T) {
+	var w consentWire
+	if err := json.Unmarshal([]byte(`{"consentId":"x","recurringIndicator":"true","validationDate":"2026-03-01","frequencyPerDay":"4",
+		"tranBeginDate":"2025-03-01","tranEndDate":"2026-02-28T23:30:00Z","authorityConsentList":[]}`), &w); err != nil {
+		t.Fatal(err)
+	}
+	c := w.consent()
+	if c.TranBeginDate.Format(dateLayout) != "2025-03-01" || c.TranEndDate.Format(dateLayout) != "2026-03-01" || c.TranEndDate.Location() != istanbul {
+		t.Fatalf("dates = %v %v", c.TranBeginDate, c.TranEndDate)
+	}
+	w = consentWire{}
+	if err := json.Unmarshal([]byte(`{"consentId":"x","validationDate":"2026-03-01"}`), &w); err != nil {
+		t.Fatal(err)
+	}
+	if c := w.consent(); !c.TranBeginDate.IsZero() || !c.TranEndDate.IsZero() || c.ValidationDate.IsZero() {
+		t.Fatalf("absent dates = %+v", c)
+	}
+}

@@ -122,13 +122,18 @@ func (c *Client) ExchangeCode(ctx context.Context, code, codeVerifier string) (T
 // Refresh trades a refresh token for a new pair. The bank may rotate the
 // refresh token: store the returned one. When the answer carries none, the
 // old one stays valid and is returned.
+//
+// The token goes under two names: refresh_token (OAuth's) and code (the
+// seed's sample; its table calls the field "Token"), so whichever the bank
+// reads, it finds the token.
 func (c *Client) Refresh(ctx context.Context, refreshToken string) (Token, error) {
 	body := jsonBody(struct {
 		GrantType    string `json:"grant_type"`
 		RefreshToken string `json:"refresh_token"`
+		Code         string `json:"code"`
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
-	}{"refresh_token", refreshToken, c.app.ClientID, c.app.ClientSecret})
+	}{"refresh_token", refreshToken, refreshToken, c.app.ClientID, c.app.ClientSecret})
 	t, err := c.tokenCall(ctx, request{op: "refresh_token", method: http.MethodPost, path: RefreshTokenPath, body: body, contentType: "application/json"})
 	if err != nil {
 		return Token{}, wrap("refresh token", err)

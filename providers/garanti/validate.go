@@ -3,6 +3,7 @@ package garanti
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxValidationDays is how far ahead a consent's validationDate may lie. The
@@ -21,6 +22,49 @@ const (
 	MaxAuthorityIDLen = 50 // E007
 	MaxAttributeLen   = 50 // E012, E013
 )
+
+// Length limits the product assumes for the application's identifiers,
+// which travel as headers on every consent and HGS call; the bank answers
+// "Error Max Character" (E014–E017) past them without publishing the
+// numbers. They are counted in characters, as the bank words it.
+const (
+	MaxClientIDLen       = 64  // Client-ID, E014
+	MaxClientIDPortalLen = 64  // Client-ID-Portal, E015
+	MaxTPPIDLen          = 64  // TPP-ID, E016
+	MaxTPPNameLen        = 100 // TPP-Name (the company name at registration), E017
+)
+
+// AppFieldLimit is the limit and E-code of one application identifier.
+type AppFieldLimit struct {
+	Max  int
+	Code string
+}
+
+// AppFieldLimits are the limits ValidateAppCredentials applies, by
+// AppCredentials field name, so a form can tell the user the number.
+var AppFieldLimits = map[string]AppFieldLimit{
+	"ClientID":       {MaxClientIDLen, "E014"},
+	"ClientIDPortal": {MaxClientIDPortalLen, "E015"},
+	"TPPID":          {MaxTPPIDLen, "E016"},
+	"TPPName":        {MaxTPPNameLen, "E017"},
+}
+
+// ValidateAppCredentials checks the identifiers the bank receives on every
+// consent call against the length limits its error catalogue implies
+// (E014–E017), so setup refuses a value the bank would refuse only at the
+// next consent. Empty values are the forms' business (an empty TPP-ID
+// means the Client-ID). Field is the AppCredentials field name, Index -1.
+func ValidateAppCredentials(app AppCredentials) []FieldError {
+	var errs []FieldError
+	for _, f := range []struct{ name, value string }{
+		{"ClientID", app.ClientID}, {"ClientIDPortal", app.ClientIDPortal}, {"TPPID", app.TPPID}, {"TPPName", app.TPPName},
+	} {
+		if l := AppFieldLimits[f.name]; utf8.RuneCountInString(f.value) > l.Max {
+			errs = append(errs, fieldError(f.name, -1, l.Code))
+		}
+	}
+	return errs
+}
 
 // Authority IDs of the HGS consent. The seed names them only inside E056 and
 // E057; a deployment that learns other IDs changes them here.

@@ -118,13 +118,13 @@ func (s *Server) clientHeaders(w http.ResponseWriter, r *http.Request) (*registr
 	case h.Get("X-Request-ID") == "":
 		writeAPIError(w, r, http.StatusBadRequest, "", "Invalid Request: X-Request-ID header is mandatory")
 		return nil, false
-	case len(h.Get("Client-ID")) > maxIDLen:
+	case chars(h.Get("Client-ID")) > maxIDLen:
 		fail(w, r, "E014")
 		return nil, false
 	case h.Get("Client-ID") == "" || h.Get("Client-Secret") == "":
 		unauthorized(w, r, "Client-ID and Client-Secret headers are mandatory")
 		return nil, false
-	case h.Get("Client-ID-Portal") == "" || len(h.Get("Client-ID-Portal")) > maxIDLen:
+	case h.Get("Client-ID-Portal") == "" || chars(h.Get("Client-ID-Portal")) > maxIDLen:
 		fail(w, r, "E015")
 		return nil, false
 	}
@@ -197,10 +197,10 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	h := r.Header
 	switch {
-	case h.Get("TPP-ID") == "" || len(h.Get("TPP-ID")) > maxIDLen:
+	case h.Get("TPP-ID") == "" || chars(h.Get("TPP-ID")) > maxIDLen:
 		fail(w, r, "E016")
 		return
-	case h.Get("TPP-Name") == "" || len(h.Get("TPP-Name")) > maxTPPNameLen:
+	case h.Get("TPP-Name") == "" || chars(h.Get("TPP-Name")) > maxTPPNameLen:
 		fail(w, r, "E017")
 		return
 	case !contains(reg.RedirectURIs, h.Get("TPP-Redirect-URI")):
@@ -232,7 +232,8 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	q := url.Values{"consentId": {c.id}, "client_id": {reg.ClientID}, "response_type": {"code"}, "redirect_uri": {c.redirectURI}}
 	w.Header().Set("Location", ConsentsPath+c.id)
 	w.Header().Set("ASPSP-SCA-Approach", "REDIRECT")
-	writeJSON(w, http.StatusCreated, createdConsentBody{
+	// 200, not 201: the seed lists 200 as the only success code.
+	writeJSON(w, http.StatusOK, createdConsentBody{
 		ConsentStatus: c.status, ConsentID: c.id,
 		CreationEndTime: c.created.Add(ConsentCreationWindow).In(istanbul).Format(tsLayout),
 		StrongIDType:    "OTP",

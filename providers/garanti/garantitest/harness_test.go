@@ -168,7 +168,7 @@ func (e *env) create(body string) reply {
 func (e *env) createOK(body string) (id, href string) {
 	e.t.Helper()
 	r := e.create(body)
-	if r.status != 201 {
+	if r.status != 200 {
 		e.t.Fatalf("create consent: %d %s", r.status, r.body)
 	}
 	m := r.json(e.t)

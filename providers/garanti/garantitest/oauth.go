@@ -29,6 +29,13 @@ type ccToken struct {
 	used     bool
 }
 
+// ccRefresh is the refresh token of a client-credentials answer: it buys
+// one more single-use client-credentials token (and is then spent).
+type ccRefresh struct {
+	clientID string
+	expires  time.Time
+}
+
 type authCode struct {
 	clientID, redirectURI, consentID, customerNo string
 	challenge                                    string // S256 code_challenge, "" when none was sent
@@ -71,7 +78,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.CompanyName = strings.TrimSpace(b.CompanyName)
-	if b.CompanyName == "" || len(b.CompanyName) > maxTPPNameLen {
+	if b.CompanyName == "" || chars(b.CompanyName) > maxTPPNameLen {
 		writeAPIError(w, r, http.StatusBadRequest, "", "Invalid Request: company_name is mandatory")
 		return
 	}
@@ -149,9 +156,18 @@ func (s *Server) handleClientToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "redirect_uri is not registered")
 		return
 	}
-	tok := randomToken(20)
-	s.ccTokens[tok] = &ccToken{clientID: reg.ClientID, expires: s.now().Add(s.opts.AccessTokenLifetime)}
-	writeJSON(w, http.StatusOK, tokenResult{AccessToken: tok, TokenType: "Bearer",
+	s.issueClientToken(w, reg.ClientID)
+}
+
+// issueClientToken answers with a new single-use client-credentials token
+// and, as the seed's response table lists, a refresh token. Callers hold
+// s.mu.
+func (s *Server) issueClientToken(w http.ResponseWriter, clientID string) {
+	tok, rt := randomToken(20), randomToken(20)
+	now := s.now()
+	s.ccTokens[tok] = &ccToken{clientID: clientID, expires: now.Add(s.opts.AccessTokenLifetime)}
+	s.ccRefresh[rt] = &ccRefresh{clientID: clientID, expires: now.Add(s.opts.RefreshTokenLifetime)}
+	writeJSON(w, http.StatusOK, tokenResult{AccessToken: tok, RefreshToken: rt, TokenType: "Bearer",
 		ExpiresIn: int(s.opts.AccessTokenLifetime / time.Second), Scope: "oob"})
 }
 
@@ -286,11 +302,22 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		val = v.Get("code")
 	}
 	if val == "" {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "refresh_token is mandatory")
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the refresh token is mandatory (as refresh_token or code)")
+		return
+	}
+	now := s.now()
+	if cr := s.ccRefresh[val]; cr != nil {
+		// A client-credentials refresh token: spent once, it buys another
+		// single-use client-credentials token.
+		delete(s.ccRefresh, val)
+		if cr.clientID != reg.ClientID || !now.Before(cr.expires) {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid or expired")
+			return
+		}
+		s.issueClientToken(w, reg.ClientID)
 		return
 	}
 	rt := s.refresh[val]
-	now := s.now()
 	if rt == nil || rt.clientID != reg.ClientID || !now.Before(rt.expires) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid or expired")
 		return

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // messages is the bank's error catalogue (E001–E061 as far as the seed gives
@@ -87,6 +88,10 @@ const (
 	maxProductIDLen = 20  // E005
 	consentIDLen    = 36  // E001
 )
+
+// chars counts characters, not bytes: the bank's limits are "Max
+// Character", and a Turkish company name has letters of two bytes.
+func chars(s string) int { return utf8.RuneCountInString(s) }
 
 // apiErrorBody is the bank's error envelope.
 type apiErrorBody struct {

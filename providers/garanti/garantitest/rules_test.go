@@ -54,7 +54,7 @@ func TestClientCredentialsToken(t *testing.T) {
 	}
 	tok := m["access_token"].(string)
 	// Single use: the first call spends it, the second is refused.
-	if r := e.do("POST", ConsentsPath, e.createHeaders(tok), consentJSON(nil), "application/json"); r.status != 201 {
+	if r := e.do("POST", ConsentsPath, e.createHeaders(tok), consentJSON(nil), "application/json"); r.status != 200 {
 		t.Fatalf("first use: %d %s", r.status, r.body)
 	}
 	r = e.do("POST", ConsentsPath, e.createHeaders(tok), consentJSON(nil), "application/json")
@@ -132,10 +132,10 @@ func TestCreateConsentRules(t *testing.T) {
 		})
 	}
 	// The last allowed day and a one-off consent are accepted.
-	if r := e.create(consentJSON(set("validationDate", "2025-12-13"))); r.status != 201 {
+	if r := e.create(consentJSON(set("validationDate", "2025-12-13"))); r.status != 200 {
 		t.Fatalf("last day: %d %s", r.status, r.body)
 	}
-	if r := e.create(consentJSON(func(m map[string]any) { m["recurringIndicator"] = false; m["frequencyPerDay"] = 1 })); r.status != 201 {
+	if r := e.create(consentJSON(func(m map[string]any) { m["recurringIndicator"] = false; m["frequencyPerDay"] = 1 })); r.status != 200 {
 		t.Fatalf("one-off: %d %s", r.status, r.body)
 	}
 }
@@ -165,7 +165,7 @@ func TestCreateConsentHeaders(t *testing.T) {
 		})
 	}
 	r := e.create(consentJSON(nil))
-	if r.status != 201 || r.header.Get("ASPSP-SCA-Approach") != "REDIRECT" || r.header.Get("X-Request-ID") != "req-1" ||
+	if r.status != 200 || r.header.Get("ASPSP-SCA-Approach") != "REDIRECT" || r.header.Get("X-Request-ID") != "req-1" ||
 		!strings.HasPrefix(r.header.Get("Location"), ConsentsPath) {
 		t.Fatalf("create: %d %v", r.status, r.header)
 	}
@@ -232,7 +232,7 @@ func TestConcurrentConsents(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r := e.create(consentJSON(nil))
-			if r.status != 201 {
+			if r.status != 200 {
 				t.Errorf("create: %d %s", r.status, r.body)
 				return
 			}

@@ -103,6 +103,7 @@ type Server struct {
 	regs      map[string]*registration // by client_id
 	regOrder  []string
 	ccTokens  map[string]*ccToken
+	ccRefresh map[string]*ccRefresh
 	consents  map[string]*consent
 	authReqs  map[string]*authRequest
 	codes     map[string]*authCode
@@ -134,16 +135,17 @@ func New(opts Options) *Server {
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	s := &Server{
-		opts:     opts,
-		regs:     map[string]*registration{},
-		ccTokens: map[string]*ccToken{},
-		consents: map[string]*consent{},
-		authReqs: map[string]*authRequest{},
-		codes:    map[string]*authCode{},
-		access:   map[string]*accessToken{},
-		refresh:  map[string]*refreshToken{},
-		products: map[string]*product{},
-		txns:     map[string][]txn{},
+		opts:      opts,
+		regs:      map[string]*registration{},
+		ccTokens:  map[string]*ccToken{},
+		ccRefresh: map[string]*ccRefresh{},
+		consents:  map[string]*consent{},
+		authReqs:  map[string]*authRequest{},
+		codes:     map[string]*authCode{},
+		access:    map[string]*accessToken{},
+		refresh:   map[string]*refreshToken{},
+		products:  map[string]*product{},
+		txns:      map[string][]txn{},
 	}
 	s.seed()
 

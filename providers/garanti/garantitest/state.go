@@ -1,6 +1,9 @@
 package garantitest
 
-import "sort"
+import (
+	"sort"
+	"time"
+)
 
 // Customers returns the seeded customers with their sandbox credentials.
 func (s *Server) Customers() []Customer {
@@ -105,5 +108,40 @@ func (s *Server) AddRawTransaction(t Transaction) bool {
 	list := append(s.txns[t.ProductID], t)
 	sortTxns(list, false)
 	s.txns[t.ProductID] = list
+	return true
+}
+
+// ConsentEdit is what EditConsent may change in a consent the bank holds.
+type ConsentEdit struct {
+	Recurring       bool
+	ValidationDate  time.Time
+	FrequencyPerDay int
+	// Grants are the consent's product/authority rows; a row left out is
+	// gone, as if never granted.
+	Grants []GrantState
+}
+
+// EditConsent changes a consent as the bank holds it, the way a customer
+// changes one at the bank (internet banking, a branch) without the product
+// being told: edit receives the current terms and grants and changes them.
+// Tests and the sandbox use it to make the bank's record differ from the
+// product's. It reports false for an unknown consent.
+func (s *Server) EditConsent(id string, edit func(*ConsentEdit)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.consents[id]
+	if c == nil {
+		return false
+	}
+	e := ConsentEdit{Recurring: c.recurring, ValidationDate: c.validationDate, FrequencyPerDay: c.frequency}
+	for _, g := range c.grants {
+		e.Grants = append(e.Grants, GrantState{ProductID: g.productID, AuthorityID: g.authorityID, Flag: g.flag, Revoked: g.revoked})
+	}
+	edit(&e)
+	c.recurring, c.validationDate, c.frequency = e.Recurring, day(e.ValidationDate), e.FrequencyPerDay
+	c.grants = nil
+	for _, g := range e.Grants {
+		c.grants = append(c.grants, &grant{productID: g.ProductID, authorityID: g.AuthorityID, flag: g.Flag, revoked: g.Revoked})
+	}
 	return true
 }

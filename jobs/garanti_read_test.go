@@ -1,0 +1,79 @@
+package jobs_test
+
+import (
+	"testing"
+	"time"
+
+	"kasa/jobs"
+	"kasa/providers/garanti"
+	"kasa/store"
+)
+
+// TestCompareWithBank: terms compare as calendar days and numbers; a row
+// the product recorded as withdrawn matches the bank leaving it out; an
+// authority differs when it is in force at one end only or for a different
+// number of vehicles.
+func TestCompareWithBank(t *testing.T) {
+	istanbul := time.FixedZone("Europe/Istanbul", 3*60*60)
+	valid := time.Date(2026, 3, 1, 0, 0, 0, 0, istanbul)
+	withdrawn := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	ours := store.GarantiConsent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
+		TranBegin: time.Date(2025, 3, 1, 0, 0, 0, 0, istanbul), TranEnd: time.Date(2026, 3, 1, 0, 0, 0, 0, istanbul),
+		Authorities: []store.GarantiAuthority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}}}
+	products := []store.GarantiConsentProduct{
+		{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true},
+		{ProductID: "1", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true},
+		{ProductID: "2", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true, RevokedAt: &withdrawn},
+		{ProductID: "3", AuthorityID: garanti.AuthorityTransactionInfo, Flag: false},
+	}
+	same := garanti.Consent{Recurring: true, ValidationDate: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), FrequencyPerDay: 4,
+		Products: []garanti.ConsentProduct{
+			{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true},
+			{ProductID: "1", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true},
+			{ProductID: "3", AuthorityID: garanti.AuthorityTransactionInfo, Flag: false},
+		}}
+	if cmp := jobs.CompareWithBank(ours, products, same); cmp.Differences() != 0 {
+		t.Fatalf("same consent: %d differences: %+v", cmp.Differences(), cmp)
+	}
+
+	changed := same
+	changed.Recurring, changed.FrequencyPerDay = false, 1
+	changed.ValidationDate = valid.AddDate(0, 0, -1)
+	changed.TranEndDate = valid.AddDate(0, -1, 0)
+	changed.Products = []garanti.ConsentProduct{
+		{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true},
+		{ProductID: "1", AuthorityID: garanti.AuthorityTransactionInfo, Flag: false},
+		{ProductID: "2", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true},
+		{ProductID: "4", AuthorityID: garanti.AuthorityProductInfo, Flag: true},
+	}
+	cmp := jobs.CompareWithBank(ours, products, changed)
+	if !cmp.RecurringDiffers || !cmp.FrequencyDiffers || !cmp.ValidationDiffers || cmp.TranBeginDiffers || !cmp.TranEndDiffers {
+		t.Errorf("terms: %+v", cmp)
+	}
+	want := map[string][2]string{
+		"1/" + garanti.AuthorityTransactionInfo: {jobs.GrantLive, jobs.GrantInactive},
+		"2/" + garanti.AuthorityTransactionInfo: {jobs.GrantRevoked, jobs.GrantLive},
+		"3/" + garanti.AuthorityTransactionInfo: {jobs.GrantInactive, jobs.GrantAbsent},
+		"4/" + garanti.AuthorityProductInfo:     {jobs.GrantAbsent, jobs.GrantLive},
+	}
+	for _, g := range cmp.Grants {
+		k := g.ProductID + "/" + g.AuthorityID
+		w, differs := want[k]
+		if g.Differs != differs || differs && (g.Ours != w[0] || g.Bank != w[1]) {
+			t.Errorf("row %s = %+v, want differs %v %v", k, g, differs, w)
+		}
+	}
+	// HgsTransactionInfo is in force for one vehicle at both ends (not the
+	// same one: the rows say which); HgsProductInfo for one here, two there.
+	for _, a := range cmp.Authorities {
+		if a.Differs != (a.ID == garanti.AuthorityProductInfo) {
+			t.Errorf("authority %+v", a)
+		}
+	}
+	// Nothing recorded per product yet: the requested authorities count.
+	none := jobs.CompareWithBank(ours, nil, garanti.Consent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
+		Products: []garanti.ConsentProduct{{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true}}})
+	if len(none.Authorities) != 2 || none.Authorities[0].Differs || !none.Authorities[1].Differs || none.Authorities[1].ID != garanti.AuthorityTransactionInfo {
+		t.Errorf("authorities without products: %+v", none.Authorities)
+	}
+}
