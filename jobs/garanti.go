@@ -110,7 +110,10 @@ func ErrorCode(err error) string {
 	case ge.Status == 401:
 		return "unauthorized"
 	case ge.Status == 429:
-		return "quota"
+		// Throttling, not the consent's daily quota: the bank counted
+		// nothing and asked to wait (store.HGSOutcomeQuota says when the
+		// day's calls are spent).
+		return "throttled"
 	case ge.Status >= 500:
 		return "unavailable"
 	}
@@ -264,32 +267,22 @@ func (g *Garanti) syncJob(ctx context.Context, j Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return Permanent(fmt.Errorf("hgs sync: payload: %w", err))
 	}
-	ids := []int64{p.ConsentID}
-	if p.ConsentID == 0 {
-		cs, err := g.Store.GarantiConsents(ctx, store.GarantiActive)
-		if err != nil {
-			return err
-		}
-		ids = ids[:0]
-		for _, c := range cs {
-			if c.Usable() {
-				ids = append(ids, c.ID)
-			}
+	res, err := g.SyncAll(ctx, p.ConsentID, p.Manual)
+	run := res.run(j.ID, p.Manual)
+	if err != nil {
+		run.Outcome, run.ErrorCode = store.HGSOutcomeFailed, ErrorCode(err)
+		if res.Calls > 0 {
+			run.Outcome = store.HGSOutcomePartial
 		}
 	}
-	var failed error
-	for _, id := range ids {
-		res, err := g.Sync(ctx, id, p.Manual)
-		if err != nil {
-			if p.ConsentID != 0 {
-				return err
-			}
-			failed = err // the other consents still get their turn
-			continue
-		}
-		if res.Retryable && !p.Manual && failed == nil {
-			failed = fmt.Errorf("hgs sync: consent %d: some tags failed for a passing reason", id)
-		}
+	if rerr := g.Store.RecordHGSSyncRun(ctx, run); rerr != nil {
+		return errors.Join(err, rerr)
 	}
-	return failed
+	if err != nil {
+		return err
+	}
+	if res.Retryable && !p.Manual {
+		return fmt.Errorf("hgs sync: some tags failed for a passing reason (%s)", res.ErrorCode)
+	}
+	return nil
 }
