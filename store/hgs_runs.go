@@ -134,4 +134,3 @@ func (s *Store) ReleaseGarantiCall(ctx context.Context, consentID int64, at time
 	}
 	return nil
 }
-
