@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"kasa/jobs"
+	"kasa/providers/garanti"
 	"kasa/store"
 )
 
@@ -201,5 +202,60 @@ func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
 	_, flash, _ = refreshHGS(t, e, admin)
 	if !strings.Contains(flash, "no active Garanti BBVA consent") {
 		t.Fatalf("refresh without a consent said %q", flash)
+	}
+}
+
+func TestAuthorityBadgeFollowsAnAuthorityOnlyRevoke(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	if resp, _ := e.postForm(admin, path+"/refresh", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status refresh: %d", resp.StatusCode)
+	}
+	badge := `[data-testid="authority-status-` + garanti.AuthorityProductInfo + `"]`
+	_, doc := e.get(admin, path, "Accept-Language", "en")
+	if got := strings.TrimSpace(doc.Find(badge).Text()); got != "Active (A)" {
+		t.Fatalf("authority badge before the revoke %q", got)
+	}
+	if resp, _ := e.postForm(admin, path+"/revoke", url.Values{"mode": {"authority"}, "authority": {garanti.AuthorityProductInfo},
+		"confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	// Without a status refresh, the withdrawn authority reads as revoked;
+	// the other one is still in force.
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if got := doc.Find(badge); got.AttrOr("data-status", "") != store.GarantiRevoked || strings.Contains(got.Text(), "Active") {
+		t.Fatalf("authority badge after the revoke %q", got.Text())
+	}
+	other := `[data-testid="authority-status-` + garanti.AuthorityTransactionInfo + `"]`
+	if got := strings.TrimSpace(doc.Find(other).Text()); got != "Active (A)" {
+		t.Fatalf("the other authority's badge %q", got)
+	}
+	// The bank agrees at the next status check.
+	e.postForm(admin, path+"/refresh", url.Values{})
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if got := doc.Find(badge); got.AttrOr("data-status", "") != store.GarantiRevoked {
+		t.Fatalf("authority badge after the status check %q", got.Text())
+	}
+}
+
+func TestStatusCall429IsNotTheDailyQuota(t *testing.T) {
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	e.sandbox.Garanti.Faults.FailNext(1, http.StatusTooManyRequests)
+	if resp, _ := e.postForm(admin, path+"/refresh", url.Values{}, "Accept-Language", "tr"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status refresh: %d", resp.StatusCode)
+	}
+	_, doc := e.get(admin, path, "Accept-Language", "tr")
+	flash := testID(doc, "flash-error")
+	if strings.Contains(flash, "erişim hakkı doldu") || !strings.Contains(flash, "çok fazla istek") {
+		t.Fatalf("status 429 said %q", flash)
+	}
+	if got := testID(doc, "consent-last-error"); strings.Contains(got, "erişim hakkı doldu") {
+		t.Fatalf("consent error %q", got)
+	}
+	if got := testID(doc, "consent-usage"); got != "3 / 10" {
+		t.Fatalf("usage %q", got)
 	}
 }
