@@ -259,3 +259,54 @@ func TestStatusCall429IsNotTheDailyQuota(t *testing.T) {
 		t.Fatalf("usage %q", got)
 	}
 }
+
+func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
+	e := newTestEnv(t)
+	admin := registerGaranti(t, e)
+	startConsent(t, e, admin, consentForm(5))
+	c := onlyConsent(t, e)
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	ctx := context.Background()
+
+	// A status check is queued for when the approval's state expires.
+	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindGarantiStatus})
+	expires := time.Now().Add(stateLifetime)
+	if len(queued) != 1 || queued[0].RunAt.Before(expires.Add(-time.Minute)) || queued[0].RunAt.After(expires.Add(time.Minute)) {
+		t.Fatalf("status checks queued = %+v", queued)
+	}
+	// Before then it is awaiting approval.
+	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
+	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAwaiting {
+		t.Fatalf("consent before the state expired: %+v", got)
+	}
+	// The customer never came back: once the state has expired the consent
+	// can never be completed, and says so.
+	e.now.Advance(stateLifetime + time.Second)
+	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	_, doc := e.get(admin, path, "Accept-Language", "tr")
+	if got := doc.Find(`[data-testid=consent-status]`); got.AttrOr("data-status", "") != store.GarantiAbandoned ||
+		strings.Contains(got.Text(), "Onay bekliyor") {
+		t.Fatalf("consent page status %q", got.Text())
+	}
+	if got := testID(doc, "consent-valid-until"); strings.Contains(got, "gün kaldı") {
+		t.Fatalf("an abandoned consent counts days: %q", got)
+	}
+	if testID(doc, "consent-abandoned") == "" || doc.Find(`[data-testid=consent-abandoned] a[href="/consents/new"]`).Length() != 1 {
+		t.Fatal("no note on what to do with an abandoned consent")
+	}
+	_, doc = e.get(admin, "/consents", "Accept-Language", "tr")
+	if got := doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", ""); got != store.GarantiAbandoned ||
+		strings.Contains(doc.Find(`[data-testid=consent-row]`).Text(), "gün kaldı") {
+		t.Fatalf("consent list shows %q", doc.Find(`[data-testid=consent-row]`).Text())
+	}
+	// Asking the bank again does not bring it back to "awaiting".
+	e.postForm(admin, path+"/refresh", url.Values{})
+	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAbandoned {
+		t.Fatalf("after a status refresh: %+v", got)
+	}
+}

@@ -84,6 +84,13 @@ type Garanti struct {
 	Now   func() time.Time
 }
 
+// EnqueueStatusCheck queues a check of the consents' statuses at at: when
+// a new consent's approval state expires, so a consent the customer never
+// approved reads as abandoned then rather than at the next hourly check.
+func EnqueueStatusCheck(ctx context.Context, q sqlx.ExtContext, at time.Time) (int64, error) {
+	return Enqueue(ctx, q, KindGarantiStatus, struct{}{}, RunAt(at), MaxAttempts(3))
+}
+
 // EnqueueHGSSync queues a sync of one consent (all usable consents when 0).
 func EnqueueHGSSync(ctx context.Context, q sqlx.ExtContext, consentID int64, manual bool) (int64, error) {
 	return Enqueue(ctx, q, KindHGSSync, HGSSyncPayload{ConsentID: consentID, Manual: manual}, MaxAttempts(5))
@@ -197,6 +204,9 @@ func (g *Garanti) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 	if (status == store.GarantiActive || status == store.GarantiAuthorised) && c.PastValidation(g.Now()) {
 		status = store.GarantiExpired
 	}
+	if c.Status == store.GarantiAbandoned && (status == store.GarantiAwaiting || status == store.GarantiAuthorised) {
+		status = c.Status // its approval can no longer come back to the product
+	}
 	if err := g.Store.SetGarantiConsentStatus(ctx, c.ID, status, raw, auths); err != nil {
 		return err
 	}
@@ -207,6 +217,10 @@ func (g *Garanti) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 }
 
 func (g *Garanti) refreshStatuses(ctx context.Context) error {
+	// A consent whose approval can no longer come back is not asked about.
+	if _, err := g.Store.AbandonGarantiConsents(ctx); err != nil {
+		return err
+	}
 	cl, _, err := g.Conn.Garanti(ctx)
 	if errors.Is(err, connect.ErrNotConfigured) {
 		return nil

@@ -19,6 +19,10 @@ const (
 	GarantiExpired    = "expired"
 	GarantiRevoked    = "revoked"
 	GarantiRejected   = "rejected"
+	// GarantiAbandoned is the product's own status for a consent the
+	// customer never approved before its one-time approval state expired:
+	// it can never be completed (the bank lets it lapse on its side).
+	GarantiAbandoned = "abandoned"
 )
 
 // GarantiAuthority is one permission a consent asks for.
@@ -65,7 +69,7 @@ type GarantiConsent struct {
 
 // Final reports whether the consent can never be used again.
 func (c GarantiConsent) Final() bool {
-	return c.Status == GarantiExpired || c.Status == GarantiRevoked || c.Status == GarantiRejected
+	return c.Status == GarantiExpired || c.Status == GarantiRevoked || c.Status == GarantiRejected || c.Status == GarantiAbandoned
 }
 
 // Usable reports whether data calls may be made under the consent.
