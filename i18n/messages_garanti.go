@@ -129,7 +129,7 @@ var garanti = map[string]Text{
 	"hgs.synced":            {"Son eşitleme", "Last synced"},
 	"hgs.syncfailed":        {"Son eşitleme başarısız:", "Last sync failed:"},
 	"hgs.syncing":           {"Hareketler bankadan alınıyor…", "Fetching movements from the bank…"},
-	"hgs.noconsent":         {"Etkin bir Garanti BBVA izni yok; hareketler güncellenemez.", "There is no active Garanti BBVA consent; movements cannot be updated."},
+	"hgs.noconsent":         {"Etkin bir Garanti BBVA izni yok; hareketler güncellenemez. İzinler sayfasından yeni bir izin alın ya da bir izni yenileyin.", "There is no active Garanti BBVA consent; movements cannot be updated. Create a new consent or renew one on the consents page."},
 	"hgs.refresh":           {"Şimdi güncelle", "Refresh now"},
 	"hgs.refresh.quota":     {"Bugünkü %d erişim hakkı kullanıldı; bir sonraki erişim %s sonrasında yapılabilir.", "Today's %d calls are used up; the next call is allowed after %s."},
 	"hgs.refresh.done":      {"Hareketler güncellendi.", "The movements were refreshed."},

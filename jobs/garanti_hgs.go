@@ -285,6 +285,7 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 				if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
 					return res, rerr
 				}
+				res.Failed, res.ErrorCode = res.Failed+1, ErrorCode(err)
 				return res, tokenFailure(err)
 			}
 		}
@@ -296,6 +297,7 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 				if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
 					return res, rerr
 				}
+				res.Failed, res.ErrorCode = res.Failed+1, ErrorCode(err)
 				return res, tokenFailure(err)
 			}
 			out, err = cl.HGSTransactions(ctx, c.ConsentID, token, q)
