@@ -30,6 +30,10 @@ const (
 	callMargin  = 2 * time.Minute
 )
 
+// hgsRunRetention is how long the record of an HGS sync is kept; the page
+// shows the latest, the rest is there to look back at recent trouble.
+const hgsRunRetention = 90 * 24 * time.Hour
+
 // ErrGarantiReauth means the bank refused the consent's refresh token: the
 // customer has to approve a new consent.
 var ErrGarantiReauth = errors.New("garanti: consent needs re-authorisation")
@@ -53,7 +57,7 @@ type HGSSyncPayload struct {
 
 // GarantiJobs returns the handlers and schedules of the Garanti consent and
 // HGS work: consent statuses hourly, token renewal every ten minutes, HGS
-// sync every six hours, spent OAuth states pruned daily. (Their secrets are
+// sync every six hours, spent OAuth states and old sync records pruned daily. (Their secrets are
 // re-encrypted by the shared rotation job, store.RotateSecrets.)
 func GarantiJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFunc, []Schedule) {
 	g := &Garanti{Store: st, Conn: conn, Now: time.Now}
@@ -63,7 +67,10 @@ func GarantiJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFu
 		KindHGSSync:       g.syncJob,
 		KindGarantiRevoke: g.revokeJob,
 		KindGarantiPrune: func(ctx context.Context, _ Job) error {
-			_, err := st.PruneGarantiStates(ctx, g.Now().Add(-24*time.Hour))
+			if _, err := st.PruneGarantiStates(ctx, g.Now().Add(-24*time.Hour)); err != nil {
+				return err
+			}
+			_, err := st.PruneHGSSyncRuns(ctx, g.Now().Add(-hgsRunRetention))
 			return err
 		},
 	}

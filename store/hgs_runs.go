@@ -66,6 +66,16 @@ func (s *Store) HGSSyncRunOfJob(ctx context.Context, jobID int64) (HGSSyncRun, e
 	return r, nil
 }
 
+// PruneHGSSyncRuns deletes the records of syncs that finished before
+// `before`; the page only shows the latest.
+func (s *Store) PruneHGSSyncRuns(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM hgs_sync_runs WHERE finished_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune hgs sync runs: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // garantiUsable is the condition, over a consent aliased c, that data calls
 // may be made under it on the Istanbul day given as a parameter (the rule of
 // GarantiConsent.Usable and PastValidation).
