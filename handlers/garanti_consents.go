@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kasa/i18n"
+	"kasa/jobs"
 	"kasa/providers/garanti"
 	"kasa/store"
 	"kasa/views"
@@ -216,6 +217,12 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.serverError(w, r, errorf("create consent", err))
 		return
+	}
+	// The hourly status job would catch an abandoned approval too; this
+	// check says so as soon as the state expires. Failing to queue it loses
+	// nothing but that promptness.
+	if _, err := jobs.EnqueueStatusCheck(ctx, h.store.DB(), h.now().Add(stateLifetime+time.Second)); err != nil {
+		h.log.Error("create consent: queue status check", "request_id", requestID(ctx), "err", err)
 	}
 	if !linkOK {
 		// The consent exists at the bank but its approval link is not

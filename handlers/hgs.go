@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,7 +122,7 @@ func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := views.HGSView{Vehicles: p.Vehicles, Filter: form, Errors: errs, Now: now, Txns: p.Txns,
 		Pager:       views.Pager{Page: page, PageSize: hgsPageSize, Total: p.Total, Base: "/hgs", Query: query},
-		ExportQuery: query, PerVehicle: p.PerVehicle, PerMonth: p.PerMonth, Syncing: p.Syncing}
+		ExportQuery: query, PerVehicle: p.PerVehicle, PerMonth: p.PerMonth, Syncing: p.Syncing, LastRun: p.LastRun}
 	for _, c := range p.Active {
 		if syncsTags(c.Consent, now) {
 			v.Consent, v.Used, v.Next = &c.Consent, c.Used, c.Consent.NextCall(c.Used, now)
@@ -178,8 +179,11 @@ func (h *Handler) hgsExport(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// hgsRefresh syncs the tags now if the consent's daily quota allows a call,
-// and otherwise says when the next one is allowed.
+// hgsRefresh syncs the tags now and says what happened: what was fetched,
+// why nothing was (no consent covers the vehicles, the day's calls are
+// spent, the bank is busy until a given time, or the call failed and why).
+// The sync itself decides, with the bank's answers, so the flash tells the
+// same story as the page's record of the scheduled syncs.
 func (h *Handler) hgsRefresh(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
@@ -193,19 +197,7 @@ func (h *Handler) hgsRefresh(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "/hgs")
 		return
 	}
-	work := h.garantiWork()
-	_, next, err := work.NextCall(ctx, *c)
-	if err != nil {
-		h.serverError(w, r, errorf("hgs refresh", err))
-		return
-	}
-	if next.After(h.now()) {
-		h.flash(w, r, "warn", lang.T("hgs.refresh.quota", c.FrequencyPerDay, lang.DateTime(next)))
-		h.redirect(w, r, "/hgs")
-		return
-	}
-	start := h.now()
-	id, err := jobs.EnqueueHGSSync(ctx, h.store.DB(), c.ID, true)
+	id, err := jobs.EnqueueHGSSync(ctx, h.store.DB(), 0, true)
 	if err != nil {
 		h.serverError(w, r, errorf("hgs refresh", err))
 		return
@@ -213,32 +205,21 @@ func (h *Handler) hgsRefresh(w http.ResponseWriter, r *http.Request) {
 	h.kick()
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
 	defer cancel()
-	j, err := jobs.Wait(wctx, h.store.DB(), id)
-	switch {
-	case err != nil:
+	if _, err := jobs.Wait(wctx, h.store.DB(), id); err != nil {
 		h.flash(w, r, "info", lang.T("hgs.refresh.pending"))
-	case j.State != jobs.StateDone:
+		h.redirect(w, r, "/hgs")
+		return
+	}
+	run, err := h.store.HGSSyncRunOfJob(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		h.flash(w, r, "error", lang.T("hgs.refresh.failed"))
-	case h.syncFailures(ctx, c.ID, start) > 0:
-		h.flash(w, r, "warn", lang.T("hgs.refresh.partial"))
+	case err != nil:
+		h.serverError(w, r, errorf("hgs refresh", err))
+		return
 	default:
-		h.flash(w, r, "success", lang.T("hgs.refresh.done"))
+		kind, text := views.HGSRunMessage(ctx, run)
+		h.flash(w, r, kind, text)
 	}
 	h.redirect(w, r, "/hgs")
-}
-
-// syncFailures counts the consent's tags whose sync failed since start.
-func (h *Handler) syncFailures(ctx context.Context, consentID int64, start time.Time) int {
-	vs, err := h.store.HGSVehicles(ctx, consentID)
-	if err != nil {
-		h.log.Error("hgs refresh", "err", err)
-		return 0
-	}
-	n := 0
-	for _, v := range vs {
-		if v.LastErrorAt != nil && !v.LastErrorAt.Before(start.Add(-time.Second)) {
-			n++
-		}
-	}
-	return n
 }

@@ -159,7 +159,7 @@ var garanti = map[string]Text{
 	"hgs.synced":            {"Son eşitleme", "Last synced"},
 	"hgs.syncfailed":        {"Son eşitleme başarısız:", "Last sync failed:"},
 	"hgs.syncing":           {"Hareketler bankadan alınıyor…", "Fetching movements from the bank…"},
-	"hgs.noconsent":         {"Etkin bir Garanti BBVA izni yok; hareketler güncellenemez.", "There is no active Garanti BBVA consent; movements cannot be updated."},
+	"hgs.noconsent":         {"Etkin bir Garanti BBVA izni yok; hareketler güncellenemez. İzinler sayfasından yeni bir izin alın ya da bir izni yenileyin.", "There is no active Garanti BBVA consent; movements cannot be updated. Create a new consent or renew one on the consents page."},
 	"hgs.refresh":           {"Şimdi güncelle", "Refresh now"},
 	"hgs.refresh.quota":     {"Bugünkü %d erişim hakkı kullanıldı; bir sonraki erişim %s sonrasında yapılabilir.", "Today's %d calls are used up; the next call is allowed after %s."},
 	"hgs.refresh.done":      {"Hareketler güncellendi.", "The movements were refreshed."},
@@ -290,4 +290,24 @@ var garanti = map[string]Text{
 	"garanti.code.store":                        {"Bankanın gönderdiği hareketler kaydedilemedi. Diğer araçlar eşitlendi; bu araç sonraki eşitlemede yeniden denenir. Sürerse yöneticinize bildirin.", "The movements the bank sent could not be stored. The other vehicles were synced; this one is tried again at the next sync. If it persists, tell your administrator."},
 	"garanti.code.notokens":                     {"Bu izin için erişim anahtarı yok: müşteri henüz onay vermedi. Onay akışını tamamlayın ya da yeni izin alın.", "This consent has no access token: the customer has not approved it yet. Complete the approval or get a new consent."},
 	"hgs.unrecognised":                          {"Bankanın gönderdiği %d satır hareket olarak okunamadı; incelenmek üzere olduğu gibi saklandı.", "%d rows from the bank could not be read as movements; they are kept as sent for review."},
+
+	// What an HGS sync did, said the same way in the flash and on the page;
+	// the quota rule; vehicles no consent covers; throttling.
+	"garanti.quota.rule":        {"Yalnızca bankanın yanıtladığı çağrılar günlük erişim sınırından düşülür; bankanın reddettiği, yoğunluk nedeniyle beklettiği (429) ya da okunabilir yanıt vermediği çağrılar sayılmaz.", "Only calls the bank answered count against the daily limit; calls it refused, throttled (429) or gave no readable answer to do not."},
+	"hgs.run.fetched":           {"Bankadan alındı. Güncellenen araç: %d; yeni hareket: %d.", "Fetched from the bank. Vehicles brought up to date: %d; new movements: %d."},
+	"hgs.run.partial":           {"%d aracın çağrısı başarısız oldu; kartlarındaki açıklamalara bakın.", "The call failed for %d vehicles; see the explanations on their cards."},
+	"hgs.run.busy":              {"Banka şu an yoğun (çok fazla istek) ve beklememizi istedi; bugünkü erişim hakkından bir şey düşülmedi. Uygulama %s sonrasında yeniden deneyecek; dilerseniz o zaman siz de deneyebilirsiniz.", "The bank is busy (too many requests) and asked us to wait; nothing was counted against today's calls. The application will try again after %s, or you can try again then."},
+	"hgs.run.failed":            {"Hiçbir şey alınamadı: %s Bugünkü erişim hakkından bir şey düşülmedi.", "Nothing was fetched: %s No call was counted against today's limit."},
+	"hgs.run.nothing":           {"Alınacak bir şey yok: henüz eşitlenecek araç yok.", "Nothing to fetch: there is no vehicle to sync yet."},
+	"hgs.run.uncovered.all":     {"Hiçbir şey alınamadı: etkin bir izin araçları kapsamıyor (kapsanmayan araç: %d). Araçları içeren yeni bir izin alın ya da bir izni yenileyin.", "Nothing was fetched: no active consent covers the vehicles (vehicles not covered: %d). Create a new consent that includes them, or renew one."},
+	"hgs.run.uncovered":         {"Etkin bir iznin kapsamadığı araç: %d; bunlar için yeni bir izin alın ya da bir izni yenileyin.", "Vehicles not covered by an active consent: %d; create a new consent for them, or renew one."},
+	"hgs.run.later":             {"bir sonraki planlı eşitleme", "the next scheduled sync"},
+	"hgs.lastrun.manual":        {"Son eşitleme (elle, %s):", "Last sync (manual, %s):"},
+	"hgs.lastrun.scheduled":     {"Son eşitleme (planlı, %s):", "Last sync (scheduled, %s):"},
+	"hgs.uncovered":             {"Etkin bir iznin kapsamadığı araç: %d. Bu araçların hareketleri, onları içeren yeni bir izin alınana ya da bir izin yenilenene kadar güncellenemez.", "Vehicles not covered by an active consent: %d. Their movements cannot be updated until a new consent that includes them is created or a consent is renewed."},
+	"hgs.uncovered.renew":       {"İzni yenile", "Renew a consent"},
+	"hgs.vehicle.uncovered":     {"Bu aracı kapsayan etkin bir izin yok; hareketleri güncellenemez.", "No active consent covers this vehicle; its movements cannot be updated."},
+	"garanti.code.throttled":    {"Banka şu an çok fazla istek aldığı için beklememizi istedi (429). Bu, iznin günlük erişim hakkından düşülmez. Bir dakika sonra yeniden deneyin; uygulama da kendisi yeniden dener.", "The bank is receiving too many requests and asked us to wait (429). This does not use the consent's daily calls. Try again in a minute; the application also retries on its own."},
+	"garanti.status.abandoned":  {"Yarım kaldı (onaylanmadı)", "Abandoned (never approved)"},
+	"garanti.consent.abandoned": {"Müşteri bu izni 10 dakika içinde bankada onaylayıp geri dönmedi; onay bağlantısının süresi doldu ve izin artık tamamlanamaz. Banka onaylanmamış izni kendi tarafında düşürür. HGS hareketleri için yeni bir izin alın.", "The customer did not approve this consent at the bank and come back within 10 minutes; the approval link expired and the consent can no longer be completed. The bank drops an unapproved consent on its side. Create a new consent for the HGS movements."},
 }

@@ -30,6 +30,10 @@ const (
 	callMargin  = 2 * time.Minute
 )
 
+// hgsRunRetention is how long the record of an HGS sync is kept; the page
+// shows the latest, the rest is there to look back at recent trouble.
+const hgsRunRetention = 90 * 24 * time.Hour
+
 // ErrGarantiReauth means the bank refused the consent's refresh token: the
 // customer has to approve a new consent.
 var ErrGarantiReauth = errors.New("garanti: consent needs re-authorisation")
@@ -53,7 +57,7 @@ type HGSSyncPayload struct {
 
 // GarantiJobs returns the handlers and schedules of the Garanti consent and
 // HGS work: consent statuses hourly, token renewal every ten minutes, HGS
-// sync every six hours, spent OAuth states pruned daily. (Their secrets are
+// sync every six hours, spent OAuth states and old sync records pruned daily. (Their secrets are
 // re-encrypted by the shared rotation job, store.RotateSecrets.)
 func GarantiJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFunc, []Schedule) {
 	g := &Garanti{Store: st, Conn: conn, Now: time.Now}
@@ -63,7 +67,10 @@ func GarantiJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFu
 		KindHGSSync:       g.syncJob,
 		KindGarantiRevoke: g.revokeJob,
 		KindGarantiPrune: func(ctx context.Context, _ Job) error {
-			_, err := st.PruneGarantiStates(ctx, g.Now().Add(-24*time.Hour))
+			if _, err := st.PruneGarantiStates(ctx, g.Now().Add(-24*time.Hour)); err != nil {
+				return err
+			}
+			_, err := st.PruneHGSSyncRuns(ctx, g.Now().Add(-hgsRunRetention))
 			return err
 		},
 	}
@@ -82,6 +89,13 @@ type Garanti struct {
 	Store *store.Store
 	Conn  *connect.Connector
 	Now   func() time.Time
+}
+
+// EnqueueStatusCheck queues a check of the consents' statuses at at: when
+// a new consent's approval state expires, so a consent the customer never
+// approved reads as abandoned then rather than at the next hourly check.
+func EnqueueStatusCheck(ctx context.Context, q sqlx.ExtContext, at time.Time) (int64, error) {
+	return Enqueue(ctx, q, KindGarantiStatus, struct{}{}, RunAt(at), MaxAttempts(3))
 }
 
 // EnqueueHGSSync queues a sync of one consent (all usable consents when 0).
@@ -114,7 +128,10 @@ func ErrorCode(err error) string {
 	case ge.Status == 401:
 		return "unauthorized"
 	case ge.Status == 429:
-		return "quota"
+		// Throttling, not the consent's daily quota: the bank counted
+		// nothing and asked to wait (store.HGSOutcomeQuota says when the
+		// day's calls are spent).
+		return "throttled"
 	case ge.Status >= 500:
 		return "unavailable"
 	}
@@ -198,6 +215,9 @@ func (g *Garanti) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 	if (status == store.GarantiActive || status == store.GarantiAuthorised) && c.PastValidation(g.Now()) {
 		status = store.GarantiExpired
 	}
+	if c.Status == store.GarantiAbandoned && (status == store.GarantiAwaiting || status == store.GarantiAuthorised) {
+		status = c.Status // its approval can no longer come back to the product
+	}
 	if err := g.Store.SetGarantiConsentStatus(ctx, c.ID, status, raw, auths); err != nil {
 		return err
 	}
@@ -208,6 +228,10 @@ func (g *Garanti) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 }
 
 func (g *Garanti) refreshStatuses(ctx context.Context) error {
+	// A consent whose approval can no longer come back is not asked about.
+	if _, err := g.Store.AbandonGarantiConsents(ctx); err != nil {
+		return err
+	}
 	cl, _, err := g.Conn.Garanti(ctx)
 	if errors.Is(err, connect.ErrNotConfigured) {
 		return nil
@@ -268,32 +292,22 @@ func (g *Garanti) syncJob(ctx context.Context, j Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return Permanent(fmt.Errorf("hgs sync: payload: %w", err))
 	}
-	ids := []int64{p.ConsentID}
-	if p.ConsentID == 0 {
-		cs, err := g.Store.GarantiConsents(ctx, store.GarantiActive)
-		if err != nil {
-			return err
-		}
-		ids = ids[:0]
-		for _, c := range cs {
-			if c.Usable() {
-				ids = append(ids, c.ID)
-			}
+	res, err := g.SyncAll(ctx, p.ConsentID, p.Manual)
+	run := res.run(j.ID, p.Manual)
+	if err != nil {
+		run.Outcome, run.ErrorCode = store.HGSOutcomeFailed, ErrorCode(err)
+		if res.Calls > 0 {
+			run.Outcome = store.HGSOutcomePartial
 		}
 	}
-	var failed error
-	for _, id := range ids {
-		res, err := g.Sync(ctx, id, p.Manual)
-		if err != nil {
-			if p.ConsentID != 0 {
-				return err
-			}
-			failed = err // the other consents still get their turn
-			continue
-		}
-		if res.Retryable && !p.Manual && failed == nil {
-			failed = fmt.Errorf("hgs sync: consent %d: some tags failed for a passing reason", id)
-		}
+	if rerr := g.Store.RecordHGSSyncRun(ctx, run); rerr != nil {
+		return errors.Join(err, rerr)
 	}
-	return failed
+	if err != nil {
+		return err
+	}
+	if res.Retryable && !p.Manual {
+		return fmt.Errorf("hgs sync: some tags failed for a passing reason (%s)", res.ErrorCode)
+	}
+	return nil
 }

@@ -19,6 +19,10 @@ const (
 	GarantiExpired    = "expired"
 	GarantiRevoked    = "revoked"
 	GarantiRejected   = "rejected"
+	// GarantiAbandoned is the product's own status for a consent the
+	// customer never approved before its one-time approval state expired:
+	// it can never be completed (the bank lets it lapse on its side).
+	GarantiAbandoned = "abandoned"
 )
 
 // GarantiAuthority is one permission a consent asks for.
@@ -65,7 +69,7 @@ type GarantiConsent struct {
 
 // Final reports whether the consent can never be used again.
 func (c GarantiConsent) Final() bool {
-	return c.Status == GarantiExpired || c.Status == GarantiRevoked || c.Status == GarantiRejected
+	return c.Status == GarantiExpired || c.Status == GarantiRevoked || c.Status == GarantiRejected || c.Status == GarantiAbandoned
 }
 
 // Usable reports whether data calls may be made under the consent.
@@ -365,11 +369,32 @@ func revokeGaranti(ctx context.Context, tx *sqlx.Tx, id, by int64, items []Garan
 			return err
 		}
 	}
+	if err := settleAuthorityStatus(ctx, tx, id, status); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = $2, raw_status = $3, updated_at = $4,
 		revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $4) ELSE revoked_at END WHERE id = $1`, id, status, raw, now); err != nil {
 		return err
 	}
 	return Audit(ctx, tx, by, "garanti.consent.revoke", GarantiSubject(id), map[string]any{"items": items, "status": raw})
+}
+
+// settleAuthorityStatus brings the bank's per-authority statuses kept on a
+// consent in line with a withdrawal the bank has just confirmed: an
+// authority no product holds in force any more (every authority, when the
+// consent itself is revoked) reads as revoked at once rather than as the
+// status the bank last reported, until the next status check gives the
+// bank's own value. Its raw value is unknown until then, so it is cleared.
+func settleAuthorityStatus(ctx context.Context, tx *sqlx.Tx, id int64, status string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE garanti_consents c SET authority_status = COALESCE((
+			SELECT jsonb_agg(CASE WHEN $2 = 'revoked' OR (
+					EXISTS (SELECT 1 FROM garanti_consent_products p WHERE p.consent_id = c.id AND p.authority_id = a->>'authorityId')
+					AND NOT EXISTS (SELECT 1 FROM garanti_consent_products p WHERE p.consent_id = c.id
+						AND p.authority_id = a->>'authorityId' AND p.flag AND p.revoked_at IS NULL))
+				THEN a || jsonb_build_object('status', 'revoked', 'raw', '') ELSE a END ORDER BY t.ord)
+			FROM jsonb_array_elements(c.authority_status) WITH ORDINALITY AS t(a, ord)), '[]'::jsonb)
+		WHERE c.id = $1`, id, status)
+	return err
 }
 
 // execOneGaranti runs an update that must touch exactly one row.

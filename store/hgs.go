@@ -31,6 +31,10 @@ type HGSVehicle struct {
 	// Unrecognised counts the rows of this tag the bank sent that could not
 	// be stored as movements; they are kept whole in hgs_unrecognised.
 	Unrecognised int
+	// Covered reports whether a usable consent holds a grant in force for
+	// the tag today; without one it cannot be synced until a consent is
+	// created or renewed.
+	Covered bool
 }
 
 type vehicleRow struct {
@@ -49,6 +53,7 @@ type vehicleRow struct {
 	LastError     string              `db:"last_error"`
 	LastErrorAt   sql.NullTime        `db:"last_error_at"`
 	Unrecognised  int                 `db:"unrecognised"`
+	Covered       bool                `db:"covered"`
 }
 
 func hgsNullDecimal(d decimal.NullDecimal) *decimal.Decimal {
@@ -71,24 +76,27 @@ func (r vehicleRow) vehicle() HGSVehicle {
 		Balance: hgsNullDecimal(r.Balance), StatusText: r.StatusText, AutoPayment: hgsNullDecimal(r.AutoPayment), MinPayment: hgsNullDecimal(r.MinPayment),
 		SyncedFrom: hgsNullDay(r.SyncedFrom), SyncedTo: hgsNullDay(r.SyncedTo), LastSyncedAt: garantiNullTime(r.LastSyncedAt),
 		LastErrorCode: r.LastErrorCode, LastError: r.LastError, LastErrorAt: garantiNullTime(r.LastErrorAt),
-		Unrecognised: r.Unrecognised}
+		Unrecognised: r.Unrecognised, Covered: r.Covered}
 }
 
-const vehicleColumns = `product_id, consent_id, plate, vehicle_class, balance, status_text, auto_payment, min_payment,
-	synced_from, synced_to, last_synced_at, last_error_code, last_error, last_error_at,
-	(SELECT count(*) FROM hgs_unrecognised u WHERE u.product_id = hgs_vehicles.product_id) AS unrecognised`
+// vehicleColumns are a vehicle aliased v, covered as of the Istanbul day
+// parameter $1.
+var vehicleColumns = `v.product_id, v.consent_id, v.plate, v.vehicle_class, v.balance, v.status_text, v.auto_payment, v.min_payment,
+	v.synced_from, v.synced_to, v.last_synced_at, v.last_error_code, v.last_error, v.last_error_at,
+	(SELECT count(*) FROM hgs_unrecognised u WHERE u.product_id = v.product_id) AS unrecognised,
+	` + hgsCovered("$1") + ` AS covered`
 
 // HGSVehicles lists the tags by plate (tags not yet synced, by product id,
 // last); with consentID > 0, only those synced under that consent.
 func (s *Store) HGSVehicles(ctx context.Context, consentID int64) ([]HGSVehicle, error) {
 	var rows []vehicleRow
-	q := `SELECT ` + vehicleColumns + ` FROM hgs_vehicles`
-	args := []any{}
+	q := `SELECT ` + vehicleColumns + ` FROM hgs_vehicles v`
+	args := []any{garantiDateParam(GarantiDay(s.now()))}
 	if consentID > 0 {
-		q += ` WHERE consent_id = $1`
+		q += ` WHERE v.consent_id = $2`
 		args = append(args, consentID)
 	}
-	if err := s.db.SelectContext(ctx, &rows, q+` ORDER BY plate = '', plate, product_id`, args...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, q+` ORDER BY v.plate = '', v.plate, v.product_id`, args...); err != nil {
 		return nil, fmt.Errorf("store: hgs vehicles: %w", err)
 	}
 	out := make([]HGSVehicle, len(rows))

@@ -31,6 +31,9 @@ type HGSPage struct {
 	// Syncing reports whether an HGS sync job is running or due now (as
 	// jobs.HGSSyncPending).
 	Syncing bool
+	// LastRun is what the latest sync did, scheduled or manual (nil before
+	// the first).
+	LastRun *HGSSyncRun
 }
 
 // hgsSums are the totals' columns over matched movements aliased m; amounts
@@ -58,6 +61,7 @@ func (s *Store) HGSPageView(ctx context.Context, q HGSPageQuery) (HGSPage, error
 		Vehicles   []byte `db:"vehicles"`
 		Active     []byte `db:"active"`
 		Syncing    bool   `db:"syncing"`
+		LastRun    []byte `db:"last_run"`
 	}
 	err := s.db.GetContext(ctx, &row, query, args...)
 	if err != nil {
@@ -70,6 +74,10 @@ func (s *Store) HGSPageView(ctx context.Context, q HGSPageQuery) (HGSPage, error
 		json.Unmarshal(row.PerMonth, &p.PerMonth), json.Unmarshal(row.Vehicles, &vehicles))
 	if err == nil {
 		p.Active, err = decodeConsentUses(row.Active)
+	}
+	if err == nil && row.LastRun != nil {
+		p.LastRun = &HGSSyncRun{}
+		err = json.Unmarshal(row.LastRun, p.LastRun)
 	}
 	if err != nil {
 		return HGSPage{}, fmt.Errorf("store: hgs view: %w", err)
@@ -123,7 +131,8 @@ func hgsPageStatement(q HGSPageQuery) (string, []any) {
 			SELECT v.product_id, v.consent_id, v.plate, v.vehicle_class, v.balance::text AS balance, v.status_text,
 				v.auto_payment::text AS auto_payment, v.min_payment::text AS min_payment, v.synced_from, v.synced_to,
 				v.last_synced_at, v.last_error_code, v.last_error, v.last_error_at,
-				(SELECT count(*) FROM hgs_unrecognised u WHERE u.product_id = v.product_id) AS unrecognised
+				(SELECT count(*) FROM hgs_unrecognised u WHERE u.product_id = v.product_id) AS unrecognised,
+				` + hgsCovered(arg(4)) + ` AS covered
 			FROM hgs_vehicles v)
 		SELECT COALESCE((SELECT n FROM totals WHERE grouped = 3), 0) AS total,
 			(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', p.id, 'product_id', p.product_id, 'plate', COALESCE(v.plate, ''),
@@ -138,7 +147,9 @@ func hgsPageStatement(q HGSPageQuery) (string, []any) {
 			(SELECT COALESCE(jsonb_agg(to_jsonb(v) ORDER BY v.plate = '', v.plate, v.product_id), '[]') FROM vehicles v) AS vehicles,
 			` + consentList("c.status = 'active'", arg(4)) + ` AS active,
 			EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ` + arg(5) + `
-				AND (j.state = 'running' OR (j.state = 'queued' AND j.run_at <= now()))) AS syncing`, args
+				AND (j.state = 'running' OR (j.state = 'queued' AND j.run_at <= now()))) AS syncing,
+			(SELECT to_jsonb(r) FROM (SELECT ` + hgsRunColumns + ` FROM hgs_sync_runs
+				ORDER BY finished_at DESC, id DESC LIMIT 1) r) AS last_run`, args
 }
 
 // hgsTxnJSON is an HGSTransaction as the page's JSON holds it.
@@ -178,6 +189,7 @@ type vehicleJSON struct {
 	LastError     string              `json:"last_error"`
 	LastErrorAt   *time.Time          `json:"last_error_at"`
 	Unrecognised  int                 `json:"unrecognised"`
+	Covered       bool                `json:"covered"`
 }
 
 // row turns it into the vehicleRow a scan would give, so both reads map a
@@ -186,5 +198,6 @@ func (v vehicleJSON) row() vehicleRow {
 	return vehicleRow{ProductID: v.ProductID, ConsentID: jsonNullID(v.ConsentID), Plate: v.Plate, VehicleClass: v.VehicleClass,
 		Balance: v.Balance, StatusText: v.StatusText, AutoPayment: v.AutoPayment, MinPayment: v.MinPayment,
 		SyncedFrom: jsonNullDay(v.SyncedFrom), SyncedTo: jsonNullDay(v.SyncedTo), LastSyncedAt: jsonNullTime(v.LastSyncedAt),
-		LastErrorCode: v.LastErrorCode, LastError: v.LastError, LastErrorAt: jsonNullTime(v.LastErrorAt), Unrecognised: v.Unrecognised}
+		LastErrorCode: v.LastErrorCode, LastError: v.LastError, LastErrorAt: jsonNullTime(v.LastErrorAt), Unrecognised: v.Unrecognised,
+		Covered: v.Covered}
 }

@@ -669,7 +669,7 @@ func consentBadge(c store.GarantiConsent) string {
 		return "badge-err"
 	case c.Status == store.GarantiActive && c.SupersededBy == nil:
 		return "badge-ok"
-	case c.Status == store.GarantiExpired:
+	case c.Status == store.GarantiExpired || c.Status == store.GarantiAbandoned:
 		return "badge-warn"
 	case c.Final():
 		return "badge-err"
