@@ -133,17 +133,45 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 		}
 	}
 
-	// Refusals are explained with the catalogue: the day's calls at the bank
-	// used up (429), and the bank down.
+	// A 429 that asks to wait a second is throttling, not the day's calls
+	// spent: it is explained as such and does not count, so the next read
+	// is allowed.
+	used := func() int {
+		n, err := e.st.GarantiUsage(context.Background(), c.ID, e.now.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := used()
 	e.sandbox.Garanti.Faults.FailNext(1, http.StatusTooManyRequests)
 	resp, doc = e.postForm(admin, page+"/bank", nil, "Accept-Language", "en")
-	if resp.StatusCode != http.StatusBadGateway || doc.Find(`[data-testid=bank-error]`).AttrOr("data-code", "") != "quota" {
+	if resp.StatusCode != http.StatusBadGateway || doc.Find(`[data-testid=bank-error]`).AttrOr("data-code", "") != "throttled" || testID(doc, "bank-error") == "" {
 		t.Errorf("429: %d %q", resp.StatusCode, testID(doc, "bank-error"))
 	}
-	// The product believes the bank: no more calls today.
+	if after := used(); after != before {
+		t.Errorf("a throttled read counted: %d calls before, %d after", before, after)
+	}
+	if rows, _ := bankRows(doc); len(rows) == 0 {
+		t.Error("our record is not shown when the bank cannot be read")
+	}
+	// The customer lowered the calls a day to 5 at the bank, and five are
+	// spent there: the bank's own limit ends the day, and the product
+	// believes it and stops asking.
+	resp, doc = e.postForm(admin, page+"/bank", nil, "Accept-Language", "tr")
+	if resp.StatusCode != http.StatusTooManyRequests || doc.Find(`[data-testid=bank-error]`).AttrOr("data-code", "") != "quota" {
+		t.Errorf("the bank's daily limit: %d %q", resp.StatusCode, testID(doc, "bank-error"))
+	}
+	calls, _, err := e.st.APICalls(ctx, store.APICallFilter{Provider: "garanti", Operation: "read_consent"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, doc = e.postForm(admin, page+"/bank", nil, "Accept-Language", "tr")
 	if resp.StatusCode != http.StatusTooManyRequests || doc.Find(`[data-testid=bank-error]`).AttrOr("data-code", "") != "quota" || testID(doc, "bank-error") == "" {
-		t.Errorf("after the bank's 429: %d %q", resp.StatusCode, testID(doc, "bank-error"))
+		t.Errorf("after the bank's daily limit: %d %q", resp.StatusCode, testID(doc, "bank-error"))
+	}
+	if again, _, _ := e.st.APICalls(ctx, store.APICallFilter{Provider: "garanti", Operation: "read_consent"}); len(again) != len(calls) {
+		t.Errorf("the bank was asked again after its daily limit: %d → %d calls", len(calls), len(again))
 	}
 	if rows, _ := bankRows(doc); len(rows) == 0 {
 		t.Error("our record is not shown when the bank cannot be read")

@@ -23,8 +23,10 @@ var ErrGarantiNotActive = errors.New("garanti: consent is not active")
 
 // ReadAtBank reads the consent as the bank holds it now (Consent Read). The
 // call is one of the consent's data calls for the day: it is counted like
-// an HGS call, refused here when the day's calls are used up, and a 429 from
-// the bank ends the day's calls. A refused access token is renewed once.
+// an HGS call: refused here when the day's calls are used up, given back
+// when the bank did not answer it, and a 429 ends the day's calls only when
+// the bank says the day's limit is spent. A refused access token is renewed
+// once.
 func (g *Garanti) ReadAtBank(ctx context.Context, cl *garanti.Client, c store.GarantiConsent) (garanti.Consent, error) {
 	if c.Status != store.GarantiActive {
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, ErrGarantiNotActive)
@@ -33,7 +35,8 @@ func (g *Garanti) ReadAtBank(ctx context.Context, cl *garanti.Client, c store.Ga
 	if err != nil {
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
 	}
-	ok, err := g.Store.ReserveGarantiCall(ctx, c.ID, g.Now(), c.FrequencyPerDay)
+	at := g.Now()
+	ok, err := g.Store.ReserveGarantiCall(ctx, c.ID, at, c.FrequencyPerDay)
 	if err != nil {
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
 	}
@@ -43,18 +46,22 @@ func (g *Garanti) ReadAtBank(ctx context.Context, cl *garanti.Client, c store.Ga
 	bank, err := cl.ReadConsent(ctx, c.ConsentID, token)
 	if garanti.IsUnauthorized(err) {
 		// Refused before it counted: renew once and use the same reservation.
-		if token, err = g.AccessToken(ctx, cl, c, token, callMargin); err != nil {
-			return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
-		}
-		bank, err = cl.ReadConsent(ctx, c.ConsentID, token)
-	}
-	var ge *garanti.Error
-	if errors.As(err, &ge) && ge.Status == 429 {
-		if xerr := g.Store.ExhaustGarantiQuota(ctx, c.ID, g.Now(), c.FrequencyPerDay); xerr != nil {
-			return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, xerr)
+		if token, err = g.AccessToken(ctx, cl, c, token, callMargin); err == nil {
+			bank, err = cl.ReadConsent(ctx, c.ConsentID, token)
 		}
 	}
 	if err != nil {
+		// Only calls the bank accepted count against the day's calls.
+		if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
+			return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, rerr)
+		}
+		var ge *garanti.Error
+		if now := g.Now(); errors.As(err, &ge) && ge.Status == 429 && daySpent(ge, now) {
+			if xerr := g.Store.ExhaustGarantiQuota(ctx, c.ID, now, c.FrequencyPerDay); xerr != nil {
+				return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, xerr)
+			}
+			return garanti.Consent{}, fmt.Errorf("read consent %d: %w: %w", c.ID, ErrGarantiQuota, err)
+		}
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
 	}
 	return bank, nil
