@@ -81,15 +81,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(form))
 		return
 	}
-	throttled := func(wait time.Duration) {
-		w.Header().Set("Retry-After", retryAfter(wait))
-		form.Error = lang.T("login.throttled", humanDuration(lang, wait))
-		h.render(w, r, http.StatusTooManyRequests, views.LoginPage(form))
-	}
-	if ok, wait := h.loginIP.allow(clientAddr(r, h.cfg.TrustProxy)); !ok {
-		throttled(wait)
-		return
-	}
+	// The per-address limit was applied before the form was read
+	// (throttleSignIn).
+	throttled := func(wait time.Duration) { h.loginThrottled(w, r, form, wait) }
 	user, err := h.store.UserByEmail(ctx, form.Email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.serverError(w, r, errorf("login", err))

@@ -69,6 +69,9 @@ type Handler struct {
 	loginIP  *ipLimiter
 	unknown  *unknownLogins
 	migrated atomic.Bool
+	// uploads are the routes that take a file upload, with their body
+	// limits (see uploadRoutes).
+	uploads map[string]int64
 }
 
 // New builds the handler and its routes.
@@ -113,6 +116,7 @@ func New(cfg Config, d Deps) *Handler {
 		mux:      http.NewServeMux(),
 		loginIP:  newIPLimiter(cfg.LoginEvery, cfg.LoginBurst, d.Now),
 		unknown:  newUnknownLogins(d.Now),
+		uploads:  uploadRoutes(),
 	}
 	h.routes()
 	h.root = h.middleware(h.mux)

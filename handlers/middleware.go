@@ -27,6 +27,8 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 		h.renderError(w, r, http.StatusForbidden, "error.crossorigin")
 	}))
 	var hdl http.Handler = next
+	hdl = h.limitBodies(hdl)
+	hdl = h.throttleSignIn(hdl)
 	hdl = h.withSession(hdl)
 	hdl = cop.Handler(hdl)
 	hdl = securityHeaders(hdl)

@@ -8,7 +8,36 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"kasa/i18n"
+	"kasa/views"
 )
+
+// throttleSignIn applies the per-address limit to sign-in attempts before
+// the body is read: a flood from one address costs a lookup each, not a
+// parse and a password hash. The refused attempt's form is not read, so the
+// page shown cannot repeat the typed email.
+func (h *Handler) throttleSignIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/login" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if ok, wait := h.loginIP.allow(clientAddr(r, h.cfg.TrustProxy)); !ok {
+			h.loginThrottled(w, r, views.LoginForm{Next: safeNext(r.URL.Query().Get("next"), "")}, wait)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loginThrottled shows the sign-in form again with 429 and how long to wait.
+func (h *Handler) loginThrottled(w http.ResponseWriter, r *http.Request, form views.LoginForm, wait time.Duration) {
+	lang := i18n.FromContext(r.Context())
+	w.Header().Set("Retry-After", retryAfter(wait))
+	form.Error = lang.T("login.throttled", humanDuration(lang, wait))
+	h.render(w, r, http.StatusTooManyRequests, views.LoginPage(form))
+}
 
 // ipLimiter throttles sign-in attempts per client address.
 type ipLimiter struct {

@@ -58,6 +58,8 @@ var common = map[string]Text{
 	"error.forbidden":                    {"Bu sayfaya erişim yetkiniz yok.", "You do not have permission to open this page."},
 	"error.badrequest":                   {"İstek anlaşılamadı.", "The request could not be understood."},
 	"error.crossorigin":                  {"Bu istek başka bir siteden geldiği için reddedildi.", "This request was refused because it came from another site."},
+	"error.toolarge":                     {"Gönderilen veri bu sayfa için çok büyük, bu yüzden okunmadı ve hiçbir şey kaydedilmedi. Geri dönüp formu dosya eklemeden yeniden gönderin.", "What was sent is too large for this page, so it was not read and nothing was saved. Go back and submit the form again without attaching a file."},
+	"error.noupload":                     {"Bu sayfa dosya kabul etmiyor, bu yüzden istek okunmadı ve hiçbir şey kaydedilmedi. Geri dönüp formu dosya eklemeden yeniden gönderin.", "This page does not accept files, so the request was not read and nothing was saved. Go back and submit the form again without attaching a file."},
 	"error.home":                         {"Ana sayfaya dön", "Back to the dashboard"},
 	"dashboard.title":                    {"Özet", "Dashboard"},
 	"dashboard.welcome":                  {"Hoş geldiniz, %s", "Welcome, %s"},
