@@ -34,6 +34,12 @@ type Config struct {
 	// TrustProxy takes the client address from X-Forwarded-For, as set by
 	// the reverse proxy in front of the product.
 	TrustProxy bool
+	// MetricsToken, when set, lets a scraper read /metrics on the public
+	// listener with "Authorization: Bearer <token>" (and is required on the
+	// metrics listener too). Unset, /metrics is not served on the public
+	// listener at all: only MetricsHandler, on a listener of its own, serves
+	// it.
+	MetricsToken string
 	// JobWait is how long a form waits for a queued provider write to finish
 	// before it shows the record as pending.
 	JobWait time.Duration

@@ -143,6 +143,7 @@ func run() error {
 	h := handlers.New(handlers.Config{
 		PublicURL:    cfg.publicURL,
 		TrustProxy:   cfg.TrustProxy,
+		MetricsToken: cfg.MetricsToken,
 		Sandbox:      sandbox,
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
@@ -182,6 +183,22 @@ func run() error {
 			}
 		}
 	})
+
+	if cfg.MetricsAddr != "" {
+		ms, err := startMetrics(cfg.MetricsAddr, h.MetricsHandler(), log)
+		if err != nil {
+			stopJobs()
+			wg.Wait()
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := ms.shutdown(ctx); err != nil {
+				log.Error("metrics shutdown", "err", err)
+			}
+		}()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
