@@ -167,6 +167,13 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		sess, err := h.sessions.Get(r, sessionName)
+		if store.Unavailable(err) {
+			// Not knowing who this is is not the same as knowing it is
+			// nobody: answering as if signed out would send the user to
+			// sign in and lose what they sent. Say so, leave the cookie.
+			h.databaseUnavailable(w, r, errorf("load session", err))
+			return
+		}
 		if err != nil {
 			h.log.Error("load session", "request_id", requestID(ctx), "err", err)
 		}

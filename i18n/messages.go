@@ -60,6 +60,7 @@ var common = map[string]Text{
 	"error.crossorigin":                  {"Bu istek başka bir siteden geldiği için reddedildi.", "This request was refused because it came from another site."},
 	"error.toolarge":                     {"Gönderilen veri bu sayfa için çok büyük, bu yüzden okunmadı ve hiçbir şey kaydedilmedi. Geri dönüp formu dosya eklemeden yeniden gönderin.", "What was sent is too large for this page, so it was not read and nothing was saved. Go back and submit the form again without attaching a file."},
 	"error.noupload":                     {"Bu sayfa dosya kabul etmiyor, bu yüzden istek okunmadı ve hiçbir şey kaydedilmedi. Geri dönüp formu dosya eklemeden yeniden gönderin.", "This page does not accept files, so the request was not read and nothing was saved. Go back and submit the form again without attaching a file."},
+	"error.dbdown":                       {"Veritabanına şu anda ulaşılamıyor, bu yüzden istek işlenmedi ve hiçbir şey kaydedilmedi. Oturumunuz açık kalıyor. Birkaç saniye bekleyip sayfayı yenileyin; bir form gönderdiyseniz geri dönüp yeniden gönderin.", "The database is not reachable at the moment, so the request was not processed and nothing was saved. You are still signed in. Wait a few seconds and reload the page; if you sent a form, go back and send it again."},
 	"error.home":                         {"Ana sayfaya dön", "Back to the dashboard"},
 	"dashboard.title":                    {"Özet", "Dashboard"},
 	"dashboard.welcome":                  {"Hoş geldiniz, %s", "Welcome, %s"},
