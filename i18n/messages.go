@@ -81,6 +81,8 @@ var auth = map[string]Text{
 	"login.submit":            {"Giriş yap", "Sign in"},
 	"login.invalid":           {"E-posta veya parola hatalı.", "Wrong email or password."},
 	"login.throttled":         {"Çok fazla deneme yapıldı. %s sonra tekrar deneyin.", "Too many attempts. Try again in %s."},
+	"login.delayed":           {"Bu hesap için çok fazla hatalı parola denendi. %s bekleyip yeniden giriş yapın.", "Too many wrong passwords were tried for this account. Wait %s, then sign in again."},
+	"login.locked":            {"Bu hesap için bu adresten çok fazla hatalı parola denendi; bu adresten girişler %s sonra yeniden açılacak. Parolanızı hatırlamıyorsanız yöneticinizden sıfırlamasını isteyin.", "Too many wrong passwords were tried for this account from your address; sign-in from here opens again in %s. If you do not remember your password, ask an administrator to reset it."},
 	"login.disabled":          {"E-posta veya parola hatalı.", "Wrong email or password."},
 	"login.expired":           {"Oturumunuzun süresi doldu; lütfen yeniden giriş yapın.", "Your session has expired; please sign in again."},
 	"login.loggedout":         {"Çıkış yaptınız.", "You have signed out."},
