@@ -1,12 +1,11 @@
 package store
 
 import (
-	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"io"
 	"net"
+	"net/url"
 	"syscall"
 
 	"github.com/lib/pq"
@@ -18,13 +17,19 @@ import (
 // temporary and says nothing about the request: the handlers answer 503
 // "try again" and keep the session, instead of treating the user as signed
 // out or showing an internal error.
+//
+// Only the database's own failures count: a provider's unreachable server
+// (an HTTP client error, *url.Error) or a truncated provider answer is not
+// an outage of ours, and a timeout is not told apart from a slow query.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return false
+	}
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}

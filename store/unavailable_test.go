@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/lib/pq"
@@ -28,6 +30,14 @@ func TestUnavailableTellsAnOutageFromAFailedQuery(t *testing.T) {
 	_, err = st.DB().ExecContext(context.Background(), `SELECT no_such_column FROM users`)
 	if err == nil || store.Unavailable(err) {
 		t.Errorf("a bad query counts as an outage: %v", err)
+	}
+	// A provider that cannot be reached is not our database.
+	_, err = http.Get("http://127.0.0.1:1/")
+	if err == nil || store.Unavailable(fmt.Errorf("finrota: create debt: %w", err)) {
+		t.Errorf("an unreachable provider counts as a database outage: %v", err)
+	}
+	if store.Unavailable(io.ErrUnexpectedEOF) || store.Unavailable(context.DeadlineExceeded) {
+		t.Error("a truncated answer or a timeout counts as an outage")
 	}
 	if store.Unavailable(store.ErrNotFound) || store.Unavailable(errors.New("x")) || store.Unavailable(nil) {
 		t.Error("ordinary errors count as an outage")
