@@ -151,6 +151,20 @@ func run() error {
 		KickJobs: runner.Kick, Connect: conn,
 	})
 
+	if cfg.MetricsAddr != "" {
+		ms, err := startMetrics(cfg.MetricsAddr, h.MetricsHandler(), log)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := ms.shutdown(ctx); err != nil {
+				log.Error("metrics shutdown", "err", err)
+			}
+		}()
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -183,22 +197,6 @@ func run() error {
 			}
 		}
 	})
-
-	if cfg.MetricsAddr != "" {
-		ms, err := startMetrics(cfg.MetricsAddr, h.MetricsHandler(), log)
-		if err != nil {
-			stopJobs()
-			wg.Wait()
-			return fmt.Errorf("METRICS_ADDR: %w", err)
-		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := ms.shutdown(ctx); err != nil {
-				log.Error("metrics shutdown", "err", err)
-			}
-		}()
-	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
