@@ -19,6 +19,9 @@ import (
 // email takes as long as a wrong password and reveals nothing.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
 
+// maxEmailLength is the longest email address there can be (RFC 5321).
+const maxEmailLength = 254
+
 // require wraps a handler so only signed-in, active users with at least role
 // reach it. Anonymous users are sent to sign in (and back afterwards); users
 // with too small a role get 403.
@@ -81,13 +84,30 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(form))
 		return
 	}
-	throttled := func(wait time.Duration) {
-		w.Header().Set("Retry-After", retryAfter(wait))
-		form.Error = lang.T("login.throttled", humanDuration(lang, wait))
-		h.render(w, r, http.StatusTooManyRequests, views.LoginPage(form))
+	// The per-address limit was applied before the form was read
+	// (throttleSignIn). Then the account's delay and the lock of this
+	// (account, address) pair, counted by the email as typed: an email with
+	// no account is throttled exactly like one with, so the answers tell
+	// nothing about which exist.
+	if len(form.Email) > maxEmailLength {
+		// No account has such an email; do not keep it as a throttle key.
+		form.Error = lang.T("login.invalid")
+		h.render(w, r, http.StatusUnauthorized, views.LoginPage(form))
+		return
 	}
-	if ok, wait := h.loginIP.allow(clientAddr(r, h.cfg.TrustProxy)); !ok {
-		throttled(wait)
+	addr := clientAddr(r, h.cfg.TrustProxy)
+	limits := h.loginLimits()
+	wait, block, err := h.store.BeginLogin(ctx, form.Email, addr, limits)
+	if err != nil {
+		h.serverError(w, r, errorf("login", err))
+		return
+	}
+	switch block {
+	case store.LoginAccountDelay:
+		h.loginThrottled(w, r, form, "login.delayed", wait)
+		return
+	case store.LoginPairLocked:
+		h.loginThrottled(w, r, form, "login.locked", wait)
 		return
 	}
 	user, err := h.store.UserByEmail(ctx, form.Email)
@@ -95,39 +115,22 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("login", err))
 		return
 	}
-	now := h.now()
 	known := err == nil && user.Active()
-	if known && user.LockedUntil != nil && now.Before(*user.LockedUntil) {
-		throttled(user.LockedUntil.Sub(now))
-		return
-	}
-	if !known {
-		if wait, locked := h.unknown.locked(form.Email); locked {
-			throttled(wait)
-			return
-		}
-	}
 	hash := dummyHash
 	if err == nil {
 		hash = []byte(user.PasswordHash)
 	}
 	match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
 	if !known || !match {
-		// Unknown and disabled emails are counted and locked like real
-		// accounts, so that the answers tell nothing about which exist.
-		if known {
-			if _, ferr := h.store.RecordLoginFailure(ctx, user.ID, h.cfg.LockAfter, h.cfg.LockFor); ferr != nil {
-				h.serverError(w, r, errorf("login", ferr))
-				return
-			}
-		} else {
-			h.unknown.fail(form.Email, h.cfg.LockAfter, h.cfg.LockFor)
+		if err := h.store.RecordLoginFailure(ctx, form.Email, addr, limits); err != nil {
+			h.serverError(w, r, errorf("login", err))
+			return
 		}
 		form.Error = lang.T("login.invalid")
 		h.render(w, r, http.StatusUnauthorized, views.LoginPage(form))
 		return
 	}
-	if err := h.store.RecordLoginSuccess(ctx, user.ID); err != nil {
+	if err := h.store.RecordLoginSuccess(ctx, form.Email, addr); err != nil {
 		h.serverError(w, r, errorf("login", err))
 		return
 	}

@@ -25,7 +25,9 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		}
 	}
 	e.get(c, "/login")
-	resp, err := c.Get(e.srv.URL + "/metrics")
+	metrics := httptest.NewServer(e.h.MetricsHandler()) // the METRICS_ADDR listener
+	t.Cleanup(metrics.Close)
+	resp, err := c.Get(metrics.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

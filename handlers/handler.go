@@ -24,16 +24,30 @@ type Config struct {
 	// SandboxLinks are the fakes' own pages (fault switches, sent
 	// notifications), shown in the sandbox banner.
 	SandboxLinks []SandboxLink
-	// Login throttling: per client address a burst of LoginBurst attempts,
-	// then one every LoginEvery; per account LockAfter consecutive failures
-	// lock it for LockFor.
+	// Login throttling, kept in Postgres so that it holds across
+	// instances. Per client address a burst of LoginBurst attempts, then
+	// one every LoginEvery. Per account (the email as typed, known or
+	// not), after DelayAfter consecutive failures each attempt waits
+	// DelayBase, doubled with each further failure up to DelayMax: an
+	// attacker spreading guesses over many addresses slows the guessing
+	// but cannot keep the owner out. Per account and address, LockAfter
+	// failures lock that pair for LockFor, the right password included.
 	LoginBurst int
 	LoginEvery time.Duration
+	DelayAfter int
+	DelayBase  time.Duration
+	DelayMax   time.Duration
 	LockAfter  int
 	LockFor    time.Duration
 	// TrustProxy takes the client address from X-Forwarded-For, as set by
 	// the reverse proxy in front of the product.
 	TrustProxy bool
+	// MetricsToken, when set, lets a scraper read /metrics on the public
+	// listener with "Authorization: Bearer <token>" (and is required on the
+	// metrics listener too). Unset, /metrics is not served on the public
+	// listener at all: only MetricsHandler, on a listener of its own, serves
+	// it.
+	MetricsToken string
 	// JobWait is how long a form waits for a queued provider write to finish
 	// before it shows the record as pending.
 	JobWait time.Duration
@@ -66,9 +80,10 @@ type Handler struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 	root     http.Handler
-	loginIP  *ipLimiter
-	unknown  *unknownLogins
 	migrated atomic.Bool
+	// uploads are the routes that take a file upload, with their body
+	// limits (see uploadRoutes).
+	uploads map[string]int64
 }
 
 // New builds the handler and its routes.
@@ -78,6 +93,15 @@ func New(cfg Config, d Deps) *Handler {
 	}
 	if cfg.LoginEvery == 0 {
 		cfg.LoginEvery = 6 * time.Second
+	}
+	if cfg.DelayAfter == 0 {
+		cfg.DelayAfter = 5
+	}
+	if cfg.DelayBase == 0 {
+		cfg.DelayBase = 2 * time.Second
+	}
+	if cfg.DelayMax == 0 {
+		cfg.DelayMax = time.Minute
 	}
 	if cfg.LockAfter == 0 {
 		cfg.LockAfter = 5
@@ -111,8 +135,7 @@ func New(cfg Config, d Deps) *Handler {
 		kick:     d.KickJobs,
 		now:      d.Now,
 		mux:      http.NewServeMux(),
-		loginIP:  newIPLimiter(cfg.LoginEvery, cfg.LoginBurst, d.Now),
-		unknown:  newUnknownLogins(d.Now),
+		uploads:  uploadRoutes(),
 	}
 	h.routes()
 	h.root = h.middleware(h.mux)
@@ -122,10 +145,15 @@ func New(cfg Config, d Deps) *Handler {
 // ServeHTTP serves a request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
 
-// Sweep forgets idle login limiters and counters; call it periodically.
+// Sweep forgets sign-in throttling state that has gone idle (addresses and
+// failures untouched for a day whose lock has ended); call it periodically.
+// Every instance may: the delete is idempotent.
 func (h *Handler) Sweep() {
-	h.loginIP.sweep(15 * time.Minute)
-	h.unknown.sweep(h.cfg.LockFor)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.store.DeleteStaleLoginThrottles(ctx, max(24*time.Hour, h.cfg.LockFor)); err != nil {
+		h.log.Error("sweep sign-in throttling", "err", err)
+	}
 }
 
 // ctxKey keys the request-scoped values the middleware adds.

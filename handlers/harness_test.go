@@ -40,6 +40,10 @@ type testEnv struct {
 	conn     *connect.Connector
 	metrics  *Metrics
 	now      *clocktest.Clock
+	// dbURL is the test's database; sessionKey signs the session cookie.
+	// A second instance of the product (instance) shares both.
+	dbURL      string
+	sessionKey []byte
 }
 
 // envOption adjusts the configuration of a test environment.
@@ -50,12 +54,13 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, st: storetest.New(t), now: &clocktest.Clock{}, metrics: NewMetrics()}
+	e := &testEnv{t: t, dbURL: storetest.URL(t), now: &clocktest.Clock{}, metrics: NewMetrics()}
+	e.st = storetest.Open(t, e.dbURL)
 	e.st.SetClock(e.now.Now)
-	key := make([]byte, 32)
-	rand.Read(key)
+	e.sessionKey = make([]byte, 32)
+	rand.Read(e.sessionKey)
 	var err error
-	e.sessions, err = e.st.Sessions(store.SessionConfig{Keys: [][]byte{key}, Idle: time.Hour, Absolute: 12 * time.Hour})
+	e.sessions, err = e.st.Sessions(store.SessionConfig{Keys: [][]byte{e.sessionKey}, Idle: time.Hour, Absolute: 12 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +105,31 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	})
 	handler = e.h
 	return e
+}
+
+// instance starts a second instance of the product on the database at
+// dbURL (the test's own, or a route to it), as a second server behind a
+// load balancer would run: the same configuration and session key, its own
+// store, handler and process memory. Its testEnv shares the clock, the
+// fakes and the job runner of e.
+func (e *testEnv) instance(dbURL string) *testEnv {
+	e.t.Helper()
+	i := *e
+	i.st = storetest.Open(e.t, dbURL)
+	i.st.SetClock(e.now.Now)
+	var err error
+	i.sessions, err = i.st.Sessions(store.SessionConfig{Keys: [][]byte{e.sessionKey}, Idle: time.Hour, Absolute: 12 * time.Hour})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	i.metrics = NewMetrics()
+	i.h = New(e.h.cfg, Deps{
+		Store: i.st, Sessions: i.sessions, Assets: static.New(), Metrics: i.metrics,
+		KickJobs: e.h.kick, Now: e.now.Now, Connect: e.conn, Logger: quiet,
+	})
+	i.srv = httptest.NewServer(i.h)
+	e.t.Cleanup(i.srv.Close)
+	return &i
 }
 
 // client returns a browser-like client with its own cookie jar that does

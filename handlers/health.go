@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"time"
 
@@ -47,5 +48,42 @@ func (h *Handler) metricsHandler() http.HandlerFunc {
 			h.metrics.SetJobCounts(counts)
 		}
 		prom.ServeHTTP(w, r)
+	}
+}
+
+// publicMetrics is /metrics on the public listener: the metrics name every
+// route, job state and provider call, so they are served there only with
+// the configured token, and not at all without one.
+func (h *Handler) publicMetrics() http.HandlerFunc {
+	serve := h.metricsHandler()
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.cfg.MetricsToken == "" {
+			h.notFound(w, r)
+			return
+		}
+		h.withMetricsToken(serve)(w, r)
+	}
+}
+
+// MetricsHandler serves /metrics for a listener of its own (METRICS_ADDR),
+// reachable only where the operator exposes it; it asks for the token too
+// when one is configured.
+func (h *Handler) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", h.withMetricsToken(h.metricsHandler()))
+	return mux
+}
+
+// withMetricsToken lets through requests that carry the configured bearer
+// token; without a configured token it lets everything through.
+func (h *Handler) withMetricsToken(next http.HandlerFunc) http.HandlerFunc {
+	want := []byte("Bearer " + h.cfg.MetricsToken)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kasa metrics"`)
+			http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next(w, r)
 	}
 }

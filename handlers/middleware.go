@@ -27,6 +27,8 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 		h.renderError(w, r, http.StatusForbidden, "error.crossorigin")
 	}))
 	var hdl http.Handler = next
+	hdl = h.limitBodies(hdl)
+	hdl = h.throttleSignIn(hdl)
 	hdl = h.withSession(hdl)
 	hdl = cop.Handler(hdl)
 	hdl = securityHeaders(hdl)
@@ -165,6 +167,13 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 		}
 		ctx := r.Context()
 		sess, err := h.sessions.Get(r, sessionName)
+		if store.Unavailable(err) {
+			// Not knowing who this is is not the same as knowing it is
+			// nobody: answering as if signed out would send the user to
+			// sign in and lose what they sent. Say so, leave the cookie.
+			h.databaseUnavailable(w, r, errorf("load session", err))
+			return
+		}
 		if err != nil {
 			h.log.Error("load session", "request_id", requestID(ctx), "err", err)
 		}

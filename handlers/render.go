@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"kasa/i18n"
+	"kasa/store"
 	"kasa/views"
 )
 
@@ -45,8 +46,21 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, status int
 // serverError logs err and shows the generic error page: the user sees a
 // code to quote, never the internal error text.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.Unavailable(err) {
+		h.databaseUnavailable(w, r, err)
+		return
+	}
 	h.log.Error("server error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 	h.renderError(w, r, http.StatusInternalServerError, "")
+}
+
+// databaseUnavailable answers 503 when the database cannot be reached: the
+// request may succeed in a few seconds, so the page says to try again, and
+// nothing about the session changes.
+func (h *Handler) databaseUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.Warn("database unavailable", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "5")
+	h.renderError(w, r, http.StatusServiceUnavailable, "error.dbdown")
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

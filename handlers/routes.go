@@ -10,7 +10,7 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("GET /healthz", h.healthz)
 	m.HandleFunc("GET /readyz", h.readyz)
-	m.HandleFunc("GET /metrics", h.metricsHandler())
+	m.HandleFunc("GET /metrics", h.publicMetrics())
 	m.Handle("GET /static/", h.assets)
 
 	m.HandleFunc("GET /login", h.loginPage)

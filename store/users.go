@@ -47,13 +47,15 @@ var ErrLastAdmin = errors.New("store: the last active administrator cannot be re
 
 // User is a person who signs in.
 type User struct {
-	ID                 int64      `db:"id"`
-	Email              string     `db:"email"`
-	Name               string     `db:"name"`
-	PasswordHash       string     `db:"password_hash"`
-	Role               Role       `db:"role"`
-	Language           string     `db:"language"`
-	DisabledAt         *time.Time `db:"disabled_at"`
+	ID           int64      `db:"id"`
+	Email        string     `db:"email"`
+	Name         string     `db:"name"`
+	PasswordHash string     `db:"password_hash"`
+	Role         Role       `db:"role"`
+	Language     string     `db:"language"`
+	DisabledAt   *time.Time `db:"disabled_at"`
+	// FailedLogins and LockedUntil held the former per-account lock;
+	// sign-in no longer reads them (see LoginLimits and login_failures).
 	FailedLogins       int        `db:"failed_logins"`
 	LockedUntil        *time.Time `db:"locked_until"`
 	MustChangePassword bool       `db:"must_change_password"`
@@ -163,7 +165,11 @@ func (s *Store) SetUserRole(ctx context.Context, id int64, role Role) error {
 func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if !disabled {
-			return execOne(ctx, tx, `UPDATE users SET disabled_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id)
+			if err := execOne(ctx, tx, `UPDATE users SET disabled_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
+				return err
+			}
+			// Re-enabling gives the user a fresh start at signing in.
+			return clearLoginFailures(ctx, tx, id)
 		}
 		if err := guardLastAdmin(ctx, tx, id); err != nil {
 			return err
@@ -196,6 +202,11 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string, mustChan
 		if err := execOne(ctx, tx, `UPDATE users SET password_hash = $2, must_change_password = $3, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id, hash, mustChange); err != nil {
 			return err
 		}
+		// A new password (an administrator's reset) ends the delay and the
+		// locks earned by guesses at the old one.
+		if err := clearLoginFailures(ctx, tx, id); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)`, id, keepSession)
 		return err
 	})
@@ -204,22 +215,6 @@ func (s *Store) SetPassword(ctx context.Context, id int64, hash string, mustChan
 // SetUserLanguage stores the user's interface language ("" = from the browser).
 func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string) error {
 	return execOne(ctx, s.db, `UPDATE users SET language = $2, updated_at = now() WHERE id = $1`, id, lang)
-}
-
-// RecordLoginFailure counts a failed sign-in; after lockAfter consecutive
-// failures the account is locked for lockFor. It returns the lock's end, if any.
-func (s *Store) RecordLoginFailure(ctx context.Context, id int64, lockAfter int, lockFor time.Duration) (*time.Time, error) {
-	var until *time.Time
-	err := s.db.GetContext(ctx, &until, `UPDATE users SET failed_logins = failed_logins + 1,
-		locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3::timestamptz ELSE locked_until END
-		WHERE id = $1 RETURNING locked_until`, id, lockAfter, s.now().Add(lockFor))
-	return until, notFound(err)
-}
-
-// RecordLoginSuccess clears the failure count.
-func (s *Store) RecordLoginSuccess(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, id)
-	return err
 }
 
 // execOne runs a statement that must touch exactly one row.

@@ -70,33 +70,6 @@ func TestLastAdminCannotBeRemoved(t *testing.T) {
 	}
 }
 
-func TestLoginFailuresLockTheAccount(t *testing.T) {
-	st := storetest.New(t)
-	ctx := context.Background()
-	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-	st.SetClock(func() time.Time { return now })
-	u, _ := st.CreateUser(ctx, store.NewUser{Email: "c@kasa.test", PasswordHash: "x", Role: store.RoleViewer})
-	for i := 1; i <= 3; i++ {
-		until, err := st.RecordLoginFailure(ctx, u.ID, 3, 15*time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (until != nil) != (i == 3) {
-			t.Fatalf("after %d failures locked_until=%v", i, until)
-		}
-		if i == 3 && !until.Equal(now.Add(15*time.Minute)) {
-			t.Fatalf("locked until %v", until)
-		}
-	}
-	if err := st.RecordLoginSuccess(ctx, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	u, _ = st.UserByID(ctx, u.ID)
-	if u.FailedLogins != 0 || u.LockedUntil != nil {
-		t.Fatalf("success did not reset: %d, %v", u.FailedLogins, u.LockedUntil)
-	}
-}
-
 func TestDisablingAndPasswordChangeEndSessions(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()

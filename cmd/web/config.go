@@ -38,6 +38,11 @@ type config struct {
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"text"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	TrustProxy      bool          `env:"TRUST_PROXY" envDefault:"false"`
+	// MetricsAddr serves /metrics on a listener of its own; MetricsToken
+	// serves it on the public listener to that bearer token. With neither,
+	// the metrics are not served.
+	MetricsAddr  string `env:"METRICS_ADDR"`
+	MetricsToken string `env:"METRICS_TOKEN"`
 
 	publicURL *url.URL
 	// sandboxBase is the first of the fakes' three ports; 0 means random.
@@ -57,6 +62,12 @@ func loadConfig() (config, error) {
 		return c, fmt.Errorf("PUBLIC_URL %q: want an absolute http(s) URL", c.PublicURL)
 	}
 	c.publicURL = u
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr {
+		return c, fmt.Errorf("METRICS_ADDR %q: must differ from ADDR, or the metrics would be public", c.MetricsAddr)
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return c, errors.New("METRICS_TOKEN: use at least 16 random characters")
+	}
 	switch c.Sandbox {
 	case "auto", "true", "false":
 	default:

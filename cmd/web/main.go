@@ -147,12 +147,27 @@ func run() error {
 	h := handlers.New(handlers.Config{
 		PublicURL:    cfg.publicURL,
 		TrustProxy:   cfg.TrustProxy,
+		MetricsToken: cfg.MetricsToken,
 		Sandbox:      sandbox,
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
 		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
 		KickJobs: runner.Kick, Connect: conn,
 	})
+
+	if cfg.MetricsAddr != "" {
+		ms, err := startMetrics(cfg.MetricsAddr, h.MetricsHandler(), log)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := ms.shutdown(ctx); err != nil {
+				log.Error("metrics shutdown", "err", err)
+			}
+		}()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

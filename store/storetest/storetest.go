@@ -133,7 +133,15 @@ func Keyring(t testing.TB) *store.Keyring {
 // New returns a Store over a fresh migrated database, closed when t ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), URL(t), Keyring(t))
+	return Open(t, URL(t))
+}
+
+// Open returns a Store over the database at url (from URL, or a second
+// route to it), closed when t ends. Tests that run two instances of the
+// product on one database open it twice.
+func Open(t testing.TB, url string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), url, Keyring(t))
 	if err != nil {
 		t.Fatal(err)
 	}

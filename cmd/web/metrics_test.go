@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+)
+
+func TestMetricsConfig(t *testing.T) {
+	t.Setenv("ADDR", "127.0.0.1:8080")
+	t.Setenv("PUBLIC_URL", "")
+	t.Setenv("METRICS_ADDR", "127.0.0.1:9100")
+	t.Setenv("METRICS_TOKEN", "scrape-secret-123")
+	c, err := loadConfig()
+	if err != nil || c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != "scrape-secret-123" {
+		t.Fatalf("metrics settings: %q %q %v", c.MetricsAddr, c.MetricsToken, err)
+	}
+	t.Setenv("METRICS_ADDR", "127.0.0.1:8080")
+	if _, err := loadConfig(); err == nil {
+		t.Error("METRICS_ADDR equal to ADDR was accepted: the metrics would be public")
+	}
+	t.Setenv("METRICS_ADDR", "")
+	t.Setenv("METRICS_TOKEN", "short")
+	if _, err := loadConfig(); err == nil {
+		t.Error("a guessable METRICS_TOKEN was accepted")
+	}
+}
+
+func TestMetricsListenerServesItsHandlerAndStops(t *testing.T) {
+	h := http.NewServeMux()
+	h.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "kasa_up 1\n") })
+	m, err := startMetrics("127.0.0.1:0", h, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + m.addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "kasa_up 1\n" {
+		t.Fatalf("metrics listener: %d %q", resp.StatusCode, body)
+	}
+	if err := m.shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + m.addr() + "/metrics"); err == nil {
+		t.Error("the metrics listener still answers after shutdown")
+	}
+}
