@@ -65,11 +65,7 @@ func TestDebtAmountFollowsTheUserLanguage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, err := strconv.ParseInt(strings.TrimPrefix(loc, "/debts/"), 10, 64)
-			if err != nil {
-				t.Fatalf("redirected to %q", loc)
-			}
-			d := waitDebtState(t, e, id, store.DebtDelivered, time.Minute)
+			d := waitDebtState(t, e, mustInt(t, strings.TrimPrefix(loc, "/debts/")), store.DebtDelivered, time.Minute)
 			if !d.Amount.Equal(mustDec(tc.want)) {
 				t.Errorf("stored %v, want %s", d.Amount, tc.want)
 			}

@@ -115,7 +115,7 @@ func New(cfg Config, d Deps) *Handler {
 		unknown:  newUnknownLogins(d.Now),
 	}
 	h.routes()
-	h.root = h.middleware(h.mux)
+	h.root = h.middleware(h.checkText(h.mux))
 	return h
 }
 

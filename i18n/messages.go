@@ -109,6 +109,7 @@ var auth = map[string]Text{
 	"amount.empty":            {"Tutar girin.", "Enter an amount."},
 	"amount.invalid":          {"Tutar anlaşılamadı. Türkçede binlikler nokta, kuruş virgülle ayrılır: 1.550,00 ya da 1550,00 yazın.", "This is not an amount. In English a comma groups thousands and a point marks the cents: type 1,550.00 or 1550.00."},
 	"amount.decimals":         {"En fazla iki ondalık basamak (kuruş) yazılabilir. Türkçede virgül ondalık ayırıcıdır: bin beş yüz elli beş lira için 1.555 ya da 1555 yazın.", "At most two decimal places (cents) are allowed. In English the point is the decimal mark: for one thousand five hundred and fifty-five, type 1,555 or 1555."},
+	"valid.text.utf8":         {"Bu alan metin olarak okunamayan karakterler içeriyor; değeri yeniden yazın ya da kopyaladığınız yerden düz metin olarak yapıştırın.", "This field contains characters that are not valid text; type the value again, or paste it as plain text from where you copied it."},
 	"form.errors":             {"Formda düzeltilmesi gereken alanlar var.", "Some fields in the form need correcting."},
 	"account.title":           {"Hesabım", "My account"},
 	"account.password":        {"Parolayı değiştir", "Change password"},
