@@ -41,7 +41,7 @@ var debts = map[string]Text{
 	"debts.state.failed":            {"Başarısız", "Failed"},
 	"debts.inactive":                {"Pasif", "Inactive"},
 	"debts.overdue.badge":           {"Vadesi geçmiş", "Overdue"},
-	"debts.filter.q":                {"ERP kodu ya da belge no", "ERP code or document no"},
+	"debts.filter.q":                {"ERP kodu, belge no ya da açıklamanın bir parçası", "Part of the ERP code, document no or description"},
 	"debts.filter.overdue":          {"Yalnızca vadesi geçmişler", "Overdue only"},
 	"debts.filter.agent":            {"Bayi", "Agent"},
 	"debts.filter.account":          {"Cari hesap", "Current account"},
