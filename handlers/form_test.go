@@ -65,6 +65,7 @@ func TestInvalidUTF8IsRefusedAtTheField(t *testing.T) {
 		{"consent dates", operator, http.MethodPost, "/consents", url.Values{"validation_date": {badUTF8}, "frequency": {"4"}, "recurring": {"true"}}, "validation_date", &kept{"frequency", "4"}, `SELECT count(*) FROM garanti_consents`},
 		{"debt search", operator, http.MethodGet, "/debts", url.Values{"q": {badUTF8}}, "q", nil, ""},
 		{"hgs motorway", operator, http.MethodGet, "/hgs", url.Values{"motorway": {"Çaml" + badUTF8}}, "motorway", nil, ""},
+		{"api log operation", admin, http.MethodGet, "/apilog", url.Values{"operation": {"token" + badUTF8}, "request_id": {"abc"}}, "operation", &kept{"request_id", "abc"}, ""},
 		{"movements search", operator, http.MethodGet, "/movements", url.Values{"account": {strconv.FormatInt(acct.ID, 10)}, "q": {badUTF8}}, "q", &kept{"q", "\uFFFD"}, ""},
 		{"sign in", e.client(), http.MethodPost, "/login", url.Values{"email": {badUTF8}, "password": {"x"}}, "email", nil, `SELECT count(*) FROM sessions`},
 		{"own password", operator, http.MethodPost, "/account/password", url.Values{"current_password": {testPassword}, "new_password": {"uzun bir parola " + badUTF8}, "new_password_confirm": {"uzun bir parola " + badUTF8}}, "new_password", nil, `SELECT count(*) FROM audit_log`},
