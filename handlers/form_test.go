@@ -137,3 +137,23 @@ func (e *testEnv) countRows(query string) int {
 	}
 	return n
 }
+
+// TestFieldDescribedByItsErrorOrItsHint: a field points screen readers at
+// its error when it has one, else at its hint; never at both, and no stray
+// attribute is written.
+func TestFieldDescribedByItsErrorOrItsHint(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	form := validDebtForm(e, "T-ARIA-"+randomSuffix())
+	form.Set("amount", "1,555")
+	_, doc := e.postForm(c, "/debts", form, "Accept-Language", "tr")
+	for field, want := range map[string]string{"amount": "e-amount", "paidAmount": "h-paidAmount"} {
+		in := doc.Find("#f-" + field)
+		if got := in.AttrOr("aria-describedby", ""); got != want {
+			t.Errorf("%s described by %q, want %q", field, got, want)
+		}
+		if _, stray := in.Attr("else"); stray {
+			t.Errorf("%s carries a stray else attribute", field)
+		}
+	}
+}
