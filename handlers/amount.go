@@ -31,7 +31,7 @@ func (h *Handler) amountEcho(w http.ResponseWriter, r *http.Request) {
 // the name becomes an element id, so only known names are accepted.
 func isEchoField(name string) bool {
 	switch name {
-	case "amount", "paidAmount", "min", "max":
+	case "amount", "paidAmount":
 		return true
 	}
 	return false
