@@ -53,6 +53,7 @@ func (h *Handler) createBankAccount(w http.ResponseWriter, r *http.Request) {
 	if msg != "" {
 		form.Errors["number"] = msg
 	}
+	textErrors(r, form.Errors)
 	switch {
 	case form.Name == "":
 		form.Errors["name"] = lang.T("valid.bankacct.name.required")

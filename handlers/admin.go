@@ -105,6 +105,7 @@ func (h *Handler) apiLogPage(w http.ResponseWriter, r *http.Request) {
 	page := queryInt(r, "page", 1)
 	f.Offset = (page - 1) * pageSize
 	status := http.StatusOK
+	textErrors(r, v.Errors)
 	if len(v.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 		f.From, f.To = time.Time{}, time.Time{}

@@ -80,6 +80,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if password == "" {
 		form.Errors["password"] = lang.T("login.password.required")
 	}
+	textErrors(r, form.Errors)
 	if len(form.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(form))
 		return
@@ -220,6 +221,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	form.Errors = validateUser(lang, form.Email, form.Name)
 	validatePassword(lang, form.Errors, "password", password, r.PostFormValue("password_confirm"))
+	textErrors(r, form.Errors)
 	if len(form.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.SetupPage(form))
 		return

@@ -90,7 +90,7 @@ func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
 
 // debtListView builds the list's view model from what the store read.
 func debtListView(ctx context.Context, f store.DebtFilter, q url.Values, p store.DebtListPage) views.DebtListView {
-	v := views.DebtListView{Filter: f, Query: q, Today: f.Today, CanEdit: canEditDebts(ctx), Page: p.Page, LastSync: p.LastSync}
+	v := views.DebtListView{Filter: f, Query: q, Today: f.Today, CanEdit: canEditDebts(ctx), Page: p.Page, LastSync: p.LastSync, Errors: views.Errors{}}
 	for _, r := range p.Refs {
 		switch r.Kind {
 		case store.RefAgent:
@@ -111,7 +111,11 @@ func (h *Handler) debtsPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("debts list", err))
 		return
 	}
-	h.render(w, r, http.StatusOK, views.DebtsPage(debtListView(r.Context(), f, q, p)))
+	v, status := debtListView(r.Context(), f, q, p), http.StatusOK
+	if textErrors(r, v.Errors) {
+		status = http.StatusUnprocessableEntity
+	}
+	h.render(w, r, status, views.DebtsPage(v))
 }
 
 // loadDebt reads the {id} debt, answering 404 itself when there is none.

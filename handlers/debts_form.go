@@ -88,6 +88,7 @@ func (h *Handler) createDebt(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create debt", err))
 		return
 	}
+	textErrors(r, errs)
 	if len(errs) > 0 {
 		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, nil, values, errs, "")
 		return
@@ -208,6 +209,7 @@ func (h *Handler) updateDebt(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("edit debt", err))
 		return
 	}
+	textErrors(r, errs)
 	if len(errs) > 0 {
 		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, &cur, values, errs, "")
 		return

@@ -67,12 +67,12 @@ func (h *Handler) validateDebt(ctx context.Context, l i18n.Lang, v map[string]st
 			}
 			return decimal.Zero, !required
 		}
-		d, err := i18n.ParseAmount(s)
+		d, err := i18n.ParseAmount(l, s)
 		switch {
+		case i18n.AmountCode(err) == i18n.AmountDecimals:
+			errs[name] = l.T("debts.v.amount.decimals")
 		case err != nil:
 			errs[name] = l.T("debts.v.amount.invalid")
-		case !d.Equal(d.Round(2)):
-			errs[name] = l.T("debts.v.amount.decimals")
 		case d.Abs().GreaterThanOrEqual(maxDebtAmount):
 			errs[name] = l.T("debts.v.amount.range")
 		default:

@@ -239,6 +239,7 @@ func (h *Handler) garantiRegister(w http.ResponseWriter, r *http.Request) {
 	if v.ClientID != "" && r.PostFormValue("confirm_reregister") != "yes" {
 		v.Errors["confirm_reregister"] = lang.T("garanti.setup.reregister.confirm.required")
 	}
+	textErrors(r, v.Errors)
 	if len(v.Errors) > 0 {
 		v.Reregistering = v.ClientID != ""
 		h.render(w, r, http.StatusUnprocessableEntity, views.GarantiSetupPage(v))
@@ -305,6 +306,7 @@ func (h *Handler) garantiCredentials(w http.ResponseWriter, r *http.Request) {
 	if secret == "" && !v.SecretSet {
 		v.Errors["client_secret"] = lang.T("garanti.valid.required")
 	}
+	textErrors(r, v.Errors)
 	if len(v.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.GarantiSetupPage(v))
 		return

@@ -154,6 +154,7 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create consent", err))
 		return
 	}
+	textErrors(r, f.Errors)
 	if len(f.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.ConsentFormPage(f))
 		return

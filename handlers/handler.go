@@ -138,7 +138,7 @@ func New(cfg Config, d Deps) *Handler {
 		uploads:  uploadRoutes(),
 	}
 	h.routes()
-	h.root = h.middleware(h.mux)
+	h.root = h.middleware(h.checkText(h.mux))
 	return h
 }
 

@@ -58,6 +58,7 @@ func (h *Handler) hgsFilter(r *http.Request) (views.HGSFilterForm, store.HGSFilt
 	if len([]rune(form.Motorway)) > 100 {
 		errs["motorway"] = lang.T("garanti.valid.toolong", 100)
 	}
+	textErrors(r, errs)
 	if len(errs) > 0 {
 		return form, store.HGSFilter{}, errs
 	}

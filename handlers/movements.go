@@ -66,6 +66,7 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	q := r.URL.Query()
 	form, mq, errs, chosen := parseMovementQuery(lang, q, accounts, now)
+	textErrors(r, errs)
 	v := views.MovementsView{Accounts: accounts, Form: form, Errors: errs, Query: withoutSync(q),
 		CanFetch: currentUser(ctx).Role.AtLeast(store.RoleOperator)}
 	if !chosen {

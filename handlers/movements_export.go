@@ -24,6 +24,7 @@ func (h *Handler) exportMovements(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	_, mq, errs, chosen := parseMovementQuery(lang, q, accounts, h.now())
+	textErrors(r, errs)
 	if !chosen || len(errs) > 0 {
 		q.Del("decimal")
 		h.redirect(w, r, "/movements?"+q.Encode())

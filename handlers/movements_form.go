@@ -158,13 +158,18 @@ func checkCustomRange(lang i18n.Lang, form *views.MovementsForm, errs views.Erro
 	return from, to
 }
 
-// parseAmountField reads an optional amount bound typed as 1.550,00 or 1550.00.
+// parseAmountField reads an optional amount bound in the user's language
+// (1.550,00 in Turkish, 1,550.00 in English).
 func parseAmountField(lang i18n.Lang, field, value string, errs views.Errors) decimal.NullDecimal {
 	if value == "" {
 		return decimal.NullDecimal{}
 	}
-	d, err := i18n.ParseAmount(value)
-	if err != nil {
+	d, err := i18n.ParseAmount(lang, value)
+	switch {
+	case i18n.AmountCode(err) == i18n.AmountDecimals:
+		errs[field] = lang.T("amount.decimals")
+		return decimal.NullDecimal{}
+	case err != nil:
 		errs[field] = lang.T("valid.mov.amount")
 		return decimal.NullDecimal{}
 	}

@@ -24,6 +24,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /account", h.require(viewer, h.accountPage))
 	m.HandleFunc("POST /account/password", h.require(viewer, h.changePassword))
 	m.HandleFunc("POST /account/preferences", h.require(viewer, h.savePreferences))
+	m.HandleFunc("GET /amount/echo", h.require(viewer, h.amountEcho))
 
 	h.debtRoutes()
 	h.garantiRoutes()

@@ -109,6 +109,7 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	textErrors(r, errs)
 	if len(errs) > 0 {
 		// Secrets are never written back into a page: ask for the ones just
 		// typed again rather than dropping them silently.

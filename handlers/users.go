@@ -43,6 +43,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 	if !form.Role.Valid() {
 		form.Errors["role"] = lang.T("valid.role")
 	}
+	textErrors(r, form.Errors)
 	if len(form.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.NewUserPage(form))
 		return
@@ -201,6 +202,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		form.Errors["current_password"] = lang.T("valid.password.current")
 	}
 	validatePassword(lang, form.Errors, "new_password", next, r.PostFormValue("new_password_confirm"))
+	textErrors(r, form.Errors)
 	if len(form.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.AccountPage(*u, form))
 		return

@@ -5,6 +5,7 @@ package i18n
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -216,72 +217,155 @@ func (l Lang) DateTime(t time.Time) string {
 	return l.Date(t) + " " + t.In(Istanbul).Format("15:04")
 }
 
-// ParseAmount reads an amount as people type it: 1.550,00 or 1550,5 (Turkish),
-// 1,550.00 or 1550.00 (English), with an optional currency sign or code.
-// A lone separator followed by exactly three digits (1.550) is read as
-// grouping, as a Turkish reader means it.
-func ParseAmount(s string) (decimal.Decimal, error) {
+// AmountError is why ParseAmount refused an input. Code is language-neutral
+// (AmountEmpty, AmountInvalid, AmountDecimals); Key names the field message
+// in the catalogue, so every amount field explains a refusal the same way.
+type AmountError struct {
+	Code  string
+	Input string
+}
+
+// The refusal codes of ParseAmount.
+const (
+	AmountEmpty    = "empty"
+	AmountInvalid  = "invalid"
+	AmountDecimals = "decimals"
+)
+
+func (e *AmountError) Error() string { return fmt.Sprintf("amount %s: %q", e.Code, e.Input) }
+
+// Key is the catalogue key of the message that explains the refusal.
+func (e *AmountError) Key() string { return "amount." + e.Code }
+
+// AmountCode returns the refusal code carried by err, "" when err is not a
+// refusal of ParseAmount.
+func AmountCode(err error) string {
+	var ae *AmountError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
+}
+
+// MaxAmountDecimals is how many decimal places money may carry: kuruş and cents.
+const MaxAmountDecimals = 2
+
+// ParseAmount reads an amount as a user of language l types it. In Turkish
+// "." groups thousands and "," is the decimal mark (1.550,00); in English
+// the reverse (1,550.00). Spaces may group too, and a currency sign or code
+// is ignored. An input that is malformed in l's convention but well-formed
+// in the other one (1550.00 typed in Turkish) is read in the other one, as
+// it can mean nothing else. An input well-formed in l's convention is always
+// read in it: 1,555 typed in Turkish means 1 lira and 555 thousandths, so
+// it is refused for its three decimals rather than taken as 1555; no amount
+// is ever silently multiplied by a thousand.
+func ParseAmount(l Lang, s string) (decimal.Decimal, error) {
+	raw := s
 	s = strings.TrimSpace(s)
-	for _, sym := range []string{"₺", "TL", "TRY", "$", "USD", "€", "EUR", " ", "\u00a0"} {
-		s = strings.ReplaceAll(s, sym, "")
+	neg := strings.HasPrefix(s, "-")
+	s = trimCurrency(strings.TrimPrefix(s, "-"))
+	if strings.HasPrefix(s, "-") && !neg { // ₺-5
+		neg, s = true, trimCurrency(s[1:])
 	}
+	// Spaces group thousands in both languages (1 550,00).
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\u00a0' || r == '\u202f' {
+			return -1
+		}
+		return r
+	}, s)
 	if s == "" {
-		return decimal.Decimal{}, fmt.Errorf("empty amount")
-	}
-	lastDot, lastComma := strings.LastIndex(s, "."), strings.LastIndex(s, ",")
-	var intPart, frac string
-	switch {
-	case lastDot >= 0 && lastComma >= 0:
-		sepAt := max(lastDot, lastComma)
-		group := "."
-		if lastDot > lastComma {
-			group = ","
+		if neg {
+			return decimal.Decimal{}, &AmountError{Code: AmountInvalid, Input: raw}
 		}
-		intPart, frac = strings.ReplaceAll(s[:sepAt], group, ""), s[sepAt+1:]
-	case lastDot >= 0 || lastComma >= 0:
-		sep := "."
-		if lastComma >= 0 {
-			sep = ","
-		}
-		parts := strings.Split(s, sep)
-		last := parts[len(parts)-1]
-		switch {
-		case len(parts) > 2:
-			for _, p := range parts[1:] {
-				if len(p) != 3 {
-					return decimal.Decimal{}, fmt.Errorf("not an amount: %q", s)
-				}
-			}
-			intPart = strings.Join(parts, "") // grouping only
-		case len(last) == 3 && parts[0] != "" && parts[0] != "0" && parts[0] != "-0":
-			intPart = parts[0] + last // 1.550 is grouping
-		default:
-			intPart, frac = parts[0], last
-		}
-	default:
-		intPart = s
+		return decimal.Decimal{}, &AmountError{Code: AmountEmpty, Input: raw}
 	}
-	if !validGroupless(intPart) || strings.ContainsAny(frac, "+-.,") {
-		return decimal.Decimal{}, fmt.Errorf("not an amount: %q", s)
+	if neg {
+		s = "-" + s
 	}
-	num := intPart
-	if frac != "" {
-		num += "." + frac
+	group, mark := byte('.'), byte(',')
+	if l == EN {
+		group, mark = ',', '.'
+	}
+	num, ok := amountIn(s, group, mark)
+	if !ok {
+		num, ok = amountIn(s, mark, group)
+	}
+	if !ok {
+		return decimal.Decimal{}, &AmountError{Code: AmountInvalid, Input: raw}
+	}
+	if _, frac, _ := strings.Cut(num, "."); len(frac) > MaxAmountDecimals {
+		return decimal.Decimal{}, &AmountError{Code: AmountDecimals, Input: raw}
 	}
 	d, err := decimal.NewFromString(num)
 	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("not an amount: %q", s)
+		return decimal.Decimal{}, &AmountError{Code: AmountInvalid, Input: raw}
 	}
 	return d, nil
 }
 
-func validGroupless(s string) bool {
+// currencies are the signs and codes an amount may carry before or after it.
+var currencies = []string{"₺", "TL", "TRY", "$", "USD", "€", "EUR", "£", "GBP"}
+
+// trimCurrency removes a currency sign or code and the spaces around it
+// from either end of s.
+func trimCurrency(s string) string {
+	s = strings.TrimSpace(s)
+	for _, c := range currencies {
+		if t, ok := strings.CutPrefix(s, c); ok {
+			return strings.TrimSpace(t)
+		}
+		if t, ok := strings.CutSuffix(s, c); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return s
+}
+
+// amountIn reads s (sign, digits, separators only) in the convention where
+// group separates thousands and mark is the decimal mark, and returns it as
+// a plain decimal string ("-1550.5"). Grouping, when present, must be
+// regular: one to three leading digits, then groups of exactly three.
+func amountIn(s string, group, mark byte) (string, bool) {
+	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
+	intPart, frac, hasMark := strings.Cut(s, string(mark))
+	if hasMark && (frac == "" || !digits(frac)) {
+		return "", false
+	}
+	if strings.IndexByte(intPart, group) >= 0 {
+		parts := strings.Split(intPart, string(group))
+		if len(parts[0]) < 1 || len(parts[0]) > 3 || !digits(parts[0]) || parts[0][0] == '0' {
+			return "", false
+		}
+		for _, p := range parts[1:] {
+			if len(p) != 3 || !digits(p) {
+				return "", false
+			}
+		}
+		intPart = strings.Join(parts, "")
+	} else if intPart == "" && hasMark {
+		intPart = "0" // ,50 is half a lira
+	} else if !digits(intPart) {
+		return "", false
+	}
+	out := intPart
+	if hasMark {
+		out += "." + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out, true
+}
+
+// digits reports whether s is one or more ASCII digits.
+func digits(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}

@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,41 +58,152 @@ func TestFormatting(t *testing.T) {
 	}
 }
 
+// TestParseAmount reads every separator pattern in both languages: the
+// language's own convention wins whenever the input is well-formed in it,
+// the other convention is accepted only where it is the sole reading, and
+// more than two decimals is refused rather than read as grouping.
 func TestParseAmount(t *testing.T) {
-	ok := map[string]string{
-		"1.550,00": "1550", "1550.00": "1550", "1,550.00": "1550", "1550": "1550",
-		"1550,5": "1550.5", "0,55": "0.55", "0.550": "0.55", "12.345.678,90": "12345678.9",
-		"1.550": "1550", "₺ 1.550,00": "1550", "100 TL": "100", "-20,00": "-20", "1 550,00": "1550",
+	const (
+		empty    = "!" + AmountEmpty
+		invalid  = "!" + AmountInvalid
+		decimals = "!" + AmountDecimals
+	)
+	cases := []struct{ in, tr, en string }{
+		{"1,555", decimals, "1555"},
+		{"100,001", decimals, "100001"},
+		{"1.555", "1555", decimals},
+		{"100.001", "100001", decimals},
+		{"1.555,50", "1555.5", "1555.5"},
+		{"1,555.50", "1555.5", "1555.5"},
+		{"1555.00", "1555", "1555"},
+		{"1555,00", "1555", "1555"},
+		{"1 555,00", "1555", "1555"},
+		{"1 555.00", "1555", "1555"},
+		{"1\u00a0555,00", "1555", "1555"},
+		{"1555", "1555", "1555"},
+		{"0", "0", "0"},
+		{",5", "0.5", "0.5"},
+		{".5", "0.5", "0.5"},
+		{"0,55", "0.55", "0.55"},
+		{"0.55", "0.55", "0.55"},
+		{"1,5", "1.5", "1.5"},
+		{"1.5", "1.5", "1.5"},
+		{"12.345.678,90", "12345678.9", "12345678.9"},
+		{"12,345,678.90", "12345678.9", "12345678.9"},
+		{"12.345.678", "12345678", "12345678"},
+		{"12,345,678", "12345678", "12345678"},
+		{"1.2.3", invalid, invalid},
+		{"1,2,3", invalid, invalid},
+		{"1.55.0", invalid, invalid},
+		{"1.5555", decimals, decimals},
+		{"1,5555", decimals, decimals},
+		{"0.550", decimals, decimals},
+		{"0,550", decimals, decimals},
+		{"1.550,125", decimals, decimals},
+		{"1,550.125", decimals, decimals},
+		{"1,001", decimals, "1001"},
+		{"-20,00", "-20", "-20"},
+		{"-1.555,50", "-1555.5", "-1555.5"},
+		{"-0,01", "-0.01", "-0.01"},
+		{"-", invalid, invalid},
+		{"--5", invalid, invalid},
+		{"+5", invalid, invalid},
+		{"₺ 1.550,00", "1550", "1550"},
+		{"₺1,550.00", "1550", "1550"},
+		{"-₺0.50", "-0.5", "-0.5"},
+		{"1.550,00 ₺", "1550", "1550"},
+		{"100 TL", "100", "100"},
+		{"USD 12", "12", "12"},
+		{"", empty, empty},
+		{"   ", empty, empty},
+		{"₺", empty, empty},
+		{",", invalid, invalid},
+		{"1,", invalid, invalid},
+		{"1.", invalid, invalid},
+		{"abc", invalid, invalid},
+		{"on beş", invalid, invalid},
+		{"12a", invalid, invalid},
+		{"1e5", invalid, invalid},
+		{"1.550,00,1", invalid, invalid},
+		{"1$5", invalid, invalid},
+		{"0.001", decimals, decimals},
+		{"٣", invalid, invalid},
 	}
-	for in, want := range ok {
-		got, err := ParseAmount(in)
-		if err != nil || !got.Equal(decimal.RequireFromString(want)) {
-			t.Errorf("ParseAmount(%q) = %v, %v; want %s", in, got, err, want)
+	for _, c := range cases {
+		for _, lc := range []struct {
+			l    Lang
+			want string
+		}{{TR, c.tr}, {EN, c.en}} {
+			got, err := ParseAmount(lc.l, c.in)
+			if code, refused := strings.CutPrefix(lc.want, "!"); refused {
+				if AmountCode(err) != code {
+					t.Errorf("ParseAmount(%s, %q) = %v, %v; want refusal %q", lc.l, c.in, got, err, code)
+				}
+				continue
+			}
+			if err != nil || !got.Equal(decimal.RequireFromString(lc.want)) {
+				t.Errorf("ParseAmount(%s, %q) = %v, %v; want %s", lc.l, c.in, got, err, lc.want)
+			}
 		}
 	}
-	for _, in := range []string{"", "abc", "1,2,3", "1.55.0", "12a", "1.550,00,1", "--5", "1e5", ","} {
-		if got, err := ParseAmount(in); err == nil {
-			t.Errorf("ParseAmount(%q) = %v, want an error", in, got)
+	// Every refusal has a message in both languages.
+	for _, code := range []string{AmountEmpty, AmountInvalid, AmountDecimals} {
+		key := (&AmountError{Code: code}).Key()
+		if _, ok := Lookup(key); !ok {
+			t.Errorf("no message %s", key)
 		}
 	}
 }
 
-func FuzzParseAmount(f *testing.F) {
-	for _, s := range []string{"1.550,00", "1550.00", "-1", "₺", "1,2.3"} {
+// FuzzFormatThenParse checks that any amount of money the product shows
+// reads back as the same value in the language it was shown in, as a plain
+// number and as money with its sign.
+func FuzzFormatThenParse(f *testing.F) {
+	for _, s := range []string{"1555", "1.555", "-0.5", "0", "12345678.9", "100001", "999999999999999.99"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseAmount(s)
-		if err != nil {
+		d, err := decimal.NewFromString(s)
+		if err != nil || d.Abs().GreaterThan(decimal.New(1, 20)) {
 			return
 		}
-		// What parses must read back the same from its Turkish rendering.
-		back, err := ParseAmount(TR.Number(d, d.Exponent()*-1))
-		if d.Exponent() > 0 {
-			back, err = ParseAmount(TR.Number(d, 0))
+		d = d.Round(MaxAmountDecimals)
+		for _, l := range Langs {
+			for _, shown := range []string{l.Number(d, 2), l.Number(d, 0), l.Money(d, "TRY"), l.Money(d, "USD"), d.StringFixed(2)} {
+				if shown == l.Number(d, 0) && !d.IsInteger() {
+					continue
+				}
+				back, err := ParseAmount(l, shown)
+				if err != nil || !back.Equal(d) {
+					t.Fatalf("%s: %v shown as %q reads back as %v, %v", l, d, shown, back, err)
+				}
+			}
 		}
-		if err != nil || !back.Equal(d) {
-			t.Fatalf("%q → %v → %v, %v", s, d, back, err)
+	})
+}
+
+// FuzzParseAmount checks that whatever ParseAmount accepts has at most two
+// decimals and reads back the same from its rendering in the same language.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"1.550,00", "1550.00", "-1", "₺", "1,2.3", "1,555", ",5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, l := range Langs {
+			d, err := ParseAmount(l, s)
+			if err != nil {
+				if AmountCode(err) == "" {
+					t.Fatalf("%s %q: refusal without a code: %v", l, s, err)
+				}
+				continue
+			}
+			if !d.Equal(d.Round(MaxAmountDecimals)) {
+				t.Fatalf("%s %q → %v: more than two decimals accepted", l, s, d)
+			}
+			back, err := ParseAmount(l, l.Number(d, 2))
+			if err != nil || !back.Equal(d) {
+				t.Fatalf("%s %q → %v → %v, %v", l, s, d, back, err)
+			}
 		}
 	})
 }

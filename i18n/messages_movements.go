@@ -56,7 +56,7 @@ var movements = map[string]Text{
 	"mov.direction.out":       {"Çıkan para", "Money out"},
 	"mov.min":                 {"En az tutar", "Minimum amount"},
 	"mov.max":                 {"En çok tutar", "Maximum amount"},
-	"mov.amount.hint":         {"1.550,00 veya 1550.00", "1,550.00 or 1550.00"},
+	"mov.amount.hint":         {"1.550,00 veya 1550,00", "1,550.00 or 1550.00"},
 	"mov.text":                {"Açıklama, işlem adı veya kodu", "Description, name or code"},
 	"mov.show":                {"Göster", "Show"},
 	"mov.choose":              {"Bir hesap ve dönem seçin", "Choose an account and a period"},

@@ -147,7 +147,7 @@ func (f DebtFilter) where(args []any) (string, []any) {
 			`NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = debts.current_account_erp_code AND NOT r.active)`)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		add("(lower(erp_code) LIKE $? OR lower(document_no) LIKE $?)", escapeLike(strings.ToLower(q))+"%")
+		add(searchMatch("", debtSearchColumns, "$?"), escapeLike(q))
 	}
 	if len(conds) == 0 {
 		return "", args

@@ -63,9 +63,7 @@ func (f HGSFilter) cond() (string, []any) {
 		add("t.entrance_ts < ?", GarantiDay(f.To).AddDate(0, 0, 1))
 	}
 	if m := strings.TrimSpace(f.Motorway); m != "" {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(m)
-		add("(t.entrance_motorway ILIKE ? OR t.departure_motorway ILIKE $X OR t.explanation ILIKE $X)", "%"+esc+"%")
-		conds[len(conds)-1] = strings.ReplaceAll(conds[len(conds)-1], "$X", "$"+strconv.Itoa(len(args)))
+		add(searchMatch("t.", hgsSearchColumns, "?"), escapeLike(m))
 	}
 	return strings.Join(conds, " AND "), args
 }

@@ -42,7 +42,7 @@ func (f MovementFilter) where() (string, []any) {
 		add("abs(amount) <= ?", f.MaxAmount.Decimal)
 	}
 	if t := strings.TrimSpace(f.Text); t != "" {
-		add(`(description ILIKE ? OR name ILIKE ? OR code ILIKE ?)`, "%"+escapeLike(t)+"%")
+		add(searchMatch("", movementSearchColumns, "?"), escapeLike(t))
 	}
 	return strings.Join(conds, " AND "), args
 }

@@ -659,11 +659,11 @@ func APILogPage(v APILogView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(Input{Name: "operation", Label: T(ctx, "apilog.operation"), Value: v.Operation}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(Input{Name: "operation", Label: T(ctx, "apilog.operation"), Value: v.Operation, Error: v.Errors["operation"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(Input{Name: "request_id", Label: T(ctx, "apilog.requestid"), Value: v.RequestID}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(Input{Name: "request_id", Label: T(ctx, "apilog.requestid"), Value: v.RequestID, Error: v.Errors["request_id"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -360,11 +360,11 @@ func DebtFormPage(f DebtForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(Input{Name: "amount", Label: T(ctx, "debts.f.amount"), Value: f.Values["amount"], Error: f.Errors["amount"], Hint: T(ctx, "debts.h.amount"), Required: true, Attrs: templ.Attributes{"inputmode": "decimal"}}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(echoAmountInput(ctx, Input{Name: "amount", Label: T(ctx, "debts.f.amount"), Value: f.Values["amount"], Error: f.Errors["amount"], Hint: T(ctx, "debts.h.amount"), Required: true}, "currencyId", f.Values["currencyId"])).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(Input{Name: "paidAmount", Label: T(ctx, "debts.f.paidAmount"), Value: f.Values["paidAmount"], Error: f.Errors["paidAmount"], Hint: T(ctx, "debts.h.amount"), Optional: true, Attrs: templ.Attributes{"inputmode": "decimal"}}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(echoAmountInput(ctx, Input{Name: "paidAmount", Label: T(ctx, "debts.f.paidAmount"), Value: f.Values["paidAmount"], Error: f.Errors["paidAmount"], Hint: T(ctx, "debts.h.amount"), Optional: true}, "currencyId", f.Values["currencyId"])).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

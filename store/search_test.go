@@ -1,0 +1,211 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
+
+	"kasa/store"
+	"kasa/store/storetest"
+)
+
+// TestSearchFollowsTurkishCase: every text search (the HGS motorway filter,
+// the debts search, the movements search) matches capitals and small
+// letters by Turkish rules: Çamlıca, ÇAMLICA and çamlıca find the same
+// rows, İstanbul is found as istanbul and İSTANBUL. Capital I is dotless ı
+// in Turkish, and codes and bank texts typed in ASCII capitals (INV-001,
+// ISTANBUL) must still be found, so i and ı are also taken as one letter.
+func TestSearchFollowsTurkishCase(t *testing.T) {
+	s := storetest.New(t)
+	ctx := context.Background()
+
+	// HGS: motorways and explanations as the bank writes them.
+	id := newConsent(t, s, "search", time.Now().Add(time.Minute))
+	if err := s.ActivateGarantiConsent(ctx, id, "A", []store.GarantiConsentProduct{{ProductID: "p1", AuthorityID: "HgsTransactionInfo", Flag: true}}); err != nil {
+		t.Fatal(err)
+	}
+	day := store.GarantiDay(time.Now())
+	passage := func(key, entrance, departure, explanation string, h int) store.HGSTransactionInput {
+		return store.HGSTransactionInput{Key: key, ProductID: "p1", Amount: decimal.RequireFromString("45.00"), DebitCredit: "B",
+			EntranceTS: day.Add(time.Duration(h) * time.Hour), DepartureTS: day.Add(time.Duration(h)*time.Hour + 10*time.Minute),
+			EntranceMotorway: entrance, DepartureMotorway: departure, Explanation: explanation}
+	}
+	w := store.HGSWindow{ProductID: "p1", ConsentID: id, From: day, To: day, Transactions: []store.HGSTransactionInput{
+		passage("k1", "Çamlıca", "Kınalı", "", 1),
+		passage("k2", "Ataşehir", "ÇAMLICA GİŞELERİ", "", 2),
+		passage("k3", "Mahmutbey", "Hasdal", "İstanbul Boğaz Köprüsü", 3),
+		passage("k4", "ISPARTA YOLU", "Akyazı", "", 4),
+		passage("k5", "Camlica", "Izmit", "", 5), // no Turkish letters: another place for Çamlıca
+	}}
+	if n, err := s.SaveHGSWindow(ctx, w); err != nil || n != 5 {
+		t.Fatalf("save: %d %v", n, err)
+	}
+	for _, c := range []struct {
+		search string
+		want   int
+	}{
+		{"Çamlıca", 2}, {"ÇAMLICA", 2}, {"çamlıca", 2}, {"çAmLıCa", 2},
+		{"İstanbul", 1}, {"İSTANBUL", 1}, {"istanbul", 1}, {"ISTANBUL", 1}, {"ıstanbul", 1},
+		{"BOĞAZ KÖPRÜSÜ", 1}, {"KINALI", 1}, {"kınalı", 1}, {"isparta", 1}, {"AKYAZI", 1},
+		{"izmit", 1}, {"İZMİT", 1}, {"camlica", 1}, {"gişeleri", 1},
+		{"Çamlıca Kınalı", 0}, // the entrance and the exit are not one text
+	} {
+		if _, total, err := s.HGSTransactions(ctx, store.HGSFilter{Motorway: c.search}, 10, 0); err != nil || total != c.want {
+			t.Errorf("HGS motorway %q: %d rows, %v; want %d", c.search, total, err, c.want)
+		}
+	}
+
+	// Debts: codes and, now, the description.
+	for _, d := range []struct{ code, docNo, description string }{
+		{"INV-001", "D-1", "Kırtasiye ödemesi, İSTANBUL şubesi"},
+		{"cat-0002", "FTR-ÇĞ-7", "Şubat faturası"},
+		{"CAT-0003", "D-3", ""},
+	} {
+		in := debtInput(d.code)
+		in.DocumentNo, in.Description = d.docNo, d.description
+		createDebt(t, s, in)
+	}
+	for _, c := range []struct {
+		search string
+		want   []string
+	}{
+		{"inv-001", []string{"INV-001"}}, {"INV", []string{"INV-001"}},
+		{"istanbul", []string{"INV-001"}}, {"İstanbul Şubesi", []string{"INV-001"}}, {"KIRTASİYE", []string{"INV-001"}},
+		{"ŞUBAT", []string{"cat-0002"}}, {"ftr-çğ", []string{"cat-0002"}},
+		{"CAT-000", []string{"CAT-0003", "cat-0002"}}, {"yok", nil},
+	} {
+		p, err := s.ListDebts(ctx, store.DebtFilter{Q: c.search})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := codes(p.Items)
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("debts search %q: %v, want %v", c.search, got, c.want)
+		}
+	}
+
+	// Movements: description, name and code.
+	a := newAccount(t, s, "00158000000000077")
+	ms := chain(time.Date(2025, 3, 1, 9, 0, 0, 0, ist), time.Hour, 4)
+	ms[0].Description, ms[1].Description = "ÇAMLICA HGS YÜKLEME", "Fatura ödemesi İzmir"
+	ms[2].Name = "GELEN HAVALE"
+	if _, err := s.InsertMovements(ctx, a.ID, ms); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		search string
+		want   int
+	}{
+		{"çamlıca", 1}, {"Çamlıca hgs", 1}, {"İZMİR", 1}, {"izmir", 1}, {"gelen havale", 1}, {"Havale", 1}, {"kartödemesi", 0},
+	} {
+		f := store.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt.Add(-time.Hour), To: ms[3].BookedAt.Add(time.Hour), Text: c.search}
+		got, err := s.Movements(ctx, f)
+		if err != nil || len(got) != c.want {
+			t.Errorf("movements search %q: %d rows, %v; want %d", c.search, len(got), err, c.want)
+		}
+	}
+}
+
+// explainDriver is lib/pq that, before each statement with a text search,
+// records the statement's plan: the test reads whether the trigram index
+// serves the search. Sequential scans are priced out on its connections,
+// so a plan still scanning the whole table means the search's expression
+// does not match the index's.
+type explainDriver struct{}
+
+var (
+	registerExplain sync.Once
+	plansMu         sync.Mutex
+	plans           []string
+)
+
+func (explainDriver) Open(name string) (driver.Conn, error) {
+	c, err := pq.Driver{}.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	pc := c.(pqConn)
+	if _, err := pc.ExecContext(context.Background(), "SET enable_seqscan = off", nil); err != nil {
+		return nil, err
+	}
+	return explainConn{pc}, nil
+}
+
+// pqConn is what lib/pq's connection offers beyond driver.Conn.
+type pqConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.QueryerContext
+	driver.ExecerContext
+}
+
+type explainConn struct{ pqConn }
+
+func (c explainConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if strings.Contains(q, "search_fold(") {
+		rows, err := c.pqConn.QueryContext(ctx, "EXPLAIN "+q, args)
+		if err != nil {
+			return nil, err
+		}
+		var plan []string
+		line := make([]driver.Value, len(rows.Columns()))
+		for rows.Next(line) == nil {
+			plan = append(plan, fmt.Sprint(line[0]))
+		}
+		rows.Close()
+		plansMu.Lock()
+		plans = append(plans, strings.Join(plan, "\n"))
+		plansMu.Unlock()
+	}
+	return c.pqConn.QueryContext(ctx, q, args)
+}
+
+// TestSearchIsServedByItsIndex: the HGS and debts searches can be answered
+// from their trigram indexes over the folded text, rather than by reading
+// and folding every row; the movements search from the account's period.
+func TestSearchIsServedByItsIndex(t *testing.T) {
+	registerExplain.Do(func() { sql.Register("postgres-explain", explainDriver{}) })
+	ctx := context.Background()
+	s, err := store.OpenDriver(ctx, "postgres-explain", storetest.URL(t), storetest.Keyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.DB().SetMaxOpenConns(1) // the plans recorded are this test's alone
+	plansMu.Lock()
+	plans = nil
+	plansMu.Unlock()
+
+	if _, _, err := s.HGSTransactions(ctx, store.HGSFilter{Motorway: "ÇAMLICA"}, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ListDebts(ctx, store.DebtFilter{Q: "İstanbul şubesi"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Movements(ctx, store.MovementFilter{AccountID: 1, From: time.Now().AddDate(-1, 0, 0), To: time.Now(), Text: "havale"}); err != nil {
+		t.Fatal(err)
+	}
+	plansMu.Lock()
+	all := strings.Join(plans, "\n----\n")
+	plansMu.Unlock()
+	// Movements are searched within one account's period, which its
+	// (account, booked_at) index finds.
+	for _, index := range []string{"hgs_transactions_search", "debts_search", "account_movements_account_booked"} {
+		if !strings.Contains(all, index) {
+			t.Errorf("no plan uses %s:\n%s", index, all)
+		}
+	}
+	if strings.Contains(all, "Seq Scan on") {
+		t.Errorf("a search reads the whole table:\n%s", all)
+	}
+}
