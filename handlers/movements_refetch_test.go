@@ -1,0 +1,146 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"kasa/i18n"
+	"kasa/jobs"
+	"kasa/providers/vakifbank/vakifbanktest"
+	"kasa/store"
+)
+
+// formValues collects the inputs of the form matched by sel.
+func formValues(doc *goquery.Document, sel string) url.Values {
+	form := url.Values{}
+	doc.Find(sel + ` input`).Each(func(_ int, s *goquery.Selection) {
+		if name, ok := s.Attr("name"); ok {
+			form.Add(name, s.AttrOr("value", ""))
+		}
+	})
+	return form
+}
+
+// TestMovementsBreakRefetchRepairs reproduces a balance break the bank
+// caused by listing a movement late: the page's advice carries a re-fetch
+// preset to the break's days (a viewer may not use it, dates in the wrong
+// order are refused); pressing it adds the movement, so the chain is
+// whole, and the movement the bank corrected meanwhile is listed with its
+// stored and its new version.
+func TestMovementsBreakRefetchRepairs(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	fake := e.sandbox.VakifBank
+	number := vakifbanktest.SandboxAccountEUR
+	ms := fake.Movements(number)
+	cut := time.Now().AddDate(0, 0, -10)
+	idx := 0
+	for i, m := range ms {
+		if m.Date.Before(cut) {
+			idx = i
+		}
+	}
+	late, err := fake.RemoveMovement(number, ms[idx].ID) // not listed by the bank yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: number, Name: "Euro", Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
+	en := i18n.EN
+	_, doc := e.get(c, e.fetchPeriod(c, q), "Accept-Language", "en")
+	if n := doc.Find(`[data-testid=balance-break]`).Length(); n != 1 || testID(doc, "movements-pending") != "" {
+		t.Fatalf("%d breaks shown (pending %q); want the one after the missing movement", n, testID(doc, "movements-pending"))
+	}
+	if got := testID(doc, "balance-breaks-count"); got != en.T("mov.breaks.body", 1) {
+		t.Errorf("break advice %q", got)
+	}
+	form := formValues(doc, `[data-testid=refetch-break-form]`)
+	day := func(t time.Time) string { return t.In(i18n.Istanbul).Format(time.DateOnly) }
+	if form.Get("account") != q.Get("account") || form.Get("refetch_from") != day(ms[idx-1].Date) || form.Get("refetch_to") != day(ms[idx+1].Date) {
+		t.Fatalf("the break's re-fetch carries %v; want %s to %s", form, day(ms[idx-1].Date), day(ms[idx+1].Date))
+	}
+	general := formValues(doc, `[data-testid=refetch-form]`)
+	summary := doc.Find(`[data-testid=movements-summary]`)
+	if general.Get("refetch_from") != summary.AttrOr("data-from", "?") || general.Get("refetch_to") != summary.AttrOr("data-to", "?") {
+		t.Errorf("the re-fetch form is preset to %s..%s, not the period shown", general.Get("refetch_from"), general.Get("refetch_to"))
+	}
+
+	// The bank now lists the movement, and has corrected the next one's text.
+	if err := fake.AddMovement(number, late); err != nil {
+		t.Fatal(err)
+	}
+	corrected := ms[idx+1]
+	corrected.Description += " (düzeltme)"
+	if err := fake.CorrectMovement(number, corrected); err != nil {
+		t.Fatal(err)
+	}
+
+	viewer, _ := e.login(store.RoleViewer)
+	if resp, _ := e.postForm(viewer, "/movements/refetch", form); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a viewer's re-fetch: %d", resp.StatusCode)
+	}
+	before := e.counts()
+	wrong := url.Values{}
+	for k, vs := range form {
+		wrong[k] = vs
+	}
+	wrong.Set("refetch_from", form.Get("refetch_to"))
+	wrong.Set("refetch_to", day(ms[idx-1].Date.AddDate(0, 0, -1)))
+	resp, _ := e.postForm(c, "/movements/refetch", wrong, "Accept-Language", "en")
+	back, _ := location(resp)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(back, "/movements?") || e.counts() != before {
+		t.Fatalf("a reversed range: %d to %q, counts %v → %v", resp.StatusCode, back, before, e.counts())
+	}
+	if _, doc := e.get(c, back, "Accept-Language", "en"); testID(doc, "flash-error") != en.T("valid.mov.order") {
+		t.Errorf("a reversed range says %q", testID(doc, "flash-error"))
+	}
+
+	resp, _ = e.postForm(c, "/movements/refetch", form, "Accept-Language", "en")
+	page, _ := location(resp)
+	u, err := url.Parse(page)
+	if resp.StatusCode != http.StatusSeeOther || err != nil || u.Path != "/movements" || u.Query().Get("period") != "last_30_days" || u.Query().Get("sync") == "" {
+		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
+	}
+	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
+	if err != nil || run.Reason != jobs.ReasonRefetch || run.JobID == nil {
+		t.Fatalf("the re-fetch run %+v, %v", run, err)
+	}
+	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if j, err := jobs.Wait(wctx, e.st.DB(), *run.JobID); err != nil || j.State != jobs.StateDone {
+		t.Fatalf("re-fetch job %s %q, %v", j.State, j.LastError, err)
+	}
+
+	_, doc = e.get(c, page, "Accept-Language", "en")
+	if doc.Find(`[data-testid=balance-breaks]`).Length() != 0 {
+		t.Fatalf("the chain still breaks after the re-fetch: %s", testID(doc, "balance-breaks"))
+	}
+	done := doc.Find(`[data-testid=refetch-done]`)
+	if done.AttrOr("data-inserted", "") != "1" || done.AttrOr("data-changed", "") != "1" {
+		t.Errorf("re-fetch outcome %q (inserted %s, changed %s)", strings.TrimSpace(done.Text()), done.AttrOr("data-inserted", ""), done.AttrOr("data-changed", ""))
+	}
+	diffs := doc.Find(`[data-testid=movement-difference]`)
+	if diffs.Length() != 1 || diffs.AttrOr("data-id", "") != corrected.ID {
+		t.Fatalf("%d differences listed (%q)", diffs.Length(), diffs.AttrOr("data-id", ""))
+	}
+	if got := strings.TrimSpace(diffs.Find(`[data-testid=difference-old-description]`).Text()); got != ms[idx+1].Description {
+		t.Errorf("stored version %q, want %q", got, ms[idx+1].Description)
+	}
+	if got := strings.TrimSpace(diffs.Find(`[data-testid=difference-new-description]`).Text()); got != corrected.Description {
+		t.Errorf("bank's version %q, want %q", got, corrected.Description)
+	}
+	today := i18n.Today(time.Now())
+	if n, _, _ := fakeTotals(e, number, today.AddDate(0, 0, -29), today); testID(doc, "total-count") != en.Int(int64(n)) {
+		t.Errorf("%s movements listed, the bank has %d", testID(doc, "total-count"), n)
+	}
+}
