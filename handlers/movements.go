@@ -94,7 +94,7 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 			v.Sync = &run
 		case run.State == store.SyncFailed:
 			v.Failed = append(v.Failed, run)
-		case run.State == store.SyncDone && run.Reason == jobs.ReasonRefetch:
+		case run.State == store.SyncDone && run.Reason == store.ReasonRefetch:
 			v.Refetched = append(v.Refetched, run)
 		}
 	}

@@ -112,7 +112,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
 	}
 	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
-	if err != nil || run.Reason != jobs.ReasonRefetch || run.JobID == nil {
+	if err != nil || run.Reason != store.ReasonRefetch || run.JobID == nil {
 		t.Fatalf("the re-fetch run %+v, %v", run, err)
 	}
 	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -142,5 +142,46 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	today := i18n.Today(time.Now())
 	if n, _, _ := fakeTotals(e, number, today.AddDate(0, 0, -29), today); testID(doc, "total-count") != en.Int(int64(n)) {
 		t.Errorf("%s movements listed, the bank has %d", testID(doc, "total-count"), n)
+	}
+}
+
+// TestMovementsRefetchRefusedOffersRetry: a re-fetch the bank refuses shows
+// the bank's reason, and its "try again" repeats the same re-fetch (not the
+// fetch of missing days, which has nothing to do for a stored period).
+func TestMovementsRefetchRefusedOffersRetry(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := i18n.Today(time.Now())
+	form := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"},
+		"refetch_from": {today.AddDate(0, 0, -3).Format(time.DateOnly)}, "refetch_to": {today.AddDate(0, 0, -1).Format(time.DateOnly)}}
+	resp, _ := e.postForm(c, "/movements/refetch", form, "Accept-Language", "en")
+	page, err := location(resp)
+	if resp.StatusCode != http.StatusSeeOther || err != nil || !strings.Contains(page, "sync=") {
+		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
+	}
+	u, _ := url.Parse(page)
+	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
+	if err != nil || run.JobID == nil {
+		t.Fatalf("run %+v, %v", run, err)
+	}
+	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := jobs.Wait(wctx, e.st.DB(), *run.JobID); err != nil {
+		t.Fatal(err)
+	}
+	_, doc := e.get(c, page, "Accept-Language", "en")
+	if !strings.Contains(testID(doc, "sync-failed"), "ACBH000104") {
+		t.Fatalf("failure shown as %q", testID(doc, "sync-failed"))
+	}
+	retry := formValues(doc, `[data-testid=refetch-retry-form]`)
+	if retry.Get("refetch_from") != form.Get("refetch_from") || retry.Get("refetch_to") != form.Get("refetch_to") || retry.Get("account") != form.Get("account") {
+		t.Errorf("the retry carries %v; want the same re-fetch as %v", retry, form)
+	}
+	if doc.Find(`[data-testid=sync-retry-form]`).Length() != 0 {
+		t.Error("a failed re-fetch offers the fetch of missing days as its retry")
 	}
 }

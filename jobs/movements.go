@@ -75,10 +75,6 @@ func JoinOrRequestMovementSync(ctx context.Context, st *store.Store, accountID i
 		})
 }
 
-// ReasonRefetch marks a run an operator started to fetch a stored period
-// again, to repair a break in the balance chain.
-const ReasonRefetch = "refetch"
-
 // RequestMovementRefetch fetches [from, to] of an account again, stored or
 // not, through the same job as every sync (the client windows the range
 // into one-year requests aligned to Istanbul days): what is missing is
@@ -87,7 +83,7 @@ const ReasonRefetch = "refetch"
 // account covering the range is joined instead, since every sync compares
 // what it fetches in the same way.
 func RequestMovementRefetch(ctx context.Context, st *store.Store, accountID int64, from, to time.Time, userID int64) (store.MovementSync, error) {
-	run, _, err := JoinOrRequestMovementSync(ctx, st, accountID, from, to, 0, ReasonRefetch, userID)
+	run, _, err := JoinOrRequestMovementSync(ctx, st, accountID, from, to, 0, store.ReasonRefetch, userID)
 	return run, err
 }
 

@@ -114,7 +114,7 @@ func TestMovementRefetchRepairsABalanceBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Reason != jobs.ReasonRefetch {
+	if run.Reason != store.ReasonRefetch {
 		t.Fatalf("refetch run reason %q", run.Reason)
 	}
 	if j := wait(t, e.st.DB(), *run.JobID); j.State != jobs.StateDone {

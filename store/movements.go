@@ -231,6 +231,11 @@ const (
 	SyncFailed  = "failed"
 )
 
+// ReasonRefetch is the reason of a run an operator started to fetch stored
+// days again, to repair a break in the balance chain; the page reports its
+// outcome and offers its own retry.
+const ReasonRefetch = "refetch"
+
 // Finished reports whether the run has an outcome.
 func (m MovementSync) Finished() bool { return m.State == SyncDone || m.State == SyncFailed }
 
