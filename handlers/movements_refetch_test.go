@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
 )
@@ -57,7 +55,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	}
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
 	en := i18n.EN
-	_, doc := e.get(c, e.fetchPeriod(c, q), "Accept-Language", "en")
+	_, doc := e.get(c, e.awaitSyncs(e.fetchPeriod(c, q)), "Accept-Language", "en")
 	if n := doc.Find(`[data-testid=balance-break]`).Length(); n != 1 || testID(doc, "movements-pending") != "" {
 		t.Fatalf("%d breaks shown (pending %q); want the one after the missing movement", n, testID(doc, "movements-pending"))
 	}
@@ -111,15 +109,10 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || err != nil || u.Path != "/movements" || u.Query().Get("period") != "last_30_days" || u.Query().Get("sync") == "" {
 		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
 	}
-	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
-	if err != nil || run.Reason != store.ReasonRefetch || run.JobID == nil {
+	if run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync"))); err != nil || run.Reason != store.ReasonRefetch {
 		t.Fatalf("the re-fetch run %+v, %v", run, err)
 	}
-	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if j, err := jobs.Wait(wctx, e.st.DB(), *run.JobID); err != nil || j.State != jobs.StateDone {
-		t.Fatalf("re-fetch job %s %q, %v", j.State, j.LastError, err)
-	}
+	e.awaitSyncs(page)
 
 	_, doc = e.get(c, page, "Accept-Language", "en")
 	if doc.Find(`[data-testid=balance-breaks]`).Length() != 0 {
@@ -163,17 +156,7 @@ func TestMovementsRefetchRefusedOffersRetry(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || err != nil || !strings.Contains(page, "sync=") {
 		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
 	}
-	u, _ := url.Parse(page)
-	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
-	if err != nil || run.JobID == nil {
-		t.Fatalf("run %+v, %v", run, err)
-	}
-	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if _, err := jobs.Wait(wctx, e.st.DB(), *run.JobID); err != nil {
-		t.Fatal(err)
-	}
-	_, doc := e.get(c, page, "Accept-Language", "en")
+	_, doc := e.get(c, e.awaitSyncs(page), "Accept-Language", "en")
 	if !strings.Contains(testID(doc, "sync-failed"), "ACBH000104") {
 		t.Fatalf("failure shown as %q", testID(doc, "sync-failed"))
 	}
