@@ -55,7 +55,14 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	}
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
 	en := i18n.EN
-	_, doc := e.get(c, e.awaitSyncs(e.fetchPeriod(c, q)), "Accept-Language", "en")
+	page := e.awaitSyncs(e.fetchPeriod(c, q))
+	viewer, _ := e.login(store.RoleViewer)
+	if _, doc := e.get(viewer, page, "Accept-Language", "en"); testID(doc, "refetch-viewer") != en.T("mov.refetch.viewer") ||
+		doc.Find(`[data-testid=refetch-break-form], [data-testid=refetch-form]`).Length() != 0 {
+		t.Errorf("a viewer is told %q and offered %d re-fetch forms", testID(doc, "refetch-viewer"),
+			doc.Find(`[data-testid=refetch-break-form], [data-testid=refetch-form]`).Length())
+	}
+	_, doc := e.get(c, page, "Accept-Language", "en")
 	if n := doc.Find(`[data-testid=balance-break]`).Length(); n != 1 || testID(doc, "movements-pending") != "" {
 		t.Fatalf("%d breaks shown (pending %q); want the one after the missing movement", n, testID(doc, "movements-pending"))
 	}
@@ -83,7 +90,6 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	viewer, _ := e.login(store.RoleViewer)
 	if resp, _ := e.postForm(viewer, "/movements/refetch", form); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a viewer's re-fetch: %d", resp.StatusCode)
 	}
@@ -104,7 +110,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	}
 
 	resp, _ = e.postForm(c, "/movements/refetch", form, "Accept-Language", "en")
-	page, _ := location(resp)
+	page, _ = location(resp)
 	u, err := url.Parse(page)
 	if resp.StatusCode != http.StatusSeeOther || err != nil || u.Path != "/movements" || u.Query().Get("period") != "last_30_days" || u.Query().Get("sync") == "" {
 		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
