@@ -55,7 +55,7 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back)
 		return
 	}
-	run, err := jobs.RequestMovementRefetch(ctx, h.store, acct.ID, from, to, currentUser(ctx).ID)
+	run, err := jobs.RequestMovementRefetch(ctx, h.store, acct.ID, from, to, movementJoinSlack, currentUser(ctx).ID)
 	if err != nil {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return

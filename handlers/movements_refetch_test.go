@@ -174,3 +174,36 @@ func TestMovementsRefetchRefusedOffersRetry(t *testing.T) {
 		t.Error("a failed re-fetch offers the fetch of missing days as its retry")
 	}
 }
+
+// TestMovementsRefetchTwiceJoins: pressing the re-fetch again while the
+// first is under way follows the same run instead of starting another.
+func TestMovementsRefetchTwiceJoins(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.JobWait = 50 * time.Millisecond })
+	c, _ := e.login(store.RoleOperator)
+	e.sandbox.VakifBank.Faults.SetLatency(2 * time.Second)
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := i18n.Today(time.Now())
+	form := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"this_month"},
+		"refetch_from": {today.AddDate(0, 0, -5).Format(time.DateOnly)}, "refetch_to": {today.Format(time.DateOnly)}}
+	e.now.Set(time.Now())
+	var pages []string
+	for range 2 {
+		e.now.Advance(2 * time.Minute) // each press has its own "now"
+		resp, _ := e.postForm(c, "/movements/refetch", form, "Accept-Language", "en")
+		page, err := location(resp)
+		if resp.StatusCode != http.StatusSeeOther || err != nil {
+			t.Fatalf("re-fetch: %d, %v", resp.StatusCode, err)
+		}
+		pages = append(pages, page)
+	}
+	if pages[0] != pages[1] {
+		t.Errorf("a second press started another run: %q, then %q", pages[0], pages[1])
+	}
+	e.awaitSyncs(pages[1])
+	if runs, err := e.st.MovementSyncs(t.Context(), a.ID, 5); err != nil || len(runs) != 1 || runs[0].State != store.SyncDone {
+		t.Fatalf("runs %+v, %v; want one, done", runs, err)
+	}
+}

@@ -80,10 +80,11 @@ func JoinOrRequestMovementSync(ctx context.Context, st *store.Store, accountID i
 // into one-year requests aligned to Istanbul days): what is missing is
 // added, what matches is left alone and what the bank reports differently
 // is recorded with its old and new version. An unfinished run of the
-// account covering the range is joined instead, since every sync compares
-// what it fetches in the same way.
-func RequestMovementRefetch(ctx context.Context, st *store.Store, accountID int64, from, to time.Time, userID int64) (store.MovementSync, error) {
-	run, _, err := JoinOrRequestMovementSync(ctx, st, accountID, from, to, 0, store.ReasonRefetch, userID)
+// account covering [from, to-slack] is joined instead (a double click, or
+// a fetch under way), since every sync compares what it fetches in the
+// same way.
+func RequestMovementRefetch(ctx context.Context, st *store.Store, accountID int64, from, to time.Time, slack time.Duration, userID int64) (store.MovementSync, error) {
+	run, _, err := JoinOrRequestMovementSync(ctx, st, accountID, from, to, slack, store.ReasonRefetch, userID)
 	return run, err
 }
 

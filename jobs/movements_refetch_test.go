@@ -110,7 +110,7 @@ func TestMovementRefetchRepairsABalanceBreak(t *testing.T) {
 	}
 
 	before := storedRows(t, e.st, a.ID)
-	run, err := jobs.RequestMovementRefetch(ctx, e.st, a.ID, from, to, 0)
+	run, err := jobs.RequestMovementRefetch(ctx, e.st, a.ID, from, to, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
