@@ -30,8 +30,9 @@ func formValues(doc *goquery.Document, sel string) url.Values {
 // caused by listing a movement late: the page's advice carries a re-fetch
 // preset to the break's days (a viewer may not use it, dates in the wrong
 // order are refused); pressing it adds the movement, so the chain is
-// whole, and the movement the bank corrected meanwhile is listed with its
-// stored and its new version.
+// whole, the movement the bank corrected meanwhile is listed with its
+// stored and its new version, and one the bank no longer lists stays stored
+// and is flagged.
 func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
@@ -89,6 +90,10 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	if err := fake.CorrectMovement(number, corrected); err != nil {
 		t.Fatal(err)
 	}
+	gone, err := fake.RemoveMovement(number, ms[idx-1].ID) // reversed by the bank
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if resp, _ := e.postForm(viewer, "/movements/refetch", form); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a viewer's re-fetch: %d", resp.StatusCode)
@@ -125,10 +130,15 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 		t.Fatalf("the chain still breaks after the re-fetch: %s", testID(doc, "balance-breaks"))
 	}
 	done := doc.Find(`[data-testid=refetch-done]`)
-	if done.AttrOr("data-inserted", "") != "1" || done.AttrOr("data-changed", "") != "1" {
+	if done.AttrOr("data-inserted", "") != "1" || done.AttrOr("data-changed", "") != "2" {
 		t.Errorf("re-fetch outcome %q (inserted %s, changed %s)", strings.TrimSpace(done.Text()), done.AttrOr("data-inserted", ""), done.AttrOr("data-changed", ""))
 	}
-	diffs := doc.Find(`[data-testid=movement-difference]`)
+	vanished := doc.Find(`[data-testid=movement-difference]:has([data-testid=difference-vanished])`)
+	if vanished.Length() != 1 || vanished.AttrOr("data-id", "") != gone.ID ||
+		strings.TrimSpace(vanished.Find(`[data-testid=difference-vanished]`).Text()) != en.T("mov.diff.vanished") {
+		t.Errorf("%d movements flagged as no longer listed (%q), want %s", vanished.Length(), vanished.AttrOr("data-id", ""), gone.ID)
+	}
+	diffs := doc.Find(`[data-testid=movement-difference]:not(:has([data-testid=difference-vanished]))`)
 	if diffs.Length() != 1 || diffs.AttrOr("data-id", "") != corrected.ID {
 		t.Fatalf("%d differences listed (%q)", diffs.Length(), diffs.AttrOr("data-id", ""))
 	}
@@ -139,8 +149,8 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 		t.Errorf("bank's version %q, want %q", got, corrected.Description)
 	}
 	today := i18n.Today(time.Now())
-	if n, _, _ := fakeTotals(e, number, today.AddDate(0, 0, -29), today); testID(doc, "total-count") != en.Int(int64(n)) {
-		t.Errorf("%s movements listed, the bank has %d", testID(doc, "total-count"), n)
+	if n, _, _ := fakeTotals(e, number, today.AddDate(0, 0, -29), today); testID(doc, "total-count") != en.Int(int64(n+1)) {
+		t.Errorf("%s movements listed; want the bank's %d and the one it no longer lists", testID(doc, "total-count"), n)
 	}
 }
 

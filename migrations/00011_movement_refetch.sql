@@ -10,7 +10,9 @@ ALTER TABLE movement_syncs ADD COLUMN changed INT NOT NULL DEFAULT 0;
 -- Every stored movement a sync found the bank reporting differently (same
 -- TransactionId, another date, amount, balance or text). The bank's version
 -- replaces the stored one, so totals and the balance chain follow the
--- bank's ledger; the version it replaced is kept here, never lost.
+-- bank's ledger; the version it replaced is kept here, never lost. A stored
+-- movement the bank no longer lists in a sync's range has no new version
+-- (new_* NULL): it stays stored, flagged here once, for a person to judge.
 CREATE TABLE movement_differences (
     id              BIGSERIAL PRIMARY KEY,
     account_id      BIGINT NOT NULL REFERENCES bank_accounts (id) ON DELETE CASCADE,
@@ -26,18 +28,21 @@ CREATE TABLE movement_differences (
     old_name        TEXT NOT NULL,
     old_description TEXT NOT NULL,
     old_raw         JSONB NOT NULL,
-    new_booked_at   TIMESTAMPTZ NOT NULL,
-    new_direction   TEXT NOT NULL,
-    new_amount      NUMERIC(18,2) NOT NULL,
-    new_balance     NUMERIC(18,2) NOT NULL,
-    new_currency    TEXT NOT NULL,
-    new_code        TEXT NOT NULL,
-    new_name        TEXT NOT NULL,
-    new_description TEXT NOT NULL,
-    found_at        TIMESTAMPTZ NOT NULL DEFAULT now()
+    new_booked_at   TIMESTAMPTZ,
+    new_direction   TEXT,
+    new_amount      NUMERIC(18,2),
+    new_balance     NUMERIC(18,2),
+    new_currency    TEXT,
+    new_code        TEXT,
+    new_name        TEXT,
+    new_description TEXT,
+    found_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CHECK ((new_booked_at IS NULL) = (new_amount IS NULL) AND (new_amount IS NULL) = (new_balance IS NULL))
 );
 -- The movements page lists an account's differences of a period.
-CREATE INDEX movement_differences_account ON movement_differences (account_id, new_booked_at);
+CREATE INDEX movement_differences_account ON movement_differences (account_id, old_booked_at);
+-- A movement the bank stopped listing is flagged once.
+CREATE UNIQUE INDEX movement_differences_vanished ON movement_differences (movement_id) WHERE new_booked_at IS NULL;
 
 -- +goose Down
 DROP TABLE movement_differences;

@@ -60,7 +60,9 @@ type MovementsSaved struct {
 // unchanged); one whose date, amount, balance or text the bank now reports
 // differently takes the bank's version, and the version it replaces is
 // recorded in movement_differences with the run, so that nothing is
-// overwritten unseen and the page can show both. The rows are streamed
+// overwritten unseen and the page can show both. For a run, a stored
+// movement of its range that the answer no longer lists is flagged there
+// too, once, and kept. The rows are streamed
 // with COPY into a temporary table and compared and moved with two
 // statements, so tens of thousands of rows cost a few round trips. Syncs
 // of one account are serialised by an advisory lock, which lets the
@@ -68,8 +70,8 @@ type MovementsSaved struct {
 // index still guards the data.
 func (s *Store) SaveMovements(ctx context.Context, accountID, syncID int64, ms []NewMovement) (MovementsSaved, error) {
 	ms = uniqueMovements(ms)
-	if len(ms) == 0 {
-		return MovementsSaved{}, nil
+	if len(ms) == 0 && syncID == 0 {
+		return MovementsSaved{}, nil // a run's empty answer may still tell of vanished movements
 	}
 	var saved MovementsSaved
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -158,11 +160,41 @@ func saveMovements(ctx context.Context, tx *sqlx.Tx, accountID, syncID int64, ms
 		return MovementsSaved{}, fmt.Errorf("insert: %w", err)
 	}
 	if syncID != 0 {
+		vanished, err := recordVanished(ctx, tx, accountID, syncID)
+		if err != nil {
+			return MovementsSaved{}, err
+		}
+		changed += vanished
 		if _, err := tx.ExecContext(ctx, `UPDATE movement_syncs SET changed = $2 WHERE id = $1`, syncID, changed); err != nil {
 			return MovementsSaved{}, fmt.Errorf("count changes: %w", err)
 		}
 	}
 	return MovementsSaved{Inserted: int(inserted), Changed: changed}, nil
+}
+
+// recordVanished flags, once each, the stored movements dated within the
+// run's range that the bank's answer in movements_in no longer lists. They
+// are not deleted: the bank may have reversed a record or moved it to
+// another date, which only a person can tell apart.
+func recordVanished(ctx context.Context, tx *sqlx.Tx, accountID, syncID int64) (int, error) {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO movement_differences (account_id, movement_id, sync_id, transaction_id,
+			old_booked_at, old_direction, old_amount, old_balance, old_currency, old_code, old_name, old_description, old_raw)
+		SELECT $1, m.id, $2, m.transaction_id,
+			m.booked_at, m.direction, m.amount, m.balance, m.currency, m.code, m.name, m.description, m.raw
+		FROM account_movements m JOIN movement_syncs s ON s.id = $2
+		WHERE m.account_id = $1 AND m.booked_at BETWEEN s.from_at AND s.to_at
+			AND NOT EXISTS (SELECT 1 FROM movements_in i WHERE i.transaction_id = m.transaction_id)
+		ORDER BY m.booked_at, m.id
+		ON CONFLICT (movement_id) WHERE new_booked_at IS NULL DO NOTHING`, accountID, syncID)
+	if err != nil {
+		return 0, fmt.Errorf("record vanished: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("record vanished: %w", err)
+	}
+	return int(n), nil
 }
 
 // recordDifferences gives the stored movements that the batch in

@@ -106,3 +106,51 @@ func TestSaveMovementsRecordsDifferences(t *testing.T) {
 		t.Fatalf("%d differences after an identical save", len(ds))
 	}
 }
+
+// TestSaveMovementsRecordsVanished: a stored movement the bank no longer
+// lists in a run's range is kept (never deleted unseen) and recorded once
+// as a difference without a new version; an empty answer counts too, and
+// movements outside the run's range are not judged.
+func TestSaveMovementsRecordsVanished(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ctx := context.Background()
+	a := newAccount(t, st, "00158000000000001")
+	ms := chain(time.Date(2025, 4, 1, 9, 0, 0, 0, ist), time.Hour, 10)
+	if n, err := st.InsertMovements(ctx, a.ID, ms); err != nil || n != 10 {
+		t.Fatalf("stored %d, %v", n, err)
+	}
+	run := func(from, to time.Time) int64 {
+		r, err := st.StartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "refetch"},
+			func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	// The bank no longer lists the 5th movement of [2nd, 9th].
+	bank := append(append([]store.NewMovement{}, ms[1:4]...), ms[5:9]...)
+	id := run(ms[1].BookedAt, ms[8].BookedAt)
+	if saved, err := st.SaveMovements(ctx, a.ID, id, bank); err != nil || saved != (store.MovementsSaved{Changed: 1}) {
+		t.Fatalf("saved %+v, %v; want one difference", saved, err)
+	}
+	ds, err := st.MovementDifferences(ctx, a.ID, ms[0].BookedAt, ms[9].BookedAt, 10)
+	if err != nil || len(ds) != 1 || ds[0].TransactionID != ms[4].TransactionID || !ds[0].Vanished ||
+		!ds[0].Old.Amount.Equal(ms[4].Amount) || ds[0].Old.Description != ms[4].Description {
+		t.Fatalf("differences %+v, %v", ds, err)
+	}
+	if tot, _ := st.MovementTotals(ctx, store.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[9].BookedAt}); tot.Count != 10 {
+		t.Fatalf("%d movements stored; the vanished one must stay", tot.Count)
+	}
+	// Asking again records it no second time.
+	if saved, err := st.SaveMovements(ctx, a.ID, run(ms[1].BookedAt, ms[8].BookedAt), bank); err != nil || saved != (store.MovementsSaved{}) {
+		t.Fatalf("second save %+v, %v", saved, err)
+	}
+	// An empty answer for the last movement's hour: it vanished too.
+	if saved, err := st.SaveMovements(ctx, a.ID, run(ms[9].BookedAt, ms[9].BookedAt.Add(time.Minute)), nil); err != nil || saved != (store.MovementsSaved{Changed: 1}) {
+		t.Fatalf("empty answer %+v, %v", saved, err)
+	}
+	if ds, _ := st.MovementDifferences(ctx, a.ID, ms[0].BookedAt, ms[9].BookedAt, 10); len(ds) != 2 {
+		t.Fatalf("%d differences, want 2", len(ds))
+	}
+}
