@@ -51,7 +51,7 @@ func (s *Store) InsertMovements(ctx context.Context, accountID int64, ms []NewMo
 // MovementsSaved is what saving a batch of the bank's movements changed.
 type MovementsSaved struct {
 	Inserted int // movements not stored before
-	Changed  int // stored movements the bank now reports differently
+	Changed  int // stored movements the bank now reports differently or no longer lists
 }
 
 // SaveMovements stores the movements of one account in the bank's order
@@ -62,12 +62,12 @@ type MovementsSaved struct {
 // recorded in movement_differences with the run, so that nothing is
 // overwritten unseen and the page can show both. For a run, a stored
 // movement of its range that the answer no longer lists is flagged there
-// too, once, and kept. The rows are streamed
-// with COPY into a temporary table and compared and moved with two
-// statements, so tens of thousands of rows cost a few round trips. Syncs
-// of one account are serialised by an advisory lock, which lets the
-// anti-join replace ON CONFLICT, the slower way to de-duplicate; the unique
-// index still guards the data.
+// too, once, and kept. The rows are streamed with COPY into a temporary
+// table and compared and moved with a few set-based statements, so tens of
+// thousands of rows cost a few round trips. Syncs of one account are
+// serialised by an advisory lock, which lets the anti-join replace ON
+// CONFLICT, the slower way to de-duplicate; the unique index still guards
+// the data.
 func (s *Store) SaveMovements(ctx context.Context, accountID, syncID int64, ms []NewMovement) (MovementsSaved, error) {
 	ms = uniqueMovements(ms)
 	if len(ms) == 0 && syncID == 0 {
@@ -104,7 +104,9 @@ const movementLockSpace = 0x6d6f76 // "mov"
 func saveMovements(ctx context.Context, tx *sqlx.Tx, accountID, syncID int64, ms []NewMovement) (MovementsSaved, error) {
 	// The rows can be fetched again from the bank, and the sync run that
 	// records their coverage commits synchronously afterwards (flushing this
-	// WAL too), so this transaction need not wait for its own flush.
+	// WAL too), so this transaction need not wait for its own flush. A
+	// replaced version is recorded in this same transaction, so a commit
+	// lost in a crash loses the replacement with it, never the old version.
 	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 		return MovementsSaved{}, fmt.Errorf("commit mode: %w", err)
 	}
