@@ -41,6 +41,7 @@ func (h *Handler) movementRoutes() {
 	viewer, operator, admin := store.RoleViewer, store.RoleOperator, store.RoleAdmin
 	h.mux.HandleFunc("GET /movements", h.require(viewer, h.movementsPage))
 	h.mux.HandleFunc("POST /movements/fetch", h.require(operator, h.fetchMovements))
+	h.mux.HandleFunc("POST /movements/refetch", h.require(operator, h.refetchMovements))
 	h.mux.HandleFunc("GET /movements/export.csv", h.require(viewer, h.exportMovements))
 	h.mux.HandleFunc("GET /movements/sync/{id}", h.require(viewer, h.movementSyncStatus))
 	h.mux.HandleFunc("GET /movements/accounts", h.require(viewer, h.bankAccountsPage))
@@ -94,6 +95,8 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 			v.Sync = &run
 		case run.State == store.SyncFailed:
 			v.Failed = append(v.Failed, run)
+		case run.State == store.SyncDone && run.Reason == store.ReasonRefetch:
+			v.Refetched = append(v.Refetched, run)
 		}
 	}
 	if v.Sync == nil && len(v.Gaps) > 0 {
@@ -236,7 +239,8 @@ func (h *Handler) waitForSync(ctx context.Context, run store.MovementSync) (*sto
 	return &latest, nil
 }
 
-// loadMovements fills the list, totals, balances, chain breaks and chart.
+// loadMovements fills the list, totals, balances, chain breaks, chart and
+// the differences later fetches found in the period.
 func (h *Handler) loadMovements(ctx context.Context, v *views.MovementsView, mq movementQuery, page int) error {
 	var err error
 	if v.Totals, err = h.store.MovementTotals(ctx, mq.Filter); err != nil {
@@ -258,6 +262,9 @@ func (h *Handler) loadMovements(ctx context.Context, v *views.MovementsView, mq 
 		return err
 	}
 	if v.Series, err = h.store.BalanceSeries(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
+		return err
+	}
+	if v.Differences, err = h.store.MovementDifferences(ctx, mq.Account.ID, mq.From, mq.To, views.MovementDifferencesShown); err != nil {
 		return err
 	}
 	v.Pager = pager

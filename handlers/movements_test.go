@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
+	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
 )
@@ -121,6 +123,32 @@ func (e *testEnv) fetchPeriod(c *http.Client, q url.Values) string {
 	return l
 }
 
+// awaitSyncs waits until the fetches a page follows (its ?sync= values)
+// have ended, for tests about their outcome: on a busy machine a fetch may
+// outlast the handler's short wait. It returns page.
+func (e *testEnv) awaitSyncs(page string) string {
+	e.t.Helper()
+	u, err := url.Parse(page)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.t.Context(), 60*time.Second)
+	defer cancel()
+	for _, id := range u.Query()["sync"] {
+		run, err := e.st.MovementSync(ctx, mustInt(e.t, id))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if run.JobID == nil {
+			continue
+		}
+		if _, err := jobs.Wait(ctx, e.st.DB(), *run.JobID); err != nil {
+			e.t.Fatalf("fetch %d: %v", run.ID, err)
+		}
+	}
+	return page
+}
+
 // TestMovementsPageNeverCallsTheBank: a page view changes nothing and never
 // spends the bank's rate limit, whoever looks and however long the period
 // (a cross-site link to /movements with 26 years ending today included):
@@ -208,7 +236,7 @@ func TestMovementsFetchThenTotals(t *testing.T) {
 	if form.Get("account") != q.Get("account") || form.Get("from") != q.Get("from") || form.Get("period") != "custom" {
 		t.Fatalf("fetch form carries %v", form)
 	}
-	page := e.fetchPeriod(c, form)
+	page := e.awaitSyncs(e.fetchPeriod(c, form))
 	if !strings.Contains(page, "sync=") {
 		t.Fatalf("the fetch sends the browser to %q, not to the fetch it started", page)
 	}
@@ -383,7 +411,7 @@ func TestMovementsBalanceBreakFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_year"}}
-	_, doc := e.get(c, e.fetchPeriod(c, q), "Accept-Language", "en")
+	_, doc := e.get(c, e.awaitSyncs(e.fetchPeriod(c, q)), "Accept-Language", "en")
 	if doc.Find(`[data-testid=balance-break]`).Length() != 1 {
 		t.Fatalf("breaks shown: %d", doc.Find(`[data-testid=balance-break]`).Length())
 	}
@@ -501,7 +529,7 @@ func TestMovementsBankRefusalExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := e.fetchPeriod(c, url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}})
+	page := e.awaitSyncs(e.fetchPeriod(c, url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}))
 	for _, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
 		_, doc := e.get(c, page, "Accept-Language", string(lang))
 		if !strings.Contains(testID(doc, "sync-failed"), "ACBH000104") || testID(doc, "sync-problem") != lang.T("acbh.ACBH000104") {
@@ -575,7 +603,7 @@ func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
 	doc.Find(`[data-testid=sync-retry-form] input[type=hidden]`).Each(func(_ int, s *goquery.Selection) {
 		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
 	})
-	_, doc = e.get(c, e.fetchPeriod(c, form), "Accept-Language", "en")
+	_, doc = e.get(c, e.awaitSyncs(e.fetchPeriod(c, form)), "Accept-Language", "en")
 	if testID(doc, "sync-failed") != "" || testID(doc, "movements-gaps") != "" || testID(doc, "total-count") == "" {
 		t.Fatalf("after trying again: failed %q, gaps %q", testID(doc, "sync-failed"), testID(doc, "movements-gaps"))
 	}

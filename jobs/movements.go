@@ -75,6 +75,19 @@ func JoinOrRequestMovementSync(ctx context.Context, st *store.Store, accountID i
 		})
 }
 
+// RequestMovementRefetch fetches [from, to] of an account again, stored or
+// not, through the same job as every sync (the client windows the range
+// into one-year requests aligned to Istanbul days): what is missing is
+// added, what matches is left alone and what the bank reports differently
+// is recorded with its old and new version. An unfinished run of the
+// account covering [from, to-slack] is joined instead (a double click, or
+// a fetch under way), since every sync compares what it fetches in the
+// same way.
+func RequestMovementRefetch(ctx context.Context, st *store.Store, accountID int64, from, to time.Time, slack time.Duration, userID int64) (store.MovementSync, error) {
+	run, _, err := JoinOrRequestMovementSync(ctx, st, accountID, from, to, slack, store.ReasonRefetch, userID)
+	return run, err
+}
+
 // movementSyncer runs the sync jobs.
 type movementSyncer struct {
 	st   *store.Store
@@ -83,8 +96,9 @@ type movementSyncer struct {
 }
 
 // sync fetches a run's range (the client windows it into one-year requests
-// and de-duplicates), stores it in one batch and widens the account's
-// coverage. The bank refusing the request (an ACBH code: the account is not
+// and de-duplicates), stores it in one batch (adding what is missing and
+// recording what the bank now reports differently) and widens the
+// account's coverage. The bank refusing the request (an ACBH code: the account is not
 // the consent holder's, a malformed number) fails the run at once with the
 // code on the account; an unavailable bank is retried with backoff.
 func (m *movementSyncer) sync(ctx context.Context, j Job) error {
@@ -117,11 +131,11 @@ func (m *movementSyncer) sync(ctx context.Context, j Job) error {
 	if err != nil {
 		return m.fail(ctx, j, run.ID, err)
 	}
-	inserted, err := m.st.InsertMovements(ctx, acct.ID, toNewMovements(txns))
+	saved, err := m.st.SaveMovements(ctx, acct.ID, run.ID, toNewMovements(txns))
 	if err != nil {
 		return m.fail(ctx, j, run.ID, err)
 	}
-	return m.st.FinishMovementSync(ctx, run.ID, len(txns), inserted)
+	return m.st.FinishMovementSync(ctx, run.ID, len(txns), saved.Inserted)
 }
 
 // fail records err on the run and tells the runner whether to retry: a

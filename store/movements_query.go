@@ -134,11 +134,14 @@ func (s *Store) PeriodBalances(ctx context.Context, accountID int64, from, to ti
 // one before it: movements are missing between them, or the bank corrected
 // one.
 type BalanceBreak struct {
-	TransactionID     string          `db:"transaction_id"`
-	PrevTransactionID string          `db:"prev_transaction_id"`
-	BookedAt          time.Time       `db:"booked_at"`
-	Expected          decimal.Decimal `db:"expected"` // previous balance + amount
-	Actual            decimal.Decimal `db:"actual"`   // the balance the bank reported
+	TransactionID     string    `db:"transaction_id"`
+	PrevTransactionID string    `db:"prev_transaction_id"`
+	BookedAt          time.Time `db:"booked_at"`
+	// PrevBookedAt is when the movement before the break was booked: the
+	// missing movements lie between it and BookedAt.
+	PrevBookedAt time.Time       `db:"prev_booked_at"`
+	Expected     decimal.Decimal `db:"expected"` // previous balance + amount
+	Actual       decimal.Decimal `db:"actual"`   // the balance the bank reported
 }
 
 // Difference is what the chain is missing: Actual - Expected.
@@ -163,13 +166,14 @@ func (s *Store) CountedBalanceBreaks(ctx context.Context, accountID int64, from,
 	err := s.db.SelectContext(ctx, &rows, `
 		WITH chain AS (
 			SELECT transaction_id, booked_at, amount, balance,
-				lag(balance) OVER w AS prev_balance, lag(transaction_id) OVER w AS prev_transaction_id
+				lag(balance) OVER w AS prev_balance, lag(transaction_id) OVER w AS prev_transaction_id,
+				lag(booked_at) OVER w AS prev_booked_at
 			FROM account_movements
 			WHERE account_id = $1 AND booked_at <= $3 AND booked_at >= COALESCE(
 				(SELECT max(booked_at) FROM account_movements WHERE account_id = $1 AND booked_at < $2), $2)
 			WINDOW w AS (ORDER BY booked_at, id)
 		)
-		SELECT transaction_id, prev_transaction_id, booked_at, prev_balance + amount AS expected, balance AS actual,
+		SELECT transaction_id, prev_transaction_id, booked_at, prev_booked_at, prev_balance + amount AS expected, balance AS actual,
 			count(*) OVER () AS total
 		FROM chain
 		WHERE booked_at >= $2 AND prev_balance IS NOT NULL AND prev_balance + amount <> balance
