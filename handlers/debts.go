@@ -57,6 +57,12 @@ func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
 		Today:    i18n.Today(h.now()),
 		Desc:     q.Get("dir") == "desc",
 	}
+	if f.Overdue {
+		// The list's overdue filter is the overdue page's rule, so both
+		// count the same debts: what Finrota's notification selects.
+		rule := store.OverdueFilter(f.Today)
+		f.AtFinrota, f.Reachable = rule.AtFinrota, rule.Reachable
+	}
 	if t, ok := finrota.LookupDocumentType(q.Get("type")); ok {
 		f.DocumentType = t.Wire
 	}

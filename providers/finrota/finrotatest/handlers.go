@@ -266,16 +266,17 @@ func intParam(f fieldErrors, q map[string][]string, name string, def int) int {
 	return n
 }
 
-// handleNotify "sends" a notification for every active debt not fully paid
-// whose due date is before today in Istanbul and whose current account and
-// agent are active, and records each one.
+// handleNotify "sends" a notification for every debt Finrota's FAQ rule
+// selects (CONTRACTS §1.5): active, PaidAmount ≤ Amount (a fully paid debt
+// is included), DueDate < now (the due date's midnight in Istanbul, so a
+// debt due today is included once the day has begun), with an active
+// current account and agent. Each one is recorded.
 func (s *Server) handleNotify(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	today := now.In(istanbul).Format(time.DateOnly)
 	s.mu.Lock()
 	for _, d := range s.debts {
 		acc, agent := s.accounts[d.CurrentAccountErpCode], s.agents[d.AgentErpCode]
-		if !d.IsActive || !d.PaidAmount.LessThan(d.Amount) || d.DueDate >= today ||
+		if !d.IsActive || d.PaidAmount.GreaterThan(d.Amount) || !dueBefore(d.DueDate, now) ||
 			acc == nil || !acc.Active || agent == nil || !agent.Active {
 			continue
 		}
@@ -294,4 +295,11 @@ func (s *Server) handleNotify(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, successEnvelope{Status: "success", Message: "Debt notification contents have been sent"})
+}
+
+// dueBefore reports whether a due date (YYYY-MM-DD) is before now: its
+// midnight in Istanbul, where Finrota keeps business dates, has passed.
+func dueBefore(due string, now time.Time) bool {
+	t, err := time.ParseInLocation(time.DateOnly, due, istanbul)
+	return err == nil && t.Before(now)
 }
