@@ -177,8 +177,29 @@ func (w *debtWork) deliver(ctx context.Context, j Job) error {
 		}
 	}
 	w.learnRefs(ctx, d, nil)
-	_, err = w.st.MarkDebtDelivered(ctx, d.ID, d.Version, id)
-	return err
+	return w.markDelivered(ctx, d, id)
+}
+
+// DebtFailMirrorConflict is the error code of a delivery Finrota accepted
+// but the mirror cannot record: Finrota's record is already linked to
+// another debt. Retrying cannot settle that, so the debt fails and says so.
+const DebtFailMirrorConflict = "mirror_conflict"
+
+// markDelivered records the delivery; when the mirror refuses it because
+// Finrota's record is linked to another debt, the debt fails with that
+// explanation rather than stay pending through every retry.
+func (w *debtWork) markDelivered(ctx context.Context, d store.Debt, finrotaID string) error {
+	_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, finrotaID)
+	var taken *store.FinrotaIDTakenError
+	if !errors.As(err, &taken) {
+		return err
+	}
+	e := store.DebtError{Code: DebtFailMirrorConflict, Message: taken.Error(),
+		Fields: map[string][]string{"finrotaId": {taken.FinrotaID}, "otherErpCode": {taken.OtherErpCode}}}
+	if _, ferr := w.st.MarkDebtFailed(ctx, d.ID, d.Version, e); ferr != nil {
+		return ferr
+	}
+	return Permanent(err)
 }
 
 // readBack settles a 409 or 404 by reading the record under our ERP code.
@@ -189,8 +210,7 @@ func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store
 	}
 	if err == nil && sameDebt(got, want) && (d.FinrotaID == nil || strings.EqualFold(*d.FinrotaID, got.ID)) {
 		w.learnRefs(ctx, d, nil)
-		_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, got.ID)
-		return err
+		return w.markDelivered(ctx, d, got.ID)
 	}
 	e := debtError(cause)
 	if finrota.IsConflict(cause) {

@@ -30,13 +30,31 @@ func (e DebtError) fieldsJSON() []byte {
 	return b
 }
 
+// FinrotaIDTakenError means Finrota confirmed a debt under a record id the
+// mirror already links to another debt (the debts_finrota_id key): the
+// delivery cannot be recorded until a person settles which debt that
+// record is, so it fails visibly instead of being retried for ever.
+type FinrotaIDTakenError struct {
+	FinrotaID string
+	// OtherID and OtherErpCode name the debt holding the id (0 and ""
+	// when it could not be read).
+	OtherID      int64
+	OtherErpCode string
+}
+
+// Error describes the collision.
+func (e *FinrotaIDTakenError) Error() string {
+	return fmt.Sprintf("finrota record %s is already linked to debt %d (%s)", e.FinrotaID, e.OtherID, e.OtherErpCode)
+}
+
 // MarkDebtDelivered records that Finrota holds intent version of debt id:
 // its ERP code is now the remote one. finrotaID, when not empty, is the
 // record's GUID, which the caller has proven is ours. A delivered create
 // takes it (or none) in place of any id the debt had: only the answer to
 // our own create names our record. It reports false when the intent is no
 // longer current (a newer edit, or a retry of a job that already
-// finished), changing nothing.
+// finished), changing nothing. A *FinrotaIDTakenError when another debt
+// already holds finrotaID.
 func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
 	applied := false
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -57,6 +75,17 @@ func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, fi
 			"op": d.Op, "erpCode": d.ErpCode, "requestId": d.RequestID,
 		})
 	})
+	if isUniqueViolation(err) && finrotaID != "" {
+		taken := &FinrotaIDTakenError{FinrotaID: finrotaID}
+		var other struct {
+			ID      int64  `db:"id"`
+			ErpCode string `db:"erp_code"`
+		}
+		if gerr := s.db.GetContext(ctx, &other, `SELECT id, erp_code FROM debts WHERE finrota_id = $1 AND id <> $2`, finrotaID, id); gerr == nil {
+			taken.OtherID, taken.OtherErpCode = other.ID, other.ErpCode
+		}
+		return false, fmt.Errorf("store: mark debt delivered: %w", taken)
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: mark debt delivered: %w", err)
 	}

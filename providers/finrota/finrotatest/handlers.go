@@ -96,7 +96,7 @@ func (s *Server) create(in debtInput) reply {
 	if _, used := s.used[in.erpCode]; used {
 		return conflictReply("A current account transaction with erpCode '" + in.erpCode + "' already exists or was used before.")
 	}
-	d := &Debt{ID: s.newIDLocked(), CreatedAt: now, IsActive: true}
+	d := &Debt{ID: newID(), CreatedAt: now, IsActive: true}
 	apply(d, in, now)
 	s.debts = append(s.debts, d)
 	s.used[d.ErpCode] = d.ID
@@ -185,7 +185,10 @@ func (s *Server) checkReferencesLocked(in debtInput) (reply, bool) {
 	return reply{}, false
 }
 
-func (s *Server) newIDLocked() string {
+// seedIDLocked makes a GUID for the sample data from the seeded generator:
+// the same seed gives the same sample records, whose ids therefore stay
+// the same across restarts, as a real portal's records do.
+func (s *Server) seedIDLocked() string {
 	var b [16]byte
 	for i := range b {
 		b[i] = byte(s.rng.Uint32())
@@ -194,6 +197,12 @@ func (s *Server) newIDLocked() string {
 	b[8] = b[8]&0x3f | 0x80
 	return uuid.UUID(b).String()
 }
+
+// newID makes the GUID of a record created while the fake runs. It is
+// random, never drawn from the seed: a restarted fake (sandbox mode keeps
+// no state) must not hand out again the ids of the records it created
+// before, which the product's mirror still holds.
+func newID() string { return uuid.NewString() }
 
 // handleList serves the single lookup (Id, ErpCode) and the paginated
 // list. Parameter names are case-sensitive: PageSize or erpcode are ignored.
