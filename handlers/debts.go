@@ -181,7 +181,14 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	})
 	back := safeNext(r.PostFormValue("next"), "/debts")
 	if errors.Is(err, store.ErrSyncRunning) {
-		h.flash(w, r, "info", lang.T("debts.sync.running"))
+		// Say what the running sync is doing: during an outage it waits
+		// for its next attempt, and the person should know why and when.
+		s, lerr := h.store.LatestDebtSync(ctx)
+		if lerr != nil {
+			h.serverError(w, r, errorf("running debt sync", lerr))
+			return
+		}
+		h.flash(w, r, "info", views.SyncState(lang, s))
 		h.redirect(w, r, back)
 		return
 	}
@@ -199,7 +206,9 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	case s.State == "done":
 		h.flash(w, r, "success", lang.T("debts.sync.done", s.Items))
 	case s.State == "failed":
-		h.flash(w, r, "error", lang.T("debts.sync.failed", views.SyncFailure(lang, s.Error)))
+		h.flash(w, r, "error", views.SyncFailed(lang, s.Error))
+	case s.Retrying():
+		h.flash(w, r, "info", views.SyncState(lang, s))
 	default:
 		h.flash(w, r, "info", lang.T("debts.sync.started"))
 	}

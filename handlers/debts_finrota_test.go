@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -98,4 +99,140 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// pendingWithFault saves a debt while the fake Finrota misbehaves as fault
+// makes it, and waits until the outbox has recorded why it keeps retrying.
+func pendingWithFault(t *testing.T, e *testEnv, c *http.Client, fault func()) store.Debt {
+	t.Helper()
+	fault()
+	defer e.sandbox.Finrota.Faults.Reset()
+	form := validDebtForm(e, "T-CLASS-"+randomSuffix())
+	e.postForm(c, "/debts", form)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := e.st.DebtByErpCode(context.Background(), form.Get("erpCode"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.State == store.DebtPending && (d.LastErrorStatus != 0 || d.LastErrorCode != "") {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry recorded: %+v", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDebtFinrotaErrorsEachSayWhatToDo: every kind of Finrota failure has
+// its own message with the next step, in both languages: a 429 is not
+// "not answering", a malformed reply is not a refusal, a 400 says how to
+// correct it, a failed overdue send says what to check.
+func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	ctx := context.Background()
+	faults := &e.sandbox.Finrota.Faults
+	syncDebtsNow(t, e, c)
+
+	// While the outbox retries: the debt page says why, per kind.
+	for _, tc := range []struct {
+		name  string
+		fault func()
+		want  func(l i18n.Lang) string
+	}{
+		{"throttled", func() { faults.FailNext(-1, http.StatusTooManyRequests) }, func(l i18n.Lang) string { return l.T("debts.p.throttled", 1) }},
+		{"malformed", func() { faults.Malformed(true) }, func(l i18n.Lang) string { return l.T("debts.p.malformed") }},
+		{"unreachable", func() { faults.DropConnections(true) }, func(l i18n.Lang) string { return l.T("debts.p.unreachable") }},
+		{"server error", faults.Down, func(l i18n.Lang) string { return l.T("debts.p.unavailable") }},
+	} {
+		d := pendingWithFault(t, e, c, tc.fault)
+		for _, l := range []i18n.Lang{i18n.TR, i18n.EN} {
+			_, doc := e.get(c, debtPath(d.ID), "Accept-Language", string(l))
+			if got, want := testID(doc, "debt-retrying"), l.T("debts.retrying")+": "+tc.want(l); got != want {
+				t.Errorf("%s (%s): retrying line %q, want %q", tc.name, l, got, want)
+			}
+		}
+	}
+
+	// Once the outbox gave up, or Finrota refused: what to do next.
+	for _, tc := range []struct {
+		name string
+		err  store.DebtError
+		want func(l i18n.Lang) string
+	}{
+		{"throttled", store.DebtError{Status: 429, Code: "429", Message: "API calls quota exceeded!"}, func(l i18n.Lang) string { return l.T("debts.p.throttled.gaveup") }},
+		{"malformed", store.DebtError{Status: 200, Code: "malformed", Message: "malformed response"}, func(l i18n.Lang) string { return l.T("debts.p.malformed.gaveup") }},
+		{"unreachable", store.DebtError{Code: "unreachable", Message: "no answer from Finrota"}, func(l i18n.Lang) string { return l.T("debts.p.unreachable.gaveup") }},
+		{"validation", store.DebtError{Status: 400, Code: "400", Message: "One or more validation errors occurred."},
+			func(l i18n.Lang) string { return l.T("debts.p.validation", "One or more validation errors occurred.") }},
+		{"other", store.DebtError{Status: 415, Message: "Content-Type must be application/json."},
+			func(l i18n.Lang) string { return l.T("debts.p.other", 415, "Content-Type must be application/json.") }},
+	} {
+		d := pendingWithFault(t, e, c, faults.Down)
+		if ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, tc.err); !ok || err != nil {
+			t.Fatalf("%s: mark failed: %v %v", tc.name, ok, err)
+		}
+		for _, l := range []i18n.Lang{i18n.TR, i18n.EN} {
+			_, doc := e.get(c, debtPath(d.ID), "Accept-Language", string(l))
+			if got, want := strings.TrimSpace(doc.Find(`[data-testid=debt-failure] span`).Text()), tc.want(l); got != want {
+				t.Errorf("%s (%s): failure %q, want %q", tc.name, l, got, want)
+			}
+		}
+	}
+
+	// A refused overdue send names the checklist, not Finrota's raw text.
+	faults.FailNext(-1, http.StatusForbidden)
+	resp, _ := e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}}, "Accept-Language", "en")
+	faults.Reset()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send: %d", resp.StatusCode)
+	}
+	_, doc := e.get(c, "/debts/overdue", "Accept-Language", "en")
+	if got, want := testID(doc, "flash-error"), i18n.EN.T("debts.notify.failed", i18n.EN.T("debts.notify.err.forbidden")); got != want {
+		t.Errorf("send refused with 403: flash %q, want %q", got, want)
+	}
+	if got := testID(doc, "notify-reason"); got != i18n.EN.T("debts.notify.err.forbidden") {
+		t.Errorf("send history reason %q", got)
+	}
+}
+
+// TestDebtSyncDuringAnOutageSaysWhyAndWhen: while Finrota is down the sync
+// waits between attempts; /debts and a second "Sync from Finrota" say why
+// and when it tries again, not merely that a sync is running.
+func TestDebtSyncDuringAnOutageSaysWhyAndWhen(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	ctx := context.Background()
+	e.sandbox.Finrota.Faults.Down()
+	e.postForm(c, "/debts/sync", url.Values{})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := e.st.LatestDebtSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Retrying() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sync never recorded why it waits: %+v", s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	reason := i18n.EN.T("debts.sync.err.unavailable")
+	_, doc := e.get(c, "/debts", "Accept-Language", "en")
+	state := doc.Find(`[data-testid=debts-sync-state]`)
+	if state.AttrOr("data-retrying", "") != "true" || !strings.Contains(state.Text(), reason) {
+		t.Errorf("/debts during the outage says %q", strings.TrimSpace(state.Text()))
+	}
+	resp, _ := e.postForm(c, "/debts/sync", url.Values{}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second sync: %d", resp.StatusCode)
+	}
+	_, doc = e.get(c, "/debts", "Accept-Language", "en")
+	if got := testID(doc, "flash-info"); !strings.Contains(got, reason) {
+		t.Errorf("starting a sync during the outage says %q; want the reason %q", got, reason)
+	}
 }

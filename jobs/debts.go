@@ -55,9 +55,14 @@ func EnqueueDebtDelivery(ctx context.Context, tx *sqlx.Tx, d store.Debt) (int64,
 	return id, store.SetDebtJob(ctx, tx, d.ID, id)
 }
 
-// EnqueueDebtSync queues the pull of sync syncID through tx.
+// EnqueueDebtSync queues the pull of sync syncID through tx and ties the
+// job to the sync, so the page can say when a waiting sync tries again.
 func EnqueueDebtSync(ctx context.Context, tx *sqlx.Tx, syncID int64) (int64, error) {
-	return Enqueue(ctx, tx, KindDebtSync, debtSyncPayload{SyncID: syncID}, MaxAttempts(10))
+	id, err := Enqueue(ctx, tx, KindDebtSync, debtSyncPayload{SyncID: syncID}, MaxAttempts(10))
+	if err != nil {
+		return 0, err
+	}
+	return id, store.SetDebtSyncJob(ctx, tx, syncID, id)
 }
 
 // DebtNotifyKey is the unique key of the day's overdue notification: one
@@ -254,12 +259,18 @@ func (w *debtWork) retryOrFail(ctx context.Context, j Job, d store.Debt, cause e
 	e := debtError(cause)
 	retryable := finrota.IsRetryable(cause) || errors.Is(cause, connect.ErrNotConfigured)
 	if retryable && j.Attempts < j.MaxAttempts {
+		var fe *finrota.Error
+		wait := time.Duration(0)
+		if errors.As(cause, &fe) && fe.RetryAfter > 0 {
+			// Kept so the page can say how long Finrota asked to wait.
+			wait = fe.RetryAfter
+			e.Fields = map[string][]string{"retryAfter": {fmt.Sprint(int((wait + time.Second - 1) / time.Second))}}
+		}
 		if err := w.st.NoteDebtRetry(ctx, d.ID, d.Version, e); err != nil {
 			return err
 		}
-		var fe *finrota.Error
-		if errors.As(cause, &fe) && fe.RetryAfter > 0 {
-			return RetryAfter(cause, fe.RetryAfter)
+		if wait > 0 {
+			return RetryAfter(cause, wait)
 		}
 		return cause
 	}

@@ -49,6 +49,11 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 	}
 	fail := func(err error) error {
 		if !isPermanentSync(err) && j.Attempts < j.MaxAttempts {
+			// The sync stays running; the page says why it waits and when
+			// it tries again, rather than only that it is running.
+			if nerr := w.st.NoteDebtSyncRetry(ctx, s.ID, SyncFailureCode(err)); nerr != nil {
+				return nerr
+			}
 			var fe *finrota.Error
 			if errors.As(err, &fe) && fe.RetryAfter > 0 {
 				return RetryAfter(err, fe.RetryAfter)
@@ -128,7 +133,9 @@ const (
 	SyncFailCredentials   = "credentials"
 	SyncFailForbidden     = "forbidden"
 	SyncFailThrottled     = "throttled"
-	SyncFailUnavailable   = "unavailable"
+	SyncFailUnavailable   = "unavailable" // a server error (5xx)
+	SyncFailUnreachable   = "unreachable" // no answer at all
+	SyncFailMalformed     = "malformed"   // an answer that could not be read
 	SyncFailNotConfigured = "not_configured"
 	SyncFailRefused       = "refused"
 	SyncFailInternal      = "internal"
@@ -146,8 +153,12 @@ func SyncFailureCode(err error) string {
 		return SyncFailForbidden
 	case errors.As(err, &fe) && fe.Status == http.StatusTooManyRequests:
 		return SyncFailThrottled
-	case finrota.IsRetryable(err):
+	case errors.As(err, &fe) && fe.Code == finrota.CodeMalformed:
+		return SyncFailMalformed
+	case errors.As(err, &fe) && fe.Status >= 500:
 		return SyncFailUnavailable
+	case finrota.IsRetryable(err):
+		return SyncFailUnreachable
 	case errors.As(err, &fe):
 		return SyncFailRefused
 	}

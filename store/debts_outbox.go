@@ -120,11 +120,12 @@ func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e Deb
 }
 
 // NoteDebtRetry keeps intent version of debt id pending and notes why the
-// last attempt did not land, so the page can say the outbox is retrying.
+// last attempt did not land (with e.Fields, e.g. the wait Finrota asked
+// for), so the page can say the outbox is retrying and why.
 func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e DebtError) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE debts SET last_error_status = $3, last_error_code = $4, last_error_message = $5,
-			last_error_fields = '{}', updated_at = now()
-		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, truncate(e.Message, 1000))
+			last_error_fields = $6::jsonb, updated_at = now()
+		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, truncate(e.Message, 1000), string(e.fieldsJSON()))
 	if err != nil {
 		return fmt.Errorf("store: note debt retry: %w", err)
 	}
