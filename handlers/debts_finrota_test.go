@@ -236,3 +236,115 @@ func TestDebtSyncDuringAnOutageSaysWhyAndWhen(t *testing.T) {
 		t.Errorf("starting a sync during the outage says %q; want the reason %q", got, reason)
 	}
 }
+
+// TestDebtCheckAtFinrota: "Check at Finrota" reads the one record with
+// Finrota's single query and shows how it differs from the mirror; an
+// operator takes Finrota's values (audited) or sends ours again through
+// the outbox; a viewer only sees the comparison.
+func TestDebtCheckAtFinrota(t *testing.T) {
+	e := newTestEnv(t)
+	c, op := e.login(store.RoleOperator)
+	viewer, _ := e.login(store.RoleViewer)
+	ctx := context.Background()
+	syncDebtsNow(t, e, c)
+	remote := e.sandbox.Finrota.Debts()
+	var code string
+	for _, r := range remote {
+		if r.IsActive && r.PaidAmount.IsZero() {
+			code = r.ErpCode
+			break
+		}
+	}
+	d, err := e.st.DebtByErpCode(ctx, code)
+	if err != nil || d.FinrotaID == nil {
+		t.Fatalf("synced debt %s: %+v %v", code, d, err)
+	}
+	check := func(c *http.Client) *goquery.Document {
+		t.Helper()
+		resp, doc := e.postForm(c, debtPath(d.ID)+"/check", url.Values{}, "Accept-Language", "en")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("check: %d", resp.StatusCode)
+		}
+		return doc
+	}
+	if _, doc := e.get(c, debtPath(d.ID)); doc.Find(`[data-testid=check-at-finrota]`).Length() != 1 {
+		t.Fatal("the debt page offers no check at Finrota")
+	}
+	if doc := check(c); testID(doc, "check-same") != i18n.EN.T("debts.check.same") || testID(doc, "check-by") != i18n.EN.T("debts.check.by", "Id", *d.FinrotaID) {
+		t.Fatalf("unchanged record: %q %q", testID(doc, "check-same"), testID(doc, "check-by"))
+	}
+
+	// Someone changes the record at the portal.
+	client, err := e.conn.Finrota(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portal := func(paid, desc string) {
+		t.Helper()
+		got, err := client.GetByErpCode(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.PaidAmount, got.Description = mustDec(paid), desc
+		if _, err := client.Update(ctx, finrota.Ref{UpdateErpCode: code}, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	portal("10.00", "changed at the portal")
+	for _, who := range []*http.Client{viewer, c} {
+		doc := check(who)
+		if testID(doc, "check-differs") != i18n.EN.T("debts.check.differs", 2) {
+			t.Fatalf("differences: %q", testID(doc, "check-differs"))
+		}
+		row := doc.Find(`[data-testid=check-row][data-field=paidAmount]`)
+		if row.AttrOr("data-differs", "") != "true" || testID(doc, "check-theirs") == "" ||
+			strings.TrimSpace(row.Find(`[data-testid=check-theirs]`).Text()) != "10.00" ||
+			doc.Find(`[data-testid=check-row][data-differs=true]`).Length() != 2 {
+			t.Fatalf("paidAmount row: %q", row.Text())
+		}
+		if canAct := doc.Find(`[data-testid=check-take]`).Length() == 1 && doc.Find(`[data-testid=check-resend]`).Length() == 1; canAct != (who == c) {
+			t.Fatalf("actions offered: %v (operator: %v)", canAct, who == c)
+		}
+	}
+	if resp, _ := e.postForm(viewer, debtPath(d.ID)+"/take", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a viewer took Finrota's values: %d", resp.StatusCode)
+	}
+
+	// Take Finrota's values: the mirror holds them, and the history says who.
+	resp, _ := e.postForm(c, debtPath(d.ID)+"/take", url.Values{}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("take: %d", resp.StatusCode)
+	}
+	got, _ := e.st.Debt(ctx, d.ID)
+	if !got.PaidAmount.Equal(mustDec("10.00")) || got.Description != "changed at the portal" || got.State != store.DebtDelivered {
+		t.Fatalf("after take: %s %q %s", got.PaidAmount, got.Description, got.State)
+	}
+	_, doc := e.get(c, debtPath(d.ID), "Accept-Language", "en")
+	if testID(doc, "flash-success") != i18n.EN.T("debts.check.taken") {
+		t.Errorf("take flash %q", testID(doc, "flash-success"))
+	}
+	entry := doc.Find(`[data-testid=history-row][data-action="debt.check.take"]`)
+	if entry.Length() != 1 || !strings.Contains(entry.Text(), op.Email) || !strings.Contains(entry.Text(), "changed at the portal") {
+		t.Fatalf("history of the take: %q", entry.Text())
+	}
+	if doc := check(c); testID(doc, "check-same") == "" {
+		t.Fatal("after taking Finrota's values the records still differ")
+	}
+
+	// Send ours again: the outbox delivers the mirror's values to Finrota.
+	portal("20.00", "changed again")
+	resp, _ = e.postForm(c, debtPath(d.ID)+"/resend", url.Values{}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resend: %d", resp.StatusCode)
+	}
+	waitDebtState(t, e, d.ID, store.DebtDelivered, 30*time.Second)
+	if r, _ := e.sandbox.Finrota.Debt(code); !r.PaidAmount.Equal(mustDec("10.00")) || r.Description != "changed at the portal" {
+		t.Fatalf("Finrota holds %s %q after sending ours again", r.PaidAmount, r.Description)
+	}
+
+	// A record gone at Finrota is said to be gone.
+	e.sandbox.Finrota.SetDebtActive(code, false)
+	if doc := check(c); testID(doc, "check-notfound") != i18n.EN.T("debts.check.notfound", "Id", *d.FinrotaID) {
+		t.Fatalf("deleted record: %q", testID(doc, "check-notfound"))
+	}
+}

@@ -84,12 +84,7 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 		remote := make([]store.RemoteDebt, 0, len(pg.Items))
 		agents, accounts, currencies := []string{}, []string{}, []string{}
 		for _, d := range pg.Items {
-			remote = append(remote, store.RemoteDebt{
-				FinrotaID: d.ID, ErpCode: d.ErpCode, AgentErpCode: d.AgentErpCode, CurrentAccountErpCode: d.CurrentAccountErpCode,
-				Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo, DocumentType: d.DocumentType,
-				DueDate: d.DueDate, TransactionDate: d.TransactionDate, CurrencyID: strings.ToUpper(d.CurrencyID),
-				Description: d.Description, IsActive: d.IsActive,
-			})
+			remote = append(remote, remoteDebt(d))
 			agents, accounts = append(agents, d.AgentErpCode), append(accounts, d.CurrentAccountErpCode)
 			currencies = append(currencies, strings.ToUpper(d.CurrencyID))
 		}

@@ -292,6 +292,10 @@ func DebtValues(d Debt) map[string]string {
 	}
 }
 
+// RemoteDebtValues is a Finrota record's data under the API's field names,
+// as text, to compare with DebtValues.
+func RemoteDebtValues(r RemoteDebt) map[string]string { return remoteValues(r) }
+
 func remoteValues(r RemoteDebt) map[string]string {
 	return map[string]string{
 		"erpCode": r.ErpCode, "agentErpCode": r.AgentErpCode, "currentAccountErpCode": r.CurrentAccountErpCode,
