@@ -348,3 +348,48 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 		t.Fatalf("deleted record: %q", testID(doc, "check-notfound"))
 	}
 }
+
+// dashboardFailedJobs reads the dashboard's failed-job count.
+func dashboardFailedJobs(t *testing.T, e *testEnv, c *http.Client) string {
+	t.Helper()
+	_, doc := e.get(c, "/", "Accept-Language", "en")
+	var got string
+	doc.Find(`.stat`).Each(func(_ int, s *goquery.Selection) {
+		if strings.TrimSpace(s.Find(`.label`).Text()) == i18n.EN.T("dashboard.failedjobs") {
+			got = strings.TrimSpace(s.Find(`.value`).Text())
+		}
+	})
+	return got
+}
+
+// TestDashboardFailedJobsLeavesOutDeliveriesThatLaterLanded: a debt whose
+// first delivery Finrota refused counts as a failed job until a retry
+// delivers it; then the dashboard no longer counts it.
+func TestDashboardFailedJobsLeavesOutDeliveriesThatLaterLanded(t *testing.T) {
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	e.sandbox.Finrota.Faults.FailNext(1, http.StatusBadRequest)
+	form := validDebtForm(e, "T-DASH-1")
+	e.postForm(c, "/debts", form)
+	d, err := e.st.DebtByErpCode(context.Background(), "T-DASH-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = waitDebtState(t, e, d.ID, store.DebtFailed, 30*time.Second)
+	if d.JobID == nil {
+		t.Fatal("no delivery job")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for dashboardFailedJobs(t, e, c) != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("failed delivery not counted: %q", dashboardFailedJobs(t, e, c))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.postForm(c, debtPath(d.ID)+"/retry", url.Values{})
+	waitDebtState(t, e, d.ID, store.DebtDelivered, 30*time.Second)
+	if got := dashboardFailedJobs(t, e, c); got != "0" {
+		t.Fatalf("after the retry delivered the debt, the dashboard still counts %s failed jobs", got)
+	}
+}
