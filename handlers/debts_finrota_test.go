@@ -196,6 +196,40 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 	if got := testID(doc, "notify-reason"); got != i18n.EN.T("debts.notify.err.forbidden") {
 		t.Errorf("send history reason %q", got)
 	}
+
+	// A throttled send says it waits (nothing sent yet), then, once the
+	// attempts ran out, that nothing was sent and how to send again.
+	faults.FailNext(-1, http.StatusTooManyRequests)
+	defer faults.Reset()
+	resp, _ = e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}, "force": {"1"}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("throttled send: %d", resp.StatusCode)
+	}
+	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
+	if got := testID(doc, "flash-info"); got != i18n.EN.T("debts.notify.retrying.throttled") {
+		t.Errorf("throttled send: flash %q", got)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ns, err := e.st.DebtNotifications(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ns[0].State == store.NotifyFailed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("throttled send never settled: %+v", ns[0])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
+	if got := testID(doc, "notify-reason"); got != i18n.EN.T("debts.notify.err.throttled") {
+		t.Errorf("throttled send history reason %q", got)
+	}
+	if len(e.sandbox.Finrota.Notifications()) != 0 {
+		t.Error("a refused send notified someone")
+	}
 }
 
 // TestDebtSyncDuringAnOutageSaysWhyAndWhen: while Finrota is down the sync

@@ -147,7 +147,8 @@ func SyncState(l i18n.Lang, s store.DebtSync) string {
 }
 
 // NotifyFailure explains in l why an overdue-notification send did not go
-// out (or may have), from the code it recorded, with what to do.
+// out (or may have), or why it waits for another attempt, from the code it
+// recorded, with what to do.
 func NotifyFailure(l i18n.Lang, n store.DebtNotification) string {
 	if n.State == store.NotifyUnknown {
 		return l.T("debts.notify.unknown")
@@ -155,6 +156,13 @@ func NotifyFailure(l i18n.Lang, n store.DebtNotification) string {
 	class := FinrotaClass(0, n.ErrorCode)
 	if class == "" {
 		return ""
+	}
+	if n.State == store.NotifyPending || n.State == store.NotifySending {
+		// Refused without acting (429, 503): the job tries again.
+		if class == FinrotaThrottled {
+			return l.T("debts.notify.retrying.throttled")
+		}
+		return l.T("debts.notify.retrying.unavailable")
 	}
 	if _, ok := i18n.Lookup("debts.notify.err." + class); ok {
 		return l.T("debts.notify.err." + class)

@@ -733,7 +733,7 @@ func DebtOverduePage(v DebtOverdueView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if n.State == store.NotifyFailed || n.State == store.NotifyUnknown {
+					if n.State == store.NotifyFailed || n.State == store.NotifyUnknown || n.ErrorCode != "" {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<span class=\"muted\" data-testid=\"notify-reason\">")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
