@@ -123,11 +123,35 @@ func DebtJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFunc,
 		}
 }
 
-// deliver sends one intent (create or update) to Finrota. Every attempt
+// deliver runs one attempt of a delivery. An attempt that ends in an error
+// of Kasa's own (the database, say) is retried like an outage; when it was
+// the last attempt the debt fails, visibly, rather than stay pending with
+// no job left to settle it.
+func (w *debtWork) deliver(ctx context.Context, j Job) error {
+	err := w.deliverOnce(ctx, j)
+	var perm *permanentError
+	if err == nil || errors.As(err, &perm) || j.Attempts < j.MaxAttempts {
+		return err
+	}
+	var p debtDeliverPayload
+	if json.Unmarshal(j.Payload, &p) == nil {
+		e := store.DebtError{Code: DebtFailInternal, Message: "the last delivery attempt failed inside Kasa"}
+		var fe *finrota.Error
+		if errors.As(err, &fe) || finrota.IsRetryable(err) {
+			e = debtError(err) // Finrota's answer, or no answer
+		}
+		if _, ferr := w.st.MarkDebtFailed(context.WithoutCancel(ctx), p.DebtID, p.Version, e); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	return err
+}
+
+// deliverOnce sends one intent (create or update) to Finrota. Every attempt
 // carries the intent's request id. An answer lost on the way makes the next
 // attempt meet a 409 (create) or 404 (rename); those are resolved by reading
 // the record back: if it holds exactly our data, the first attempt landed.
-func (w *debtWork) deliver(ctx context.Context, j Job) error {
+func (w *debtWork) deliverOnce(ctx context.Context, j Job) error {
 	var p debtDeliverPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return Permanent(fmt.Errorf("debts: deliver: payload: %w", err))
@@ -196,16 +220,30 @@ const DebtFailMirrorConflict = "mirror_conflict"
 func (w *debtWork) markDelivered(ctx context.Context, d store.Debt, finrotaID string) error {
 	_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, finrotaID)
 	var taken *store.FinrotaIDTakenError
-	if !errors.As(err, &taken) {
+	var rule *store.DebtConstraintError
+	var e store.DebtError
+	switch {
+	case errors.As(err, &taken):
+		e = store.DebtError{Code: DebtFailMirrorConflict, Message: taken.Error(),
+			Fields: map[string][]string{"finrotaId": {taken.FinrotaID}, "otherErpCode": {taken.OtherErpCode}}}
+	case errors.As(err, &rule):
+		e = store.DebtError{Code: DebtFailMirrorRule, Message: rule.Error(), Fields: map[string][]string{"constraint": {rule.Constraint}}}
+	default:
 		return err
 	}
-	e := store.DebtError{Code: DebtFailMirrorConflict, Message: taken.Error(),
-		Fields: map[string][]string{"finrotaId": {taken.FinrotaID}, "otherErpCode": {taken.OtherErpCode}}}
 	if _, ferr := w.st.MarkDebtFailed(ctx, d.ID, d.Version, e); ferr != nil {
 		return ferr
 	}
 	return Permanent(err)
 }
+
+// DebtFailMirrorRule is the error code of a delivery Finrota accepted but
+// one of the mirror's own rules refused to record; DebtFailInternal that
+// of one whose last attempt ended in an error of Kasa's own.
+const (
+	DebtFailMirrorRule = "mirror_rule"
+	DebtFailInternal   = "internal"
+)
 
 // readBack settles a 409 or 404 by reading the record under our ERP code.
 func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store.Debt, want finrota.Debt, cause error) error {

@@ -84,3 +84,38 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 		t.Errorf("recorded reason %q does not name the other debt", third.LastErrorMessage)
 	}
 }
+
+// TestDebtDeliveryTheMirrorCannotRecordFails: Finrota accepts a debt but
+// the mirror refuses to record it, by a rule of its own (failed at once,
+// named) or by an error on every attempt (failed after the last one): the
+// debt never stays pending with no job left to settle it.
+func TestDebtDeliveryTheMirrorCannotRecordFails(t *testing.T) {
+	ctx := context.Background()
+	e := newDebtEnv(t)
+	exec(t, e.st.DB(), `ALTER TABLE debts ADD CONSTRAINT test_refuse_rule CHECK (state <> 'delivered' OR erp_code <> 'MR-RULE')`)
+	exec(t, e.st.DB(), `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'refused for the test'; END $$`)
+	exec(t, e.st.DB(), `CREATE TRIGGER test_refuse BEFORE UPDATE ON debts FOR EACH ROW
+		WHEN (NEW.erp_code = 'MR-ERROR' AND NEW.state = 'delivered') EXECUTE FUNCTION test_refuse()`)
+	e.start(t)
+
+	rule, job := e.create(t, e.input("MR-RULE"))
+	j := wait(t, e.st.DB(), job)
+	rule, _ = e.st.Debt(ctx, rule.ID)
+	if j.State != jobs.StateFailed || j.Attempts != 1 || rule.State != store.DebtFailed || rule.LastErrorCode != jobs.DebtFailMirrorRule {
+		t.Fatalf("mirror rule: job %s after %d attempts, debt %s %q", j.State, j.Attempts, rule.State, rule.LastErrorCode)
+	}
+	if _, msg := views.DebtProviderErrors(i18n.EN, rule); msg != i18n.EN.T("debts.p.mirrorrule", "test_refuse_rule") {
+		t.Errorf("mirror rule explained as %q", msg)
+	}
+
+	broken, job := e.create(t, e.input("MR-ERROR"))
+	j = wait(t, e.st.DB(), job)
+	broken, _ = e.st.Debt(ctx, broken.ID)
+	if j.State != jobs.StateFailed || j.Attempts != j.MaxAttempts || broken.State != store.DebtFailed || broken.LastErrorCode != jobs.DebtFailInternal {
+		t.Fatalf("error on every attempt: job %s after %d of %d attempts, debt %s %q", j.State, j.Attempts, j.MaxAttempts, broken.State, broken.LastErrorCode)
+	}
+	if _, msg := views.DebtProviderErrors(i18n.TR, broken); msg != i18n.TR.T("debts.p.internal") {
+		t.Errorf("internal failure explained as %q", msg)
+	}
+}

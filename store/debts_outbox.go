@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,6 +48,22 @@ func (e *FinrotaIDTakenError) Error() string {
 	return fmt.Sprintf("finrota record %s is already linked to debt %d (%s)", e.FinrotaID, e.OtherID, e.OtherErpCode)
 }
 
+// DebtConstraintError means the mirror refused to record a delivery
+// Finrota accepted because of one of its own rules (a database
+// constraint): retrying cannot change that, so the delivery fails visibly.
+type DebtConstraintError struct {
+	Constraint string
+	Err        error
+}
+
+// Error names the constraint.
+func (e *DebtConstraintError) Error() string {
+	return fmt.Sprintf("the mirror's rule %q refused the delivery: %v", e.Constraint, e.Err)
+}
+
+// Unwrap returns the database's error.
+func (e *DebtConstraintError) Unwrap() error { return e.Err }
+
 // MarkDebtDelivered records that Finrota holds intent version of debt id:
 // its ERP code is now the remote one. finrotaID, when not empty, is the
 // record's GUID, which the caller has proven is ours. A delivered create
@@ -54,7 +71,8 @@ func (e *FinrotaIDTakenError) Error() string {
 // our own create names our record. It reports false when the intent is no
 // longer current (a newer edit, or a retry of a job that already
 // finished), changing nothing. A *FinrotaIDTakenError when another debt
-// already holds finrotaID.
+// already holds finrotaID, a *DebtConstraintError when another of the
+// mirror's rules refuses the change.
 func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
 	applied := false
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -85,6 +103,10 @@ func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, fi
 			taken.OtherID, taken.OtherErpCode = other.ID, other.ErpCode
 		}
 		return false, fmt.Errorf("store: mark debt delivered: %w", taken)
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) && pe.Code.Class() == "23" {
+		return false, fmt.Errorf("store: mark debt delivered: %w", &DebtConstraintError{Constraint: pe.Constraint, Err: err})
 	}
 	if err != nil {
 		return false, fmt.Errorf("store: mark debt delivered: %w", err)

@@ -23,6 +23,8 @@ const (
 	FinrotaNotFound       = "notfound"    // 404
 	FinrotaConflict       = "conflict"    // 409
 	FinrotaMirrorConflict = "mirror_conflict"
+	FinrotaMirrorRule     = "mirror_rule"
+	FinrotaInternal       = "internal" // an error of Kasa's own on the last attempt
 	FinrotaOther          = "other"
 )
 
@@ -32,7 +34,7 @@ const (
 // mirror_conflict); "" when nothing failed.
 func FinrotaClass(status int, code string) string {
 	switch code {
-	case FinrotaNotConfigured, FinrotaUnreachable, FinrotaMirrorConflict:
+	case FinrotaNotConfigured, FinrotaUnreachable, FinrotaMirrorConflict, FinrotaMirrorRule, FinrotaInternal:
 		return code
 	case finrota.CodeMalformed:
 		return FinrotaMalformed
