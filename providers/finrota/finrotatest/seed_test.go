@@ -40,7 +40,7 @@ func TestSeed(t *testing.T) {
 		case d.PaidAmount.IsPositive():
 			partial++
 		}
-		if d.PaidAmount.LessThan(d.Amount) && d.DueDate < "2025-10-01" {
+		if d.PaidAmount.LessThan(d.Amount) && d.DueDate < "2025-10-01" { // unpaid and overdue: a useful sample
 			overdue++
 		}
 	}
