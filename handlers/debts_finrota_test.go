@@ -103,10 +103,10 @@ func keys(m map[string]bool) []string {
 
 // pendingWithFault saves a debt while the fake Finrota misbehaves as fault
 // makes it, and waits until the outbox has recorded why it keeps retrying.
+// The fault stays on (the debt stays pending) until the caller resets it.
 func pendingWithFault(t *testing.T, e *testEnv, c *http.Client, fault func()) store.Debt {
 	t.Helper()
 	fault()
-	defer e.sandbox.Finrota.Faults.Reset()
 	form := validDebtForm(e, "T-CLASS-"+randomSuffix())
 	e.postForm(c, "/debts", form)
 	deadline := time.Now().Add(20 * time.Second)
@@ -154,6 +154,7 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 				t.Errorf("%s (%s): retrying line %q, want %q", tc.name, l, got, want)
 			}
 		}
+		faults.Reset()
 	}
 
 	// Once the outbox gave up, or Finrota refused: what to do next.
@@ -171,7 +172,9 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 			func(l i18n.Lang) string { return l.T("debts.p.other", 415, "Content-Type must be application/json.") }},
 	} {
 		d := pendingWithFault(t, e, c, faults.Down)
-		if ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, tc.err); !ok || err != nil {
+		ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, tc.err)
+		faults.Reset()
+		if !ok || err != nil {
 			t.Fatalf("%s: mark failed: %v %v", tc.name, ok, err)
 		}
 		for _, l := range []i18n.Lang{i18n.TR, i18n.EN} {
