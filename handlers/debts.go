@@ -32,6 +32,9 @@ func (h *Handler) debtRoutes() {
 	m.HandleFunc("GET /debts/{id}/edit", h.require(operator, h.editDebtPage))
 	m.HandleFunc("POST /debts/{id}", h.require(operator, h.updateDebt))
 	m.HandleFunc("POST /debts/{id}/retry", h.require(operator, h.retryDebt))
+	m.HandleFunc("POST /debts/{id}/check", h.require(viewer, h.checkDebt))
+	m.HandleFunc("POST /debts/{id}/take", h.require(operator, h.takeFinrotaValues))
+	m.HandleFunc("POST /debts/{id}/resend", h.require(operator, h.resendDebt))
 	m.HandleFunc("GET /debts/overdue", h.require(viewer, h.overduePage))
 	m.HandleFunc("GET /debts/overdue/send", h.require(operator, h.notifyConfirmPage))
 	m.HandleFunc("POST /debts/overdue/send", h.require(operator, h.sendNotifications))
@@ -56,6 +59,12 @@ func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
 		Overdue:  q.Get("overdue") != "",
 		Today:    i18n.Today(h.now()),
 		Desc:     q.Get("dir") == "desc",
+	}
+	if f.Overdue {
+		// The list's overdue filter is the overdue page's rule, so both
+		// count the same debts: what Finrota's notification selects.
+		rule := store.OverdueFilter(f.Today)
+		f.AtFinrota, f.Reachable = rule.AtFinrota, rule.Reachable
 	}
 	if t, ok := finrota.LookupDocumentType(q.Get("type")); ok {
 		f.DocumentType = t.Wire
@@ -179,7 +188,14 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	})
 	back := safeNext(r.PostFormValue("next"), "/debts")
 	if errors.Is(err, store.ErrSyncRunning) {
-		h.flash(w, r, "info", lang.T("debts.sync.running"))
+		// Say what the running sync is doing: during an outage it waits
+		// for its next attempt, and the person should know why and when.
+		s, lerr := h.store.LatestDebtSync(ctx)
+		if lerr != nil {
+			h.serverError(w, r, errorf("running debt sync", lerr))
+			return
+		}
+		h.flash(w, r, "info", views.SyncState(lang, s))
 		h.redirect(w, r, back)
 		return
 	}
@@ -197,7 +213,9 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	case s.State == "done":
 		h.flash(w, r, "success", lang.T("debts.sync.done", s.Items))
 	case s.State == "failed":
-		h.flash(w, r, "error", lang.T("debts.sync.failed", views.SyncFailure(lang, s.Error)))
+		h.flash(w, r, "error", views.SyncFailed(lang, s.Error))
+	case s.Retrying():
+		h.flash(w, r, "info", views.SyncState(lang, s))
 	default:
 		h.flash(w, r, "info", lang.T("debts.sync.started"))
 	}

@@ -71,6 +71,19 @@ func TestDebtListPagesSortsAndFilters(t *testing.T) {
 		t.Fatal("previous page of page 2 differs from page 1")
 	}
 
+	// The overdue filter is the overdue page's rule (OverdueFilter).
+	rule, err := e.st.ListDebts(context.Background(), func() store.DebtFilter {
+		f := store.OverdueFilter(i18n.Today(e.now.Now()))
+		f.Limit = 500
+		return f
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	overdue := map[int64]bool{}
+	for _, d := range rule.Items {
+		overdue[d.ID] = d.Overdue(i18n.Today(e.now.Now()))
+	}
 	agent := remote[0].AgentErpCode
 	cases := []struct {
 		query string
@@ -79,7 +92,7 @@ func TestDebtListPagesSortsAndFilters(t *testing.T) {
 		{"agent=" + url.QueryEscape(agent), func(d store.Debt) bool { return d.AgentErpCode == agent }},
 		{"currency=USD", func(d store.Debt) bool { return d.CurrencyID == "USD" }},
 		{"type=Invoice", func(d store.Debt) bool { return d.DocumentType == "Fatura" }},
-		{"overdue=1", func(d store.Debt) bool { return d.Overdue(i18n.Today(e.now.Now())) }},
+		{"overdue=1", func(d store.Debt) bool { return overdue[d.ID] }},
 		{"q=" + url.QueryEscape(strings.ToLower(remote[5].ErpCode)), func(d store.Debt) bool { return d.ErpCode == remote[5].ErpCode }},
 		{"q=" + url.QueryEscape(remote[7].DocumentNo), func(d store.Debt) bool { return strings.HasPrefix(d.DocumentNo, remote[7].DocumentNo) }},
 		{"state=failed", func(d store.Debt) bool { return false }},

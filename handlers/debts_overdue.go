@@ -128,7 +128,10 @@ func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
 	case n.State == store.NotifyUnknown || n.State == store.NotifyFailed && n.ErrorCode == "unreachable":
 		h.flash(w, r, "error", l.T("debts.notify.unknown"))
 	case n.State == store.NotifyFailed:
-		h.flash(w, r, "error", l.T("debts.notify.failed", n.ErrorMessage))
+		h.flash(w, r, "error", l.T("debts.notify.failed", views.NotifyFailure(l, n)))
+	case n.ErrorCode != "":
+		// Refused without acting (429, 503): say why it waits.
+		h.flash(w, r, "info", views.NotifyFailure(l, n))
 	default:
 		h.flash(w, r, "info", l.T("debts.notify.queued"))
 	}

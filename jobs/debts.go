@@ -55,9 +55,14 @@ func EnqueueDebtDelivery(ctx context.Context, tx *sqlx.Tx, d store.Debt) (int64,
 	return id, store.SetDebtJob(ctx, tx, d.ID, id)
 }
 
-// EnqueueDebtSync queues the pull of sync syncID through tx.
+// EnqueueDebtSync queues the pull of sync syncID through tx and ties the
+// job to the sync, so the page can say when a waiting sync tries again.
 func EnqueueDebtSync(ctx context.Context, tx *sqlx.Tx, syncID int64) (int64, error) {
-	return Enqueue(ctx, tx, KindDebtSync, debtSyncPayload{SyncID: syncID}, MaxAttempts(10))
+	id, err := Enqueue(ctx, tx, KindDebtSync, debtSyncPayload{SyncID: syncID}, MaxAttempts(10))
+	if err != nil {
+		return 0, err
+	}
+	return id, store.SetDebtSyncJob(ctx, tx, syncID, id)
 }
 
 // DebtNotifyKey is the unique key of the day's overdue notification: one
@@ -118,11 +123,35 @@ func DebtJobs(st *store.Store, conn *connect.Connector) (map[string]HandlerFunc,
 		}
 }
 
-// deliver sends one intent (create or update) to Finrota. Every attempt
+// deliver runs one attempt of a delivery. An attempt that ends in an error
+// of Kasa's own (the database, say) is retried like an outage; when it was
+// the last attempt the debt fails, visibly, rather than stay pending with
+// no job left to settle it.
+func (w *debtWork) deliver(ctx context.Context, j Job) error {
+	err := w.deliverOnce(ctx, j)
+	var perm *permanentError
+	if err == nil || errors.As(err, &perm) || j.Attempts < j.MaxAttempts {
+		return err
+	}
+	var p debtDeliverPayload
+	if json.Unmarshal(j.Payload, &p) == nil {
+		e := store.DebtError{Code: DebtFailInternal, Message: "the last delivery attempt failed inside Kasa"}
+		var fe *finrota.Error
+		if errors.As(err, &fe) || finrota.IsRetryable(err) {
+			e = debtError(err) // Finrota's answer, or no answer
+		}
+		if _, ferr := w.st.MarkDebtFailed(context.WithoutCancel(ctx), p.DebtID, p.Version, e); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	return err
+}
+
+// deliverOnce sends one intent (create or update) to Finrota. Every attempt
 // carries the intent's request id. An answer lost on the way makes the next
 // attempt meet a 409 (create) or 404 (rename); those are resolved by reading
 // the record back: if it holds exactly our data, the first attempt landed.
-func (w *debtWork) deliver(ctx context.Context, j Job) error {
+func (w *debtWork) deliverOnce(ctx context.Context, j Job) error {
 	var p debtDeliverPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return Permanent(fmt.Errorf("debts: deliver: payload: %w", err))
@@ -177,9 +206,44 @@ func (w *debtWork) deliver(ctx context.Context, j Job) error {
 		}
 	}
 	w.learnRefs(ctx, d, nil)
-	_, err = w.st.MarkDebtDelivered(ctx, d.ID, d.Version, id)
-	return err
+	return w.markDelivered(ctx, d, id)
 }
+
+// DebtFailMirrorConflict is the error code of a delivery Finrota accepted
+// but the mirror cannot record: Finrota's record is already linked to
+// another debt. Retrying cannot settle that, so the debt fails and says so.
+const DebtFailMirrorConflict = "mirror_conflict"
+
+// markDelivered records the delivery; when the mirror refuses it because
+// Finrota's record is linked to another debt, the debt fails with that
+// explanation rather than stay pending through every retry.
+func (w *debtWork) markDelivered(ctx context.Context, d store.Debt, finrotaID string) error {
+	_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, finrotaID)
+	var taken *store.FinrotaIDTakenError
+	var rule *store.DebtConstraintError
+	var e store.DebtError
+	switch {
+	case errors.As(err, &taken):
+		e = store.DebtError{Code: DebtFailMirrorConflict, Message: taken.Error(),
+			Fields: map[string][]string{"finrotaId": {taken.FinrotaID}, "otherErpCode": {taken.OtherErpCode}}}
+	case errors.As(err, &rule):
+		e = store.DebtError{Code: DebtFailMirrorRule, Message: rule.Error(), Fields: map[string][]string{"constraint": {rule.Constraint}}}
+	default:
+		return err
+	}
+	if _, ferr := w.st.MarkDebtFailed(ctx, d.ID, d.Version, e); ferr != nil {
+		return ferr
+	}
+	return Permanent(err)
+}
+
+// DebtFailMirrorRule is the error code of a delivery Finrota accepted but
+// one of the mirror's own rules refused to record; DebtFailInternal that
+// of one whose last attempt ended in an error of Kasa's own.
+const (
+	DebtFailMirrorRule = "mirror_rule"
+	DebtFailInternal   = "internal"
+)
 
 // readBack settles a 409 or 404 by reading the record under our ERP code.
 func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store.Debt, want finrota.Debt, cause error) error {
@@ -189,8 +253,7 @@ func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store
 	}
 	if err == nil && sameDebt(got, want) && (d.FinrotaID == nil || strings.EqualFold(*d.FinrotaID, got.ID)) {
 		w.learnRefs(ctx, d, nil)
-		_, err := w.st.MarkDebtDelivered(ctx, d.ID, d.Version, got.ID)
-		return err
+		return w.markDelivered(ctx, d, got.ID)
 	}
 	e := debtError(cause)
 	if finrota.IsConflict(cause) {
@@ -234,12 +297,18 @@ func (w *debtWork) retryOrFail(ctx context.Context, j Job, d store.Debt, cause e
 	e := debtError(cause)
 	retryable := finrota.IsRetryable(cause) || errors.Is(cause, connect.ErrNotConfigured)
 	if retryable && j.Attempts < j.MaxAttempts {
+		var fe *finrota.Error
+		wait := time.Duration(0)
+		if errors.As(cause, &fe) && fe.RetryAfter > 0 {
+			// Kept so the page can say how long Finrota asked to wait.
+			wait = fe.RetryAfter
+			e.Fields = map[string][]string{"retryAfter": {fmt.Sprint(int((wait + time.Second - 1) / time.Second))}}
+		}
 		if err := w.st.NoteDebtRetry(ctx, d.ID, d.Version, e); err != nil {
 			return err
 		}
-		var fe *finrota.Error
-		if errors.As(cause, &fe) && fe.RetryAfter > 0 {
-			return RetryAfter(cause, fe.RetryAfter)
+		if wait > 0 {
+			return RetryAfter(cause, wait)
 		}
 		return cause
 	}

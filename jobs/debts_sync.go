@@ -49,6 +49,11 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 	}
 	fail := func(err error) error {
 		if !isPermanentSync(err) && j.Attempts < j.MaxAttempts {
+			// The sync stays running; the page says why it waits and when
+			// it tries again, rather than only that it is running.
+			if nerr := w.st.NoteDebtSyncRetry(ctx, s.ID, SyncFailureCode(err)); nerr != nil {
+				return nerr
+			}
 			var fe *finrota.Error
 			if errors.As(err, &fe) && fe.RetryAfter > 0 {
 				return RetryAfter(err, fe.RetryAfter)
@@ -79,12 +84,7 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 		remote := make([]store.RemoteDebt, 0, len(pg.Items))
 		agents, accounts, currencies := []string{}, []string{}, []string{}
 		for _, d := range pg.Items {
-			remote = append(remote, store.RemoteDebt{
-				FinrotaID: d.ID, ErpCode: d.ErpCode, AgentErpCode: d.AgentErpCode, CurrentAccountErpCode: d.CurrentAccountErpCode,
-				Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo, DocumentType: d.DocumentType,
-				DueDate: d.DueDate, TransactionDate: d.TransactionDate, CurrencyID: strings.ToUpper(d.CurrencyID),
-				Description: d.Description, IsActive: d.IsActive,
-			})
+			remote = append(remote, remoteDebt(d))
 			agents, accounts = append(agents, d.AgentErpCode), append(accounts, d.CurrentAccountErpCode)
 			currencies = append(currencies, strings.ToUpper(d.CurrencyID))
 		}
@@ -128,7 +128,9 @@ const (
 	SyncFailCredentials   = "credentials"
 	SyncFailForbidden     = "forbidden"
 	SyncFailThrottled     = "throttled"
-	SyncFailUnavailable   = "unavailable"
+	SyncFailUnavailable   = "unavailable" // a server error (5xx)
+	SyncFailUnreachable   = "unreachable" // no answer at all
+	SyncFailMalformed     = "malformed"   // an answer that could not be read
 	SyncFailNotConfigured = "not_configured"
 	SyncFailRefused       = "refused"
 	SyncFailInternal      = "internal"
@@ -146,8 +148,12 @@ func SyncFailureCode(err error) string {
 		return SyncFailForbidden
 	case errors.As(err, &fe) && fe.Status == http.StatusTooManyRequests:
 		return SyncFailThrottled
-	case finrota.IsRetryable(err):
+	case errors.As(err, &fe) && fe.Code == finrota.CodeMalformed:
+		return SyncFailMalformed
+	case errors.As(err, &fe) && fe.Status >= 500:
 		return SyncFailUnavailable
+	case finrota.IsRetryable(err):
+		return SyncFailUnreachable
 	case errors.As(err, &fe):
 		return SyncFailRefused
 	}

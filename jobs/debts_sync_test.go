@@ -222,7 +222,7 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 		t.Fatalf("job %+v", j)
 	}
 	s, _ := e.st.DebtSyncByID(ctx, syncID)
-	if s.State != "failed" || s.Error != jobs.SyncFailUnavailable {
+	if s.State != "failed" || s.Error != jobs.SyncFailUnreachable {
 		t.Fatalf("sync %+v", s)
 	}
 	for _, c := range []struct {
@@ -234,6 +234,8 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 		{&finrota.Error{Status: 403}, jobs.SyncFailForbidden},
 		{&finrota.Error{Status: 429}, jobs.SyncFailThrottled},
 		{&finrota.Error{Status: 400}, jobs.SyncFailRefused},
+		{&finrota.Error{Status: 503}, jobs.SyncFailUnavailable},
+		{&finrota.Error{Status: 200, Code: finrota.CodeMalformed}, jobs.SyncFailMalformed},
 	} {
 		if got := jobs.SyncFailureCode(c.err); got != c.code {
 			t.Errorf("%v: %s, want %s", c.err, got, c.code)

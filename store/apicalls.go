@@ -111,18 +111,26 @@ func (s *Store) APICalls(ctx context.Context, f APICallFilter) ([]APICall, int, 
 type Dashboard struct {
 	Calls      int `db:"calls"`        // provider calls since the given time
 	FailedCall int `db:"failed_calls"` // of those, the failed ones
-	FailedJobs int `db:"failed_jobs"`  // background jobs that gave up
+	FailedJobs int `db:"failed_jobs"`  // background jobs that gave up, still unresolved
 }
 
 // DashboardCounts counts, in one query, the provider calls and failed calls
-// since t and the failed background jobs.
+// since t and the failed background jobs. A failed debt delivery no longer
+// counts once its debt was delivered or a newer intent replaced it (an
+// edit, a retry): that failure is over, and counting it would send people
+// looking for a problem that is gone.
 func (s *Store) DashboardCounts(ctx context.Context, since time.Time) (Dashboard, error) {
 	var d Dashboard
 	err := s.db.GetContext(ctx, &d, `SELECT count(*) AS calls,
 		count(*) FILTER (WHERE status = 0 OR status >= 400) AS failed_calls,
-		(SELECT count(*) FROM jobs WHERE state = 'failed') AS failed_jobs
+		(SELECT count(*) FROM jobs j WHERE j.state = 'failed' AND NOT (j.kind = 'debts.deliver' AND EXISTS (
+			SELECT 1 FROM debts d WHERE d.id = (j.payload->>'debtId')::bigint
+				AND (d.state = 'delivered' OR d.version > (j.payload->>'version')::int)))) AS failed_jobs
 		FROM api_calls WHERE at >= $1`, since)
-	return d, err
+	if err != nil {
+		return d, fmt.Errorf("store: dashboard counts: %w", err)
+	}
+	return d, nil
 }
 
 // PruneAPICalls deletes calls recorded before t.

@@ -81,10 +81,17 @@ func (d Debt) ErrorFields() map[string][]string {
 }
 
 // Overdue reports whether Finrota's notification rule matches the debt on
-// the Istanbul day today (a calendar day as midnight of any zone).
+// the Istanbul day today (a calendar day as midnight of any zone): Finrota
+// holds it, it is active, PaidAmount ≤ Amount and it was due on or before
+// today. Whether its agent and account are active is not the debt's to
+// know; OverdueFilter applies that part.
 func (d Debt) Overdue(today time.Time) bool {
-	return d.IsActive && d.PaidAmount.LessThan(d.Amount) && dayString(d.DueDate) < dayString(today)
+	return d.AtFinrota() && d.IsActive && d.PaidAmount.LessThanOrEqual(d.Amount) && dayString(d.DueDate) <= dayString(today)
 }
+
+// FullyPaid reports whether nothing is left to pay: Finrota's overdue
+// notification still mails such a debt when it is due.
+func (d Debt) FullyPaid() bool { return d.PaidAmount.GreaterThanOrEqual(d.Amount) }
 
 // DebtInput is what a person enters for a debt; dates are calendar days.
 type DebtInput struct {
@@ -284,6 +291,10 @@ func DebtValues(d Debt) map[string]string {
 		"dueDate": dayString(d.DueDate), "description": d.Description, "isActive": fmt.Sprint(d.IsActive),
 	}
 }
+
+// RemoteDebtValues is a Finrota record's data under the API's field names,
+// as text, to compare with DebtValues.
+func RemoteDebtValues(r RemoteDebt) map[string]string { return remoteValues(r) }
 
 func remoteValues(r RemoteDebt) map[string]string {
 	return map[string]string{

@@ -65,8 +65,11 @@ func ParseDebtCursor(s, sort string) (DebtCursor, bool) {
 // overdue page. Empty fields match everything.
 type DebtFilter struct {
 	Agent, Account, Currency, DocumentType, State string
-	// Overdue keeps only the debts Finrota would notify on the Istanbul
-	// day Today: active, not fully paid, due before Today.
+	// Overdue keeps only the debts Finrota's notification rule matches on
+	// the Istanbul day Today (CONTRACTS §1.5): active, PaidAmount ≤ Amount
+	// (fully paid ones included) and due on or before Today (DueDate < now:
+	// the due day's midnight has passed). OverdueFilter adds the rest of the
+	// rule (held by Finrota, agent and account not known inactive).
 	Overdue bool
 	Today   time.Time
 	// AtFinrota keeps only debts Finrota holds (delivered at least once).
@@ -135,8 +138,8 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	}
 	if f.Overdue {
 		// Written as the partial index's predicate so the planner can use it.
-		conds = append(conds, "is_active AND paid_amount < amount")
-		add("due_date < $?::date", dayString(f.Today.In(istanbul)))
+		conds = append(conds, "is_active AND paid_amount <= amount")
+		add("due_date <= $?::date", dayString(f.Today.In(istanbul)))
 	}
 	if f.AtFinrota {
 		conds = append(conds, "remote_erp_code IS NOT NULL")
@@ -209,14 +212,20 @@ type OverdueSummary struct {
 	// account's activity is not known (Finrota has no list of them outside
 	// the sandbox): Finrota skips inactive ones, so Debts is then an upper
 	// bound.
-	Unknown    int
+	Unknown int
+	// FullyPaid counts the debts among Debts with nothing left to pay:
+	// Finrota's rule (PaidAmount ≤ Amount) still mails their debtors, so
+	// the person confirming a send must see them.
+	FullyPaid  int
 	ByCurrency []OverdueTotal
 	ByAgent    []OverdueTotal
 }
 
 // OverdueFilter selects what Finrota's overdue notification reaches on the
 // Istanbul day of today: debts it holds, overdue, whose agent and current
-// account are not known to be inactive.
+// account are not known to be inactive. It is the one rule of the overdue
+// page, its send confirmation and the list's overdue filter, so that all
+// three count the same debts.
 func OverdueFilter(today time.Time) DebtFilter {
 	return DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true}
 }
@@ -232,15 +241,16 @@ func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSum
 		Agents   int `db:"agents"`
 		Accounts int `db:"accounts"`
 		Unknown  int `db:"unknown"`
+		Paid     int `db:"paid"`
 	}
 	if err := s.db.GetContext(ctx, &counts, `SELECT count(*) AS debts, count(DISTINCT agent_erp_code) AS agents,
-		count(DISTINCT current_account_erp_code) AS accounts,
+		count(DISTINCT current_account_erp_code) AS accounts, count(*) FILTER (WHERE paid_amount >= amount) AS paid,
 		count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'agent' AND r.code = debts.agent_erp_code AND r.source <> 'seen')
 			OR NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = debts.current_account_erp_code AND r.source <> 'seen')) AS unknown
 		FROM debts`+where, args...); err != nil {
 		return sum, fmt.Errorf("store: overdue summary: %w", err)
 	}
-	sum.Debts, sum.Agents, sum.Accounts, sum.Unknown = counts.Debts, counts.Agents, counts.Accounts, counts.Unknown
+	sum.Debts, sum.Agents, sum.Accounts, sum.Unknown, sum.FullyPaid = counts.Debts, counts.Agents, counts.Accounts, counts.Unknown, counts.Paid
 	if err := s.db.SelectContext(ctx, &sum.ByCurrency, `SELECT '' AS agent, currency_id AS currency, count(*) AS debts,
 		sum(amount - paid_amount) AS outstanding FROM debts`+where+` GROUP BY currency_id ORDER BY currency_id`, args...); err != nil {
 		return sum, fmt.Errorf("store: overdue by currency: %w", err)

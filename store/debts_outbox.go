@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,13 +31,48 @@ func (e DebtError) fieldsJSON() []byte {
 	return b
 }
 
+// FinrotaIDTakenError means Finrota confirmed a debt under a record id the
+// mirror already links to another debt (the debts_finrota_id key): the
+// delivery cannot be recorded until a person settles which debt that
+// record is, so it fails visibly instead of being retried for ever.
+type FinrotaIDTakenError struct {
+	FinrotaID string
+	// OtherID and OtherErpCode name the debt holding the id (0 and ""
+	// when it could not be read).
+	OtherID      int64
+	OtherErpCode string
+}
+
+// Error describes the collision.
+func (e *FinrotaIDTakenError) Error() string {
+	return fmt.Sprintf("finrota record %s is already linked to debt %d (%s)", e.FinrotaID, e.OtherID, e.OtherErpCode)
+}
+
+// DebtConstraintError means the mirror refused to record a delivery
+// Finrota accepted because of one of its own rules (a database
+// constraint): retrying cannot change that, so the delivery fails visibly.
+type DebtConstraintError struct {
+	Constraint string
+	Err        error
+}
+
+// Error names the constraint.
+func (e *DebtConstraintError) Error() string {
+	return fmt.Sprintf("the mirror's rule %q refused the delivery: %v", e.Constraint, e.Err)
+}
+
+// Unwrap returns the database's error.
+func (e *DebtConstraintError) Unwrap() error { return e.Err }
+
 // MarkDebtDelivered records that Finrota holds intent version of debt id:
 // its ERP code is now the remote one. finrotaID, when not empty, is the
 // record's GUID, which the caller has proven is ours. A delivered create
 // takes it (or none) in place of any id the debt had: only the answer to
 // our own create names our record. It reports false when the intent is no
 // longer current (a newer edit, or a retry of a job that already
-// finished), changing nothing.
+// finished), changing nothing. A *FinrotaIDTakenError when another debt
+// already holds finrotaID, a *DebtConstraintError when another of the
+// mirror's rules refuses the change.
 func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
 	applied := false
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -57,6 +93,21 @@ func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, fi
 			"op": d.Op, "erpCode": d.ErpCode, "requestId": d.RequestID,
 		})
 	})
+	if isUniqueViolation(err) && finrotaID != "" {
+		taken := &FinrotaIDTakenError{FinrotaID: finrotaID}
+		var other struct {
+			ID      int64  `db:"id"`
+			ErpCode string `db:"erp_code"`
+		}
+		if gerr := s.db.GetContext(ctx, &other, `SELECT id, erp_code FROM debts WHERE finrota_id = $1 AND id <> $2`, finrotaID, id); gerr == nil {
+			taken.OtherID, taken.OtherErpCode = other.ID, other.ErpCode
+		}
+		return false, fmt.Errorf("store: mark debt delivered: %w", taken)
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) && pe.Code.Class() == "23" {
+		return false, fmt.Errorf("store: mark debt delivered: %w", &DebtConstraintError{Constraint: pe.Constraint, Err: err})
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: mark debt delivered: %w", err)
 	}
@@ -91,11 +142,12 @@ func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e Deb
 }
 
 // NoteDebtRetry keeps intent version of debt id pending and notes why the
-// last attempt did not land, so the page can say the outbox is retrying.
+// last attempt did not land (with e.Fields, e.g. the wait Finrota asked
+// for), so the page can say the outbox is retrying and why.
 func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e DebtError) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE debts SET last_error_status = $3, last_error_code = $4, last_error_message = $5,
-			last_error_fields = '{}', updated_at = now()
-		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, truncate(e.Message, 1000))
+			last_error_fields = $6::jsonb, updated_at = now()
+		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, truncate(e.Message, 1000), string(e.fieldsJSON()))
 	if err != nil {
 		return fmt.Errorf("store: note debt retry: %w", err)
 	}

@@ -20,18 +20,33 @@ const syncStale = time.Hour
 
 // DebtSync is one pull of every page from Finrota into the mirror.
 type DebtSync struct {
-	ID          int64      `db:"id" json:"id"`
-	RequestedBy *string    `db:"requested_by" json:"requested_by"`
-	StartedAt   time.Time  `db:"started_at" json:"started_at"`
-	NextPage    int        `db:"next_page" json:"next_page"`
-	Items       int        `db:"items" json:"items"`
-	Total       int        `db:"total" json:"total"`
-	State       string     `db:"state" json:"state"`
-	Error       string     `db:"error" json:"error"`
-	FinishedAt  *time.Time `db:"finished_at" json:"finished_at"`
+	ID          int64     `db:"id" json:"id"`
+	RequestedBy *string   `db:"requested_by" json:"requested_by"`
+	StartedAt   time.Time `db:"started_at" json:"started_at"`
+	NextPage    int       `db:"next_page" json:"next_page"`
+	Items       int       `db:"items" json:"items"`
+	Total       int       `db:"total" json:"total"`
+	State       string    `db:"state" json:"state"`
+	// Error is why the sync failed or, while it is running, why its last
+	// attempt did not finish: a reason code for the page to translate.
+	Error      string     `db:"error" json:"error"`
+	FinishedAt *time.Time `db:"finished_at" json:"finished_at"`
+	// RetryAt is when a running sync whose last attempt failed tries
+	// again (its job's next run); Attempts and MaxAttempts count its job's
+	// attempts. Nil and 0 when no job is known or it is not waiting.
+	RetryAt     *time.Time `db:"retry_at" json:"retry_at"`
+	Attempts    int        `db:"attempts" json:"attempts"`
+	MaxAttempts int        `db:"max_attempts" json:"max_attempts"`
 }
 
-const debtSyncColumns = `s.id, u.email AS requested_by, s.started_at, s.next_page, s.items, s.total, s.state, s.error, s.finished_at`
+// Retrying reports whether the sync is running but its last attempt failed:
+// it waits for its next attempt, and Error says why.
+func (s DebtSync) Retrying() bool { return s.State == "running" && s.Error != "" }
+
+const debtSyncColumns = `s.id, u.email AS requested_by, s.started_at, s.next_page, s.items, s.total, s.state, s.error, s.finished_at,
+	(SELECT j.run_at FROM jobs j WHERE j.id = s.job_id AND j.state = 'queued' AND j.attempts > 0) AS retry_at,
+	coalesce((SELECT j.attempts FROM jobs j WHERE j.id = s.job_id), 0) AS attempts,
+	coalesce((SELECT j.max_attempts FROM jobs j WHERE j.id = s.job_id), 0) AS max_attempts`
 
 // StartDebtSync records a new sync through tx (the caller enqueues its job
 // in the same transaction); ErrSyncRunning while another is running. The
@@ -54,6 +69,21 @@ func StartDebtSync(ctx context.Context, tx *sqlx.Tx, userID int64) (int64, error
 		return 0, fmt.Errorf("store: start debt sync: %w", err)
 	}
 	return id, nil
+}
+
+// SetDebtSyncJob ties sync id to the job that runs it, through tx.
+func SetDebtSyncJob(ctx context.Context, tx *sqlx.Tx, id, jobID int64) error {
+	return execOne(ctx, tx, `UPDATE debt_syncs SET job_id = $2 WHERE id = $1`, id, jobID)
+}
+
+// NoteDebtSyncRetry records why a running sync's attempt failed (a reason
+// code, as FinishDebtSync takes), while it waits for the next one.
+func (s *Store) NoteDebtSyncRetry(ctx context.Context, id int64, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET error = $2 WHERE id = $1 AND state = 'running'`, id, truncate(reason, 1000))
+	if err != nil {
+		return fmt.Errorf("store: note debt sync retry: %w", err)
+	}
+	return nil
 }
 
 // DebtSyncByID returns a sync, or ErrNotFound.
@@ -96,7 +126,9 @@ func (s *Store) LatestDebtSync(ctx context.Context) (DebtSync, error) {
 // mirror, so a retried sync resumes there rather than spend the rate limit
 // on them again.
 func (s *Store) DebtSyncProgress(ctx context.Context, id int64, nextPage, items, total int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET next_page = $2, items = $3, total = $4 WHERE id = $1`, id, nextPage, items, total)
+	// A page read means the sync runs again: the last failure is past.
+	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET next_page = $2, items = $3, total = $4,
+		error = CASE WHEN state = 'running' THEN '' ELSE error END WHERE id = $1`, id, nextPage, items, total)
 	if err != nil {
 		return fmt.Errorf("store: debt sync progress: %w", err)
 	}

@@ -204,7 +204,8 @@ func ids(ds []store.Debt) []int64 {
 }
 
 // TestOverdueFollowsFinrotasRuleOnTheIstanbulDay checks each condition of
-// the rule, at a moment when UTC is still on the previous day.
+// the FAQ's rule (PaidAmount ≤ Amount, DueDate < now), at a moment when UTC
+// is still on the previous day.
 func TestOverdueFollowsFinrotasRuleOnTheIstanbulDay(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t)
@@ -227,22 +228,23 @@ func TestOverdueFollowsFinrotasRuleOnTheIstanbulDay(t *testing.T) {
 	mk("O-1", "2026-11-20", "0", "TRY", "AG-1", true, true)       // overdue
 	mk("O-2", "2026-11-20", "1000.50", "TRY", "AG-2", true, true) // overdue, partly paid
 	mk("O-3", "2026-10-01", "0", "USD", "AG-1", true, true)       // overdue
-	mk("N-1", "2026-11-21", "0", "TRY", "AG-1", true, true)       // due today: not yet
-	mk("N-2", "2026-11-01", "1550", "TRY", "AG-1", true, true)    // fully paid
+	mk("O-4", "2026-11-21", "0", "TRY", "AG-1", true, true)       // due today: its midnight has passed
+	mk("O-5", "2026-11-01", "1550", "TRY", "AG-1", true, true)    // fully paid: Finrota still notifies
+	mk("N-1", "2026-11-22", "0", "TRY", "AG-1", true, true)       // due tomorrow
 	mk("N-3", "2026-11-01", "0", "TRY", "AG-3", true, false)      // inactive
 	mk("N-4", "2026-11-01", "0", "TRY", "AG-4", false, true)      // never reached Finrota
 	sum, err := s.OverdueSummary(ctx, i18n.Today(now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Debts != 3 || sum.Agents != 2 || len(sum.ByCurrency) != 2 {
+	if sum.Debts != 5 || sum.Agents != 2 || sum.FullyPaid != 1 || len(sum.ByCurrency) != 2 {
 		t.Fatalf("summary %+v", sum)
 	}
-	if c := sum.ByCurrency[0]; c.Currency != "TRY" || c.Debts != 2 || !c.Outstanding.Equal(decimal.RequireFromString("2099.50")) {
+	if c := sum.ByCurrency[0]; c.Currency != "TRY" || c.Debts != 4 || !c.Outstanding.Equal(decimal.RequireFromString("3649.50")) {
 		t.Errorf("TRY total %+v", c)
 	}
 	p, _ := s.ListDebts(ctx, store.DebtFilter{Overdue: true, Today: i18n.Today(now), Sort: store.DebtSortDue})
-	if len(p.Items) != 4 { // the list shows N-4 too: it is overdue locally
+	if len(p.Items) != 6 { // without OverdueFilter's other conditions, N-4 too
 		t.Errorf("overdue filter: %d rows", len(p.Items))
 	}
 }

@@ -119,7 +119,7 @@ func (s *Store) DebtOverdueView(ctx context.Context, f DebtFilter, notifications
 	var v DebtOverduePage
 	var err error
 	v.List.Page, v.List.Refs, err = q.query(ctx, s.db, f, query, args, debtScan(&lastSync), debtScan(&v.Summary.Debts),
-		debtScan(&v.Summary.Agents), debtScan(&v.Summary.Accounts), debtScan(&v.Summary.Unknown), debtScan(&byCurrency),
+		debtScan(&v.Summary.Agents), debtScan(&v.Summary.Accounts), debtScan(&v.Summary.Unknown), debtScan(&v.Summary.FullyPaid), debtScan(&byCurrency),
 		debtScan(&byAgent), debtScan(&sends), debtScan(&v.DailyNotify))
 	if err == nil {
 		if v.List.LastSync, err = debtDecodeSync(lastSync); err == nil {
@@ -148,7 +148,7 @@ func debtOverdueQuery(f DebtFilter, notifications int) (debtPageQuery, string, [
 	-- holds, whatever the list's filters, totalled per agent, current account
 	-- and currency in one pass over the debts.
 	overdue AS (SELECT agent_erp_code AS agent, current_account_erp_code AS account, currency_id AS currency,
-			count(*) AS debts, sum(amount - paid_amount) AS outstanding
+			count(*) AS debts, count(*) FILTER (WHERE paid_amount >= amount) AS paid, sum(amount - paid_amount) AS outstanding
 		FROM debts` + overdue + ` GROUP BY agent_erp_code, current_account_erp_code, currency_id),
 	-- reach: the groups the notification reaches, leaving out inactive agents
 	-- and accounts (DebtFilter.Reachable, applied per group rather than per
@@ -162,7 +162,7 @@ func debtOverdueQuery(f DebtFilter, notifications int) (debtPageQuery, string, [
 			AND NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = o.account AND NOT r.active)),
 	-- by_agent: the totals per agent and currency, with how many debts'
 	-- agent's or account's activity is not known.
-	by_agent AS (SELECT agent, currency, sum(debts)::bigint AS debts, sum(outstanding) AS outstanding,
+	by_agent AS (SELECT agent, currency, sum(debts)::bigint AS debts, sum(paid)::bigint AS paid, sum(outstanding) AS outstanding,
 			coalesce(sum(debts) FILTER (WHERE NOT known), 0)::bigint AS unknown
 		FROM reach GROUP BY agent, currency),
 	-- sends: the latest notification sends, newest first.
@@ -173,6 +173,7 @@ func debtOverdueQuery(f DebtFilter, notifications int) (debtPageQuery, string, [
 		(SELECT count(DISTINCT agent) FROM by_agent) AS agents,
 		(SELECT count(DISTINCT account) FROM reach) AS accounts,
 		(SELECT coalesce(sum(unknown), 0)::bigint FROM by_agent) AS unknown,
+		(SELECT coalesce(sum(paid), 0)::bigint FROM by_agent) AS fully_paid,
 		(SELECT coalesce(json_agg(c ORDER BY c.currency), '[]') FROM (SELECT '' AS agent, currency, sum(debts)::bigint AS debts,
 			sum(outstanding)::text AS outstanding FROM by_agent GROUP BY currency) c) AS by_currency,
 		(SELECT coalesce(json_agg(a ORDER BY a.agent, a.currency), '[]') FROM (SELECT agent, currency, debts,

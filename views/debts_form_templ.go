@@ -10,7 +10,6 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import (
 	"context"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -35,25 +34,39 @@ type DebtForm struct {
 }
 
 // DebtProviderErrors explains Finrota's refusal of a debt in l: messages
-// for the fields it concerns, and one for the rest.
+// for the fields it concerns, and one for the rest, each saying what
+// happened and what to do next (FinrotaClass names the kinds).
 func DebtProviderErrors(l i18n.Lang, d store.Debt) (Errors, string) {
 	errs := Errors{}
 	msg := strings.ToLower(d.LastErrorMessage)
-	switch {
-	case d.LastErrorStatus == http.StatusConflict:
+	switch class := FinrotaClass(d.LastErrorStatus, d.LastErrorCode); class {
+	case "":
+		return errs, ""
+	case FinrotaMirrorConflict:
+		// Finrota accepted it, but its record is linked to another debt here.
+		f := d.ErrorFields()
+		return errs, l.T("debts.p.mirrorconflict", first(f["finrotaId"]), first(f["otherErpCode"]))
+	case FinrotaMirrorRule:
+		return errs, l.T("debts.p.mirrorrule", first(d.ErrorFields()["constraint"]))
+	case FinrotaInternal:
+		return errs, l.T("debts.p.internal")
+	case FinrotaConflict:
 		errs["erpCode"] = l.T("debts.p.duplicate")
-	case d.LastErrorStatus == http.StatusNotFound && strings.Contains(msg, "transaction"):
-		// "Current account transaction not found": the record itself.
-		return errs, l.T("debts.p.notfound")
-	case d.LastErrorStatus == http.StatusNotFound && strings.Contains(msg, "currency"):
-		errs["currencyId"] = l.T("debts.p.currency")
-	case d.LastErrorStatus == http.StatusNotFound && strings.Contains(msg, "agent"):
-		errs["agentErpCode"] = l.T("debts.p.agent")
-	case d.LastErrorStatus == http.StatusNotFound && strings.Contains(msg, "current account"):
-		errs["currentAccountErpCode"] = l.T("debts.p.account")
-	case d.LastErrorStatus == http.StatusNotFound:
-		return errs, l.T("debts.p.notfound")
-	case d.LastErrorStatus == http.StatusBadRequest || d.LastErrorStatus == http.StatusUnprocessableEntity:
+	case FinrotaNotFound:
+		switch {
+		case strings.Contains(msg, "transaction"):
+			// "Current account transaction not found": the record itself.
+			return errs, l.T("debts.p.notfound")
+		case strings.Contains(msg, "currency"):
+			errs["currencyId"] = l.T("debts.p.currency")
+		case strings.Contains(msg, "agent"):
+			errs["agentErpCode"] = l.T("debts.p.agent")
+		case strings.Contains(msg, "current account"):
+			errs["currentAccountErpCode"] = l.T("debts.p.account")
+		default:
+			return errs, l.T("debts.p.notfound")
+		}
+	case FinrotaValidation:
 		var rest []string
 		fields := d.ErrorFields()
 		names := make([]string, 0, len(fields))
@@ -70,21 +83,18 @@ func DebtProviderErrors(l i18n.Lang, d store.Debt) (Errors, string) {
 			}
 		}
 		if len(errs) == 0 || len(rest) > 0 {
-			return errs, l.T("debts.p.other", strings.TrimSpace(d.LastErrorMessage+" "+strings.Join(rest, " ")))
+			return errs, l.T("debts.p.validation", strings.TrimSpace(d.LastErrorMessage+" "+strings.Join(rest, " ")))
 		}
-	case d.LastErrorStatus == http.StatusUnauthorized:
+	case FinrotaCredentials:
 		return errs, l.T("debts.p.credentials")
-	case d.LastErrorStatus == http.StatusForbidden:
+	case FinrotaForbidden:
 		return errs, l.T("debts.p.forbidden")
-	case d.LastErrorCode == "not_configured":
+	case FinrotaNotConfigured:
 		return errs, l.T("debts.p.notconfigured")
-	case d.LastErrorCode == "unreachable" || d.LastErrorStatus >= 500 || d.LastErrorStatus == http.StatusTooManyRequests:
-		if d.State == store.DebtFailed {
-			return errs, l.T("debts.p.gaveup")
-		}
-		return errs, l.T("debts.p.unavailable")
-	case d.LastErrorStatus != 0 || d.LastErrorMessage != "":
-		return errs, l.T("debts.p.other", d.LastErrorMessage)
+	case FinrotaUnreachable, FinrotaUnavailable, FinrotaThrottled, FinrotaMalformed:
+		return errs, deliveryRetryMessage(l, class, d)
+	default:
+		return errs, l.T("debts.p.other", d.LastErrorStatus, d.LastErrorMessage)
 	}
 	return errs, ""
 }
@@ -238,7 +248,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 					var templ_7745c5c3_Var4 templ.SafeURL
 					templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(debtURL(f.Debt.ID, "")))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 184, Col: 77}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 194, Col: 77}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 					if templ_7745c5c3_Err != nil {
@@ -251,7 +261,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 					var templ_7745c5c3_Var5 string
 					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "common.back"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 184, Col: 103}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 194, Col: 103}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 					if templ_7745c5c3_Err != nil {
@@ -288,7 +298,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(f.Notice)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 189, Col: 83}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 199, Col: 83}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
@@ -306,7 +316,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 			var templ_7745c5c3_Var7 templ.SafeURL
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(debtFormAction(f)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 191, Col: 63}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 201, Col: 63}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
@@ -391,7 +401,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "debts.f.description"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 214, Col: 62}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 224, Col: 62}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 			if templ_7745c5c3_Err != nil {
@@ -404,7 +414,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 			var templ_7745c5c3_Var9 string
 			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "common.optional"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 214, Col: 111}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 224, Col: 111}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 			if templ_7745c5c3_Err != nil {
@@ -427,7 +437,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(f.Values["description"])
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 222, Col: 30}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 232, Col: 30}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
@@ -448,7 +458,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 			var templ_7745c5c3_Var11 string
 			templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "common.save"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 227, Col: 28}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 237, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 			if templ_7745c5c3_Err != nil {
@@ -461,7 +471,7 @@ func DebtFormPage(f DebtForm) templ.Component {
 			var templ_7745c5c3_Var12 string
 			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "common.cancel"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 230, Col: 67}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 240, Col: 67}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 			if templ_7745c5c3_Err != nil {
@@ -525,7 +535,7 @@ func currencyList(codes []string) templ.Component {
 				var templ_7745c5c3_Var14 string
 				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 250, Col: 21}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 260, Col: 21}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 				if templ_7745c5c3_Err != nil {
@@ -574,7 +584,7 @@ func refList(id string, refs []store.DebtRef) templ.Component {
 			var templ_7745c5c3_Var16 string
 			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 258, Col: 19}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 268, Col: 19}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
@@ -592,7 +602,7 @@ func refList(id string, refs []store.DebtRef) templ.Component {
 				var templ_7745c5c3_Var17 string
 				templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(r.Code)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 260, Col: 26}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 270, Col: 26}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 				if templ_7745c5c3_Err != nil {
@@ -605,7 +615,7 @@ func refList(id string, refs []store.DebtRef) templ.Component {
 				var templ_7745c5c3_Var18 string
 				templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(r.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 260, Col: 37}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/debts_form.templ`, Line: 270, Col: 37}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 				if templ_7745c5c3_Err != nil {

@@ -151,9 +151,10 @@ func (c *Client) get(ctx context.Context, param, value string, match func(Debt) 
 	return Debt{}, fmt.Errorf("finrota: %s: %s %q: %w", verb, param, value, ErrNotFound)
 }
 
-// SendOverdueNotifications asks Finrota to mail or text every owner of an
-// overdue, not fully paid debt. It is global and not idempotent: each call
-// notifies everyone again.
+// SendOverdueNotifications asks Finrota to mail or text the owner of every
+// debt its FAQ rule selects: PaidAmount ≤ Amount (fully paid ones too) and
+// DueDate < now, with an active current account and owner. It is global and
+// not idempotent: each call notifies everyone again.
 func (c *Client) SendOverdueNotifications(ctx context.Context) error {
 	return c.do(ctx, request{op: "send_overdue_notifications", verb: "send overdue notifications", method: http.MethodPost, path: "/cat/cat/SendCATDebtInfoMail"}, nil)
 }

@@ -96,7 +96,7 @@ func (s *Server) create(in debtInput) reply {
 	if _, used := s.used[in.erpCode]; used {
 		return conflictReply("A current account transaction with erpCode '" + in.erpCode + "' already exists or was used before.")
 	}
-	d := &Debt{ID: s.newIDLocked(), CreatedAt: now, IsActive: true}
+	d := &Debt{ID: newID(), CreatedAt: now, IsActive: true}
 	apply(d, in, now)
 	s.debts = append(s.debts, d)
 	s.used[d.ErpCode] = d.ID
@@ -185,7 +185,10 @@ func (s *Server) checkReferencesLocked(in debtInput) (reply, bool) {
 	return reply{}, false
 }
 
-func (s *Server) newIDLocked() string {
+// seedIDLocked makes a GUID for the sample data from the seeded generator:
+// the same seed gives the same sample records, whose ids therefore stay
+// the same across restarts, as a real portal's records do.
+func (s *Server) seedIDLocked() string {
 	var b [16]byte
 	for i := range b {
 		b[i] = byte(s.rng.Uint32())
@@ -194,6 +197,12 @@ func (s *Server) newIDLocked() string {
 	b[8] = b[8]&0x3f | 0x80
 	return uuid.UUID(b).String()
 }
+
+// newID makes the GUID of a record created while the fake runs. It is
+// random, never drawn from the seed: a restarted fake (sandbox mode keeps
+// no state) must not hand out again the ids of the records it created
+// before, which the product's mirror still holds.
+func newID() string { return uuid.NewString() }
 
 // handleList serves the single lookup (Id, ErpCode) and the paginated
 // list. Parameter names are case-sensitive: PageSize or erpcode are ignored.
@@ -266,16 +275,17 @@ func intParam(f fieldErrors, q map[string][]string, name string, def int) int {
 	return n
 }
 
-// handleNotify "sends" a notification for every active debt not fully paid
-// whose due date is before today in Istanbul and whose current account and
-// agent are active, and records each one.
+// handleNotify "sends" a notification for every debt Finrota's FAQ rule
+// selects (CONTRACTS §1.5): active, PaidAmount ≤ Amount (a fully paid debt
+// is included), DueDate < now (the due date's midnight in Istanbul, so a
+// debt due today is included once the day has begun), with an active
+// current account and agent. Each one is recorded.
 func (s *Server) handleNotify(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	today := now.In(istanbul).Format(time.DateOnly)
 	s.mu.Lock()
 	for _, d := range s.debts {
 		acc, agent := s.accounts[d.CurrentAccountErpCode], s.agents[d.AgentErpCode]
-		if !d.IsActive || !d.PaidAmount.LessThan(d.Amount) || d.DueDate >= today ||
+		if !d.IsActive || d.PaidAmount.GreaterThan(d.Amount) || !dueBefore(d.DueDate, now) ||
 			acc == nil || !acc.Active || agent == nil || !agent.Active {
 			continue
 		}
@@ -294,4 +304,11 @@ func (s *Server) handleNotify(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, successEnvelope{Status: "success", Message: "Debt notification contents have been sent"})
+}
+
+// dueBefore reports whether a due date (YYYY-MM-DD) is before now: its
+// midnight in Istanbul, where Finrota keeps business dates, has passed.
+func dueBefore(due string, now time.Time) bool {
+	t, err := time.ParseInLocation(time.DateOnly, due, istanbul)
+	return err == nil && t.Before(now)
 }

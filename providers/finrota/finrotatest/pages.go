@@ -14,8 +14,8 @@ var notificationsPage = template.Must(template.New("n").Parse(`<!doctype html>
 <body>
 <h1>Finrota (fake): overdue-debt notifications sent</h1>
 <p>{{.Total}} notifications in total{{if gt .Total (len .Rows)}}, newest {{len .Rows}} shown{{end}}. Each call to
-<code>POST /cat/cat/SendCATDebtInfoMail</code> notifies every overdue, not fully paid debt of an active
-current account and agent again. <a href="/_fake/faults">Faults</a></p>
+<code>POST /cat/cat/SendCATDebtInfoMail</code> notifies again every active debt with paid amount &le; amount
+(fully paid ones too) whose due date has passed (due today included), of an active current account and agent. <a href="/_fake/faults">Faults</a></p>
 {{if .Rows}}<table data-testid="notifications">
 <thead><tr><th>Sent at</th><th>Debt ERP code</th><th>Document no</th><th>Agent</th><th>Current account</th><th>Recipient</th><th>Due date</th><th>Outstanding</th></tr></thead>
 <tbody>{{range .Rows}}

@@ -107,7 +107,7 @@ func (s *Server) seedDebt(i int, now, today time.Time) *Debt {
 	}
 	docNo, desc := seedDocument(s, typ, txn)
 	return &Debt{
-		ID:                    s.newIDLocked(),
+		ID:                    s.seedIDLocked(),
 		ErpCode:               fmt.Sprintf("CAT-%d-%06d", txn.Year(), i+1),
 		AgentErpCode:          agent,
 		CurrentAccountErpCode: account,
@@ -165,7 +165,7 @@ func weighted(n int, weights []int) int {
 // newIDUpperLocked makes a GUID in the upper-case form the portal shows
 // for current accounts.
 func (s *Server) newIDUpperLocked() string {
-	id := s.newIDLocked()
+	id := s.seedIDLocked()
 	out := []byte(id)
 	for i, c := range out {
 		if c >= 'a' && c <= 'f' {

@@ -40,7 +40,7 @@ func TestSeed(t *testing.T) {
 		case d.PaidAmount.IsPositive():
 			partial++
 		}
-		if d.PaidAmount.LessThan(d.Amount) && d.DueDate < "2025-10-01" {
+		if d.PaidAmount.LessThan(d.Amount) && d.DueDate < "2025-10-01" { // unpaid and overdue: a useful sample
 			overdue++
 		}
 	}
@@ -73,5 +73,25 @@ func TestSeededServerWorksOverHTTP(t *testing.T) {
 	e.call("POST", "/cat/cat/SendCATDebtInfoMail", "")
 	if len(e.srv.Notifications()) < 30 {
 		t.Fatalf("only %d notifications from seeded data", len(e.srv.Notifications()))
+	}
+}
+
+// TestIDsUniqueAcrossRestarts: two fakes with the same seed stand for one
+// fake before and after a restart. Their sample records keep their ids,
+// but what each creates (and each token) gets an id the other never gave.
+func TestIDsUniqueAcrossRestarts(t *testing.T) {
+	before, after := newEnv(t, Options{Seed: true}), newEnv(t, Options{Seed: true})
+	if before.srv.Debts()[0].ID != after.srv.Debts()[0].ID {
+		t.Fatal("the sample records changed ids across a restart")
+	}
+	if before.token == after.token {
+		t.Fatal("a restarted fake issued the same token again")
+	}
+	before.create("R-BEFORE", nil)
+	after.create("R-AFTER", nil)
+	a, _ := before.srv.Debt("R-BEFORE")
+	b, _ := after.srv.Debt("R-AFTER")
+	if a.ID == "" || a.ID == b.ID {
+		t.Fatalf("the first record created after a restart has the id of the one before: %q", b.ID)
 	}
 }

@@ -7,6 +7,7 @@
 package finrotatest
 
 import (
+	crand "crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -43,7 +44,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed loads the deterministic sample agents, current accounts and debts.
 	Seed bool
-	// Rand seeds the generator of ids, tokens and sample data.
+	// Rand seeds the generator of the sample data (and its ids). Ids of
+	// records created later and tokens are random whatever Rand is, so a
+	// restarted fake never issues them again.
 	Rand int64
 }
 
@@ -219,12 +222,12 @@ func missingKeys(req tokenRequest) map[string][]string {
 func (s *Server) newTokenLocked(now, exp time.Time) string {
 	enc := base64.RawURLEncoding
 	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	body := enc.EncodeToString(fmt.Appendf(nil, `{"scope":["catv1.api"],"role":"service","jti":"%016x","nbf":%d,"exp":%d,"iat":%d,"iss":"sso.api","aud":"ecozum.sso"}`,
-		s.rng.Uint64(), now.Unix(), exp.Unix(), now.Unix()))
+	jti := make([]byte, 8)
+	crand.Read(jti)
+	body := enc.EncodeToString(fmt.Appendf(nil, `{"scope":["catv1.api"],"role":"service","jti":"%x","nbf":%d,"exp":%d,"iat":%d,"iss":"sso.api","aud":"ecozum.sso"}`,
+		jti, now.Unix(), exp.Unix(), now.Unix()))
 	sig := make([]byte, 32)
-	for i := range sig {
-		sig[i] = byte(s.rng.Uint32())
-	}
+	crand.Read(sig)
 	return head + "." + body + "." + enc.EncodeToString(sig)
 }
 

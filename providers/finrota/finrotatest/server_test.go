@@ -260,9 +260,15 @@ func TestSendCATDebtInfoMail(t *testing.T) {
 	if status != 200 || body["status"] != "success" || body["message"] != "Debt notification contents have been sent" {
 		t.Fatalf("%d %v", status, body)
 	}
+	// The FAQ's rule: PaidAmount ≤ Amount (so a fully paid debt too) and
+	// DueDate < now (so a debt due today, its midnight having passed).
 	got := e.srv.Notifications()
-	if len(got) != 2 || got[0].DebtErpCode != "N-OVERDUE" || got[1].DebtErpCode != "N-PARTIAL" {
-		t.Fatalf("notified %+v", got)
+	var codes []string
+	for _, n := range got {
+		codes = append(codes, n.DebtErpCode)
+	}
+	if strings.Join(codes, ",") != "N-OVERDUE,N-PARTIAL,N-PAID,N-DUE-TODAY" {
+		t.Fatalf("notified %v", codes)
 	}
 	n := got[1]
 	if n.Outstanding.StringFixed(2) != "749.50" || n.Currency != "USD" || n.AgentErpCode != agentCode ||
@@ -272,7 +278,7 @@ func TestSendCATDebtInfoMail(t *testing.T) {
 	// Global and not idempotent: a second call notifies everyone again.
 	e.clock.Advance(time.Hour)
 	e.call("POST", "/cat/cat/SendCATDebtInfoMail", "")
-	if got := e.srv.Notifications(); len(got) != 4 || !got[3].At.Equal(e.clock.Now()) {
+	if got := e.srv.Notifications(); len(got) != 8 || !got[7].At.Equal(e.clock.Now()) {
 		t.Fatalf("after second call: %d", len(got))
 	}
 }

@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"kasa/connect"
+	"kasa/providers/finrota"
+	"kasa/store"
+)
+
+// DebtCheck is one debt of the mirror next to the record Finrota holds for
+// it, read by Finrota's single query, so a person can see any difference
+// and choose which side is right.
+type DebtCheck struct {
+	Debt store.Debt
+	// Found is false when Finrota has no record by the debt's id or ERP code.
+	Found  bool
+	Remote store.RemoteDebt
+	// By names the reference Finrota was asked by: "Id" or "ErpCode".
+	By, Ref string
+	// Changes are the fields whose value differs, mirror (From) → Finrota
+	// (To), by the API's field names; empty when both agree.
+	Changes map[string]store.DebtChange
+}
+
+// CheckDebt reads the record Finrota holds for debt id: by its Finrota id
+// when the mirror knows it, else by the ERP code Finrota confirmed (or, for
+// a debt never confirmed, the one it wants), and compares it with the
+// mirror. A page view never does this; a person asks for it.
+func CheckDebt(ctx context.Context, st *store.Store, conn *connect.Connector, id int64) (DebtCheck, error) {
+	d, err := st.Debt(ctx, id)
+	if err != nil {
+		return DebtCheck{}, err
+	}
+	c := DebtCheck{Debt: d}
+	client, err := conn.Finrota(ctx)
+	if err != nil {
+		return c, fmt.Errorf("debts: check %d: %w", id, err)
+	}
+	code := deref(d.RemoteErpCode)
+	if code == "" {
+		code = d.ErpCode
+	}
+	var got finrota.Debt
+	if fid := deref(d.FinrotaID); fid != "" {
+		c.By, c.Ref = "Id", fid
+		got, err = client.GetByID(ctx, fid)
+	} else {
+		c.By, c.Ref = "ErpCode", code
+		got, err = client.GetByErpCode(ctx, code)
+	}
+	if finrota.IsNotFound(err) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("debts: check %d: %w", id, err)
+	}
+	c.Found, c.Remote = true, remoteDebt(got)
+	c.Changes = store.DebtChanges(store.DebtValues(d), store.RemoteDebtValues(c.Remote))
+	return c, nil
+}
+
+// TakeFinrotaValues reads debt id's record at Finrota again (never trusting
+// values posted by a form) and makes the mirror hold them, audited as the
+// user's choice. ErrNotFound (from store) when Finrota has no record.
+func TakeFinrotaValues(ctx context.Context, st *store.Store, conn *connect.Connector, id, userID int64) (DebtCheck, error) {
+	c, err := CheckDebt(ctx, st, conn, id)
+	if err != nil {
+		return c, err
+	}
+	if !c.Found {
+		return c, fmt.Errorf("debts: take finrota values of %d: %w", id, store.ErrNotFound)
+	}
+	d, err := st.TakeFinrotaValues(ctx, id, c.Remote, userID)
+	c.Debt = d
+	return c, err
+}
+
+// ResendDebt makes debt id's data, as the mirror holds it, a new intent
+// delivered through the outbox (an update when Finrota holds the debt,
+// else a create), audited as the user's choice. store.ErrDebtBusy while an
+// intent is pending.
+func ResendDebt(ctx context.Context, st *store.Store, id, userID int64) (store.Debt, error) {
+	var d store.Debt
+	err := st.InTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := store.LockDebt(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		in := store.DebtInput{AgentErpCode: cur.AgentErpCode, CurrentAccountErpCode: cur.CurrentAccountErpCode,
+			Amount: cur.Amount, PaidAmount: cur.PaidAmount, DocumentNo: cur.DocumentNo, DocumentType: cur.DocumentType,
+			DueDate: cur.DueDate, TransactionDate: cur.TransactionDate, CurrencyID: cur.CurrencyID, ErpCode: cur.ErpCode,
+			Description: cur.Description}
+		if d, err = store.EditDebt(ctx, tx, id, in, userID); err != nil {
+			return err
+		}
+		if err := store.Audit(ctx, tx, userID, "debt.check.resend", store.DebtSubject(id),
+			map[string]any{"op": d.Op, "requestId": d.RequestID}); err != nil {
+			return err
+		}
+		_, err = EnqueueDebtDelivery(ctx, tx, d)
+		return err
+	})
+	if err != nil && !errors.Is(err, store.ErrDebtBusy) {
+		err = fmt.Errorf("debts: resend %d: %w", id, err)
+	}
+	return d, err
+}
+
+// remoteDebt is a Finrota record as the mirror takes it.
+func remoteDebt(d finrota.Debt) store.RemoteDebt {
+	return store.RemoteDebt{
+		FinrotaID: d.ID, ErpCode: d.ErpCode, AgentErpCode: d.AgentErpCode, CurrentAccountErpCode: d.CurrentAccountErpCode,
+		Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo, DocumentType: d.DocumentType,
+		DueDate: d.DueDate, TransactionDate: d.TransactionDate, CurrencyID: strings.ToUpper(d.CurrencyID),
+		Description: d.Description, IsActive: d.IsActive,
+	}
+}
