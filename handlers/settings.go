@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,6 +39,54 @@ var SettingGroups = []views.SettingGroup{
 // EnvName is the environment variable that seeds a setting:
 // "garanti.client_id" → GARANTI_CLIENT_ID.
 func EnvName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, ".", "_")) }
+
+// checkSetting applies a setting's rules to a typed value: a base URL must
+// be http(s) with a host (its trailing slash is dropped), and the Garanti
+// identifiers the bank limits (E014–E017) must fit. It returns the value to
+// store, or the message that refuses it in lang.
+func checkSetting(lang i18n.Lang, f views.SettingField, v string) (string, string) {
+	if f.URL && v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return v, lang.T("settings.url.invalid")
+		}
+		v = strings.TrimRight(v, "/")
+	}
+	if !f.Secret {
+		errs := views.Errors{}
+		if appLimitErrors(lang, map[string]string{f.Key: v}, errs); errs[f.Key] != "" {
+			return v, errs[f.Key]
+		}
+	}
+	return v, ""
+}
+
+// CheckSeededSettings applies the Settings page's rules to the values the
+// environment seeds (keyed by setting key), so a value the page or the bank
+// would refuse stops the start with a message naming its variable, rather
+// than failing at the first provider call. It returns the values to store.
+func CheckSeededSettings(values map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	var problems []string
+	for _, g := range SettingGroups {
+		for _, f := range g.Fields {
+			v, ok := values[f.Key]
+			if !ok {
+				continue
+			}
+			v, msg := checkSetting(i18n.EN, f, strings.TrimSpace(v))
+			if msg != "" {
+				problems = append(problems, EnvName(f.Key)+": "+msg)
+				continue
+			}
+			out[f.Key] = v
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("provider settings in the environment: " + strings.Join(problems, "; "))
+	}
+	return out, nil
+}
 
 func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request) {
 	values, err := h.store.Settings(r.Context())
@@ -89,19 +138,10 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			} else {
 				shown[f.Key] = v
 			}
-			if f.URL && v != "" {
-				u, err := url.Parse(v)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					errs[f.Key] = lang.T("settings.url.invalid")
-					continue
-				}
-				v = strings.TrimRight(v, "/")
-			}
-			if !f.Secret {
-				// The Garanti identifiers the bank limits (E014–E017).
-				if appLimitErrors(lang, map[string]string{f.Key: v}, errs); errs[f.Key] != "" {
-					continue
-				}
+			v, msg := checkSetting(lang, f, v)
+			if msg != "" {
+				errs[f.Key] = msg
+				continue
 			}
 			if current[f.Key] != v {
 				changes[f.Key] = v

@@ -262,7 +262,7 @@ func createDatabase(ctx context.Context, adminURL, name string) error {
 }
 
 // seedSettings stores the provider settings given in the environment that
-// have no stored value yet.
+// have no stored value yet, after the Settings page's own checks.
 func seedSettings(ctx context.Context, st *store.Store) error {
 	values := map[string]string{}
 	for _, g := range handlers.SettingGroups {
@@ -271,6 +271,10 @@ func seedSettings(ctx context.Context, st *store.Store) error {
 				values[f.Key] = v
 			}
 		}
+	}
+	values, err := handlers.CheckSeededSettings(values)
+	if err != nil {
+		return err
 	}
 	return st.SeedSettings(ctx, values)
 }
