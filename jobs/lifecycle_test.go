@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"kasa/eventually"
 	"kasa/jobs"
 )
 
@@ -41,18 +42,11 @@ func TestSchedulesOnePerPeriod(t *testing.T) {
 
 	byKey := func(key string) int64 {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			var id int64
-			err := db.Get(&id, `SELECT id FROM jobs WHERE unique_key = $1`, key)
-			if err == nil {
-				return id
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no job with key %s: %v", key, err)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		var id int64
+		eventually.That(t, "a job with key "+key, func() error {
+			return db.Get(&id, `SELECT id FROM jobs WHERE unique_key = $1`, key)
+		})
+		return id
 	}
 	if j := wait(t, db, byKey("sync@2026-03-01T10:00:00Z")); j.State != jobs.StateDone {
 		t.Errorf("first period: %+v", j)
@@ -99,8 +93,8 @@ func TestListenNotifyWakesRunner(t *testing.T) {
 			if got != id {
 				t.Fatalf("ran %d, want %d", got, id)
 			}
-		case <-time.After(3 * time.Second):
-			t.Fatalf("job %d (#%d) not picked up within 3s of its commit", id, i)
+		case <-time.After(30 * time.Second): // well inside the minute between polls
+			t.Fatalf("job %d (#%d) not picked up within 30s of its commit: the notification did not wake the runner", id, i)
 		}
 		// Let the worker record the result and go idle before the next one.
 		wait(t, db, id)
@@ -146,7 +140,7 @@ func TestGracefulShutdownFinishesHandler(t *testing.T) {
 		if err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(eventually.Timeout):
 		t.Fatal("Run did not return after the handler finished")
 	}
 	if j, _ := jobs.Get(context.Background(), db, id); j.State != jobs.StateDone {

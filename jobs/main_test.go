@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
+	"kasa/eventually"
 	"kasa/jobs"
 	"kasa/store/storetest"
 )
@@ -62,29 +64,27 @@ func start(t *testing.T, db *sqlx.DB, handlers map[string]jobs.HandlerFunc, o jo
 	return r, stop
 }
 
-// waitFor polls job id until cond holds, failing the test after 10s.
+// waitFor polls job id until cond holds, failing the test if it never does.
 func waitFor(t *testing.T, db *sqlx.DB, id int64, what string, cond func(jobs.Job) bool) jobs.Job {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		j, err := jobs.Get(context.Background(), db, id)
-		if err != nil {
+	var j jobs.Job
+	eventually.That(t, fmt.Sprintf("job %d: %s", id, what), func() error {
+		var err error
+		if j, err = jobs.Get(context.Background(), db, id); err != nil {
 			t.Fatal(err)
 		}
-		if cond(j) {
-			return j
+		if !cond(j) {
+			return fmt.Errorf("job %+v", j)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %d: timed out waiting for %s; last %+v", id, what, j)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return j
 }
 
-// wait waits for job id to finish, failing the test after 10s.
+// wait waits for job id to finish, failing the test if it never does.
 func wait(t *testing.T, db *sqlx.DB, id int64) jobs.Job {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), eventually.Timeout)
 	defer cancel()
 	j, err := jobs.Wait(ctx, db, id)
 	if err != nil {

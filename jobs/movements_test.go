@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"kasa/connect"
+	"kasa/eventually"
 	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
@@ -209,18 +211,19 @@ func TestMovementScheduleIsIncremental(t *testing.T) {
 
 var istanbul, _ = time.LoadLocation("Europe/Istanbul")
 
-// waitRun polls a sync run until it finishes, failing after 10s.
+// waitRun polls a sync run until it finishes.
 func waitRun(t *testing.T, st *store.Store, id int64) store.MovementSync {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := st.MovementSync(context.Background(), id)
-		if err != nil {
+	var r store.MovementSync
+	eventually.That(t, fmt.Sprintf("sync run %d to finish", id), func() error {
+		var err error
+		if r, err = st.MovementSync(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if r.Finished() || time.Now().After(deadline) {
-			return r
+		if !r.Finished() {
+			return fmt.Errorf("run %+v", r)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return r
 }
