@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/eventually"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -118,12 +120,17 @@ func TestRenewGarantiTokenOncePerExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fetches atomic.Int32
+	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // should the test fail early
 	fetch := func(_ context.Context, refresh string) (store.GarantiToken, error) {
 		n := fetches.Add(1)
 		if refresh != "r0" {
 			return store.GarantiToken{}, errors.New("refresh token " + refresh + " was rotated away")
 		}
-		time.Sleep(20 * time.Millisecond) // hold the lock while others queue
+		if n == 1 {
+			<-release // hold the lock while the others queue
+		}
 		return store.GarantiToken{Access: "a" + string(rune('0'+n)), Refresh: "r1", Expiry: time.Now().Add(time.Hour)}, nil
 	}
 	var wg sync.WaitGroup
@@ -139,6 +146,8 @@ func TestRenewGarantiTokenOncePerExpiry(t *testing.T) {
 			got[i] = tok.Access
 		}()
 	}
+	waitLockWaiters(t, s, len(got)-1)
+	unblock()
 	wg.Wait()
 	if fetches.Load() != 1 {
 		t.Fatalf("%d refreshes for one expiry", fetches.Load())
@@ -195,4 +204,21 @@ func TestSaveHGSWindowDeduplicates(t *testing.T) {
 	if _, total, _ := s.HGSTransactions(ctx, store.HGSFilter{Motorway: "50%_"}, 10, 0); total != 0 {
 		t.Fatal("LIKE wildcards in the search text matched")
 	}
+}
+
+// waitLockWaiters waits until n sessions of the test's database are
+// blocked on a lock: the callers queued behind the one holding it.
+func waitLockWaiters(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	eventually.That(t, fmt.Sprintf("%d sessions waiting on a lock", n), func() error {
+		var waiting int
+		if err := s.DB().Get(&waiting, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting != n {
+			return fmt.Errorf("%d waiting", waiting)
+		}
+		return nil
+	})
 }

@@ -87,9 +87,14 @@ func TestRenewTokenFetchesOnceAcrossRacingInstances(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	var fetches atomic.Int32
+	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // should the test fail early
 	fetch := func(context.Context) (string, time.Time, error) {
 		n := fetches.Add(1)
-		time.Sleep(50 * time.Millisecond) // the provider is slow; the others must wait, not fetch
+		if n == 1 {
+			<-release // the provider is slow; the others must wait, not fetch
+		}
 		return "token-" + string(rune('0'+n)), time.Now().Add(time.Hour), nil
 	}
 	var wg sync.WaitGroup
@@ -103,6 +108,8 @@ func TestRenewTokenFetchesOnceAcrossRacingInstances(t *testing.T) {
 			results[i] = v
 		})
 	}
+	waitLockWaiters(t, st, len(results)-1)
+	unblock()
 	wg.Wait()
 	if fetches.Load() != 1 {
 		t.Fatalf("%d fetches, want 1", fetches.Load())
