@@ -109,6 +109,7 @@ seen by doing the matching action in Kasa after applying.</p>
 <p><label><input type="checkbox" name="malformed" value="1"{{if .Malformed}} checked{{end}}> Malformed bodies</label></p>
 <p><button>Apply</button> <button name="reset" value="1">Reset</button></p>
 </form>
+<p>Requests delayed since the last reset: <span data-testid="fault-delayed">{{.Delayed}}</span></p>
 {{.Page.Extra}}
 </body></html>
 `))

@@ -25,6 +25,7 @@ type Faults struct {
 	answer    *Answer // a documented answer for the next answerLeft requests
 	answerN   int     // <0: every request until Reset
 	lost      int     // how many more requests lose their reply; <0: all
+	delayed   int     // requests the latency has held since the last Reset
 }
 
 // Answer is one documented answer of a provider, such as an error code in
@@ -97,6 +98,7 @@ func (f *Faults) Reset() {
 	defer f.mu.Unlock()
 	f.latency, f.status, f.remaining, f.drop, f.malformed = 0, 0, 0, false, false
 	f.answer, f.answerN, f.lost = nil, 0, 0
+	f.delayed = 0
 }
 
 // State describes the faults in force, for a fake's control page.
@@ -112,13 +114,17 @@ type State struct {
 	AnswerLeft int
 	// Lost is how many more requests lose their reply (<0: all).
 	Lost int
+	// Delayed counts the requests the latency has held since the last
+	// Reset, the one still held included: a test sees by it that a request
+	// has reached the provider.
+	Delayed int
 }
 
 // State returns the faults in force.
 func (f *Faults) State() State {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st := State{Latency: f.latency, Status: f.status, Remaining: f.remaining, Drop: f.drop, Malformed: f.malformed, Lost: f.lost}
+	st := State{Latency: f.latency, Status: f.status, Remaining: f.remaining, Drop: f.drop, Malformed: f.malformed, Lost: f.lost, Delayed: f.delayed}
 	if f.answer != nil && f.answerN != 0 {
 		st.Answer, st.AnswerLeft = f.answer.Key, f.answerN
 	}
@@ -140,6 +146,9 @@ func (f *Faults) take() fate {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ft := fate{latency: f.latency, drop: f.drop, malformed: f.malformed}
+	if ft.latency > 0 {
+		f.delayed++
+	}
 	countDown := func(n *int) bool {
 		if *n == 0 {
 			return false

@@ -60,6 +60,9 @@ func TestFaults(t *testing.T) {
 	if time.Since(start) < 50*time.Millisecond {
 		t.Fatal("latency not applied")
 	}
+	if st := f.State(); st.Delayed != 1 {
+		t.Fatalf("%d requests counted as delayed, want 1", st.Delayed)
+	}
 	f.Down()
 	if code, _, _ := get(); code != 503 {
 		t.Fatalf("down: %d", code)
@@ -83,7 +86,8 @@ func TestControlHandler(t *testing.T) {
 	resp, _ = http.Get(srv.URL)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), "Test &lt;fake&gt;") || !strings.Contains(string(b), `value="503"`) {
+	if !strings.Contains(string(b), "Test &lt;fake&gt;") || !strings.Contains(string(b), `value="503"`) ||
+		!strings.Contains(string(b), `<span data-testid="fault-delayed">0</span>`) {
 		t.Fatalf("page %s", b)
 	}
 	resp, _ = c.PostForm(srv.URL, url.Values{"reset": {"1"}})
