@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
+
+	"kasa/eventually"
 )
 
 // TestSignInLanguageRolesAndSignOut walks the frame: an admin signs in,
@@ -152,7 +155,22 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		done <- result{status: resp.StatusCode}
 	}()
-	time.Sleep(500 * time.Millisecond) // the request is now waiting on the bank
+	// Stop the server once the request is waiting on the bank.
+	eventually.That(t, "the register request to reach the fake bank", func() error {
+		resp, err := c.Get(faults)
+		if err != nil {
+			return err
+		}
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if n := doc.Find(`[data-testid=fault-delayed]`).Text(); n != "1" {
+			return fmt.Errorf("%q requests delayed", n)
+		}
+		return nil
+	})
 	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

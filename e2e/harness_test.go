@@ -22,6 +22,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"kasa/eventually"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -157,20 +158,19 @@ func startApp(t *testing.T, env ...string) *app {
 			t.Logf("server log:\n%s", a.logs.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	// The cleanup above prints the server's log should this fail.
+	eventually.That(t, "the server to be ready", func() error {
 		resp, err := http.Get(a.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return a
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v\n%s", err, a.logs.String())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz: %d", resp.StatusCode)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return a
 }
 
 // tab opens a browser tab for t, with a deadline on everything it does.
