@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/vakifbank"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -39,20 +39,18 @@ func (e *testEnv) registerAccount(c *http.Client, number, name, currency string)
 // waitIdle waits until no sync of the account is queued or running.
 func (e *testEnv) waitIdle(id int64) store.BankAccount {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		a, err := e.st.BankAccount(context.Background(), id)
-		if err != nil {
+	var a store.BankAccount
+	eventually.That(e.t, fmt.Sprintf("account %d to finish syncing", id), func() error {
+		var err error
+		if a, err = e.st.BankAccount(context.Background(), id); err != nil {
 			e.t.Fatal(err)
 		}
-		if !a.Pending {
-			return a
+		if a.Pending {
+			return fmt.Errorf("account %d still syncing", id)
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("account %d still syncing", id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return a
 }
 
 func TestBankAccountFormValidation(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"kasa/i18n"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -65,7 +64,7 @@ func TestDebtAmountFollowsTheUserLanguage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := waitDebtState(t, e, mustInt(t, strings.TrimPrefix(loc, "/debts/")), store.DebtDelivered, time.Minute)
+			d := waitDebtState(t, e, mustInt(t, strings.TrimPrefix(loc, "/debts/")), store.DebtDelivered)
 			if !d.Amount.Equal(mustDec(tc.want)) {
 				t.Errorf("stored %v, want %s", d.Amount, tc.want)
 			}

@@ -2,14 +2,15 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/finrota"
 	"kasa/store"
@@ -109,20 +110,18 @@ func pendingWithFault(t *testing.T, e *testEnv, c *http.Client, fault func()) st
 	fault()
 	form := validDebtForm(e, "T-CLASS-"+randomSuffix())
 	e.postForm(c, "/debts", form)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		d, err := e.st.DebtByErpCode(context.Background(), form.Get("erpCode"))
-		if err != nil {
+	var d store.Debt
+	eventually.That(t, "the outbox to record why it retries", func() error {
+		var err error
+		if d, err = e.st.DebtByErpCode(context.Background(), form.Get("erpCode")); err != nil {
 			t.Fatal(err)
 		}
-		if d.State == store.DebtPending && (d.LastErrorStatus != 0 || d.LastErrorCode != "") {
-			return d
+		if d.State != store.DebtPending || (d.LastErrorStatus == 0 && d.LastErrorCode == "") {
+			return fmt.Errorf("no retry recorded: %+v", d)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no retry recorded: %+v", d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return d
 }
 
 // TestDebtFinrotaErrorsEachSayWhatToDo: every kind of Finrota failure has
@@ -212,20 +211,16 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 	if got := testID(doc, "flash-info"); got != i18n.EN.T("debts.notify.retrying.throttled") {
 		t.Errorf("throttled send: flash %q", got)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	eventually.That(t, "the throttled send to settle as failed", func() error {
 		ns, err := e.st.DebtNotifications(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ns[0].State == store.NotifyFailed {
-			break
+		if ns[0].State != store.NotifyFailed {
+			return fmt.Errorf("throttled send: %+v", ns[0])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("throttled send never settled: %+v", ns[0])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
 	if got := testID(doc, "notify-reason"); got != i18n.EN.T("debts.notify.err.throttled") {
 		t.Errorf("throttled send history reason %q", got)
@@ -244,20 +239,16 @@ func TestDebtSyncDuringAnOutageSaysWhyAndWhen(t *testing.T) {
 	ctx := context.Background()
 	e.sandbox.Finrota.Faults.Down()
 	e.postForm(c, "/debts/sync", url.Values{})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually.That(t, "the sync to record why it waits", func() error {
 		s, err := e.st.LatestDebtSync(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Retrying() {
-			break
+		if !s.Retrying() {
+			return fmt.Errorf("sync %+v", s)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sync never recorded why it waits: %+v", s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	reason := i18n.EN.T("debts.sync.err.unavailable")
 	_, doc := e.get(c, "/debts", "Accept-Language", "en")
 	state := doc.Find(`[data-testid=debts-sync-state]`)
@@ -374,7 +365,7 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("resend: %d", resp.StatusCode)
 	}
-	waitDebtState(t, e, d.ID, store.DebtDelivered, 30*time.Second)
+	waitDebtState(t, e, d.ID, store.DebtDelivered)
 	if r, _ := e.sandbox.Finrota.Debt(code); !r.PaidAmount.Equal(mustDec("10.00")) || r.Description != "changed at the portal" {
 		t.Fatalf("Finrota holds %s %q after sending ours again", r.PaidAmount, r.Description)
 	}
@@ -413,19 +404,18 @@ func TestDashboardFailedJobsLeavesOutDeliveriesThatLaterLanded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d = waitDebtState(t, e, d.ID, store.DebtFailed, 30*time.Second)
+	d = waitDebtState(t, e, d.ID, store.DebtFailed)
 	if d.JobID == nil {
 		t.Fatal("no delivery job")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for dashboardFailedJobs(t, e, c) != "1" {
-		if time.Now().After(deadline) {
-			t.Fatalf("failed delivery not counted: %q", dashboardFailedJobs(t, e, c))
+	eventually.That(t, "the dashboard to count the failed delivery", func() error {
+		if got := dashboardFailedJobs(t, e, c); got != "1" {
+			return fmt.Errorf("failed jobs %q", got)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	e.postForm(c, debtPath(d.ID)+"/retry", url.Values{})
-	waitDebtState(t, e, d.ID, store.DebtDelivered, 30*time.Second)
+	waitDebtState(t, e, d.ID, store.DebtDelivered)
 	if got := dashboardFailedJobs(t, e, c); got != "0" {
 		t.Fatalf("after the retry delivered the debt, the dashboard still counts %s failed jobs", got)
 	}

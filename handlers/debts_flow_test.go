@@ -2,12 +2,13 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
+	"kasa/eventually"
 	"kasa/store"
 )
 
@@ -21,17 +22,16 @@ func syncDebtsNow(t *testing.T, e *testEnv, c *http.Client) {
 	}
 	// The request waits only briefly for the sync; on a busy machine it
 	// may finish after the answer, so poll for it.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	eventually.That(t, "the debt sync to finish", func() error {
 		s, err := e.st.LatestDebtSync(context.Background())
-		if err == nil && s.State == "done" {
-			return
-		}
-		if err != nil || s.State == "failed" || time.Now().After(deadline) {
+		if err != nil || s.State == "failed" {
 			t.Fatalf("sync did not finish: %+v, %v", s, err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		if s.State != "done" {
+			return fmt.Errorf("sync %+v", s)
+		}
+		return nil
+	})
 }
 
 // validDebtForm is a form Finrota accepts, for the sandbox's seeded portal.
@@ -45,22 +45,20 @@ func validDebtForm(e *testEnv, erp string) url.Values {
 }
 
 // waitDebtState polls the mirror until the debt reaches state.
-func waitDebtState(t *testing.T, e *testEnv, id int64, state string, within time.Duration) store.Debt {
+func waitDebtState(t *testing.T, e *testEnv, id int64, state string) store.Debt {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		d, err := e.st.Debt(context.Background(), id)
-		if err != nil {
+	var d store.Debt
+	eventually.That(t, fmt.Sprintf("debt %d to be %s", id, state), func() error {
+		var err error
+		if d, err = e.st.Debt(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if d.State == state {
-			return d
+		if d.State != state {
+			return fmt.Errorf("debt %d: state %s (last error %d %s %s), want %s", id, d.State, d.LastErrorStatus, d.LastErrorCode, d.LastErrorMessage, state)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("debt %d: state %s (last error %d %s %s), want %s", id, d.State, d.LastErrorStatus, d.LastErrorCode, d.LastErrorMessage, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return d
 }
 
 func TestDebtCreateIsDeliveredAndShown(t *testing.T) {

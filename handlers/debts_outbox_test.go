@@ -48,7 +48,7 @@ func TestDebtProviderDownThenBack(t *testing.T) {
 	}
 
 	e.sandbox.Finrota.Faults.Reset()
-	waitDebtState(t, e, d.ID, store.DebtDelivered, 30*time.Second)
+	waitDebtState(t, e, d.ID, store.DebtDelivered)
 	n := 0
 	for _, r := range e.sandbox.Finrota.Debts() {
 		if r.ErpCode == "T-FAULT-1" {

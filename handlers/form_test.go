@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -40,7 +39,7 @@ func TestInvalidUTF8IsRefusedAtTheField(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create a debt to edit: status %d, %v", resp.StatusCode, err)
 	}
-	waitDebtState(t, e, mustInt(t, strings.TrimPrefix(editPath, "/debts/")), store.DebtDelivered, time.Minute)
+	waitDebtState(t, e, mustInt(t, strings.TrimPrefix(editPath, "/debts/")), store.DebtDelivered)
 
 	type kept struct{ field, value string }
 	cases := []struct {

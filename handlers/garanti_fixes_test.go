@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/jobs"
 	"kasa/providers/garanti"
@@ -137,17 +139,13 @@ func TestRevokeWhileTheBankIsDownStaysPendingAndIsDelivered(t *testing.T) {
 		t.Fatalf("while down: flash %q, row %q %q", testID(doc, "flash-info"), row.AttrOr("data-state", ""), row.Text())
 	}
 	e.sandbox.Garanti.Faults.Reset()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		revs, _ := e.st.GarantiRevocations(ctx, c.ID)
-		if len(revs) == 1 && revs[0].State == store.RevocationDone {
-			break
+	eventually.That(t, "the withdrawal to be delivered", func() error {
+		revs, err := e.st.GarantiRevocations(ctx, c.ID)
+		if err != nil || len(revs) != 1 || revs[0].State != store.RevocationDone {
+			return fmt.Errorf("revocations %+v, %v", revs, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("withdrawal not delivered: %+v", revs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	st, _ := e.sandbox.Garanti.Consent(c.ConsentID)
 	for _, g := range st.Grants {
 		if g.Revoked != (g.ProductID == vs[2].ProductID) {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
@@ -158,10 +160,10 @@ func TestConsentFlowActivatesAndSyncs(t *testing.T) {
 // waitSynced waits until n tags have synced.
 func waitSynced(t *testing.T, e *testEnv, n int) []store.HGSVehicle {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		vs, err := e.st.HGSVehicles(context.Background(), 0)
-		if err != nil {
+	var vs []store.HGSVehicle
+	eventually.That(t, fmt.Sprintf("%d tags synced", n), func() error {
+		var err error
+		if vs, err = e.st.HGSVehicles(context.Background(), 0); err != nil {
 			t.Fatal(err)
 		}
 		done := 0
@@ -170,14 +172,12 @@ func waitSynced(t *testing.T, e *testEnv, n int) []store.HGSVehicle {
 				done++
 			}
 		}
-		if done >= n {
-			return vs
+		if done < n {
+			return fmt.Errorf("%d of %d tags synced: %+v", done, n, vs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d tags synced: %+v", done, n, vs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return vs
 }
 
 func TestCallbackRefusesBadStates(t *testing.T) {

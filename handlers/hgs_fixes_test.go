@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/eventually"
 	"kasa/jobs"
 	"kasa/providers/garanti"
 	"kasa/store"
@@ -80,10 +82,13 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 		t.Fatalf("retry after the 429 = %+v", queued)
 	}
 	// That attempt syncs and counts only what the bank accepted.
-	eventually(t, "the retry after Retry-After", func() bool {
+	eventually.That(t, "the retry after Retry-After", func() error {
 		busy, _ := jobs.HGSSyncPending(ctx, e.st.DB())
 		j, _ := jobs.Get(ctx, e.st.DB(), queued[0].ID)
-		return !busy && j.State == jobs.StateDone
+		if busy || j.State != jobs.StateDone {
+			return fmt.Errorf("sync pending %v, retry job %s", busy, j.State)
+		}
+		return nil
 	})
 	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != before+3 || used != bankUsage(t, e, c) {
 		t.Fatalf("usage after the retry: %d (was %d), the bank counted %d", used, before, bankUsage(t, e, c))

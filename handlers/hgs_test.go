@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/jobs"
 	"kasa/store"
@@ -32,26 +34,16 @@ func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, store.Gara
 // waitIdle waits until no sync is running or due.
 func waitIdle(t *testing.T, e *testEnv) {
 	t.Helper()
-	eventually(t, "no sync pending", func() bool {
+	eventually.That(t, "no HGS sync pending", func() error {
 		busy, err := jobs.HGSSyncPending(context.Background(), e.st.DB())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return !busy
-	})
-}
-
-// eventually polls cond until it holds, failing the test after a deadline
-// generous enough for a busy machine.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+		if busy {
+			return errors.New("a sync is running or due")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {

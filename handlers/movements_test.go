@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -494,17 +495,13 @@ func TestMovementsPendingThenRefresh(t *testing.T) {
 	if !strings.Contains(pending.Text(), "Hareketler bankadan alınıyor") {
 		t.Errorf("pending text %q", pending.Text())
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually.That(t, "the status fragment to ask for a refresh", func() error {
 		resp, _ := e.get(c, poll, "HX-Request", "true")
-		if resp.Header.Get("HX-Refresh") == "true" {
-			break
+		if resp.Header.Get("HX-Refresh") != "true" {
+			return fmt.Errorf("status %d without HX-Refresh", resp.StatusCode)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the status fragment never asked for a refresh")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	// Without htmx the status link sends the browser back to the page.
 	resp, _ := e.get(c, poll)
 	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != page {
@@ -566,20 +563,16 @@ func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
 		t.Fatalf("while retrying: %q", testID(doc, "sync-failed"))
 	}
 	// Skip the backoff between attempts until the job gives up.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	eventually.That(t, "the fetch job to give up", func() error {
 		var state string
 		if err := e.st.DB().QueryRow(`UPDATE jobs SET run_at = now() WHERE id = $1 RETURNING state`, *run.JobID).Scan(&state); err != nil {
 			t.Fatal(err)
 		}
-		if state == "failed" {
-			break
+		if state != "failed" {
+			return fmt.Errorf("the job is still %s", state)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the job is still %s", state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	before := e.counts()
 	poll := doc.Find(`[data-testid=movements-pending]`).AttrOr("hx-get", "")
 	if resp, _ := e.get(c, poll, "HX-Request", "true"); resp.Header.Get("HX-Refresh") != "true" {
