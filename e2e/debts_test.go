@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"kasa/eventually"
 )
 
 // TestDebtsCreateRenameDuplicateOverdueNotify walks the debts area in a
@@ -28,13 +30,13 @@ func TestDebtsCreateRenameDuplicateOverdueNotify(t *testing.T) {
 		click(`[data-testid=debts-sync]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flashes]`)),
 	)
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.HasPrefix(text(t, ctx, `[data-testid=debts-last-sync]`), "Last sync") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the sync did not finish: %q", text(t, ctx, `[data-testid=debts-last-sync]`))
+	eventually.That(t, "the debt sync to finish", func() error {
+		if got := text(t, ctx, `[data-testid=debts-last-sync]`); !strings.HasPrefix(got, "Last sync") {
+			do(t, ctx, chromedp.Navigate(a.URL+"/debts"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=debts-last-sync]`)))
+			return fmt.Errorf("/debts says %q", got)
 		}
-		do(t, ctx, chromedp.Navigate(a.URL+"/debts"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=debts-last-sync]`)))
-	}
+		return nil
+	})
 
 	// Create: an unpaid debt that fell due in January, so it is overdue.
 	fill := func(erp string) {

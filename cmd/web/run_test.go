@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"kasa/eventually"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -96,26 +98,22 @@ func TestMakeRunStopsGracefullyOnCtrlC(t *testing.T) {
 
 	// The first build may take minutes on a busy machine: poll until the
 	// product answers or make gives up.
-	deadline := time.Now().Add(8 * time.Minute)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for ready := false; !ready; {
+	eventually.Within(t, 8*time.Minute, "make run to serve", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("make run ended before serving: %v\n%s", err, out.String())
 		default:
 		}
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == http.StatusOK
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return fmt.Errorf("%v; output so far:\n%s", err, out.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("make run did not serve in time:\n%s", out.String())
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz: %d; output so far:\n%s", resp.StatusCode, out.String())
 		}
-		if !ready {
-			<-tick.C
-		}
-	}
+		return nil
+	})
 	if first := strings.SplitN(out.String(), "\n", 2)[0]; !strings.Contains(first, "building") {
 		t.Errorf("make run printed %q first, want a word about the build", first)
 	}
