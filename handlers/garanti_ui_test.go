@@ -88,3 +88,37 @@ func TestConsentExpiryAndHistoryRead(t *testing.T) {
 		}
 	}
 }
+
+// checkStacked checks that the table sel keeps every column on a narrow
+// screen: it stacks (table-stack), and each cell under a visible heading
+// carries that heading as its label.
+func checkStacked(t *testing.T, doc *goquery.Document, sel string) {
+	t.Helper()
+	table := doc.Find(sel)
+	if table.Length() != 1 || !table.HasClass("table-stack") || table.ParentFiltered(".table-wrap").Length() != 1 {
+		t.Fatalf("%s: %d tables, class %q", sel, table.Length(), table.AttrOr("class", ""))
+	}
+	var heads []string
+	table.Find(`thead th`).Each(func(_ int, th *goquery.Selection) {
+		if th.Find(`.sr-only`).Length() > 0 {
+			heads = append(heads, "")
+			return
+		}
+		heads = append(heads, strings.TrimSpace(th.Text()))
+	})
+	cells := 0
+	table.Find(`tbody tr`).Each(func(_ int, tr *goquery.Selection) {
+		tr.Children().Each(func(i int, cell *goquery.Selection) {
+			if i >= len(heads) || heads[i] == "" || goquery.NodeName(cell) != "td" {
+				return
+			}
+			cells++
+			if got := cell.AttrOr("data-label", ""); got != heads[i] {
+				t.Errorf("%s: a cell of column %q is labelled %q", sel, heads[i], got)
+			}
+		})
+	})
+	if cells == 0 {
+		t.Errorf("%s: no cells checked", sel)
+	}
+}

@@ -275,6 +275,8 @@ func TestMovementsBankReportedBreakIsNotOfferedAgain(t *testing.T) {
 	if rows.Length() != 2 {
 		t.Fatalf("%d breaks after re-fetching the break's days; want the bank's and the one where the days end", rows.Length())
 	}
+	checkStacked(t, doc, `[data-testid=balance-breaks-table]`)
+	checkStacked(t, doc, `[data-testid=movement-differences-table]`)
 	first, second := rows.Eq(0), rows.Eq(1)
 	if first.AttrOr("data-bank-reported", "") != "true" || !strings.Contains(first.Text(), ms[idx].ID) ||
 		strings.TrimSpace(first.Find(`[data-testid=break-bank-reported]`).Text()) != en.T("mov.breaks.bank.badge") {
