@@ -70,7 +70,7 @@ func TestBankAccountFormValidation(t *testing.T) {
 		{"already registered, typed with spaces", "00158 000000000002", "Ana hesap", "TRY", "number",
 			"Bu hesap numarası zaten kayıtlı.", "This account number is already registered."},
 		{"name missing", "00158000000000001", "  ", "TRY", "name",
-			`Hesaba bir ad verin, örneğin "Ana TL hesabı".`, `Give the account a name, e.g. "Main TRY account".`},
+			`Hesaba bir ad verin, örneğin “Ana TL hesabı”.`, `Give the account a name, e.g. “Main TRY account”.`},
 		{"name too long", "00158000000000001", strings.Repeat("ş", 101), "TRY", "name",
 			"Hesap adı en fazla 100 karakter olabilir.", "The account name can be at most 100 characters."},
 		{"unknown currency", "00158000000000001", "Ana hesap", "GBP", "currency", "TRY, USD veya EUR seçin.", "Choose TRY, USD or EUR."},

@@ -67,6 +67,8 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 	if n := doc.Find(`[data-testid=bank-product]`).Length(); n != 6 {
 		t.Fatalf("%d product rows, want 3 tags × 2 authorities", n)
 	}
+	checkStacked(t, doc, `[data-testid=bank-terms]`)
+	checkStacked(t, doc, `[data-testid=bank-products]`)
 	if bankAfter, _ := e.sandbox.Garanti.Consent(c.ConsentID); bankAfter.UsageToday != bankBefore.UsageToday+1 {
 		t.Errorf("bank counted %d → %d calls", bankBefore.UsageToday, bankAfter.UsageToday)
 	}

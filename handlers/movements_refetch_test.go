@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -215,5 +217,97 @@ func TestMovementsRefetchTwiceJoins(t *testing.T) {
 	e.awaitSyncs(pages[1])
 	if runs, err := e.st.MovementSyncs(t.Context(), a.ID, 5); err != nil || len(runs) != 1 || runs[0].State != store.SyncDone {
 		t.Fatalf("runs %+v, %v; want one, done", runs, err)
+	}
+}
+
+// TestMovementsBankReportedBreakIsNotOfferedAgain: the bank shifts the
+// balances from one movement on (its own data breaks there, as the fake's
+// balance-break hook does). Re-fetching only the break's days stores the
+// bank's balances for those days, so the break stays, now confirmed by the
+// bank, and a second one appears where the re-fetched days end (the stored
+// days after them still carry the old balances). The page then says the
+// first is the bank's own and offers no repair for it, and for the second
+// offers a re-fetch that reaches to the end of the period rather than one
+// more day; after it only the bank's break is left, with no button.
+func TestMovementsBankReportedBreakIsNotOfferedAgain(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	fake := e.sandbox.VakifBank
+	number := vakifbanktest.SandboxAccountEUR
+	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: number, Name: "Euro", Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
+	page := e.awaitSyncs(e.fetchPeriod(c, q))
+	en, tr := i18n.EN, i18n.TR
+	if _, doc := e.get(c, page, "Accept-Language", "en"); doc.Find(`[data-testid=balance-breaks]`).Length() != 0 {
+		t.Fatalf("the sandbox account breaks before any fault: %s", testID(doc, "balance-breaks"))
+	}
+
+	day := func(t time.Time) string { return t.In(i18n.Istanbul).Format(time.DateOnly) }
+	ms := fake.Movements(number)
+	cut := time.Now().AddDate(0, 0, -10)
+	idx := slices.IndexFunc(ms, func(m vakifbanktest.Movement) bool { return !m.Date.Before(cut) })
+	if idx < 1 {
+		t.Fatalf("no movement before and after %s", cut)
+	}
+	if err := fake.InjectBalanceBreak(number, idx, decimal.RequireFromString("100.00")); err != nil {
+		t.Fatal(err)
+	}
+	// The first stored movement after the re-fetched days: the second break.
+	next := slices.IndexFunc(ms, func(m vakifbanktest.Movement) bool { return day(m.Date) > day(ms[idx].Date) })
+	if next < 0 || ms[next].Date.After(time.Now().Add(-time.Hour)) {
+		t.Fatalf("no stored movement after %s", day(ms[idx].Date))
+	}
+
+	_, doc := e.get(c, page, "Accept-Language", "en")
+	form := formValues(doc, `[data-testid=refetch-form]`)
+	form.Set("refetch_from", day(ms[idx-1].Date))
+	form.Set("refetch_to", day(ms[idx].Date))
+	resp, _ := e.postForm(c, "/movements/refetch", form, "Accept-Language", "en")
+	page, _ = location(resp)
+	e.awaitSyncs(page)
+
+	_, doc = e.get(c, page, "Accept-Language", "en")
+	rows := doc.Find(`[data-testid=balance-break]`)
+	if rows.Length() != 2 {
+		t.Fatalf("%d breaks after re-fetching the break's days; want the bank's and the one where the days end", rows.Length())
+	}
+	checkStacked(t, doc, `[data-testid=balance-breaks-table]`)
+	checkStacked(t, doc, `[data-testid=movement-differences-table]`)
+	first, second := rows.Eq(0), rows.Eq(1)
+	if first.AttrOr("data-bank-reported", "") != "true" || !strings.Contains(first.Text(), ms[idx].ID) ||
+		strings.TrimSpace(first.Find(`[data-testid=break-bank-reported]`).Text()) != en.T("mov.breaks.bank.badge") {
+		t.Errorf("the bank's own break is shown as %q (bank-reported %s)", strings.Join(strings.Fields(first.Text()), " "), first.AttrOr("data-bank-reported", ""))
+	}
+	if second.AttrOr("data-bank-reported", "") != "false" || !strings.Contains(second.Text(), ms[next].ID) {
+		t.Errorf("the second break is %q", strings.Join(strings.Fields(second.Text()), " "))
+	}
+	if got := testID(doc, "breaks-bank-reported"); got != en.T("mov.breaks.bank") {
+		t.Errorf("the bank's break is explained as %q", got)
+	}
+	offer := formValues(doc, `[data-testid=refetch-break-form]`)
+	to := doc.Find(`[data-testid=movements-summary]`).AttrOr("data-to", "?")
+	if offer.Get("refetch_from") != day(ms[next-1].Date) || offer.Get("refetch_to") != to {
+		t.Fatalf("the repair offered covers %s..%s; want %s..%s (the rest of the period)", offer.Get("refetch_from"), offer.Get("refetch_to"), day(ms[next-1].Date), to)
+	}
+
+	resp, _ = e.postForm(c, "/movements/refetch", offer, "Accept-Language", "en")
+	page, _ = location(resp)
+	e.awaitSyncs(page)
+	for _, lang := range []i18n.Lang{en, tr} {
+		_, doc = e.get(c, page, "Accept-Language", string(lang))
+		rows = doc.Find(`[data-testid=balance-break]`)
+		if rows.Length() != 1 || rows.AttrOr("data-bank-reported", "") != "true" || !strings.Contains(rows.Text(), ms[idx].ID) {
+			t.Fatalf("%s: %d breaks left (%q)", lang, rows.Length(), strings.Join(strings.Fields(rows.Text()), " "))
+		}
+		if got := testID(doc, "breaks-bank-reported"); got != lang.T("mov.breaks.bank") {
+			t.Errorf("%s: the bank's break is explained as %q", lang, got)
+		}
+		if n := doc.Find(`[data-testid=refetch-break-form]`).Length(); n != 0 || testID(doc, "balance-breaks-advice") != "" {
+			t.Errorf("%s: the same repair is offered again (%d forms, advice %q)", lang, n, testID(doc, "balance-breaks-advice"))
+		}
 	}
 }

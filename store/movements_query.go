@@ -142,6 +142,15 @@ type BalanceBreak struct {
 	PrevBookedAt time.Time       `db:"prev_booked_at"`
 	Expected     decimal.Decimal `db:"expected"` // previous balance + amount
 	Actual       decimal.Decimal `db:"actual"`   // the balance the bank reported
+	// BankReported is true when a re-fetch finished after both movements
+	// were stored as they are, covered both, and the break is still there:
+	// the bank's own data breaks here, and fetching again will not help.
+	BankReported bool `db:"bank_reported"`
+	// AfterRefetch is true when such a re-fetch covered the movement before
+	// the break but ended before the break: the stored movements after the
+	// re-fetched days may predate a change the bank made to its balances,
+	// so a repair must reach further than the break's own days.
+	AfterRefetch bool `db:"after_refetch"`
 }
 
 // Difference is what the chain is missing: Actual - Expected.
@@ -165,19 +174,29 @@ func (s *Store) CountedBalanceBreaks(ctx context.Context, accountID int64, from,
 	}
 	err := s.db.SelectContext(ctx, &rows, `
 		WITH chain AS (
-			SELECT transaction_id, booked_at, amount, balance,
+			SELECT transaction_id, booked_at, amount, balance, synced_at,
 				lag(balance) OVER w AS prev_balance, lag(transaction_id) OVER w AS prev_transaction_id,
-				lag(booked_at) OVER w AS prev_booked_at
+				lag(booked_at) OVER w AS prev_booked_at, lag(synced_at) OVER w AS prev_synced_at
 			FROM account_movements
 			WHERE account_id = $1 AND booked_at <= $3 AND booked_at >= COALESCE(
 				(SELECT max(booked_at) FROM account_movements WHERE account_id = $1 AND booked_at < $2), $2)
 			WINDOW w AS (ORDER BY booked_at, id)
+		), breaks AS (
+			SELECT transaction_id, prev_transaction_id, booked_at, prev_booked_at, prev_balance + amount AS expected, balance AS actual,
+				synced_at, prev_synced_at, count(*) OVER () AS total
+			FROM chain
+			WHERE booked_at >= $2 AND prev_balance IS NOT NULL AND prev_balance + amount <> balance
+			ORDER BY booked_at LIMIT $4
 		)
-		SELECT transaction_id, prev_transaction_id, booked_at, prev_booked_at, prev_balance + amount AS expected, balance AS actual,
-			count(*) OVER () AS total
-		FROM chain
-		WHERE booked_at >= $2 AND prev_balance IS NOT NULL AND prev_balance + amount <> balance
-		ORDER BY booked_at LIMIT $4`, accountID, from, to, limit)
+		SELECT transaction_id, prev_transaction_id, booked_at, prev_booked_at, expected, actual, total,
+			EXISTS (SELECT 1 FROM movement_syncs r WHERE r.account_id = $1 AND r.reason = 'refetch' AND r.state = 'done'
+				AND r.from_at <= b.prev_booked_at AND r.to_at >= b.booked_at
+				AND r.finished_at >= greatest(b.synced_at, b.prev_synced_at)) AS bank_reported,
+			EXISTS (SELECT 1 FROM movement_syncs r WHERE r.account_id = $1 AND r.reason = 'refetch' AND r.state = 'done'
+				AND r.from_at <= b.prev_booked_at AND r.to_at >= b.prev_booked_at AND r.to_at < b.booked_at
+				AND r.finished_at >= b.prev_synced_at) AS after_refetch
+		FROM breaks b
+		ORDER BY booked_at`, accountID, from, to, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: balance breaks: %w", err)
 	}

@@ -150,6 +150,55 @@ func (s *Server) InjectBalanceBreak(number string, index int, delta decimal.Deci
 		moves[i].balance += d
 	}
 	a.moves = moves
+	s.nextBreak++
+	s.breaks = append(s.breaks, BalanceBreak{ID: s.nextBreak, Number: number, MovementID: moves[index].id,
+		At: moves[index].at, Delta: decimal.New(d, -2)})
+	return nil
+}
+
+// BalanceBreak is a balance-chain break in force: from the movement
+// MovementID (booked At) on, Number's balances are shifted by Delta.
+type BalanceBreak struct {
+	ID         int
+	Number     string
+	MovementID string
+	At         time.Time
+	Delta      decimal.Decimal
+}
+
+// BalanceBreaks returns the breaks in force, in the order they were made.
+func (s *Server) BalanceBreaks() []BalanceBreak {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.breaks)
+}
+
+// UndoBalanceBreak takes back the break id: the balances from its movement
+// on are shifted back.
+func (s *Server) UndoBalanceBreak(id int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.breaks, func(b BalanceBreak) bool { return b.ID == id })
+	if i < 0 {
+		return fmt.Errorf("vakifbanktest: undo balance break: no break %d in force", id)
+	}
+	b := s.breaks[i]
+	a := s.accounts[b.Number]
+	var index = -1
+	if a != nil {
+		index = slices.IndexFunc(a.moves, func(m movement) bool { return m.id == b.MovementID })
+	}
+	if index >= 0 {
+		d, _ := cents(b.Delta)
+		moves := slices.Clone(a.moves)
+		for j := index; j < len(moves); j++ {
+			moves[j].balance -= d
+		}
+		a.moves = moves
+	}
+	// A break whose movement was taken off the account can no longer be
+	// undone movement by movement; it is forgotten all the same.
+	s.breaks = slices.Delete(s.breaks, i, i+1)
 	return nil
 }
 

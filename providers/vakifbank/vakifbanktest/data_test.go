@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -328,4 +329,57 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestBalanceBreakControlShowsWhatIsInForce: breaking the chain on the
+// control page says which break is in force, and its Undo restores the
+// balances.
+func TestBalanceBreakControlShowsWhatIsInForce(t *testing.T) {
+	f := newFixture(t, true)
+	number := vakifbanktest.SandboxAccountEUR
+	before := f.fake.Movements(number)
+	at := before[len(before)/2]
+	day := at.Date.In(time.FixedZone("TRT", 3*3600)).Format("2006-01-02")
+	page := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d: %s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	got := page(http.PostForm(f.srv.URL+"/_fake/balance-break", url.Values{"account": {number}, "date": {day}, "delta": {"100.00"}}))
+	bs := f.fake.BalanceBreaks()
+	if len(bs) != 1 || bs[0].Number != number || !bs[0].Delta.Equal(decimal.RequireFromString("100")) {
+		t.Fatalf("breaks in force: %+v", bs)
+	}
+	want := "Balance chain broken for account " + number + " from " + day
+	if !strings.Contains(got, want) || !strings.Contains(got, "by 100.00") || !strings.Contains(got, "/_fake/balance-break/undo") {
+		t.Fatalf("the page after the break does not say %q: %s", want, got)
+	}
+	if after := f.fake.Movements(number); after[len(after)-1].Balance.Equal(before[len(before)-1].Balance) {
+		t.Fatal("the break did not shift the balances")
+	}
+
+	got = page(http.PostForm(f.srv.URL+"/_fake/balance-break/undo", url.Values{"id": {strconv.Itoa(bs[0].ID)}}))
+	if strings.Contains(got, "Balance chain broken") || len(f.fake.BalanceBreaks()) != 0 {
+		t.Errorf("the break is still shown after undo: %s", got)
+	}
+	for i, m := range f.fake.Movements(number) {
+		if !m.Balance.Equal(before[i].Balance) {
+			t.Fatalf("movement %d: balance %v after undo, was %v", i, m.Balance, before[i].Balance)
+		}
+	}
+	resp, err := http.PostForm(f.srv.URL+"/_fake/balance-break/undo", url.Values{"id": {strconv.Itoa(bs[0].ID)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("undoing twice: %d", resp.StatusCode)
+	}
 }

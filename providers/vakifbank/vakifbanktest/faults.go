@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +63,18 @@ func (s *Server) balanceBreakForm() template.HTML {
 		fmt.Fprintf(&opts, `<option value="%s">%s (%s)</option>`, template.HTMLEscapeString(a.Number),
 			template.HTMLEscapeString(a.Number), template.HTMLEscapeString(a.Currency))
 	}
-	return template.HTML(`<h2>Balance-chain break</h2>
+	var inForce strings.Builder
+	if bs := s.BalanceBreaks(); len(bs) > 0 {
+		inForce.WriteString(`<div data-testid="balance-breaks-in-force"><p><strong>In force:</strong></p><ul>`)
+		for _, b := range bs {
+			fmt.Fprintf(&inForce, `<li data-testid="balance-break-in-force">Balance chain broken for account %s from %s (movement %s) by %s
+<form method="post" action="/_fake/balance-break/undo"><input type="hidden" name="id" value="%d"><button>Undo</button></form></li>`,
+				template.HTMLEscapeString(b.Number), b.At.In(istanbul).Format("2006-01-02 15:04"),
+				template.HTMLEscapeString(b.MovementID), b.Delta.StringFixed(2), b.ID)
+		}
+		inForce.WriteString(`</ul></div>`)
+	}
+	return template.HTML(`<h2 id="balance-break">Balance-chain break</h2>` + inForce.String() + `
 <p>Shifts the balance of the first movement on or after the date, and of every later one, by the
 amount, as if a movement were missing before it. Movements already stored by Kasa keep their
 balances; fetch the period again to see the break.</p>
@@ -102,5 +114,18 @@ func (s *Server) serveBalanceBreak(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	http.Redirect(w, r, "/_fake/faults", http.StatusSeeOther)
+	http.Redirect(w, r, "/_fake/faults#balance-break", http.StatusSeeOther)
+}
+
+// serveBalanceBreakUndo takes back a break listed as in force.
+func (s *Server) serveBalanceBreakUndo(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PostFormValue("id"))
+	if err == nil {
+		err = s.UndoBalanceBreak(id)
+	}
+	if err != nil {
+		http.Error(w, "undo: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, "/_fake/faults#balance-break", http.StatusSeeOther)
 }

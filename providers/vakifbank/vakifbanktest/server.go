@@ -71,6 +71,10 @@ type Server struct {
 	tokens   map[string]issued // access token → what it grants
 	quirks   Quirks
 	nextSeq  int64 // TransactionId sequence
+	// breaks are the balance-chain breaks in force, for the control page
+	// to show and undo.
+	breaks    []BalanceBreak
+	nextBreak int
 }
 
 type issued struct {
@@ -113,6 +117,7 @@ func New(opts Options) *Server {
 		s.Faults.ControlPage(faults.Page{Title: "VakıfBank", Answers: s.faultAnswers(), Extra: s.balanceBreakForm()}).ServeHTTP(w, r)
 	})
 	root.HandleFunc("POST /_fake/balance-break", s.serveBalanceBreak)
+	root.HandleFunc("POST /_fake/balance-break/undo", s.serveBalanceBreakUndo)
 	root.HandleFunc("/_fake/quirks", s.serveQuirks)
 	root.Handle("/", s.Faults.Middleware(api))
 	s.handler = root
