@@ -194,10 +194,12 @@ var debts = map[string]Text{
 	"debts.check":                       {"Finrota'da kontrol et", "Check at Finrota"},
 	"debts.check.hint":                  {"Finrota'daki kaydı okur ve buradakiyle karşılaştırır.", "Reads the record at Finrota and compares it with this one."},
 	"debts.check.title":                 {"Finrota'daki kayıt: %s", "The record at Finrota: %s"},
-	"debts.check.by":                    {"Finrota'nın tekil sorgusuyla okundu (%s = %s).", "Read with Finrota's single query (%s = %s)."},
+	"debts.check.by":                    {"Az önce Finrota'dan okundu; %s ile arandı.", "Read from Finrota just now, by %s."},
+	"debts.check.ref.Id":                {"Finrota kimliği %s", "its Finrota id %s"},
+	"debts.check.ref.ErpCode":           {"ERP kodu %s", "its ERP code %s"},
 	"debts.check.same":                  {"Finrota'daki kayıt buradakiyle aynı; yapılacak bir şey yok.", "Finrota's record matches this one; there is nothing to do."},
 	"debts.check.differs":               {"%d alan farklı. Hangisi doğruysa onu seçin: Finrota'nın değerlerini buraya alın ya da buradakileri Finrota'ya yeniden gönderin.", "%d fields differ. Choose the side that is right: take Finrota's values here, or send ours to Finrota again."},
-	"debts.check.notfound":              {"Finrota'da %s = %s ile kayıt yok (silinmiş ya da hiç ulaşmamış olabilir). Buradakini yeniden gönderebilirsiniz; Finrota kaydı tutup silmişse borcu yeni bir borç olarak oluşturun.", "Finrota has no record with %s = %s (it may have been deleted, or never arrived). You can send ours again; if Finrota held the record and deleted it, create the debt again as a new one."},
+	"debts.check.notfound":              {"Finrota'da %s ile kayıt yok (silinmiş ya da hiç ulaşmamış olabilir). Buradakini yeniden gönderebilirsiniz; Finrota kaydı tutup silmişse borcu yeni bir borç olarak oluşturun.", "Finrota has no record by %s (it may have been deleted, or never arrived). You can send ours again; if Finrota held the record and deleted it, create the debt again as a new one."},
 	"debts.check.failed":                {"Finrota'ya sorulamadı: %s", "Finrota could not be asked: %s"},
 	"debts.check.ours":                  {"Kasa'da", "In Kasa"},
 	"debts.check.theirs":                {"Finrota'da", "At Finrota"},
@@ -216,4 +218,13 @@ var debts = map[string]Text{
 	"debts.p.mirrorrule":                {"Finrota borcu kabul etti, ancak Kasa kaydedemedi: veritabanı kuralı “%s” değişikliği reddetti ve yeniden denemek bunu değiştirmez, bu yüzden gönderim durduruldu. “Finrota'da kontrol et” ile karşılaştırıp Finrota'nın değerlerini alın ya da borcu düzeltin; sürerse kuralın adıyla bildirin.", "Finrota accepted the debt, but Kasa could not record it: its database rule “%s” refused the change, and retrying cannot change that, so delivery stopped. Use “Check at Finrota” to compare, then take Finrota's values or correct the debt; if it persists, report it with the rule's name."},
 	"debts.p.internal":                  {"Son gönderim denemesi Finrota'da değil Kasa'nın içinde başarısız oldu; gönderim durduruldu. “Finrota'da kontrol et” ile borcun ulaşıp ulaşmadığına bakın, sonra “Yeniden gönder”e basın; ayrıntılar sunucu kayıtlarında.", "The last delivery attempt failed inside Kasa, not at Finrota; delivery stopped. Use “Check at Finrota” to see whether the debt arrived, then press “Retry”; the details are in the server log."},
 	"debts.check.field":                 {"Alan", "Field"},
+	// Why a check (or taking Finrota's values) could not read Finrota, with
+	// this page's next step: check again. Reasons not listed here read as
+	// the sync's, followed by debts.check.again.
+	"debts.check.err.credentials": {"Finrota kimlik bilgilerini reddetti (HTTP 401: yanlış anahtar ya da başka bir ortamın anahtarı). Bir yönetici Ayarlar sayfasındaki Finrota anahtarlarını kontrol etsin, sonra yeniden kontrol edin.", "Finrota rejected the credentials (HTTP 401: wrong keys, or keys of another environment). An administrator should check the Finrota keys on the Settings page; then check again."},
+	"debts.check.err.forbidden":   {"Finrota erişimi reddetti (HTTP 403). Finrota portalında CAT API lisansının etkin, liste uç noktasının “Servis Yetkileri”nde açık ve dakikalık sınırın aşılmamış olduğunu kontrol edin, sonra yeniden kontrol edin.", "Finrota refused access (HTTP 403). In the Finrota portal, check that the CAT API licence is active, the list endpoint is enabled under “Service Permissions”, and the per-minute limit is not exceeded; then check again."},
+	"debts.check.err.throttled":   {"Finrota'nın dakikalık istek sınırına ulaşıldı (HTTP 429). Bir dakika bekleyip yeniden kontrol edin; sık oluyorsa Finrota portalındaki “Servis Yetkileri”nden sınırı artırın.", "Finrota's per-minute request limit was reached (HTTP 429). Wait a minute, then check again; if it happens often, raise the limit under “Service Permissions” in the Finrota portal."},
+	"debts.check.err.refused":     {"Finrota okuma isteğini reddetti (HTTP 4xx). Bu, Kasa'nın isteğindeki bir hataya işaret eder: API kaydındaki istek kimliğiyle bildirin, sonra yeniden kontrol edin.", "Finrota refused the read request (HTTP 4xx). This points to a fault in Kasa's request: report it with the request ID from the API log, then check again."},
+	"debts.check.again":           {"Biraz sonra yeniden kontrol edin.", "Check again in a little while."},
+	"debts.check.again.button":    {"Yeniden kontrol et", "Check again"},
 }
