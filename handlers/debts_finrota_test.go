@@ -167,9 +167,13 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 		{"malformed", store.DebtError{Status: 200, Code: "malformed", Message: "malformed response"}, func(l i18n.Lang) string { return l.T("debts.p.malformed.gaveup") }},
 		{"unreachable", store.DebtError{Code: "unreachable", Message: "no answer from Finrota"}, func(l i18n.Lang) string { return l.T("debts.p.unreachable.gaveup") }},
 		{"validation", store.DebtError{Status: 400, Code: "400", Message: "One or more validation errors occurred."},
-			func(l i18n.Lang) string { return l.T("debts.p.validation", "One or more validation errors occurred.") }},
+			func(l i18n.Lang) string {
+				return l.T("debts.p.validation") + " " + l.T("debts.p.said", "One or more validation errors occurred.")
+			}},
 		{"other", store.DebtError{Status: 415, Message: "Content-Type must be application/json."},
-			func(l i18n.Lang) string { return l.T("debts.p.other", 415, "Content-Type must be application/json.") }},
+			func(l i18n.Lang) string {
+				return l.T("debts.p.other", 415) + " " + l.T("debts.p.said", "Content-Type must be application/json.")
+			}},
 	} {
 		d := pendingWithFault(t, e, c, faults.Down)
 		ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, tc.err)
