@@ -26,7 +26,7 @@ func (h *Handler) checkDebt(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	v := debtCheckView(i18n.FromContext(ctx), c)
+	v := debtCheckView(c)
 	v.CanEdit = canEditDebts(ctx)
 	if err != nil {
 		if c.Debt.ID == 0 {
@@ -34,14 +34,16 @@ func (h *Handler) checkDebt(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Warn("debt check", "request_id", requestID(ctx), "debt", id, "err", err)
-		v.Error = i18n.FromContext(ctx).T("debts.check.failed", views.SyncFailure(i18n.FromContext(ctx), jobs.SyncFailureCode(err)))
+		v.Error = views.CheckFailure(i18n.FromContext(ctx), jobs.SyncFailureCode(err))
 	}
 	h.render(w, r, http.StatusOK, views.DebtCheckPage(v))
 }
 
-// debtCheckView lays the mirror's and Finrota's values side by side.
-func debtCheckView(l i18n.Lang, c jobs.DebtCheck) views.DebtCheckView {
-	v := views.DebtCheckView{Debt: c.Debt, Found: c.Found, By: c.By, Ref: c.Ref, Differences: len(c.Changes)}
+// debtCheckView lays the mirror's and Finrota's raw values side by side;
+// the differences are decided on them, the page formats them.
+func debtCheckView(c jobs.DebtCheck) views.DebtCheckView {
+	v := views.DebtCheckView{Debt: c.Debt, Found: c.Found, By: c.By, Ref: c.Ref, Differences: len(c.Changes),
+		OursCurrency: c.Debt.CurrencyID, TheirsCurrency: c.Remote.CurrencyID}
 	if !c.Found {
 		return v
 	}
@@ -78,7 +80,7 @@ func (h *Handler) takeFinrotaValues(w http.ResponseWriter, r *http.Request) {
 		h.flash(w, r, "error", l.T("debts.check.take.conflict"))
 	case c.Debt.ID != 0:
 		h.log.Warn("debt take finrota values", "request_id", requestID(ctx), "debt", id, "err", err)
-		h.flash(w, r, "error", l.T("debts.check.failed", views.SyncFailure(l, jobs.SyncFailureCode(err))))
+		h.flash(w, r, "error", views.CheckFailure(l, jobs.SyncFailureCode(err)))
 	default:
 		h.serverError(w, r, errorf("take finrota values", err))
 		return

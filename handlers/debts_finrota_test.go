@@ -166,9 +166,13 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 		{"malformed", store.DebtError{Status: 200, Code: "malformed", Message: "malformed response"}, func(l i18n.Lang) string { return l.T("debts.p.malformed.gaveup") }},
 		{"unreachable", store.DebtError{Code: "unreachable", Message: "no answer from Finrota"}, func(l i18n.Lang) string { return l.T("debts.p.unreachable.gaveup") }},
 		{"validation", store.DebtError{Status: 400, Code: "400", Message: "One or more validation errors occurred."},
-			func(l i18n.Lang) string { return l.T("debts.p.validation", "One or more validation errors occurred.") }},
+			func(l i18n.Lang) string {
+				return l.T("debts.p.validation") + " " + l.T("debts.p.said", "One or more validation errors occurred.")
+			}},
 		{"other", store.DebtError{Status: 415, Message: "Content-Type must be application/json."},
-			func(l i18n.Lang) string { return l.T("debts.p.other", 415, "Content-Type must be application/json.") }},
+			func(l i18n.Lang) string {
+				return l.T("debts.p.other", 415) + " " + l.T("debts.p.said", "Content-Type must be application/json.")
+			}},
 	} {
 		d := pendingWithFault(t, e, c, faults.Down)
 		ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, tc.err)
@@ -298,7 +302,7 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 	if _, doc := e.get(c, debtPath(d.ID)); doc.Find(`[data-testid=check-at-finrota]`).Length() != 1 {
 		t.Fatal("the debt page offers no check at Finrota")
 	}
-	if doc := check(c); testID(doc, "check-same") != i18n.EN.T("debts.check.same") || testID(doc, "check-by") != i18n.EN.T("debts.check.by", "Id", *d.FinrotaID) {
+	if doc := check(c); testID(doc, "check-same") != i18n.EN.T("debts.check.same") || testID(doc, "check-by") != i18n.EN.T("debts.check.by", i18n.EN.T("debts.check.ref.Id", *d.FinrotaID)) {
 		t.Fatalf("unchanged record: %q %q", testID(doc, "check-same"), testID(doc, "check-by"))
 	}
 
@@ -326,7 +330,7 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 		}
 		row := doc.Find(`[data-testid=check-row][data-field=paidAmount]`)
 		if row.AttrOr("data-differs", "") != "true" || testID(doc, "check-theirs") == "" ||
-			strings.TrimSpace(row.Find(`[data-testid=check-theirs]`).Text()) != "10.00" ||
+			strings.TrimSpace(row.Find(`[data-testid=check-theirs]`).Text()) != i18n.EN.Money(mustDec("10.00"), d.CurrencyID) ||
 			doc.Find(`[data-testid=check-row][data-differs=true]`).Length() != 2 {
 			t.Fatalf("paidAmount row: %q", row.Text())
 		}
@@ -372,7 +376,7 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 
 	// A record gone at Finrota is said to be gone.
 	e.sandbox.Finrota.SetDebtActive(code, false)
-	if doc := check(c); testID(doc, "check-notfound") != i18n.EN.T("debts.check.notfound", "Id", *d.FinrotaID) {
+	if doc := check(c); testID(doc, "check-notfound") != i18n.EN.T("debts.check.notfound", i18n.EN.T("debts.check.ref.Id", *d.FinrotaID)) {
 		t.Fatalf("deleted record: %q", testID(doc, "check-notfound"))
 	}
 }

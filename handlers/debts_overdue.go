@@ -26,6 +26,12 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 	f.Overdue, f.AtFinrota, f.Reachable, f.State = true, true, true, ""
 	q.Del("overdue")
 	q.Del("state")
+	// paid=1 narrows the list to the fully paid debts the rule still
+	// notifies, so the person about to send can see exactly which they are.
+	if r.URL.Query().Get("paid") != "" {
+		f.FullyPaid = true
+		q.Set("paid", "1")
+	}
 	if f.Sort == "" {
 		f.Sort, f.Desc = store.DebtSortDue, false
 	}

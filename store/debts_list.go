@@ -77,6 +77,9 @@ type DebtFilter struct {
 	// Reachable leaves out debts whose agent or current account is known
 	// to be inactive: Finrota's notification skips them.
 	Reachable bool
+	// FullyPaid keeps only the debts with nothing left to pay (Debt.FullyPaid):
+	// with Overdue, the ones Finrota's rule still notifies.
+	FullyPaid bool
 	// Q matches the start of the ERP code or the document number, ignoring case.
 	Q    string
 	Sort string // DebtSort*; DebtSortCreated when empty or unknown
@@ -140,6 +143,9 @@ func (f DebtFilter) where(args []any) (string, []any) {
 		// Written as the partial index's predicate so the planner can use it.
 		conds = append(conds, "is_active AND paid_amount <= amount")
 		add("due_date <= $?::date", dayString(f.Today.In(istanbul)))
+	}
+	if f.FullyPaid {
+		conds = append(conds, "paid_amount >= amount")
 	}
 	if f.AtFinrota {
 		conds = append(conds, "remote_erp_code IS NOT NULL")

@@ -121,6 +121,16 @@ func SyncFailure(l i18n.Lang, code string) string {
 	return l.T("debts.sync.err.internal")
 }
 
+// CheckFailure explains in l why Finrota could not be read for a check
+// at Finrota (or to take its values), from the same reason codes as a
+// sync, with this page's next step: check again, never sync again.
+func CheckFailure(l i18n.Lang, code string) string {
+	if _, ok := i18n.Lookup("debts.check.err." + code); ok && code != "" {
+		return l.T("debts.check.failed", l.T("debts.check.err."+code))
+	}
+	return l.T("debts.check.failed", SyncFailure(l, code)+" "+l.T("debts.check.again"))
+}
+
 // syncRetried lists the reasons a sync is retried rather than failed at
 // once: what to do after they finally failed is to try again later.
 var syncRetried = map[string]bool{FinrotaUnavailable: true, FinrotaUnreachable: true, FinrotaThrottled: true,
