@@ -122,3 +122,22 @@ func checkStacked(t *testing.T, doc *goquery.Document, sel string) {
 		t.Errorf("%s: no cells checked", sel)
 	}
 }
+
+// A consent still awaiting approval at the bank is not in force: it shows
+// its end date but no "days left", which would read as if it were running.
+func TestConsentAwaitingApprovalHasNoCountdown(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	admin := registerGaranti(t, e)
+	startConsent(t, e, admin, consentForm(10))
+	c := onlyConsent(t, e)
+	for _, path := range []string{"/consents", "/consents/" + strconv.FormatInt(c.ID, 10)} {
+		_, doc := e.get(admin, path, "Accept-Language", "en")
+		if n := doc.Find(`[data-testid=expiry-date]`).Length(); n != 1 {
+			t.Errorf("%s: %d end dates", path, n)
+		}
+		if cd := doc.Find(`[data-testid=expiry-countdown]`); cd.Length() != 0 {
+			t.Errorf("%s: an awaiting consent shows %q", path, strings.TrimSpace(cd.Text()))
+		}
+	}
+}

@@ -210,7 +210,7 @@ var debts = map[string]Text{
 	"debts.check.diff":                  {"farklı", "differs"},
 	"debts.check.take":                  {"Finrota'nın değerlerini al", "Take Finrota's values"},
 	"debts.check.resend":                {"Bizimkini yeniden gönder", "Send ours again"},
-	"debts.check.choice":                {"“Finrota'nın değerlerini al” buradaki kaydı Finrota'dakiyle değiştirir; “Bizimkini yeniden gönder” buradakini gönderim kuyruğuyla Finrota'ya yollar. İkisi de geçmişe yazılır.", "“Take Finrota's values” replaces this record with Finrota's; “Send ours again” delivers this one to Finrota through the outbox. Both are recorded in the history."},
+	"debts.check.choice":                {"“Finrota'nın değerlerini al” buradaki kaydı Finrota'dakiyle değiştirir; “Bizimkini yeniden gönder” buradakini gönderim kuyruğuyla Finrota'ya yollar. İkisi de geçmişe yazılır.", "“Take Finrota's values” replaces this record with Finrota's; “Send ours again” sends this one to Finrota again, retried until Finrota answers. Both are recorded in the history."},
 	"debts.check.taken":                 {"Finrota'nın değerleri alındı; değişiklik geçmişe yazıldı.", "Finrota's values were taken; the change is in the history."},
 	"debts.check.take.conflict":         {"Finrota'daki kaydın ERP kodu ya da kimliği burada başka bir borca ait; önce o borcu “Finrota'da kontrol et” ile kontrol edin.", "The ERP code or id of Finrota's record belongs to another debt here; check that debt with “Check at Finrota” first."},
 	"debts.check.take.notfound":         {"Finrota'da artık kayıt yok; alınacak değer yok. Gerekirse “Bizimkini yeniden gönder”i kullanın.", "Finrota no longer has the record; there is nothing to take. Use “Send ours again” if needed."},

@@ -304,7 +304,7 @@ var garanti = map[string]Text{
 
 	// What an HGS sync did, said the same way in the flash and on the page;
 	// the quota rule; vehicles no consent covers; throttling.
-	"garanti.quota.rule":        {"Yalnızca bankanın yanıtladığı çağrılar günlük erişim sınırından düşülür; bankanın reddettiği, yoğunluk nedeniyle beklettiği (429) ya da okunabilir yanıt vermediği çağrılar sayılmaz.", "Only calls the bank answered count against the daily limit; calls it refused, throttled (429) or gave no readable answer to do not."},
+	"garanti.quota.rule":        {"Yalnızca bankanın yanıtladığı çağrılar günlük erişim sınırından düşülür; bankanın reddettiği, yoğunluk nedeniyle beklettiği (429) ya da okunabilir yanıt vermediği çağrılar sayılmaz.", "Only calls the bank answered count against the daily limit; a call it refused, throttled (429) or did not answer readably does not count."},
 	"hgs.run.fetched":           {"Bankadan alındı. Güncellenen araç: %d; yeni hareket: %d.", "Fetched from the bank. Vehicles brought up to date: %d; new movements: %d."},
 	"hgs.run.partial":           {"%d aracın çağrısı başarısız oldu; kartlarındaki açıklamalara bakın.", "The call failed for %d vehicles; see the explanations on their cards."},
 	"hgs.run.busy":              {"Banka şu an yoğun (çok fazla istek) ve beklememizi istedi; bugünkü erişim hakkından bir şey düşülmedi. Uygulama %s sonrasında yeniden deneyecek; dilerseniz o zaman siz de deneyebilirsiniz.", "The bank is busy (too many requests) and asked us to wait; nothing was counted against today's calls. The application will try again after %s, or you can try again then."},

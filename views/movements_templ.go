@@ -416,9 +416,9 @@ func MovementsPage(v MovementsView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var11 string
-						templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "mov.refetch.done", date(ctx, run.From), date(ctx, run.To), run.Fetched, run.Inserted, run.Changed))
+						templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "mov.refetch.done", date(ctx, run.From), date(ctx, run.To), lang(ctx).Int(int64(run.Fetched)), lang(ctx).Int(int64(run.Inserted)), lang(ctx).Int(int64(run.Changed))))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements.templ`, Line: 223, Col: 114}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/movements.templ`, Line: 223, Col: 180}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 						if templ_7745c5c3_Err != nil {
