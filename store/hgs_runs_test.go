@@ -48,6 +48,9 @@ func TestHGSSyncRunsAreKeptAndPruned(t *testing.T) {
 	clock := time.Now().Add(-100 * 24 * time.Hour)
 	s.SetClock(func() time.Time { return clock })
 	job := int64(42)
+	if _, err := s.DB().Exec(`INSERT INTO jobs (id, kind) VALUES ($1, 'test')`, job); err != nil {
+		t.Fatal(err)
+	}
 	retry := clock.Add(time.Minute)
 	if err := s.RecordHGSSyncRun(ctx, store.HGSSyncRun{JobID: &job, Outcome: store.HGSOutcomeBusy, RetryAt: &retry}); err != nil {
 		t.Fatal(err)

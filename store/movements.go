@@ -286,8 +286,8 @@ const movementSyncColumns = `id, account_id, from_at, to_at, reason, state, job_
 
 // StartMovementSync records a sync run and, in the same transaction, calls
 // enqueue to queue the job that performs it, so that a run exists exactly
-// when its job does. The range is cut to whole seconds, the bank's
-// resolution.
+// when its job does (a job id of 0 records none). The range is cut to whole
+// seconds, the bank's resolution.
 func (s *Store) StartMovementSync(ctx context.Context, n NewMovementSync, enqueue func(tx *sqlx.Tx, syncID int64) (jobID int64, err error)) (MovementSync, error) {
 	var m MovementSync
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -348,7 +348,7 @@ func startMovementSync(ctx context.Context, tx *sqlx.Tx, n NewMovementSync, enqu
 		return MovementSync{}, err
 	}
 	var m MovementSync
-	err = tx.GetContext(ctx, &m, `UPDATE movement_syncs SET job_id = $2 WHERE id = $1 RETURNING `+movementSyncColumns, id, jobID)
+	err = tx.GetContext(ctx, &m, `UPDATE movement_syncs SET job_id = NULLIF($2, 0) WHERE id = $1 RETURNING `+movementSyncColumns, id, jobID)
 	return m, err
 }
 

@@ -253,7 +253,11 @@ func TestMovementSyncCoverage(t *testing.T) {
 	run := func(from, to time.Time) store.MovementSync {
 		t.Helper()
 		m, err := st.StartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"},
-			func(tx *sqlx.Tx, id int64) (int64, error) { return 1000 + id, nil })
+			func(tx *sqlx.Tx, id int64) (int64, error) {
+				// A job row, as the job_id's foreign key requires.
+				_, err := tx.Exec(`INSERT INTO jobs (id, kind) VALUES ($1, 'test')`, 1000+id)
+				return 1000 + id, err
+			})
 		if err != nil || m.State != store.SyncPending || m.JobID == nil || *m.JobID != 1000+m.ID {
 			t.Fatalf("start: %+v, %v", m, err)
 		}
@@ -376,7 +380,12 @@ func TestJoinOrStartMovementSync(t *testing.T) {
 	a := newAccount(t, st, "00158000000000001")
 	now := time.Date(2025, 6, 30, 12, 0, 0, 0, ist)
 	enqueued := 0
-	enqueue := func(tx *sqlx.Tx, id int64) (int64, error) { enqueued++; return 1000 + id, nil }
+	enqueue := func(tx *sqlx.Tx, id int64) (int64, error) {
+		enqueued++
+		// A job row, as the job_id's foreign key requires.
+		_, err := tx.Exec(`INSERT INTO jobs (id, kind) VALUES ($1, 'test')`, 1000+id)
+		return 1000 + id, err
+	}
 	req := func(from, to time.Time) (store.MovementSync, bool) {
 		t.Helper()
 		m, joined, err := st.JoinOrStartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"}, 10*time.Minute, enqueue)
