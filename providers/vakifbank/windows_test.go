@@ -10,11 +10,12 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
 func ist(y int, m time.Month, d, h, min, s int) time.Time {
-	return time.Date(y, m, d, h, min, s, 0, istanbul)
+	return time.Date(y, m, d, h, min, s, 0, tz.Istanbul)
 }
 
 func TestWindowsExamples(t *testing.T) {
@@ -71,9 +72,9 @@ func TestWindowsProperties(t *testing.T) {
 		y := 1995 + rng.IntN(45)
 		switch rng.IntN(4) {
 		case 0: // a leap day or the day around it, when there is one
-			return time.Date(y, 2, 28+rng.IntN(3), rng.IntN(2)*rng.IntN(24), 0, 0, 0, istanbul)
+			return time.Date(y, 2, 28+rng.IntN(3), rng.IntN(2)*rng.IntN(24), 0, 0, 0, tz.Istanbul)
 		case 1: // a month end or start at midnight
-			return time.Date(y, time.Month(1+rng.IntN(12)), 1, 0, 0, -rng.IntN(2), 0, istanbul)
+			return time.Date(y, time.Month(1+rng.IntN(12)), 1, 0, 0, -rng.IntN(2), 0, tz.Istanbul)
 		default:
 			return time.Unix(time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Unix()+rng.Int64N(366*86400), rng.Int64N(1e9))
 		}
@@ -106,7 +107,7 @@ func checkWindows(t *testing.T, from, to time.Time) {
 		fail("windows do not span the range")
 	}
 	for i, w := range ws {
-		if w.Start.Location() != istanbul || w.End.Location() != istanbul {
+		if w.Start.Location() != tz.Istanbul || w.End.Location() != tz.Istanbul {
 			fail("window %d is not in Istanbul time", i)
 		}
 		if w.End.Before(w.Start) {
