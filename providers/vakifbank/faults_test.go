@@ -70,7 +70,7 @@ func TestControlPageBreaksTheBalanceChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	breaks := BalanceBreaks(txns)
+	breaks := balanceBreaks(txns)
 	if len(breaks) != 1 {
 		t.Fatalf("%d breaks, want 1: %+v", len(breaks), breaks)
 	}

@@ -51,7 +51,7 @@ func TestParseDocumentationSample(t *testing.T) {
 			t.Errorf("movement %d:\n got %+v\nwant %+v", i, g, w)
 		}
 	}
-	if b := BalanceBreaks(txns); len(b) != 0 {
+	if b := balanceBreaks(txns); len(b) != 0 {
 		t.Errorf("the documentation's sample breaks at %+v", b)
 	}
 	// The raw row is the bank's own text, kept for audit.

@@ -216,7 +216,7 @@ func TestBalanceBreaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := BalanceBreaks(got); len(b) != 0 {
+	if b := balanceBreaks(got); len(b) != 0 {
 		t.Fatalf("seeded data has %d breaks, first %+v", len(b), b[0])
 	}
 	// The fake counts from its first movement, the client from from.
@@ -228,7 +228,7 @@ func TestBalanceBreaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	breaks := BalanceBreaks(got)
+	breaks := balanceBreaks(got)
 	if len(breaks) != 1 {
 		t.Fatalf("breaks = %+v", breaks)
 	}
@@ -246,10 +246,10 @@ func TestBalanceBreaks(t *testing.T) {
 		{ID: "c", Amount: d("-200.0"), Balance: d("4764.61")},
 		{ID: "d", Amount: d("-0.01"), Balance: d("4764.61")},
 	}
-	if b := BalanceBreaks(small); len(b) != 1 || b[0].Index != 3 || b[0].PrevID != "c" || !b[0].Expected.Equal(d("4764.60")) {
+	if b := balanceBreaks(small); len(b) != 1 || b[0].Index != 3 || b[0].PrevID != "c" || !b[0].Expected.Equal(d("4764.60")) {
 		t.Errorf("small: %+v", b)
 	}
-	if b := BalanceBreaks(nil); b != nil {
+	if b := balanceBreaks(nil); b != nil {
 		t.Errorf("nil: %+v", b)
 	}
 }
