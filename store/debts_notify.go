@@ -138,7 +138,7 @@ func (s *Store) ClaimDebtNotification(ctx context.Context, id int64) (string, er
 // refused it without acting (429, 503), so a retry may call again.
 func (s *Store) ReleaseDebtNotification(ctx context.Context, id int64, errCode, errMessage string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE debt_notifications SET state = 'pending', error_code = $2, error_message = $3
-		WHERE id = $1 AND state = 'sending'`, id, errCode, truncate(errMessage, 1000))
+		WHERE id = $1 AND state = 'sending'`, id, errCode, Truncate(errMessage, 1000))
 	if err != nil {
 		return fmt.Errorf("store: release debt notification: %w", err)
 	}
@@ -151,7 +151,7 @@ func (s *Store) ReleaseDebtNotification(ctx context.Context, id int64, errCode, 
 func (s *Store) FinishDebtNotification(ctx context.Context, id int64, state, errCode, errMessage string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := execOne(ctx, tx, `UPDATE debt_notifications SET state = $2, error_code = $3, error_message = $4, finished_at = now()
-			WHERE id = $1`, id, state, errCode, truncate(errMessage, 1000)); err != nil {
+			WHERE id = $1`, id, state, errCode, Truncate(errMessage, 1000)); err != nil {
 			return fmt.Errorf("store: finish debt notification: %w", err)
 		}
 		return Audit(ctx, tx, 0, "debt.notify."+state, fmt.Sprintf("debt-notification:%d", id), map[string]any{"code": errCode})
