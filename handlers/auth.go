@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -15,9 +16,16 @@ import (
 	"kasa/views"
 )
 
-// dummyHash is compared against when the email is unknown, so that a wrong
-// email takes as long as a wrong password and reveals nothing.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+// newDummyHash hashes a password nobody has. The hash is compared against
+// when the email is unknown, so that a wrong email takes as long as a wrong
+// password and reveals nothing.
+func newDummyHash() ([]byte, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("dummy password hash: %w", err)
+	}
+	return h, nil
+}
 
 // maxEmailLength is the longest email address there can be (RFC 5321).
 const maxEmailLength = 254
@@ -117,9 +125,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	known := err == nil && user.Active()
-	hash := dummyHash
+	var hash []byte
 	if err == nil {
 		hash = []byte(user.PasswordHash)
+	} else {
+		var herr error
+		if hash, herr = h.dummyHash(); herr != nil {
+			h.serverError(w, r, errorf("login", herr))
+			return
+		}
 	}
 	match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
 	if !known || !match {

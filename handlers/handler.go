@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,9 @@ type Handler struct {
 	// uploads are the routes that take a file upload, with their body
 	// limits (see uploadRoutes).
 	uploads map[string]int64
+	// dummyHash is the hash an unknown email's password is compared
+	// against; made on first use, so that starting costs no bcrypt round.
+	dummyHash func() ([]byte, error)
 }
 
 // New builds the handler and its routes.
@@ -125,17 +129,18 @@ func New(cfg Config, d Deps) *Handler {
 		d.Metrics = NewMetrics()
 	}
 	h := &Handler{
-		cfg:      cfg,
-		store:    d.Store,
-		sessions: d.Sessions,
-		assets:   d.Assets,
-		metrics:  d.Metrics,
-		log:      d.Logger,
-		conn:     d.Connect,
-		kick:     d.KickJobs,
-		now:      d.Now,
-		mux:      http.NewServeMux(),
-		uploads:  uploadRoutes(),
+		cfg:       cfg,
+		store:     d.Store,
+		sessions:  d.Sessions,
+		assets:    d.Assets,
+		metrics:   d.Metrics,
+		log:       d.Logger,
+		conn:      d.Connect,
+		kick:      d.KickJobs,
+		now:       d.Now,
+		mux:       http.NewServeMux(),
+		uploads:   uploadRoutes(),
+		dummyHash: sync.OnceValues(newDummyHash),
 	}
 	h.routes()
 	h.root = h.middleware(h.checkText(h.mux))

@@ -83,7 +83,7 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 	}
 	// That attempt syncs and counts only what the bank accepted.
 	eventually.That(t, "the retry after Retry-After", func() error {
-		busy, _ := jobs.HGSSyncPending(ctx, e.st.DB())
+		busy, _ := hgsSyncPending(ctx, e.st.DB())
 		j, _ := jobs.Get(ctx, e.st.DB(), queued[0].ID)
 		if busy || j.State != jobs.StateDone {
 			return fmt.Errorf("sync pending %v, retry job %s", busy, j.State)

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"kasa/eventually"
 	"kasa/i18n"
@@ -31,11 +34,23 @@ func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, store.Gara
 	return admin, c
 }
 
+// hgsSyncPending reports whether an HGS sync is running or due now (not one
+// waiting for tomorrow's quota).
+func hgsSyncPending(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	var n int
+	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM jobs WHERE kind = $1
+		AND (state = 'running' OR (state = 'queued' AND run_at <= now()))`, jobs.KindHGSSync)
+	if err != nil {
+		return false, fmt.Errorf("hgs sync pending: %w", err)
+	}
+	return n > 0, nil
+}
+
 // waitIdle waits until no sync is running or due.
 func waitIdle(t *testing.T, e *testEnv) {
 	t.Helper()
 	eventually.That(t, "no HGS sync pending", func() error {
-		busy, err := jobs.HGSSyncPending(context.Background(), e.st.DB())
+		busy, err := hgsSyncPending(context.Background(), e.st.DB())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,13 +23,26 @@ const (
 	sessionFlashes = "_flash"
 )
 
-// render writes a component with status.
+// render writes a component with status. The component is rendered into a
+// buffer first, so that a template error is still a clean 500 page instead
+// of half a page under the intended status.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		if status >= http.StatusInternalServerError {
+			// The error page itself failed: a plain answer, no loop.
+			h.log.Error("render error page", "request_id", requestID(r.Context()), "err", err)
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		h.serverError(w, r, errorf("render", err))
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
-		h.log.Error("render", "request_id", requestID(r.Context()), "err", err)
+	if _, err := buf.WriteTo(w); err != nil {
+		h.log.Debug("write response", "request_id", requestID(r.Context()), "err", err)
 	}
 }
 

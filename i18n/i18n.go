@@ -108,7 +108,8 @@ func FromAcceptLanguage(header string) Lang {
 }
 
 // T returns the message under key in l, formatted with args. A missing key
-// shows itself, so a gap is visible rather than blank.
+// shows itself, so a gap is visible rather than blank. In English, a message
+// whose count is 1 takes its singular form ("1 day left", not "1 days").
 func (l Lang) T(key string, args ...any) string {
 	t, ok := Lookup(key)
 	if !ok {
@@ -117,6 +118,9 @@ func (l Lang) T(key string, args ...any) string {
 	s := t.TR
 	if l == EN {
 		s = t.EN
+		if one, ok := singulars[key]; ok && one.Arg < len(args) && isOne(args[one.Arg]) {
+			s = one.EN
+		}
 	}
 	if len(args) > 0 {
 		return fmt.Sprintf(s, args...)

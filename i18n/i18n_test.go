@@ -230,3 +230,85 @@ func TestParseDate(t *testing.T) {
 		}
 	}
 }
+
+// TestEnglishCounts renders every English message that takes a count with
+// the count 1 and 2 (every count of the message set alike, text arguments
+// as "X"), and checks the noun agrees with the number.
+func TestEnglishCounts(t *testing.T) {
+	type forms struct{ one, two string }
+	nouns := map[string]forms{
+		"duration.seconds":           {"1 second", "2 seconds"},
+		"duration.minutes":           {"1 minute", "2 minutes"},
+		"debts.v.toolong":            {"At most 1 character is allowed.", "At most 2 characters are allowed."},
+		"debts.sync.done":            {"1 record read.", "2 records read."},
+		"debts.sync.running":         {"1 record read so far", "2 records read so far"},
+		"debts.notify.reach":         {"Overdue debts: 1; agents: 1.", "Overdue debts: 2; agents: 2."},
+		"debts.overdue.upperbound":   {"For 1 debt it", "For 2 debts it"},
+		"debts.p.throttled":          {"wait 1 second.", "wait 2 seconds."},
+		"debts.check.differs":        {"1 field differs.", "2 fields differ."},
+		"garanti.valid.toolong":      {"At most 1 character.", "At most 2 characters."},
+		"garanti.valid.toolong.id":   {"At most 1 character (this one has 1).", "At most 2 characters (this one has 2)."},
+		"garanti.valid.toolong.name": {"At most 1 character (this one has 1).", "At most 2 characters (this one has 2)."},
+		"garanti.bank.differs":       {"1 difference between", "2 differences between"},
+		"garanti.bank.authority.on":  {"In force (1 vehicle)", "In force (2 vehicles)"},
+		"garanti.consent.daysleft":   {"1 day left", "2 days left"},
+		"hgs.refresh.quota":          {"Today's 1 call is used up", "Today's 2 calls are used up"},
+		"hgs.unrecognised":           {"1 row from the bank could not be read as a movement; it is kept", "2 rows from the bank could not be read as movements; they are kept"},
+		"hgs.run.partial":            {"failed for 1 vehicle; see the explanation on its card.", "failed for 2 vehicles; see the explanations on their cards."},
+		"bankacct.sync.done":         {"Movements fetched: 1, new among them: 1.", "Movements fetched: 2, new among them: 2."},
+		"bankacct.created":           {"the last 1 day are being fetched", "the last 2 days are being fetched"},
+		"mov.breaks.shown":           {"The first 1 is listed.", "The first 2 are listed."},
+		"mov.breaks.body":            {"In 1 place the balance", "In 2 places the balance"},
+		"mov.refetch.done":           {"Movements received: 1; missing ones added: 1; reported differently: 1.", "Movements received: 2; missing ones added: 2; reported differently: 2."},
+		"mov.diff.shown":             {"The newest 1 is listed.", "The newest 2 are listed."},
+		"debts.overdue.paid.link":    {"the 1 fully paid debt", "the 2 fully paid debts"},
+		"valid.mov.text.long":        {"at most 1 character; you entered 1.", "at most 2 characters; you entered 2."},
+	}
+	// Counts that name no noun: a label, a ratio, a range or a status code.
+	noNoun := map[string]bool{
+		"page.of": true, "debts.p.other": true, "debts.sync.retrying": true, "garanti.bank.usage": true,
+		"hgs.quota": true, "garanti.consent.usage": true, "garanti.valid.frequency": true, "hgs.run.fetched": true,
+		"hgs.run.uncovered.all": true, "hgs.run.uncovered": true, "hgs.uncovered": true, "valid.bankacct.number.length": true,
+	}
+	args := func(text string, n int) []any {
+		var a []any
+		for _, v := range verb.FindAllString(text, -1) {
+			if strings.HasSuffix(v, "d") {
+				a = append(a, n)
+			} else {
+				a = append(a, "X")
+			}
+		}
+		return a
+	}
+	for _, k := range Keys() {
+		txt, _ := Lookup(k)
+		if !strings.Contains(txt.EN, "%d") || noNoun[k] {
+			continue
+		}
+		f, ok := nouns[k]
+		if !ok {
+			t.Errorf("%s takes a count: add its forms for 1 and 2 here (and its singular), or list it as naming no noun", k)
+			continue
+		}
+		for n, want := range map[int]string{1: f.one, 2: f.two} {
+			// want must not run on into a longer word: "1 second" is not in "1 seconds".
+			if got := EN.T(k, args(txt.EN, n)...); !regexp.MustCompile(regexp.QuoteMeta(want) + `($|[^\pL])`).MatchString(got) {
+				t.Errorf("%s with %d: %q lacks %q", k, n, got, want)
+			}
+		}
+	}
+	for k, one := range singulars {
+		txt, ok := Lookup(k)
+		if !ok {
+			t.Errorf("singular of unknown key %s", k)
+			continue
+		}
+		if a, b := verb.FindAllString(one.EN, -1), verb.FindAllString(txt.EN, -1); strings.Join(a, " ") != strings.Join(b, " ") || one.Arg >= len(b) || b[one.Arg] != "%d" {
+			t.Errorf("%s: singular placeholders %v (count at %d), message %v", k, a, one.Arg, b)
+		}
+	}
+	if got := TR.T("garanti.consent.daysleft", 1); !strings.HasPrefix(got, "1 gün ") {
+		t.Errorf("Turkish changed: %q", got)
+	}
+}

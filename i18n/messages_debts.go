@@ -121,7 +121,7 @@ var debts = map[string]Text{
 	"debts.overdue.none":            {"Vadesi geçmiş borç yok", "No overdue debts"},
 	"debts.notify.button":           {"Bildirim gönder", "Send notifications"},
 	"debts.notify.title":            {"Vadesi geçmiş borç bildirimleri", "Overdue-debt notifications"},
-	"debts.notify.reach":            {"Finrota, vadesi geçmiş %d borç için %d bayiye e-posta/SMS gönderecek.", "Finrota will mail or text about %d overdue debts, reaching %d agents."},
+	"debts.notify.reach":            {"Finrota, vadesi geçmiş %d borç için %d bayiye e-posta/SMS gönderecek.", "Finrota will mail or text the agents of the overdue debts. Overdue debts: %d; agents: %d."},
 	"debts.notify.global":           {"Gönderim Finrota'daki tüm vadesi geçmiş borçları kapsar ve geri alınamaz.", "The send covers every overdue debt at Finrota and cannot be undone."},
 	"debts.notify.already":          {"Bugün zaten bir gönderim istendi (%s, %s).", "A send was already requested today (%s, %s)."},
 	"debts.notify.force":            {"Bugün yeniden gönder (zorla)", "Send again today (force)"},

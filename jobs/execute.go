@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+
+	"kasa/store"
 )
 
 // errLeaseLost is the cause of a handler context cancelled because another
@@ -179,12 +181,12 @@ func (r *Runner) finish(j Job, herr, cause error) {
 		// instance (or this one after a restart) run it at once.
 		query = `UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_at = now(),
 			locked_until = NULL, last_error = $4, updated_at = now()` + fence
-		args = append(args, truncate("interrupted by shutdown: "+herr.Error(), maxErrorLen))
+		args = append(args, store.Truncate("interrupted by shutdown: "+herr.Error(), maxErrorLen))
 	case errors.As(herr, &perm) || j.Attempts >= j.MaxAttempts:
 		state = StateFailed
 		query = `UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = $4,
 			finished_at = now(), updated_at = now()` + fence
-		args = append(args, truncate(herr.Error(), maxErrorLen))
+		args = append(args, store.Truncate(herr.Error(), maxErrorLen))
 	default:
 		delay := r.o.Backoff(j.Attempts)
 		if errors.As(herr, &later) {
@@ -192,7 +194,7 @@ func (r *Runner) finish(j Job, herr, cause error) {
 		}
 		query = `UPDATE jobs SET state = 'queued', locked_until = NULL, last_error = $4,
 			run_at = now() + $5 * interval '1 microsecond', updated_at = now()` + fence
-		args = append(args, truncate(herr.Error(), maxErrorLen), max(delay, 0).Microseconds())
+		args = append(args, store.Truncate(herr.Error(), maxErrorLen), max(delay, 0).Microseconds())
 	}
 	if herr != nil {
 		attrs := []any{"job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "state", state, "err", herr}

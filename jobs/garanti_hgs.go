@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"kasa/providers/garanti"
 	"kasa/store"
 )
@@ -413,16 +411,4 @@ func window(consentID int64, call HGSCall, out garanti.HGSResult) store.HGSWindo
 		w.Transactions = append(w.Transactions, in)
 	}
 	return w
-}
-
-// HGSSyncPending reports whether an HGS sync is running or due now (not one
-// waiting for tomorrow's quota), so a page can say so and refresh itself.
-func HGSSyncPending(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
-	var n int
-	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM jobs WHERE kind = $1
-		AND (state = 'running' OR (state = 'queued' AND run_at <= now()))`, KindHGSSync)
-	if err != nil {
-		return false, fmt.Errorf("jobs: hgs sync pending: %w", err)
-	}
-	return n > 0, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"kasa/connect"
 	"kasa/eventually"
+	"kasa/i18n"
 	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
@@ -209,7 +210,7 @@ func TestMovementScheduleIsIncremental(t *testing.T) {
 	}
 }
 
-var istanbul, _ = time.LoadLocation("Europe/Istanbul")
+var istanbul = i18n.Istanbul
 
 // waitRun polls a sync run until it finishes.
 func waitRun(t *testing.T, st *store.Store, id int64) store.MovementSync {

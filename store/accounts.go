@@ -8,6 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
+
+	"kasa/i18n"
 )
 
 // BankCurrencies are the currencies a VakıfBank account may be registered in.
@@ -185,6 +187,6 @@ func (a BankAccount) Covers(from, to time.Time) bool {
 
 // bankDay is the Istanbul midnight that begins t's business day.
 func bankDay(t time.Time) time.Time {
-	y, m, d := t.In(istanbul).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, istanbul)
+	y, m, d := t.In(i18n.Istanbul).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, i18n.Istanbul)
 }

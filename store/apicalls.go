@@ -28,7 +28,7 @@ func (c APICall) Failed() bool { return c.Status == 0 || c.Status >= 400 }
 func (s *Store) InsertAPICall(ctx context.Context, c APICall) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO api_calls (at, provider, operation, method, status, duration_ms, request_id, error_code, failure)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		c.At, c.Provider, c.Operation, c.Method, c.Status, c.DurationMS, c.RequestID, c.ErrorCode, truncate(c.Failure, 500))
+		c.At, c.Provider, c.Operation, c.Method, c.Status, c.DurationMS, c.RequestID, c.ErrorCode, Truncate(c.Failure, 500))
 	if err != nil {
 		return fmt.Errorf("store: record api call: %w", err)
 	}
@@ -141,15 +141,3 @@ func (s *Store) PruneAPICalls(ctx context.Context, before time.Time) (int64, err
 	}
 	return res.RowsAffected()
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

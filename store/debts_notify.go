@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"kasa/i18n"
 )
 
 // The states of an overdue-debt notification send.
@@ -69,7 +71,7 @@ func CreateDebtNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotificat
 	if !n.Forced {
 		var sent bool
 		if err := tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM debt_notifications WHERE day = $1)`,
-			dayString(n.Day.In(istanbul))); err != nil {
+			dayString(n.Day.In(i18n.Istanbul))); err != nil {
 			return 0, fmt.Errorf("store: create debt notification: %w", err)
 		}
 		if sent {
@@ -79,7 +81,7 @@ func CreateDebtNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotificat
 	var id int64
 	err := tx.GetContext(ctx, &id, `INSERT INTO debt_notifications (day, requested_by, forced, scheduled, debts, agents, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		dayString(n.Day.In(istanbul)), nullUser(n.UserID), n.Forced, n.Scheduled, n.Debts, n.Agents, uuid.NewString())
+		dayString(n.Day.In(i18n.Istanbul)), nullUser(n.UserID), n.Forced, n.Scheduled, n.Debts, n.Agents, uuid.NewString())
 	if err != nil {
 		return 0, fmt.Errorf("store: create debt notification: %w", err)
 	}
@@ -136,7 +138,7 @@ func (s *Store) ClaimDebtNotification(ctx context.Context, id int64) (string, er
 // refused it without acting (429, 503), so a retry may call again.
 func (s *Store) ReleaseDebtNotification(ctx context.Context, id int64, errCode, errMessage string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE debt_notifications SET state = 'pending', error_code = $2, error_message = $3
-		WHERE id = $1 AND state = 'sending'`, id, errCode, truncate(errMessage, 1000))
+		WHERE id = $1 AND state = 'sending'`, id, errCode, Truncate(errMessage, 1000))
 	if err != nil {
 		return fmt.Errorf("store: release debt notification: %w", err)
 	}
@@ -149,7 +151,7 @@ func (s *Store) ReleaseDebtNotification(ctx context.Context, id int64, errCode, 
 func (s *Store) FinishDebtNotification(ctx context.Context, id int64, state, errCode, errMessage string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := execOne(ctx, tx, `UPDATE debt_notifications SET state = $2, error_code = $3, error_message = $4, finished_at = now()
-			WHERE id = $1`, id, state, errCode, truncate(errMessage, 1000)); err != nil {
+			WHERE id = $1`, id, state, errCode, Truncate(errMessage, 1000)); err != nil {
 			return fmt.Errorf("store: finish debt notification: %w", err)
 		}
 		return Audit(ctx, tx, 0, "debt.notify."+state, fmt.Sprintf("debt-notification:%d", id), map[string]any{"code": errCode})
@@ -184,6 +186,6 @@ func (s *Store) DebtNotificationOn(ctx context.Context, day time.Time) (DebtNoti
 	var n DebtNotification
 	err := s.db.GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM debt_notifications n
 		LEFT JOIN users u ON u.id = n.requested_by WHERE n.day = $1 ORDER BY n.id DESC LIMIT 1`,
-		dayString(day.In(istanbul)))
+		dayString(day.In(i18n.Istanbul)))
 	return n, notFound(err)
 }

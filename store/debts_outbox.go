@@ -123,7 +123,7 @@ func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e Deb
 		err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'failed', last_error_status = $3, last_error_code = $4,
 				last_error_message = $5, last_error_fields = $6::jsonb, updated_at = now()
 			WHERE id = $1 AND version = $2 AND state = 'pending' RETURNING `+debtColumns,
-			id, version, e.Status, e.Code, truncate(e.Message, 1000), string(e.fieldsJSON()))
+			id, version, e.Status, e.Code, Truncate(e.Message, 1000), string(e.fieldsJSON()))
 		if err != nil {
 			if notFound(err) == ErrNotFound {
 				return nil
@@ -132,7 +132,7 @@ func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e Deb
 		}
 		applied = true
 		return Audit(ctx, tx, 0, "debt.failed", DebtSubject(id), map[string]any{
-			"op": d.Op, "status": e.Status, "code": e.Code, "message": truncate(e.Message, 300), "requestId": d.RequestID,
+			"op": d.Op, "status": e.Status, "code": e.Code, "message": Truncate(e.Message, 300), "requestId": d.RequestID,
 		})
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e Deb
 func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e DebtError) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE debts SET last_error_status = $3, last_error_code = $4, last_error_message = $5,
 			last_error_fields = $6::jsonb, updated_at = now()
-		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, truncate(e.Message, 1000), string(e.fieldsJSON()))
+		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, Truncate(e.Message, 1000), string(e.fieldsJSON()))
 	if err != nil {
 		return fmt.Errorf("store: note debt retry: %w", err)
 	}

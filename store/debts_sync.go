@@ -79,7 +79,7 @@ func SetDebtSyncJob(ctx context.Context, tx *sqlx.Tx, id, jobID int64) error {
 // NoteDebtSyncRetry records why a running sync's attempt failed (a reason
 // code, as FinishDebtSync takes), while it waits for the next one.
 func (s *Store) NoteDebtSyncRetry(ctx context.Context, id int64, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET error = $2 WHERE id = $1 AND state = 'running'`, id, truncate(reason, 1000))
+	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET error = $2 WHERE id = $1 AND state = 'running'`, id, Truncate(reason, 1000))
 	if err != nil {
 		return fmt.Errorf("store: note debt sync retry: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *Store) FinishDebtSync(ctx context.Context, id int64, failure string) er
 		}
 		var started time.Time
 		if err := tx.GetContext(ctx, &started, `UPDATE debt_syncs SET state = $2, error = $3, finished_at = now()
-			WHERE id = $1 RETURNING started_at`, id, state, truncate(failure, 1000)); err != nil {
+			WHERE id = $1 RETURNING started_at`, id, state, Truncate(failure, 1000)); err != nil {
 			return fmt.Errorf("store: finish debt sync: %w", notFound(err))
 		}
 		if failure != "" {

@@ -256,14 +256,14 @@ func (s *Store) SetGarantiConsentStatus(ctx context.Context, id int64, status, r
 // last failure of a step of the consent's flow.
 func (s *Store) SetGarantiConsentError(ctx context.Context, id int64, code, msg string) error {
 	return execOneGaranti(ctx, s.db, "set consent error", `UPDATE garanti_consents SET last_error_code = $2, last_error = $3, updated_at = $4 WHERE id = $1`,
-		id, code, truncate(msg, 500), s.now())
+		id, code, Truncate(msg, 500), s.now())
 }
 
 // MarkGarantiReauth flags a consent whose tokens can no longer be renewed:
 // the customer has to approve a new consent.
 func (s *Store) MarkGarantiReauth(ctx context.Context, id int64, reason string) error {
 	return execOneGaranti(ctx, s.db, "mark reauth", `UPDATE garanti_consents SET needs_reauth = true, reauth_reason = $2, updated_at = $3 WHERE id = $1`,
-		id, truncate(reason, 500), s.now())
+		id, Truncate(reason, 500), s.now())
 }
 
 // GarantiConsentProduct is one product (HGS tag) and authority of a consent.

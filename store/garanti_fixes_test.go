@@ -8,12 +8,13 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/i18n"
 	"kasa/store"
 	"kasa/store/storetest"
 )
 
 func TestGarantiDaysLeftCountsIstanbulCalendarDays(t *testing.T) {
-	ist, _ := time.LoadLocation("Europe/Istanbul")
+	ist := i18n.Istanbul
 	c := store.GarantiConsent{ValidationDate: time.Date(2026, 3, 31, 0, 0, 0, 0, ist)}
 	cases := []struct {
 		now  time.Time

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"kasa/i18n"
 )
 
 // Why a callback's state is refused. Each is a different message to the
@@ -293,8 +295,8 @@ func (s *Store) GarantiUsage(ctx context.Context, consentID int64, now time.Time
 
 // GarantiDay returns midnight in Istanbul of t's Istanbul calendar day.
 func GarantiDay(t time.Time) time.Time {
-	y, m, d := t.In(istanbul).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, istanbul)
+	y, m, d := t.In(i18n.Istanbul).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, i18n.Istanbul)
 }
 
 // garantiDate turns a DATE column (read as UTC midnight) into Istanbul midnight
@@ -304,11 +306,11 @@ func garantiDate(t time.Time) time.Time {
 		return t
 	}
 	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, istanbul)
+	return time.Date(y, m, d, 0, 0, 0, 0, i18n.Istanbul)
 }
 
 // garantiDateParam writes the Istanbul calendar day of t for a DATE column.
-func garantiDateParam(t time.Time) string { return t.In(istanbul).Format("2006-01-02") }
+func garantiDateParam(t time.Time) string { return t.In(i18n.Istanbul).Format("2006-01-02") }
 
 func garantiNullID(n sql.NullInt64) *int64 {
 	if !n.Valid {

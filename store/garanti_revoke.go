@@ -22,7 +22,7 @@ func (s *Store) CancelPendingGarantiConsent(ctx context.Context, id, by int64, c
 		res, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = 'revoked', revoked_at = COALESCE(revoked_at, $2),
 			last_error_code = $3, last_error = $4, updated_at = $2
 			WHERE id = $1 AND status IN ('awaiting_authorisation', 'authorised')
-			AND NOT EXISTS (SELECT 1 FROM garanti_tokens t WHERE t.consent_id = garanti_consents.id)`, id, now, code, truncate(detail, 500))
+			AND NOT EXISTS (SELECT 1 FROM garanti_tokens t WHERE t.consent_id = garanti_consents.id)`, id, now, code, Truncate(detail, 500))
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (s *Store) NoteGarantiRevocationError(ctx context.Context, id int64, code, 
 		state, finished = RevocationFailed, sql.NullTime{Time: s.now(), Valid: true}
 	}
 	return execOneGaranti(ctx, s.db, "note revocation error", `UPDATE garanti_revocations SET last_error_code = $2, last_error = $3,
-		state = $4, finished_at = $5 WHERE id = $1 AND state <> 'done'`, id, code, truncate(msg, 500), state, finished)
+		state = $4, finished_at = $5 WHERE id = $1 AND state <> 'done'`, id, code, Truncate(msg, 500), state, finished)
 }
 
 // CompleteGarantiRevocation records the bank's confirmation of a

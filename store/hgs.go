@@ -193,7 +193,7 @@ func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO hgs_unrecognised (key, product_id, consent_id, reason, raw, first_seen_at)
 				VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (key) DO NOTHING`,
-				u.Key, w.ProductID, w.ConsentID, truncate(u.Reason, 200), raw, now); err != nil {
+				u.Key, w.ProductID, w.ConsentID, Truncate(u.Reason, 200), raw, now); err != nil {
 				return fmt.Errorf("unrecognised row %s: %w", u.Key, err)
 			}
 		}
@@ -221,5 +221,5 @@ func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
 // bank's E-code or the product's own reason), shown on its card.
 func (s *Store) SetHGSVehicleError(ctx context.Context, productID, code, msg string) error {
 	return execOneGaranti(ctx, s.db, "set hgs vehicle error", `UPDATE hgs_vehicles SET last_error_code = $2, last_error = $3,
-		last_error_at = $4, updated_at = $4 WHERE product_id = $1`, productID, code, truncate(msg, 500), s.now())
+		last_error_at = $4, updated_at = $4 WHERE product_id = $1`, productID, code, Truncate(msg, 500), s.now())
 }

@@ -48,7 +48,7 @@ func (s *Store) RecordHGSSyncRun(ctx context.Context, r HGSSyncRun) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO hgs_sync_runs (job_id, manual, outcome, vehicles, calls, new_rows, failed, deferred,
 		uncovered, error_code, quota_limit, retry_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		garantiNullIDParam(r.JobID), r.Manual, r.Outcome, r.Vehicles, r.Calls, r.NewRows, r.Failed, r.Deferred, r.Uncovered,
-		truncate(r.ErrorCode, 40), r.QuotaLimit, garantiNullTimeParam(r.RetryAt), s.now())
+		Truncate(r.ErrorCode, 40), r.QuotaLimit, garantiNullTimeParam(r.RetryAt), s.now())
 	if err != nil {
 		return fmt.Errorf("store: record hgs sync run: %w", err)
 	}

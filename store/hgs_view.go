@@ -28,8 +28,8 @@ type HGSPage struct {
 	PerMonth   []HGSTotal
 	// Active are the active consents, newest first, with today's calls.
 	Active []GarantiConsentUse
-	// Syncing reports whether an HGS sync job is running or due now (as
-	// jobs.HGSSyncPending).
+	// Syncing reports whether an HGS sync job is running or due now (not one
+	// waiting for tomorrow's quota).
 	Syncing bool
 	// LastRun is what the latest sync did, scheduled or manual (nil before
 	// the first).

@@ -10,19 +10,12 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"kasa/i18n"
 	"kasa/store"
 	"kasa/store/storetest"
 )
 
-var ist = mustIstanbul()
-
-func mustIstanbul() *time.Location {
-	loc, err := time.LoadLocation("Europe/Istanbul")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var ist = i18n.Istanbul
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/Istanbul must resolve on machines without zoneinfo
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -99,16 +98,6 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // escapeLike escapes s for use inside a LIKE or ILIKE pattern.
 func escapeLike(s string) string { return likeEscaper.Replace(s) }
-
-// istanbul is the zone of business days (Finrota's due dates, the banks'
-// booking days, Garanti's daily quotas).
-var istanbul = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Istanbul")
-	if err != nil {
-		panic(err) // cannot happen: time/tzdata is embedded
-	}
-	return loc
-}()
 
 // eachRow runs query and hands each row, scanned into a T, to fn, so that
 // exports of any size stream instead of filling memory.

@@ -101,13 +101,6 @@ func IsConflict(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusConflict
 }
 
-// IsValidation reports whether Finrota refused the input itself (400, 422);
-// see Error.Fields for the fields concerned.
-func IsValidation(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && (e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity)
-}
-
 // IsRetryable reports whether the same call may succeed later: server errors,
 // throttling, unreadable responses and transport failures. Refusals of the
 // input or the credentials are permanent; retrying them only repeats them.

@@ -130,7 +130,7 @@ func TestErrorEnvelopes(t *testing.T) {
 			if tc.field != "" && len(fe.Fields[tc.field]) == 0 {
 				t.Fatalf("fields %v", fe.Fields)
 			}
-			if finrota.IsNotFound(err) != tc.notFound || finrota.IsConflict(err) != tc.conflict || finrota.IsValidation(err) != tc.validates || finrota.IsRetryable(err) {
+			if finrota.IsNotFound(err) != tc.notFound || finrota.IsConflict(err) != tc.conflict || (fe.Status == http.StatusBadRequest || fe.Status == http.StatusUnprocessableEntity) != tc.validates || finrota.IsRetryable(err) {
 				t.Fatalf("classification of %v", err)
 			}
 			calls := h.rec.all()

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // Credentials are the API key pair issued by the Finrota portal for one
@@ -315,7 +317,7 @@ func parseTime(s string) (time.Time, error) {
 		if layout == time.RFC3339Nano {
 			t, err = time.Parse(layout, s)
 		} else {
-			t, err = time.ParseInLocation(layout, s, istanbul)
+			t, err = time.ParseInLocation(layout, s, tz.Istanbul)
 		}
 		if err == nil {
 			return t, nil
@@ -330,15 +332,6 @@ func dateOf(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	y, m, d := t.In(istanbul).Date()
+	y, m, d := t.In(tz.Istanbul).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
-
-// istanbul is where business dates are interpreted. Turkey has kept UTC+3
-// all year since 2016, so a fixed zone is right when tzdata is missing.
-var istanbul = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("+03", 3*60*60)
-}()

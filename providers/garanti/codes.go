@@ -56,7 +56,3 @@ var Codes = map[string]string{
 	"E060": "HGS product list main service error",
 	"E061": "HGS transaction list main service error",
 }
-
-// CodeText returns the catalogue text of code, or "" for a code the
-// catalogue does not know.
-func CodeText(code string) string { return Codes[code] }

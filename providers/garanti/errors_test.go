@@ -81,8 +81,8 @@ func TestErrorMapping(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "garanti: ") || strings.Contains(err.Error(), e.app.ClientSecret) || strings.Contains(err.Error(), tok.AccessToken) {
 				t.Fatalf("message %q", err)
 			}
-			if c.code != "" && (!garanti.IsCode(err, c.code) || garanti.CodeText(c.code) == "" && strings.HasPrefix(c.code, "E")) {
-				t.Fatalf("IsCode/CodeText for %s", c.code)
+			if c.code != "" && (!garanti.IsCode(err, c.code) || garanti.Codes[c.code] == "" && strings.HasPrefix(c.code, "E")) {
+				t.Fatalf("IsCode/Codes for %s", c.code)
 			}
 			calls := e.recorded()
 			last := calls[len(calls)-1]

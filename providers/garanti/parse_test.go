@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 func TestParseErrorShapes(t *testing.T) {
@@ -144,7 +146,7 @@ func TestLenientHGSFields(t *testing.T) {
 }
 
 func TestTransactionKey(t *testing.T) {
-	at := time.Date(2025, 6, 1, 8, 15, 0, 0, istanbul)
+	at := time.Date(2025, 6, 1, 8, 15, 0, 0, tz.Istanbul)
 	a := HGSTransaction{ProductID: "7001", Amount: decimal.RequireFromString("59.00"), DebitCredit: "B", EntranceTS: at, DepartureTS: at.Add(time.Minute), Explanation: "GECIS", EntranceMotorway: "FSM"}
 	b := a
 	b.Amount, b.EntranceTS, b.DepartureTS, b.EntranceMotorway = decimal.RequireFromString("59"), at.UTC(), at.Add(time.Minute).UTC(), "other text"
@@ -210,7 +212,7 @@ func TestConsentAnswerDates(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := w.consent()
-	if c.TranBeginDate.Format(dateLayout) != "2025-03-01" || c.TranEndDate.Format(dateLayout) != "2026-03-01" || c.TranEndDate.Location() != istanbul {
+	if c.TranBeginDate.Format(dateLayout) != "2025-03-01" || c.TranEndDate.Format(dateLayout) != "2026-03-01" || c.TranEndDate.Location() != tz.Istanbul {
 		t.Fatalf("dates = %v %v", c.TranBeginDate, c.TranEndDate)
 	}
 	w = consentWire{}

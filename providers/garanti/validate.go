@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"kasa/providers/tz"
 )
 
 // MaxValidationDays is how far ahead a consent's validationDate may lie. The
@@ -103,7 +105,7 @@ func ValidateConsentRequest(req ConsentRequest, now time.Time) []FieldError {
 	case !req.Recurring && req.FrequencyPerDay != 1:
 		errs = append(errs, fieldError("FrequencyPerDay", -1, "E022"))
 	}
-	today := calendarDay(now.In(istanbul))
+	today := calendarDay(now.In(tz.Istanbul))
 	switch {
 	case req.ValidationDate.IsZero() || calendarDay(req.ValidationDate).Before(today):
 		errs = append(errs, fieldError("ValidationDate", -1, "E023"))
@@ -151,15 +153,6 @@ func ValidateConsentRequest(req ConsentRequest, now time.Time) []FieldError {
 	}
 	return errs
 }
-
-// istanbul is the bank's business time zone. Turkey has kept UTC+3 all year
-// since 2016, so a fixed zone is a faithful fallback without tzdata.
-var istanbul = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("Europe/Istanbul", 3*60*60)
-}()
 
 // calendarDay is the calendar date of t in its own location, as a UTC
 // midnight, so dates from different zones compare by their written day.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kasa/providers/tz"
 )
 
 // The bank's documents give types that its own samples do not always keep
@@ -83,12 +85,12 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 // is reduced to its Istanbul day.
 func parseDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if t, err := time.ParseInLocation(dateLayout, s, istanbul); err == nil {
+	if t, err := time.ParseInLocation(dateLayout, s, tz.Istanbul); err == nil {
 		return t, true
 	}
 	if t, ok := parseTimestamp(s); ok {
-		t = t.In(istanbul)
-		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, istanbul), true
+		t = t.In(tz.Istanbul)
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, tz.Istanbul), true
 	}
 	return time.Time{}, false
 }
@@ -111,7 +113,7 @@ func parseTimestamp(s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	for _, l := range timestampLayouts {
-		if t, err := time.ParseInLocation(l, s, istanbul); err == nil {
+		if t, err := time.ParseInLocation(l, s, tz.Istanbul); err == nil {
 			return t, true
 		}
 	}

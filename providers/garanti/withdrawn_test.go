@@ -47,7 +47,7 @@ func TestErrorMappingOfWithdrawals(t *testing.T) {
 			err := call()
 			var ge *garanti.Error
 			if !errors.As(err, &ge) || ge.Status != status || ge.Code != code || ge.RequestID == "" || !garanti.IsCode(err, code) ||
-				garanti.CodeText(code) == "" || garanti.IsRetryable(err) {
+				garanti.Codes[code] == "" || garanti.IsRetryable(err) {
 				t.Fatalf("got %v, want %d %s", err, status, code)
 			}
 			calls := e.recorded()

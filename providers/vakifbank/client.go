@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/Istanbul must resolve even in images without zoneinfo
 
 	"kasa/providers/apicall"
 	"kasa/providers/tokens"
@@ -33,16 +32,6 @@ const defaultTokenLife = 10 * time.Minute
 // maxBody bounds what is read from one answer: a year of a busy account is
 // a few megabytes, so anything near this is not an answer of this API.
 const maxBody = 64 << 20
-
-var istanbul = mustLoadIstanbul()
-
-func mustLoadIstanbul() *time.Location {
-	loc, err := time.LoadLocation("Europe/Istanbul")
-	if err != nil {
-		panic("vakifbank: " + err.Error()) // unreachable with time/tzdata linked in
-	}
-	return loc
-}
 
 // Credentials are the B2B credentials of one corporate consent.
 type Credentials struct {

@@ -12,12 +12,13 @@ import (
 
 	"kasa/providers/apicall"
 	"kasa/providers/tokens"
+	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
 var (
-	dayStart = time.Date(2026, 3, 2, 0, 0, 0, 0, istanbul)
-	dayEnd   = time.Date(2026, 3, 2, 23, 59, 59, 0, istanbul)
+	dayStart = time.Date(2026, 3, 2, 0, 0, 0, 0, tz.Istanbul)
+	dayEnd   = time.Date(2026, 3, 2, 23, 59, 59, 0, tz.Istanbul)
 )
 
 func TestTransactionsRequestAndResult(t *testing.T) {
@@ -145,7 +146,7 @@ func TestMessageCodes(t *testing.T) {
 }
 
 // noMovements is a range without movements on the seeded TRY account.
-var noMovements = [2]time.Time{time.Date(2020, 1, 1, 0, 0, 0, 0, istanbul), time.Date(2020, 12, 31, 23, 59, 59, 0, istanbul)}
+var noMovements = [2]time.Time{time.Date(2020, 1, 1, 0, 0, 0, 0, tz.Istanbul), time.Date(2020, 12, 31, 23, 59, 59, 0, tz.Istanbul)}
 
 func TestNoMovementsIsEmpty(t *testing.T) {
 	e := newEnv(t)

@@ -14,11 +14,12 @@ import (
 	"kasa/clocktest"
 	"kasa/providers/apicall"
 	"kasa/providers/tokens"
+	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
 // testNow is "now" for the fake, the client and the token store.
-var testNow = time.Date(2026, 3, 15, 14, 30, 0, 0, istanbul)
+var testNow = time.Date(2026, 3, 15, 14, 30, 0, 0, tz.Istanbul)
 
 // seen is one request as the fake received it.
 type seen struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
@@ -69,7 +70,7 @@ func TestControlPageBreaksTheBalanceChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	breaks := BalanceBreaks(txns)
+	breaks := balanceBreaks(txns)
 	if len(breaks) != 1 {
 		t.Fatalf("%d breaks, want 1: %+v", len(breaks), breaks)
 	}
@@ -77,8 +78,8 @@ func TestControlPageBreaksTheBalanceChain(t *testing.T) {
 	if !b.Difference().Equal(decimal.RequireFromString("250")) {
 		t.Errorf("break of %s, want 250", b.Difference())
 	}
-	y, m, d := day.In(istanbul).Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, istanbul)
+	y, m, d := day.In(tz.Istanbul).Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, tz.Istanbul)
 	if txns[b.Index].Date.Before(midnight) || !txns[b.Index-1].Date.Before(midnight) {
 		t.Errorf("the break is at %s after %s, want the first movement on or after %s",
 			txns[b.Index].Date, txns[b.Index-1].Date, midnight)

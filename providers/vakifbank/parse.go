@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // answer is what a response body said, whichever envelope it used.
@@ -240,10 +242,10 @@ func parseDate(s string) (time.Time, error) {
 		if l.zoned {
 			t, err = time.Parse(l.layout, s)
 		} else {
-			t, err = time.ParseInLocation(l.layout, s, istanbul)
+			t, err = time.ParseInLocation(l.layout, s, tz.Istanbul)
 		}
 		if err == nil {
-			return t.In(istanbul), nil
+			return t.In(tz.Istanbul), nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not yyyy-MM-ddTHH:mm:ss", s)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // docSample is the example answer of the bank's documentation.
@@ -43,13 +45,13 @@ func TestParseDocumentationSample(t *testing.T) {
 	}
 	for i := range want {
 		g, w := txns[i], want[i]
-		if g.ID != w.ID || !g.Date.Equal(w.Date) || g.Date.Location() != istanbul || g.Type != w.Type ||
+		if g.ID != w.ID || !g.Date.Equal(w.Date) || g.Date.Location() != tz.Istanbul || g.Type != w.Type ||
 			!g.Amount.Equal(w.Amount) || !g.Balance.Equal(w.Balance) || g.Currency != w.Currency ||
 			g.Code != w.Code || g.Name != w.Name || g.Description != w.Description {
 			t.Errorf("movement %d:\n got %+v\nwant %+v", i, g, w)
 		}
 	}
-	if b := BalanceBreaks(txns); len(b) != 0 {
+	if b := balanceBreaks(txns); len(b) != 0 {
 		t.Errorf("the documentation's sample breaks at %+v", b)
 	}
 	// The raw row is the bank's own text, kept for audit.
@@ -84,7 +86,7 @@ func TestParseTolerance(t *testing.T) {
 			func(tx Transaction) bool { return tx.ID == "abc" && tx.Type == Out }, false},
 		{"UTC date", row(`"TransactionId":"1","Amount":"1","Balance":"1","TransactionDate":"2020-02-05T07:47:47Z"`),
 			func(tx Transaction) bool {
-				return tx.Date.Equal(ist(2020, 2, 5, 10, 47, 47)) && tx.Date.Location() == istanbul
+				return tx.Date.Equal(ist(2020, 2, 5, 10, 47, 47)) && tx.Date.Location() == tz.Istanbul
 			}, false},
 		{"offset date", row(`"TransactionId":"1","Amount":"1","Balance":"1","TransactionDate":"2020-02-05T10:47:47+03:00"`),
 			func(tx Transaction) bool { return tx.Date.Equal(ist(2020, 2, 5, 10, 47, 47)) }, false},
@@ -191,7 +193,7 @@ func FuzzInterpret(f *testing.F) {
 			t.Fatal("nil movements without an error")
 		}
 		for _, tx := range txns {
-			if tx.ID == "" || tx.Date.IsZero() || tx.Date.Location() != istanbul || (tx.Type != In && tx.Type != Out) {
+			if tx.ID == "" || tx.Date.IsZero() || tx.Date.Location() != tz.Istanbul || (tx.Type != In && tx.Type != Out) {
 				t.Fatalf("accepted %+v", tx)
 			}
 			_ = tx.Amount.Add(tx.Balance).String()

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/providers/apicall"
+	"kasa/providers/tz"
 )
 
 // wireLayout is how dates go to the bank: Istanbul wall time with its
@@ -83,7 +84,7 @@ func (c *Client) Transactions(ctx context.Context, account string, start, end ti
 func (c *Client) Range(ctx context.Context, account string, from, to time.Time) ([]Transaction, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("vakifbank: account transactions: range ends (%s) before it starts (%s)",
-			to.In(istanbul).Format(wireLayout), from.In(istanbul).Format(wireLayout))
+			to.In(tz.Istanbul).Format(wireLayout), from.In(tz.Istanbul).Format(wireLayout))
 	}
 	var all []Transaction
 	for _, w := range Windows(from, to) {
@@ -116,8 +117,8 @@ func mergeTransactions(txns []Transaction) []Transaction {
 func (c *Client) transactions(ctx context.Context, account string, start, end time.Time) ([]Transaction, error) {
 	body, err := json.Marshal(transactionsRequest{
 		AccountNumber: account,
-		StartDate:     start.In(istanbul).Format(wireLayout),
-		EndDate:       end.In(istanbul).Format(wireLayout),
+		StartDate:     start.In(tz.Istanbul).Format(wireLayout),
+		EndDate:       end.In(tz.Istanbul).Format(wireLayout),
 	})
 	if err != nil {
 		return nil, err

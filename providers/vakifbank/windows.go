@@ -1,6 +1,10 @@
 package vakifbank
 
-import "time"
+import (
+	"time"
+
+	"kasa/providers/tz"
+)
 
 // Window is the range of one request. Start and End are both inclusive at
 // the API's one-second resolution, in Europe/Istanbul: a window holds every
@@ -19,8 +23,8 @@ type Window struct {
 // End < Start.AddDate(1, 0, 0), the bank's one-year limit. Windows returns
 // nil when to is before from.
 func Windows(from, to time.Time) []Window {
-	from = from.Truncate(time.Second).In(istanbul)
-	to = to.Truncate(time.Second).In(istanbul)
+	from = from.Truncate(time.Second).In(tz.Istanbul)
+	to = to.Truncate(time.Second).In(tz.Istanbul)
 	if to.Before(from) {
 		return nil
 	}
@@ -39,6 +43,6 @@ func Windows(from, to time.Time) []Window {
 
 // startOfDay returns the Istanbul midnight that begins t's Istanbul day.
 func startOfDay(t time.Time) time.Time {
-	t = t.In(istanbul)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, istanbul)
+	t = t.In(tz.Istanbul)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, tz.Istanbul)
 }

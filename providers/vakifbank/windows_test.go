@@ -10,11 +10,12 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
 func ist(y int, m time.Month, d, h, min, s int) time.Time {
-	return time.Date(y, m, d, h, min, s, 0, istanbul)
+	return time.Date(y, m, d, h, min, s, 0, tz.Istanbul)
 }
 
 func TestWindowsExamples(t *testing.T) {
@@ -71,9 +72,9 @@ func TestWindowsProperties(t *testing.T) {
 		y := 1995 + rng.IntN(45)
 		switch rng.IntN(4) {
 		case 0: // a leap day or the day around it, when there is one
-			return time.Date(y, 2, 28+rng.IntN(3), rng.IntN(2)*rng.IntN(24), 0, 0, 0, istanbul)
+			return time.Date(y, 2, 28+rng.IntN(3), rng.IntN(2)*rng.IntN(24), 0, 0, 0, tz.Istanbul)
 		case 1: // a month end or start at midnight
-			return time.Date(y, time.Month(1+rng.IntN(12)), 1, 0, 0, -rng.IntN(2), 0, istanbul)
+			return time.Date(y, time.Month(1+rng.IntN(12)), 1, 0, 0, -rng.IntN(2), 0, tz.Istanbul)
 		default:
 			return time.Unix(time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Unix()+rng.Int64N(366*86400), rng.Int64N(1e9))
 		}
@@ -106,7 +107,7 @@ func checkWindows(t *testing.T, from, to time.Time) {
 		fail("windows do not span the range")
 	}
 	for i, w := range ws {
-		if w.Start.Location() != istanbul || w.End.Location() != istanbul {
+		if w.Start.Location() != tz.Istanbul || w.End.Location() != tz.Istanbul {
 			fail("window %d is not in Istanbul time", i)
 		}
 		if w.End.Before(w.Start) {
@@ -215,7 +216,7 @@ func TestBalanceBreaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := BalanceBreaks(got); len(b) != 0 {
+	if b := balanceBreaks(got); len(b) != 0 {
 		t.Fatalf("seeded data has %d breaks, first %+v", len(b), b[0])
 	}
 	// The fake counts from its first movement, the client from from.
@@ -227,7 +228,7 @@ func TestBalanceBreaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	breaks := BalanceBreaks(got)
+	breaks := balanceBreaks(got)
 	if len(breaks) != 1 {
 		t.Fatalf("breaks = %+v", breaks)
 	}
@@ -245,10 +246,10 @@ func TestBalanceBreaks(t *testing.T) {
 		{ID: "c", Amount: d("-200.0"), Balance: d("4764.61")},
 		{ID: "d", Amount: d("-0.01"), Balance: d("4764.61")},
 	}
-	if b := BalanceBreaks(small); len(b) != 1 || b[0].Index != 3 || b[0].PrevID != "c" || !b[0].Expected.Equal(d("4764.60")) {
+	if b := balanceBreaks(small); len(b) != 1 || b[0].Index != 3 || b[0].PrevID != "c" || !b[0].Expected.Equal(d("4764.60")) {
 		t.Errorf("small: %+v", b)
 	}
-	if b := BalanceBreaks(nil); b != nil {
+	if b := balanceBreaks(nil); b != nil {
 		t.Errorf("nil: %+v", b)
 	}
 }

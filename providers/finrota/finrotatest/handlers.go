@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"kasa/providers/tz"
 )
 
 // debtJSON is a debt as the list returns it.
@@ -43,7 +45,7 @@ type pageJSON struct {
 
 // stamp formats a time as Finrota does: Istanbul offset, 7 fractional digits.
 func stamp(t time.Time) string {
-	return t.In(istanbul).Format("2006-01-02T15:04:05.0000000Z07:00")
+	return t.In(tz.Istanbul).Format("2006-01-02T15:04:05.0000000Z07:00")
 }
 
 func toJSON(d *Debt) debtJSON {
@@ -309,6 +311,6 @@ func (s *Server) handleNotify(w http.ResponseWriter, r *http.Request) {
 // dueBefore reports whether a due date (YYYY-MM-DD) is before now: its
 // midnight in Istanbul, where Finrota keeps business dates, has passed.
 func dueBefore(due string, now time.Time) bool {
-	t, err := time.ParseInLocation(time.DateOnly, due, istanbul)
+	t, err := time.ParseInLocation(time.DateOnly, due, tz.Istanbul)
 	return err == nil && t.Before(now)
 }

@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+
+	"kasa/providers/tz"
 )
 
 // maxPageRows bounds the notifications page; each call can add hundreds.
@@ -32,7 +34,7 @@ func (s *Server) handleNotificationsPage(w http.ResponseWriter, r *http.Request)
 	slices.Reverse(all)
 	rows := all[:min(len(all), maxPageRows)]
 	for i := range rows {
-		rows[i].At = rows[i].At.In(istanbul)
+		rows[i].At = rows[i].At.In(tz.Istanbul)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := notificationsPage.Execute(w, struct {

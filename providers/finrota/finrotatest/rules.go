@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // documentTypes are the nine accepted types: the Turkish wire value, which
@@ -286,7 +288,7 @@ func date(f fieldErrors, field string, raw json.RawMessage) string {
 		return ""
 	}
 	for _, layout := range dateLayouts {
-		t, err := time.ParseInLocation(layout, s, istanbul)
+		t, err := time.ParseInLocation(layout, s, tz.Istanbul)
 		if err != nil {
 			continue
 		}
@@ -294,7 +296,7 @@ func date(f fieldErrors, field string, raw json.RawMessage) string {
 			f.add(field, "%s is out of range.", field)
 			return ""
 		}
-		return t.In(istanbul).Format(time.DateOnly)
+		return t.In(tz.Istanbul).Format(time.DateOnly)
 	}
 	f.add(field, "The value '%s' is not a valid date; use YYYY-MM-DD.", clip(s))
 	return ""
@@ -306,12 +308,3 @@ func clip(s string) string {
 	}
 	return s
 }
-
-// istanbul is where Finrota's business dates live; Turkey has kept UTC+3
-// all year since 2016, so a fixed zone is right when tzdata is missing.
-var istanbul = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("+03", 3*60*60)
-}()

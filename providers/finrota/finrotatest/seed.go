@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 var seedAgents = []Agent{
@@ -68,8 +70,8 @@ func (s *Server) seed() {
 		s.accountOrder = append(s.accountOrder, a.ErpCode)
 	}
 	now := s.now()
-	y, m, d := now.In(istanbul).Date()
-	today := time.Date(y, m, d, 0, 0, 0, 0, istanbul)
+	y, m, d := now.In(tz.Istanbul).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, tz.Istanbul)
 	for i := range 300 {
 		s.debts = append(s.debts, s.seedDebt(i, now, today))
 	}

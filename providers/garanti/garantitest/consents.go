@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"kasa/providers/tz"
 )
 
 // consent is one consent as the bank keeps it. status follows the Turkish
@@ -235,7 +237,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 	// 200, not 201: the seed lists 200 as the only success code.
 	writeJSON(w, http.StatusOK, createdConsentBody{
 		ConsentStatus: c.status, ConsentID: c.id,
-		CreationEndTime: c.created.Add(ConsentCreationWindow).In(istanbul).Format(tsLayout),
+		CreationEndTime: c.created.Add(ConsentCreationWindow).In(tz.Istanbul).Format(tsLayout),
 		StrongIDType:    "OTP",
 		Links:           map[string]hrefTo{"scaOAuth": {Href: s.linkBaseFor(r) + AuthorizePath + "?" + q.Encode()}},
 	})

@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"kasa/clocktest"
+	"kasa/providers/tz"
 )
 
 // start is a Monday morning in Istanbul.
-var start = time.Date(2025, 6, 16, 10, 0, 0, 0, istanbul)
+var start = time.Date(2025, 6, 16, 10, 0, 0, 0, tz.Istanbul)
 
 const redirectURI = "https://kasa.example.com.tr/oauth/garanti/callback"
 

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // txnListBody is the HGS transaction list request. productId is taken raw
@@ -266,11 +268,11 @@ func (s *Server) selectTxns(productID string, from, to time.Time, b txnListBody,
 	out := make([]txnObject, 0, len(picked))
 	for _, t := range picked {
 		o := txnObject{ProductID: t.ProductID, Amount: amount(t.Amount), DebitCreditInd: t.DebitCreditInd,
-			EntranceTs: t.EntranceTS.In(istanbul).Format(tsLayout), Explanation: truncate(t.Explanation, 35),
+			EntranceTs: t.EntranceTS.In(tz.Istanbul).Format(tsLayout), Explanation: truncate(t.Explanation, 35),
 			EntranceMotorway: t.EntranceMotorway, EntranceLen: utf8.RuneCountInString(t.EntranceMotorway),
 			DepartureMtrwy: t.DepartureMotorway, DepartureLen: utf8.RuneCountInString(t.DepartureMotorway)}
 		if !t.DepartureTS.IsZero() {
-			o.DepartureTs = t.DepartureTS.In(istanbul).Format(tsLayout)
+			o.DepartureTs = t.DepartureTS.In(tz.Istanbul).Format(tsLayout)
 		}
 		out = append(out, o)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"kasa/providers/tz"
 )
 
 // messages is the bank's error catalogue (E001–E061 as far as the seed gives
@@ -166,7 +168,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // parseDate reads an ISODate (2006-01-02) as an Istanbul calendar day.
 func parseDate(s string) (time.Time, bool) {
-	t, err := time.ParseInLocation(dateLayout, strings.TrimSpace(s), istanbul)
+	t, err := time.ParseInLocation(dateLayout, strings.TrimSpace(s), tz.Istanbul)
 	return t, err == nil
 }
 

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"kasa/providers/faults"
+	"kasa/providers/tz"
 )
 
 // Options configures a Server. The zero value is usable.
@@ -226,19 +227,10 @@ func randomToken(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// istanbul is the bank's business time zone. Turkey has kept UTC+3 all year
-// since 2016, so a fixed zone is a faithful fallback without tzdata.
-var istanbul = func() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Istanbul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("Europe/Istanbul", 3*60*60)
-}()
-
 // day returns the Istanbul calendar date of t at midnight.
 func day(t time.Time) time.Time {
-	t = t.In(istanbul)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, istanbul)
+	t = t.In(tz.Istanbul)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, tz.Istanbul)
 }
 
 const dateLayout = "2006-01-02"

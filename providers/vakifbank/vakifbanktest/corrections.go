@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // RemoveMovement takes the movement with TransactionId id off the account
@@ -92,7 +94,7 @@ func toMovement(m Movement) (movement, error) {
 			typ = 2
 		}
 	}
-	return movement{id: m.ID, at: m.Date.In(istanbul), typ: typ, amount: amount, balance: balance,
+	return movement{id: m.ID, at: m.Date.In(tz.Istanbul), typ: typ, amount: amount, balance: balance,
 		code: m.Code, name: m.Name, descr: m.Description}, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/providers/tz"
 )
 
 // Account is one bank account the fake knows.
@@ -100,7 +102,7 @@ func (s *Server) AddAccount(a Account, ms []Movement) error {
 				typ = 2
 			}
 		}
-		moves[i] = movement{id: m.ID, at: m.Date.In(istanbul), typ: typ, amount: amount, balance: balance,
+		moves[i] = movement{id: m.ID, at: m.Date.In(tz.Istanbul), typ: typ, amount: amount, balance: balance,
 			code: m.Code, name: m.Name, descr: m.Description}
 	}
 	slices.SortStableFunc(moves, func(x, y movement) int { return x.at.Compare(y.at) })

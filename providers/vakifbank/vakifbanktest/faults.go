@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/providers/faults"
+	"kasa/providers/tz"
 )
 
 // faultAnswers is what the control page can make the gateway answer instead
@@ -69,7 +70,7 @@ func (s *Server) balanceBreakForm() template.HTML {
 		for _, b := range bs {
 			fmt.Fprintf(&inForce, `<li data-testid="balance-break-in-force">Balance chain broken for account %s from %s (movement %s) by %s
 <form method="post" action="/_fake/balance-break/undo"><input type="hidden" name="id" value="%d"><button>Undo</button></form></li>`,
-				template.HTMLEscapeString(b.Number), b.At.In(istanbul).Format("2006-01-02 15:04"),
+				template.HTMLEscapeString(b.Number), b.At.In(tz.Istanbul).Format("2006-01-02 15:04"),
 				template.HTMLEscapeString(b.MovementID), b.Delta.StringFixed(2), b.ID)
 		}
 		inForce.WriteString(`</ul></div>`)
@@ -89,7 +90,7 @@ balances; fetch the period again to see the break.</p>
 // serveBalanceBreak applies the control page's balance-chain break.
 func (s *Server) serveBalanceBreak(w http.ResponseWriter, r *http.Request) {
 	number := r.PostFormValue("account")
-	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("date"), istanbul)
+	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("date"), tz.Istanbul)
 	if err != nil {
 		http.Error(w, "date: want YYYY-MM-DD", http.StatusBadRequest)
 		return

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"kasa/clocktest"
+	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
-var istanbul, _ = time.LoadLocation("Europe/Istanbul")
+var istanbul = tz.Istanbul
 
 // testNow is the fake's "now" in these tests: the seed ends here.
 var testNow = time.Date(2026, 3, 15, 14, 30, 0, 0, istanbul)

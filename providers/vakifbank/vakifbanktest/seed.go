@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"kasa/providers/tz"
 )
 
 // kind is one sort of movement the seed draws.
@@ -41,7 +43,7 @@ type gen struct {
 // It runs in New, before the Server is shared, and takes tens of
 // milliseconds for about forty thousand movements.
 func (s *Server) seed() {
-	end := s.now().In(istanbul)
+	end := s.now().In(tz.Istanbul)
 	first := dayStart(end).AddDate(-3, 0, 0)
 	g := &gen{rng: rand.New(rand.NewPCG(s.opts.RandSeed, 0x5EED_7AC1F)), s: s, origin: first}
 	s.mu.Lock()
@@ -52,8 +54,8 @@ func (s *Server) seed() {
 }
 
 func dayStart(t time.Time) time.Time {
-	t = t.In(istanbul)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, istanbul)
+	t = t.In(tz.Istanbul)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, tz.Istanbul)
 }
 
 // movements draws the account's history from the first day up to end.
@@ -200,7 +202,7 @@ func (g *gen) monthly(day time.Time, scale float64) []draft {
 		add(7*time.Hour+5*time.Minute, "FYTSMSRF", "Masraf tahsilatı", int64(25000*scale),
 			"HESAP İŞLETİM ÜCRETİ "+day.Format("2006/01"))
 	}
-	if day.Equal(weekdayOnOrAfter(time.Date(day.Year(), day.Month(), 26, 0, 0, 0, 0, istanbul))) {
+	if day.Equal(weekdayOnOrAfter(time.Date(day.Year(), day.Month(), 26, 0, 0, 0, 0, tz.Istanbul))) {
 		add(9*time.Hour+12*time.Minute, "SGKPRMODM", "SGK prim ödemesi",
 			int64(float64(g.amount(14_000_000, 18_000_000, 1))*scale), "SGK PRİM ÖDEMESİ "+period+" DÖNEMİ")
 		add(9*time.Hour+20*time.Minute, "VRGODEME", "Vergi ödemesi",
@@ -217,7 +219,7 @@ func (g *gen) monthly(day time.Time, scale float64) []draft {
 }
 
 func firstWeekday(t time.Time) time.Time {
-	return weekdayOnOrAfter(time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, istanbul))
+	return weekdayOnOrAfter(time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, tz.Istanbul))
 }
 
 func weekdayOnOrAfter(d time.Time) time.Time {
@@ -228,7 +230,7 @@ func weekdayOnOrAfter(d time.Time) time.Time {
 }
 
 func lastWeekday(t time.Time) time.Time {
-	d := time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, istanbul)
+	d := time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, tz.Istanbul)
 	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 		d = d.AddDate(0, 0, -1)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-	_ "time/tzdata" // Europe/Istanbul must resolve without system zoneinfo
 
 	"kasa/providers/faults"
 )
@@ -30,16 +29,6 @@ const (
 	SandboxAccountEUR = "00158000000000003"
 	OtherAccount      = "00158000000009001" // owned by OtherCustomer
 )
-
-var istanbul = mustLoadIstanbul()
-
-func mustLoadIstanbul() *time.Location {
-	loc, err := time.LoadLocation("Europe/Istanbul")
-	if err != nil {
-		panic("vakifbanktest: " + err.Error()) // unreachable with time/tzdata linked in
-	}
-	return loc
-}
 
 // Options configure a Server; the zero value is the sandbox without data.
 type Options struct {

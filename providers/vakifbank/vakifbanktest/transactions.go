@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"kasa/providers/tz"
 )
 
 // The message codes and texts of the documentation ("Mesaj Kodları").
@@ -89,7 +91,7 @@ func (s *Server) serveTransactions(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, codeEndDateFormat)
 		return
 	}
-	if end.Before(start) || end.After(start.In(istanbul).AddDate(1, 0, 0)) {
+	if end.Before(start) || end.After(start.In(tz.Istanbul).AddDate(1, 0, 0)) {
 		fail(http.StatusBadRequest, codeRangeTooLong)
 		return
 	}
@@ -137,7 +139,7 @@ func parseWireDate(s string) (time.Time, bool) {
 	}
 	rest := s[len(localLayout):]
 	if rest == "" {
-		t, err := time.ParseInLocation(localLayout, s, istanbul)
+		t, err := time.ParseInLocation(localLayout, s, tz.Istanbul)
 		return t, err == nil
 	}
 	// Fractional seconds would pass time.Parse; the bank's format has none.
@@ -189,7 +191,7 @@ func rows(moves []movement, currency string, q Quirks) []transaction {
 			TransactionCode: m.code,
 			Balance:         formatCents(m.balance),
 			TransactionName: m.name,
-			TransactionDate: m.at.In(istanbul).Format(layout),
+			TransactionDate: m.at.In(tz.Istanbul).Format(layout),
 			TransactionId:   m.id,
 		}
 		if q.NumericAmounts {
