@@ -175,7 +175,7 @@ func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
 		t.Errorf("typed url lost: %q", v)
 	}
 	// A secret typed with that mistake is not echoed back, nor dropped silently.
-	resp, doc = e.postForm(admin, "/settings", url.Values{"garanti.base_url": {"ftp://bank"}, "garanti.client_secret": {"NEW-SECRET"}}, "Accept-Language", "en")
+	_, doc = e.postForm(admin, "/settings", url.Values{"garanti.base_url": {"ftp://bank"}, "garanti.client_secret": {"NEW-SECRET"}}, "Accept-Language", "en")
 	if html, _ := doc.Html(); strings.Contains(html, "NEW-SECRET") || !strings.Contains(fieldError(doc, "garanti.client_secret"), "type it again") {
 		t.Errorf("secret typed with another error: %q", fieldError(doc, "garanti.client_secret"))
 	}
@@ -220,7 +220,7 @@ func TestAPILogRecordsProviderCalls(t *testing.T) {
 			t.Errorf("call %+v lacks a request id or duration", c)
 		}
 	}
-	resp, doc = e.get(viewer, "/apilog?errors=1")
+	_, doc = e.get(viewer, "/apilog?errors=1")
 	if n := doc.Find(`[data-testid=apilog-row]`).Length(); n != 1 {
 		t.Errorf("errors only: %d rows, want the one 503", n)
 	}
@@ -266,7 +266,7 @@ func TestUserAdministration(t *testing.T) {
 		t.Errorf("a disabled user's session still works: %d", resp.StatusCode)
 	}
 	// An admin cannot lock themselves out.
-	_, doc = e.postForm(admin, "/users/"+itoa64(me.ID)+"/disable", nil)
+	e.postForm(admin, "/users/"+itoa64(me.ID)+"/disable", nil)
 	if u, _ := e.st.UserByID(ctx, me.ID); !u.Active() {
 		t.Fatal("admin disabled themselves")
 	}
