@@ -68,7 +68,11 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.sandbox.Close)
+	t.Cleanup(func() {
+		if err := e.sandbox.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

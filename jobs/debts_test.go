@@ -34,7 +34,11 @@ func newDebtEnv(t *testing.T) *debtEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sb.Close)
+	t.Cleanup(func() {
+		if err := sb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	rec := apicall.RecorderFunc(func(ctx context.Context, c apicall.Call) {
 		st.InsertAPICall(ctx, store.APICall{At: c.At, Provider: c.Provider, Operation: c.Operation, Method: c.Method,
 			Status: c.Status, RequestID: c.RequestID, ErrorCode: c.ErrorCode})

@@ -129,13 +129,11 @@ func saveMovements(ctx context.Context, tx *sqlx.Tx, accountID, syncID int64, ms
 		}
 		if _, err := stmt.ExecContext(ctx, i, m.TransactionID, m.BookedAt, m.Direction, m.Amount.StringFixed(2),
 			m.Balance.StringFixed(2), m.Currency, m.Code, m.Name, m.Description, raw); err != nil {
-			stmt.Close()
-			return MovementsSaved{}, fmt.Errorf("copy row %d: %w", i, err)
+			return MovementsSaved{}, errors.Join(fmt.Errorf("copy row %d: %w", i, err), stmt.Close())
 		}
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
-		stmt.Close()
-		return MovementsSaved{}, fmt.Errorf("copy: %w", err)
+		return MovementsSaved{}, errors.Join(fmt.Errorf("copy: %w", err), stmt.Close())
 	}
 	if err := stmt.Close(); err != nil {
 		return MovementsSaved{}, fmt.Errorf("copy: %w", err)
