@@ -123,7 +123,7 @@ func (e *env) browse(href, action string) url.Values {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(e.t, resp.Body)
 		b, _ := io.ReadAll(resp.Body)
 		return resp, string(b)
 	}
