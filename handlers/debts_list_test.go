@@ -146,7 +146,7 @@ func TestDebtExportCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
 			t.Errorf("content type %q", ct)
 		}
