@@ -1,7 +1,7 @@
 # Kasa: the two commands a new user needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test build generate check-generated vet fmt bench
+.PHONY: run test build generate check-generated vet lint fmt bench
 
 # BIN is the binary that build writes and run starts.
 BIN ?= bin/kasa
@@ -14,8 +14,8 @@ run: build
 	@echo "starting $(BIN); Ctrl-C stops it gracefully"
 	@$(BIN)
 
-## test: templ freshness, go vet, and every test (real Postgres, headless Chromium)
-test: check-generated vet
+## test: templ freshness, go vet, staticcheck, errcheck, and every test (real Postgres, headless Chromium)
+test: check-generated vet lint
 	$(GO) test -count=1 -timeout 15m ./...
 
 ## build: the binary $(BIN) (bin/kasa)
@@ -38,6 +38,11 @@ check-generated:
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck and errcheck (both pinned in go.mod); either one's findings fail the build
+lint:
+	$(GO) tool staticcheck ./...
+	$(GO) tool errcheck ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -67,12 +68,10 @@ func StartSandboxWith(opts SandboxOptions) (*Sandbox, error) {
 		return nil, err
 	}
 	if s.GarantiURL, err = s.serve("Garanti BBVA", s.Garanti, port(1)); err != nil {
-		s.Close()
-		return nil, err
+		return nil, errors.Join(err, s.Close())
 	}
 	if s.VakifBankURL, err = s.serve("VakıfBank", s.VakifBank, port(2)); err != nil {
-		s.Close()
-		return nil, err
+		return nil, errors.Join(err, s.Close())
 	}
 	return s, nil
 }
@@ -92,7 +91,12 @@ func (s *Sandbox) serve(name string, h http.Handler, port int) (string, error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	s.listeners = append(s.listeners, ln)
-	go srv.Serve(ln)
+	go func() {
+		// Serve returns http.ErrServerClosed once Close shuts it down; any
+		// other end shows in the product as the provider being unreachable,
+		// the very fault the fakes exist to let a person see.
+		_ = srv.Serve(ln)
+	}()
 	return "http://" + ln.Addr().String(), nil
 }
 
@@ -108,18 +112,25 @@ func (s *Sandbox) Links() []Link {
 }
 
 // Close stops the fakes. Their ports are free when it returns, so that a
-// restart gets them again.
-func (s *Sandbox) Close() {
+// restart gets them again. The error names what did not stop cleanly.
+func (s *Sandbox) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var errs []error
 	for _, srv := range s.servers {
-		srv.Shutdown(ctx)
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sandbox: shut down: %w", err))
+		}
 	}
 	// Serve may not have taken its listener yet when Shutdown runs; closing
 	// it here frees the port now rather than whenever that goroutine runs.
+	// One that Serve took is closed already, which is fine.
 	for _, ln := range s.listeners {
-		ln.Close()
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("sandbox: close listener: %w", err))
+		}
 	}
+	return errors.Join(errs...)
 }
 
 func (s *Sandbox) finrotaCreds() finrota.Credentials {

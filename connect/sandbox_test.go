@@ -16,12 +16,16 @@ func freeBase(t *testing.T) int {
 			t.Fatal(err)
 		}
 		base := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		if err := ln.Close(); err != nil {
+			t.Fatal(err)
+		}
 		ok := base+2 < 65536
 		for i := 1; ok && i < 3; i++ {
 			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
 			if ok = err == nil; ok {
-				l.Close()
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if ok {
@@ -52,7 +56,9 @@ func TestSandboxFakesKeepTheirPortsAcrossRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := []int{portOf(t, sb.FinrotaURL), portOf(t, sb.GarantiURL), portOf(t, sb.VakifBankURL)}
-		sb.Close()
+		if err := sb.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if got[0] != base || got[1] != base+1 || got[2] != base+2 || len(sb.Moved) != 0 {
 			t.Fatalf("start %d: ports %v (moved %v), want %d, %d, %d", restart, got, sb.Moved, base, base+1, base+2)
 		}
@@ -62,12 +68,20 @@ func TestSandboxFakesKeepTheirPortsAcrossRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer taken.Close()
+	defer func() {
+		if err := taken.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	sb, err := StartSandboxWith(SandboxOptions{BasePort: base})
 	if err != nil {
 		t.Fatalf("a taken port stopped the sandbox: %v", err)
 	}
-	defer sb.Close()
+	defer func() {
+		if err := sb.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	if p := portOf(t, sb.GarantiURL); p == base+1 || p == 0 || len(sb.Moved) != 1 {
 		t.Fatalf("Garanti on %d, moved %v", p, sb.Moved)
 	}

@@ -123,14 +123,14 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in: %v %v", resp, err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	// The fake bank answers slowly, so registering the app takes seconds.
 	resp, err = c.Get(a.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc, _ := goquery.NewDocumentFromReader(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	faults := doc.Find(`[data-testid=sandbox-garanti-faults]`).AttrOr("href", "")
 	if faults == "" {
 		t.Fatal("no link to the fake bank's fault switches")
@@ -138,7 +138,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if resp, err := c.PostForm(faults, url.Values{"latency_ms": {"2000"}, "status": {"0"}}); err != nil {
 		t.Fatal(err)
 	} else {
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 	}
 
 	type result struct {
@@ -152,7 +152,7 @@ func TestGracefulShutdown(t *testing.T) {
 			done <- result{err: err}
 			return
 		}
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		done <- result{status: resp.StatusCode}
 	}()
 	// Stop the server once the request is waiting on the bank.
@@ -162,7 +162,7 @@ func TestGracefulShutdown(t *testing.T) {
 			return err
 		}
 		doc, err := goquery.NewDocumentFromReader(resp.Body)
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if err != nil {
 			return err
 		}

@@ -45,7 +45,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: clean up:", err)
+		}
+	}()
 	binary = filepath.Join(dir, "kasa")
 	if out, err := exec.Command("go", "build", "-o", binary, "kasa/cmd/web").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: build: %v\n%s", err, out)
@@ -121,7 +125,9 @@ func startApp(t *testing.T, env ...string) *app {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	sessKey := make([]byte, 32)
 	rand.Read(sessKey)
 	a := &app{URL: "http://" + addr, DB: storetest.URL(t), logs: &syncBuffer{}}
@@ -145,13 +151,24 @@ func startApp(t *testing.T, env ...string) *app {
 		if a.cmd.ProcessState != nil {
 			return // the test stopped it
 		}
-		a.cmd.Process.Signal(syscall.SIGTERM)
+		// The test is over: how the server stops only helps to read a
+		// failure, so it is logged, with the server's own log below.
+		if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Logf("stop the server: %v", err)
+		}
 		done := make(chan struct{})
-		go func() { a.cmd.Wait(); close(done) }()
+		go func() {
+			defer close(done)
+			if err := a.cmd.Wait(); err != nil {
+				t.Logf("server ended: %v", err)
+			}
+		}()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
-			a.cmd.Process.Kill()
+			if err := a.cmd.Process.Kill(); err != nil {
+				t.Logf("kill the server: %v", err)
+			}
 			<-done
 		}
 		if t.Failed() {
@@ -164,7 +181,7 @@ func startApp(t *testing.T, env ...string) *app {
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("/readyz: %d", resp.StatusCode)
 		}
@@ -253,8 +270,14 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		return
 	}
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, t.Name()+"-"+name+".png"), b, 0o644)
+	// A screenshot only helps to read a failure; not saving one is no failure.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("screenshot: %v", err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, t.Name()+"-"+name+".png"), b, 0o644); err != nil {
+		t.Logf("screenshot: %v", err)
+	}
 }
 
 // signIn fills the sign-in form and waits for the signed-in frame.

@@ -160,11 +160,11 @@ func TestBankAccountSyncShowsBalanceAndBankRefusal(t *testing.T) {
 	e.waitIdle(a.ID)
 	e.waitIdle(other.ID)
 
-	resp, doc := e.postForm(c, fmt.Sprintf("/movements/accounts/%d/sync", a.ID), nil, "Accept-Language", "en")
+	resp, _ := e.postForm(c, fmt.Sprintf("/movements/accounts/%d/sync", a.ID), nil, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sync now: %d", resp.StatusCode)
 	}
-	_, doc = e.get(c, "/movements/accounts", "Accept-Language", "en")
+	_, doc := e.get(c, "/movements/accounts", "Accept-Language", "en")
 	if got := testID(doc, "flash-success"); !strings.Contains(got, "Ana TL hesabı is synced") {
 		t.Errorf("after sync now the page says %q", got)
 	}

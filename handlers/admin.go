@@ -65,7 +65,7 @@ func (h *Handler) jobAction(retry bool) http.HandlerFunc {
 			h.serverError(w, r, errorf(action, err))
 			return
 		default:
-			h.store.Audit(ctx, currentUser(ctx).ID, action, "job:"+strconv.FormatInt(id, 10), nil)
+			h.audit(ctx, currentUser(ctx).ID, action, "job:"+strconv.FormatInt(id, 10), nil)
 			if retry {
 				h.kick()
 			}

@@ -48,8 +48,10 @@ func rawPost(t *testing.T, e *testEnv, path, contentType string, body io.Reader,
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	defer closeOrFail(t, conn)
+	if err := conn.SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +62,14 @@ func rawPost(t *testing.T, e *testEnv, path, contentType string, body io.Reader,
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept-Language", "en")
-	go req.Write(conn) // fails once the server stops reading; the answer is what counts
+	go func() {
+		_ = req.Write(conn) // fails once the server stops reading; the answer is what counts
+	}()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(t, resp.Body)
 	doc, err := goquery.NewDocumentFromReader(resp.Body)
 	if err != nil {
 		t.Fatal(err)

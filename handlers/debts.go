@@ -227,7 +227,16 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) waitJob(ctx context.Context, id int64) {
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
 	defer cancel()
-	jobs.Wait(wctx, h.store.DB(), id)
+	h.awaitJob(wctx, id)
+}
+
+// awaitJob waits for a job until ctx ends. Running out of time is expected
+// (the page then shows the job as still running); any other failure is
+// logged only, because the caller reads the outcome from its own tables.
+func (h *Handler) awaitJob(ctx context.Context, id int64) {
+	if _, err := jobs.Wait(ctx, h.store.DB(), id); err != nil && ctx.Err() == nil {
+		h.log.Warn("wait for job", "request_id", requestID(ctx), "job", id, "err", err)
+	}
 }
 
 // exportDebts streams the filtered list as CSV: UTF-8 with a BOM so Excel

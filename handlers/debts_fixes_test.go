@@ -267,7 +267,7 @@ func TestDebtHistoryAndExportGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF"))).ReadAll()
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("csv %v %q", err, body)

@@ -30,7 +30,7 @@ func TestDebtPagesCostTwoQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer closeOrFail(t, st)
 	sessions, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Idle: time.Hour, Absolute: time.Hour})
 	conn := connect.New(st, http.DefaultClient, nil, "http://kasa.test")
 	h := New(Config{PublicURL: &url.URL{Scheme: "http", Host: "kasa.test"}}, Deps{Store: st, Sessions: sessions, Assets: static.New(), Logger: quiet, Connect: conn})
@@ -71,11 +71,11 @@ func TestDebtPagesCostTwoQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "create_debt", Method: "POST", Status: 503, RequestID: d.RequestID})
+		noErr(t, st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "create_debt", Method: "POST", Status: 503, RequestID: d.RequestID}))
 	}
 
 	var last int64
-	st.DB().Get(&last, `SELECT max(id) FROM debts WHERE erp_code LIKE 'Q-%' AND erp_code <> 'Q-NEW'`)
+	noErr(t, st.DB().Get(&last, `SELECT max(id) FROM debts WHERE erp_code LIKE 'Q-%' AND erp_code <> 'Q-NEW'`))
 	for _, page := range []string{
 		"/debts", "/debts?sort=amount&dir=desc&currency=TRY&overdue=1", fmt.Sprintf("/debts?before=%d", last-50), "/debts?q=q-1&agent=AG-1",
 		"/debts/overdue", "/debts/overdue?sort=amount&dir=desc&account=ACC-1", "/debts/overdue/send",

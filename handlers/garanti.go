@@ -279,7 +279,7 @@ func (h *Handler) register(ctx context.Context, company, portal string) (map[str
 	if err := h.store.PutSettings(ctx, by, values); err != nil {
 		return nil, err
 	}
-	h.store.Audit(ctx, by, "garanti.register", "settings", map[string]any{"clientId": id, "company": company})
+	h.audit(ctx, by, "garanti.register", "settings", map[string]any{"clientId": id, "company": company})
 	return values, nil
 }
 
@@ -323,7 +323,7 @@ func (h *Handler) garantiCredentials(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("garanti credentials", err))
 		return
 	}
-	h.store.Audit(ctx, admin.ID, "garanti.credentials", "settings", map[string]any{"clientId": v.ClientID})
+	h.audit(ctx, admin.ID, "garanti.credentials", "settings", map[string]any{"clientId": v.ClientID})
 	h.flash(w, r, "success", lang.T("settings.saved"))
 	h.redirect(w, r, "/consents/setup")
 }

@@ -99,7 +99,7 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 		ce.Grants = kept
 	})
 	resp, doc = e.postForm(admin, page+"/bank", nil, "Accept-Language", "en")
-	rows, differing = bankRows(doc)
+	rows, _ = bankRows(doc)
 	if resp.StatusCode != http.StatusOK || testID(doc, "bank-same") != "" {
 		t.Fatalf("read after the change: %d %q", resp.StatusCode, testID(doc, "bank-same"))
 	}

@@ -70,7 +70,9 @@ func (h *Handler) garantiCallback(w http.ResponseWriter, r *http.Request) {
 		// The bank knows best what became of the consent; a declined one
 		// reads as rejected even if the bank cannot be asked now.
 		if err := h.garantiWork().RefreshStatus(ctx, cl, c); err != nil && e == "access_denied" {
-			h.store.SetGarantiConsentStatus(ctx, c.ID, store.GarantiRejected, c.RawStatus, nil)
+			if err := h.store.SetGarantiConsentStatus(ctx, c.ID, store.GarantiRejected, c.RawStatus, nil); err != nil {
+				h.log.Error("mark consent rejected", "request_id", requestID(ctx), "consent", c.ID, "err", err)
+			}
 		}
 		fail(e, q.Get("error_description"))
 		return

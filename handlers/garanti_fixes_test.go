@@ -179,7 +179,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	}
 	// The application's secret is wrong: the consent is not flagged; its
 	// page tells the admin to fix the setup.
-	e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": "wrong"})
+	noErr(t, e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": "wrong"}))
 	expire()
 	c, _ = e.st.GarantiConsent(ctx, c.ID)
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil {
@@ -192,10 +192,10 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 		t.Fatalf("after invalid_client: %+v, error %q", c, testID(doc, "consent-last-error"))
 	}
 	// Fixed: the next refresh works, the error goes, the sync calls again.
-	e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": secret})
+	noErr(t, e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": secret}))
 	// A consent flagged by an older version (or any cause) is cleared by a
 	// refresh that works.
-	e.st.MarkGarantiReauth(ctx, c.ID, "unavailable")
+	noErr(t, e.st.MarkGarantiReauth(ctx, c.ID, "unavailable"))
 	c, _ = e.st.GarantiConsent(ctx, c.ID)
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err != nil {
 		t.Fatalf("refresh with the right secret: %v", err)
@@ -210,7 +210,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	// The bank refuses the refresh token itself: now the customer must approve again.
 	tok, _ := e.st.GarantiTokens(ctx, c.ID)
 	tok.Refresh, tok.Expiry = "revoked-at-the-bank", time.Now().Add(-time.Minute)
-	e.st.SaveGarantiTokens(ctx, c.ID, tok)
+	noErr(t, e.st.SaveGarantiTokens(ctx, c.ID, tok))
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil {
 		t.Fatal("refused refresh token worked")
 	}
@@ -268,7 +268,7 @@ func TestTamperedRenewsIsRefusedBeforeTheBank(t *testing.T) {
 	admin, old := activeConsent(t, e, 10)
 	consentsAtBank := func() int {
 		var n int
-		e.st.DB().Get(&n, `SELECT count(*) FROM api_calls WHERE operation = 'create_consent'`)
+		noErr(t, e.st.DB().Get(&n, `SELECT count(*) FROM api_calls WHERE operation = 'create_consent'`))
 		return n
 	}
 	before := consentsAtBank()
@@ -359,13 +359,13 @@ func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls int
-	e.st.DB().Get(&calls, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`)
+	noErr(t, e.st.DB().Get(&calls, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`))
 	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
 	if err != nil || res.Calls != 0 {
 		t.Fatalf("sync of an expired consent: %+v %v", res, err)
 	}
 	var after int
-	e.st.DB().Get(&after, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`)
+	noErr(t, e.st.DB().Get(&after, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`))
 	got, _ := e.st.GarantiConsent(ctx, c.ID)
 	if after != calls || got.Status != store.GarantiExpired || got.NeedsReauth || got.LastErrorCode != "" {
 		t.Fatalf("consent %+v, %d calls", got, after-calls)
@@ -438,7 +438,7 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 		t.Fatal("could not add rows at the bank")
 	}
 	var before int
-	e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`)
+	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
 	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
 	if err != nil || res.Failed != 0 || res.New != 1 {
 		t.Fatalf("sync with an unknown row: %+v %v", res, err)
@@ -448,7 +448,7 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 		t.Fatalf("vehicle = %+v", vs[0])
 	}
 	var raw string
-	e.st.DB().Get(&raw, `SELECT raw->>'explanationText35' FROM hgs_unrecognised`)
+	noErr(t, e.st.DB().Get(&raw, `SELECT raw->>'explanationText35' FROM hgs_unrecognised`))
 	if raw != "IADE" {
 		t.Fatalf("unknown row kept as %q", raw)
 	}

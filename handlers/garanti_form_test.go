@@ -84,7 +84,7 @@ func TestGarantiSetupStoresSecretsEncrypted(t *testing.T) {
 		t.Fatalf("settings = %v", s)
 	}
 	var raw []byte
-	e.st.DB().QueryRow(`SELECT value_enc FROM settings WHERE key = 'garanti.client_secret'`).Scan(&raw)
+	noErr(t, e.st.DB().QueryRow(`SELECT value_enc FROM settings WHERE key = 'garanti.client_secret'`).Scan(&raw))
 	if strings.Contains(string(raw), regs[0].ClientSecret) {
 		t.Fatal("client secret stored in clear text")
 	}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -57,7 +56,9 @@ func (h *Handler) activateConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.log.Warn("activate consent", "request_id", requestID(ctx), "err", err)
-		h.store.SetGarantiConsentError(ctx, c.ID, jobs.ErrorCode(err), err.Error())
+		if serr := h.store.SetGarantiConsentError(ctx, c.ID, jobs.ErrorCode(err), err.Error()); serr != nil {
+			h.log.Error("record consent error", "request_id", requestID(ctx), "consent", c.ID, "err", serr)
+		}
 		h.flash(w, r, "error", explain(r, err))
 	} else {
 		h.flash(w, r, "success", lang.T("garanti.callback.done"))
@@ -184,9 +185,7 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.kick()
-	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
-	jobs.Wait(wctx, h.store.DB(), jobID)
-	cancel()
+	h.waitJob(ctx, jobID)
 	rev, err := h.store.GarantiRevocation(ctx, revID)
 	if err != nil {
 		h.serverError(w, r, errorf("revoke consent", err))

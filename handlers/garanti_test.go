@@ -68,7 +68,7 @@ func atBank(t *testing.T, e *testEnv, href, action string) *url.URL {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(t, resp.Body)
 		b, _ := io.ReadAll(resp.Body)
 		return resp, string(b)
 	}
@@ -139,7 +139,7 @@ func TestConsentFlowActivatesAndSyncs(t *testing.T) {
 		t.Fatalf("tokens = %+v, %v", tok, err)
 	}
 	var raw []byte
-	e.st.DB().QueryRow(`SELECT access_enc FROM garanti_tokens WHERE consent_id = $1`, c.ID).Scan(&raw)
+	noErr(t, e.st.DB().QueryRow(`SELECT access_enc FROM garanti_tokens WHERE consent_id = $1`, c.ID).Scan(&raw))
 	if strings.Contains(string(raw), tok.Access) {
 		t.Fatal("access token stored in clear text")
 	}
@@ -341,7 +341,7 @@ func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
 		t.Fatalf("expiry warning %q", got)
 	}
 	var raw string
-	e.st.DB().QueryRow(`SELECT raw->>'productId' FROM hgs_transactions LIMIT 1`).Scan(&raw)
+	noErr(t, e.st.DB().QueryRow(`SELECT raw->>'productId' FROM hgs_transactions LIMIT 1`).Scan(&raw))
 	if raw == "" {
 		t.Fatal("the bank's raw row was not kept")
 	}

@@ -68,7 +68,11 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.sandbox.Close)
+	t.Cleanup(func() {
+		if err := e.sandbox.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
@@ -90,7 +94,12 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	runner := jobs.NewRunner(e.st.DB(), handlers, jobs.Options{Workers: 2, PollInterval: 100 * time.Millisecond, ShutdownGrace: 5 * time.Second, Logger: quiet})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { runner.Run(ctx); close(done) }()
+	go func() {
+		defer close(done)
+		if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
+			t.Errorf("job runner: %v", err)
+		}
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 
 	u, _ := url.Parse(e.srv.URL)
@@ -186,7 +195,7 @@ func (e *testEnv) do(c *http.Client, req *http.Request) (*http.Response, *goquer
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(e.t, resp.Body)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		e.t.Fatal(err)

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"crypto/subtle"
+	"io"
 	"net/http"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // healthz says the process is alive; it touches nothing else.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	h.writeText(w, r, "ok\n")
 }
 
 // readyz says the database answers and carries every migration.
@@ -22,19 +23,19 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := h.store.Ping(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("database unreachable\n"))
+		h.writeText(w, r, "database unreachable\n")
 		return
 	}
 	if !h.migrated.Load() {
 		ok, err := h.store.Migrated(ctx)
 		if err != nil || !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("database not migrated\n"))
+			h.writeText(w, r, "database not migrated\n")
 			return
 		}
 		h.migrated.Store(true)
 	}
-	w.Write([]byte("ready\n"))
+	h.writeText(w, r, "ready\n")
 }
 
 // metricsHandler refreshes the job counts from the database, then serves
@@ -85,5 +86,13 @@ func (h *Handler) withMetricsToken(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		next(w, r)
+	}
+}
+
+// writeText writes a short plain-text answer. A failed write means the
+// prober hung up; no one is left to answer, so it is only logged.
+func (h *Handler) writeText(w http.ResponseWriter, r *http.Request, s string) {
+	if _, err := io.WriteString(w, s); err != nil {
+		h.log.Debug("write probe answer", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
 	}
 }

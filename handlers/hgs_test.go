@@ -128,12 +128,12 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 	}
 	// The stored movements are the bank's, once each: a second sync adds no duplicates.
 	var before int
-	e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`)
+	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
 	if _, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	var after int
-	e.st.DB().Get(&after, `SELECT count(*) FROM hgs_transactions`)
+	noErr(t, e.st.DB().Get(&after, `SELECT count(*) FROM hgs_transactions`))
 	if before == 0 || after != before {
 		t.Fatalf("%d movements, %d after a second sync", before, after)
 	}
@@ -175,7 +175,7 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 		sumMonths += m.Passages
 	}
 	var passages int
-	e.st.DB().Get(&passages, `SELECT count(*) FROM hgs_transactions WHERE debit_credit = 'B'`)
+	noErr(t, e.st.DB().Get(&passages, `SELECT count(*) FROM hgs_transactions WHERE debit_credit = 'B'`))
 	if sumVehicles != passages || sumMonths != passages {
 		t.Fatalf("passages: %d per vehicle, %d per month, %d stored", sumVehicles, sumMonths, passages)
 	}
@@ -188,10 +188,10 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	closeOrFail(t, res.Body)
 	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
 	var count int
-	e.st.DB().Get(&count, `SELECT count(*) FROM hgs_transactions WHERE product_id = $1`, vs[0].ProductID)
+	noErr(t, e.st.DB().Get(&count, `SELECT count(*) FROM hgs_transactions WHERE product_id = $1`, vs[0].ProductID))
 	// A Turkish user gets the decimal comma, so fields are separated by ";".
 	if !strings.HasPrefix(string(body), "\uFEFFAraç;Ürün no;") || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
 		len(lines) != count+1 || !strings.HasPrefix(lines[1], plate+";"+vs[0].ProductID+";") || !strings.Contains(lines[1], ",") {

@@ -211,7 +211,7 @@ func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
 	for _, run := range runs {
 		if run.JobID != nil && !run.Finished() {
-			jobs.Wait(wctx, h.store.DB(), *run.JobID) // the page shows whatever state the run is in
+			h.awaitJob(wctx, *run.JobID) // the page shows whatever state the run is in
 		}
 	}
 	cancel()

@@ -298,7 +298,7 @@ func TestMovementsFetchThenTotals(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "\ufeff") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("export: %d %s, starts %q", resp.StatusCode, resp.Header.Get("Content-Type"), body[:min(10, len(body))])
 	}

@@ -55,24 +55,30 @@ func (p *pgProxy) serve(ln net.Listener) {
 	}
 }
 
+// pipe copies between the product and the database until either side, or
+// down, closes a connection. A close or copy then fails on a connection that
+// is already gone, which is how a proxy stops, so those errors are dropped.
 func (p *pgProxy) pipe(client net.Conn) {
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
-		client.Close()
+		_ = client.Close()
 		return
 	}
 	p.mu.Lock()
 	if p.isDown {
 		p.mu.Unlock()
-		client.Close()
-		server.Close()
+		_ = client.Close()
+		_ = server.Close()
 		return
 	}
 	p.conns[client], p.conns[server] = struct{}{}, struct{}{}
 	p.mu.Unlock()
-	go func() { io.Copy(server, client); server.Close() }()
-	io.Copy(client, server)
-	client.Close()
+	go func() {
+		_, _ = io.Copy(server, client)
+		_ = server.Close()
+	}()
+	_, _ = io.Copy(client, server)
+	_ = client.Close()
 }
 
 // down stops the database as far as the product can tell.
@@ -83,9 +89,10 @@ func (p *pgProxy) down() {
 		return
 	}
 	p.isDown = true
-	p.ln.Close()
+	// Cutting the connections is the point; one may already be gone.
+	_ = p.ln.Close()
 	for c := range p.conns {
-		c.Close()
+		_ = c.Close()
 	}
 	clear(p.conns)
 }

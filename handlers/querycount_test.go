@@ -72,7 +72,7 @@ func TestSignedInPagesCostTwoQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer closeOrFail(t, st)
 	sessions, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Idle: time.Hour, Absolute: time.Hour})
 	conn := connect.New(st, http.DefaultClient, nil, "http://kasa.test")
 	h := New(Config{PublicURL: &url.URL{Scheme: "http", Host: "kasa.test"}}, Deps{Store: st, Sessions: sessions, Assets: static.New(), Logger: quiet, Connect: conn})
@@ -80,7 +80,7 @@ func TestSignedInPagesCostTwoQueries(t *testing.T) {
 	defer srv.Close()
 	e := &testEnv{t: t, st: st, srv: srv}
 	admin, _ := e.login(store.RoleAdmin)
-	st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "list_debts", Method: "GET", Status: 200})
+	noErr(t, st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "list_debts", Method: "GET", Status: 200}))
 
 	pages := []struct {
 		path   string

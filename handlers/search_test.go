@@ -21,7 +21,7 @@ func TestHGSMotorwaySearchIgnoresTurkishCase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(t, resp.Body)
 		body, err := io.ReadAll(resp.Body)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("export %q: %d %v", search, resp.StatusCode, err)

@@ -179,7 +179,7 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		// The audit names the keys only: the values may be secrets.
-		h.store.Audit(ctx, admin.ID, "settings.update", "settings", map[string]any{"keys": changed})
+		h.audit(ctx, admin.ID, "settings.update", "settings", map[string]any{"keys": changed})
 	}
 	h.flash(w, r, "success", lang.T("settings.saved"))
 	h.redirect(w, r, "/settings")

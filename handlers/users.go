@@ -64,7 +64,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create user", err))
 		return
 	}
-	h.store.Audit(ctx, admin.ID, "user.create", userSubject(u.ID), map[string]any{"email": u.Email, "role": u.Role})
+	h.audit(ctx, admin.ID, "user.create", userSubject(u.ID), map[string]any{"email": u.Email, "role": u.Role})
 	h.render(w, r, http.StatusOK, views.TempPasswordPage(u, temp, lang.T("users.create.done", u.Email)))
 }
 
@@ -150,7 +150,7 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 				h.serverError(w, r, errorf("reset password", err))
 				return
 			}
-			h.store.Audit(ctx, admin.ID, "user.reset_password", userSubject(id), nil)
+			h.audit(ctx, admin.ID, "user.reset_password", userSubject(id), nil)
 			h.render(w, r, http.StatusOK, views.TempPasswordPage(target, temp, lang.T("users.reset.done")))
 			return
 		}
@@ -163,7 +163,7 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 			h.serverError(w, r, errorf("user "+action, err))
 			return
 		}
-		h.store.Audit(ctx, admin.ID, "user."+action, userSubject(id), details)
+		h.audit(ctx, admin.ID, "user."+action, userSubject(id), details)
 		h.flash(w, r, "success", msg)
 		h.redirect(w, r, back)
 	}
@@ -216,7 +216,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("change password", err))
 		return
 	}
-	h.store.Audit(ctx, u.ID, "user.change_password", userSubject(u.ID), nil)
+	h.audit(ctx, u.ID, "user.change_password", userSubject(u.ID), nil)
 	h.flash(w, r, "success", lang.T("account.password.done"))
 	h.redirect(w, r, "/account")
 }

@@ -122,7 +122,7 @@ func CountByState(ctx context.Context, q sqlx.QueryerContext) (map[string]int, e
 	if err != nil {
 		return nil, fmt.Errorf("jobs: count by state: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err below reports a failed read
 	counts := map[string]int{StateQueued: 0, StateRunning: 0, StateDone: 0, StateFailed: 0, StateCancelled: 0}
 	for rows.Next() {
 		var state string

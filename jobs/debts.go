@@ -268,11 +268,12 @@ func (w *debtWork) readBack(ctx context.Context, client *finrota.Client, d store
 // learnRefs notes what Finrota's answer showed about the debt's agent and
 // current account: both active after a success (cause nil); the one a 404
 // names inactive or unknown. The overdue page counts by it. A failure to
-// note it costs only that knowledge, so it is not the delivery's error.
+// note it costs only that knowledge, so it is not the delivery's error
+// and is deliberately dropped.
 func (w *debtWork) learnRefs(ctx context.Context, d store.Debt, cause error) {
 	if cause == nil {
-		w.st.LearnDebtRef(ctx, store.RefAgent, d.AgentErpCode, true)
-		w.st.LearnDebtRef(ctx, store.RefAccount, d.CurrentAccountErpCode, true)
+		_ = w.st.LearnDebtRef(ctx, store.RefAgent, d.AgentErpCode, true)
+		_ = w.st.LearnDebtRef(ctx, store.RefAccount, d.CurrentAccountErpCode, true)
 		return
 	}
 	var fe *finrota.Error
@@ -284,9 +285,9 @@ func (w *debtWork) learnRefs(ctx context.Context, d store.Debt, cause error) {
 		// The record itself ("current account transaction not found") or
 		// the currency: nothing about the agent or the account.
 	case strings.Contains(msg, "agent"):
-		w.st.LearnDebtRef(ctx, store.RefAgent, d.AgentErpCode, false)
+		_ = w.st.LearnDebtRef(ctx, store.RefAgent, d.AgentErpCode, false)
 	case strings.Contains(msg, "current account"):
-		w.st.LearnDebtRef(ctx, store.RefAccount, d.CurrentAccountErpCode, false)
+		_ = w.st.LearnDebtRef(ctx, store.RefAccount, d.CurrentAccountErpCode, false)
 	}
 }
 

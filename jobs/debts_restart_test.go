@@ -25,7 +25,11 @@ func (e *debtEnv) restarted(t *testing.T) *debtEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sb.Close)
+	t.Cleanup(func() {
+		if err := sb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &apicall.Transport{}}
 	return &debtEnv{st: e.st, sb: sb, conn: connect.New(e.st, hc, sb, "")}
 }

@@ -153,7 +153,7 @@ func TestDebtSyncResumesAtItsNextPage(t *testing.T) {
 	}
 	s, _ := e.st.DebtSyncByID(ctx, syncID)
 	var n int
-	e.st.DB().Get(&n, `SELECT count(*) FROM debts`)
+	noErr(t, e.st.DB().Get(&n, `SELECT count(*) FROM debts`))
 	if s.State != "done" || s.Items != e.active() || n != e.active()-200 {
 		t.Fatalf("sync %+v; mirror has %d, want only the %d of page 3", s, n, e.active()-200)
 	}
@@ -194,7 +194,7 @@ func TestScheduledDebtSyncRetryResumesItsSync(t *testing.T) {
 	}
 	s, err := e.st.LatestDebtSync(ctx)
 	var syncs int
-	e.st.DB().Get(&syncs, `SELECT count(*) FROM debt_syncs`)
+	noErr(t, e.st.DB().Get(&syncs, `SELECT count(*) FROM debt_syncs`))
 	if err != nil || s.State != "done" || s.Items != e.active() || syncs != 1 {
 		t.Fatalf("sync %+v (%d syncs), want one done with %d items", s, syncs, e.active())
 	}
@@ -212,11 +212,14 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 	e.warm(t)
 	e.sb.Finrota.Faults.DropConnections(true)
 	var syncID, job int64
-	e.st.InTx(ctx, func(tx *sqlx.Tx) error {
-		syncID, _ = store.StartDebtSync(ctx, tx, 0)
-		job, _ = jobs.Enqueue(ctx, tx, jobs.KindDebtSync, map[string]int64{"syncId": syncID}, jobs.MaxAttempts(2))
-		return nil
-	})
+	noErr(t, e.st.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if syncID, err = store.StartDebtSync(ctx, tx, 0); err != nil {
+			return err
+		}
+		job, err = jobs.Enqueue(ctx, tx, jobs.KindDebtSync, map[string]int64{"syncId": syncID}, jobs.MaxAttempts(2))
+		return err
+	}))
 	e.start(t)
 	if j := wait(t, e.st.DB(), job); j.State != jobs.StateFailed || j.Attempts != 2 {
 		t.Fatalf("job %+v", j)

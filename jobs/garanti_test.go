@@ -65,7 +65,11 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sb.Close)
+	t.Cleanup(func() {
+		if err := sb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
 	cl, _, err := conn.Garanti(ctx)
 	if err != nil {
@@ -155,7 +159,11 @@ func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sb.Close)
+	t.Cleanup(func() {
+		if err := sb.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
 	day := store.GarantiDay(time.Now())
 	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000002", RawStatus: "B",

@@ -81,7 +81,7 @@ func TestListenNotifyWakesRunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
+	defer closeOrFail(t, other)
 	for i := range 3 {
 		tx := other.MustBegin()
 		id := enqueue(t, tx, "ping", nil)

@@ -26,7 +26,7 @@ func openDB(t *testing.T) (*sqlx.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { closeOrFail(t, db) })
 	return db, url
 }
 

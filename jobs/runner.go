@@ -224,10 +224,16 @@ func (r *Runner) listen(ctx context.Context, bg *sync.WaitGroup) {
 		for {
 			select {
 			case <-ctx.Done():
-				l.Close()
+				if err := l.Close(); err != nil {
+					r.log.Warn("jobs: listen: close", "err", err)
+				}
 				return
 			case <-t.C:
-				l.Ping()
+				// A failed ping makes pq reconnect; the event callback
+				// above reports how that goes.
+				if err := l.Ping(); err != nil {
+					r.log.Debug("jobs: listen: ping", "err", err)
+				}
 			}
 		}
 	})

@@ -151,7 +151,7 @@ func (c *Cluster) Stop() error {
 	return nil
 }
 
-func (c *Cluster) initdb(ctx context.Context) error {
+func (c *Cluster) initdb(ctx context.Context) (retErr error) {
 	// The parent must be reachable by the postgres user; the cluster's own
 	// folder is private to it.
 	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o755); err != nil {
@@ -169,11 +169,16 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	} else {
 		// initdb reads the password from a file the cluster's OS user can
 		// read; it is removed as soon as initdb is done.
-		pw, err := os.CreateTemp("", "kasa-pwfile-")
-		if err != nil {
-			return fmt.Errorf("pglocal: initdb: %w", err)
+		pw, perr := os.CreateTemp("", "kasa-pwfile-")
+		if perr != nil {
+			return fmt.Errorf("pglocal: initdb: %w", perr)
 		}
-		defer os.Remove(pw.Name())
+		// The file holds the password: failing to remove it is an error.
+		defer func() {
+			if rerr := os.Remove(pw.Name()); rerr != nil {
+				retErr = errors.Join(retErr, fmt.Errorf("pglocal: remove password file: %w", rerr))
+			}
+		}()
 		_, werr := pw.WriteString(c.password + "\n")
 		if cerr := pw.Close(); werr == nil {
 			werr = cerr
@@ -232,7 +237,7 @@ func (c *Cluster) runningPort() (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	conn.Close()
+	_ = conn.Close() // a probe: only whether it connected matters
 	return port, true
 }
 
@@ -261,7 +266,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	for {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.Port), time.Second)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close() // a probe: only whether it connected matters
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -335,6 +340,10 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	// The port is only free for the server once this listener lets it go.
+	if err := l.Close(); err != nil {
+		return 0, err
+	}
+	return port, nil
 }

@@ -21,7 +21,11 @@ func clusterDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(parent) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(parent); err != nil {
+			t.Error(err)
+		}
+	})
 	if err := os.Chmod(parent, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +55,7 @@ func show(t *testing.T, url, setting string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer closeOrFail(t, db)
 	var v string
 	if err := db.QueryRow(`SHOW ` + setting).Scan(&v); err != nil {
 		t.Fatalf("SHOW %s: %v", setting, err)
@@ -73,7 +77,7 @@ func assertClosedAndDurable(t *testing.T, c *Cluster) {
 			t.Fatal(err)
 		}
 		err = db.Ping()
-		db.Close()
+		closeOrFail(t, db)
 		if err == nil {
 			t.Errorf("%s: a connection without the password was let in", name)
 		}
@@ -116,7 +120,7 @@ func TestOlderTrustClusterIsClosedOnStart(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE kept (v text); INSERT INTO kept VALUES ('finance')`); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	closeOrFail(t, db)
 	if err := old.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +131,7 @@ func TestOlderTrustClusterIsClosedOnStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer closeOrFail(t, db)
 	var v string
 	if err := db.QueryRow(`SELECT v FROM kept`).Scan(&v); err != nil || v != "finance" {
 		t.Fatalf("the data did not survive the conversion: %q %v", v, err)

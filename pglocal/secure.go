@@ -92,7 +92,7 @@ host    replication     all             ::1/128                 scram-sha-256
 // earlier version) to password authentication: it sets the kept password on
 // the postgres role, then replaces pg_hba.conf and reloads it. A cluster
 // already asking for passwords is left alone.
-func (c *Cluster) secure(ctx context.Context) error {
+func (c *Cluster) secure(ctx context.Context) (err error) {
 	if c.throwaway {
 		return nil
 	}
@@ -108,7 +108,7 @@ func (c *Cluster) secure(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pglocal: set password: %w", err)
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	// The password is hex (see newPassword): safe as a literal.
 	if _, err := db.ExecContext(ctx, `SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD '`+c.password+`'`); err != nil {
 		return fmt.Errorf("pglocal: set password: %w", err)

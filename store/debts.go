@@ -75,7 +75,11 @@ func (d Debt) AtFinrota() bool { return d.RemoteErpCode != nil }
 func (d Debt) ErrorFields() map[string][]string {
 	var f map[string][]string
 	if len(d.LastErrorFields) > 0 {
-		json.Unmarshal(d.LastErrorFields, &f)
+		// Written by this package from Finrota's answer; should it ever not
+		// parse, the debt shows its message without the field details.
+		if err := json.Unmarshal(d.LastErrorFields, &f); err != nil {
+			return nil
+		}
 	}
 	return f
 }

@@ -141,7 +141,7 @@ func (q debtPageQuery) query(ctx context.Context, db *sqlx.DB, f DebtFilter, que
 	if err != nil {
 		return DebtPage{}, nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err reports a failed read
 	var page DebtPage
 	// One set of destinations for every row: each kind's columns are NULL
 	// in the others' rows, so they leave what another kind scanned alone.

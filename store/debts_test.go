@@ -219,10 +219,14 @@ func TestOverdueFollowsFinrotasRuleOnTheIstanbulDay(t *testing.T) {
 		in.CurrencyID, in.AgentErpCode = currency, agent
 		d := createDebt(t, s, in)
 		if deliver {
-			s.MarkDebtDelivered(ctx, d.ID, d.Version, "")
+			if _, err := s.MarkDebtDelivered(ctx, d.ID, d.Version, ""); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if !active {
-			s.DB().Exec(`UPDATE debts SET is_active = false WHERE id = $1`, d.ID)
+			if _, err := s.DB().Exec(`UPDATE debts SET is_active = false WHERE id = $1`, d.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	mk("O-1", "2026-11-20", "0", "TRY", "AG-1", true, true)       // overdue
@@ -259,7 +263,9 @@ func TestUpsertRemoteKeepsWhatTheUserTyped(t *testing.T) {
 	pending := createDebt(t, s, debtInput("P-1"))
 	lost := createDebt(t, s, debtInput("L-1"))
 	delivered := createDebt(t, s, debtInput("D-1"))
-	s.MarkDebtDelivered(ctx, delivered.ID, 1, "guid-d")
+	if _, err := s.MarkDebtDelivered(ctx, delivered.ID, 1, "guid-d"); err != nil {
+		t.Fatal(err)
+	}
 	fetched := time.Now().Add(time.Minute)
 	// P-1 at Finrota is someone else's record (other document, other
 	// amounts); L-1 holds exactly our data (a create whose answer was lost).
@@ -284,7 +290,9 @@ func TestUpsertRemoteKeepsWhatTheUserTyped(t *testing.T) {
 	trail, _ := s.AuditTrail(ctx, store.DebtSubject(delivered.ID), 10)
 	var synced struct{ Changes map[string]store.DebtChange }
 	if len(trail) > 0 {
-		json.Unmarshal(trail[0].Details, &synced)
+		if err := json.Unmarshal(trail[0].Details, &synced); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(trail) == 0 || trail[0].Action != "debt.synced" || synced.Changes["paidAmount"] != (store.DebtChange{From: "0.00", To: "7.00"}) ||
 		synced.Changes["erpCode"] != (store.DebtChange{From: "D-1", To: "D-1-RENAMED"}) || len(synced.Changes) != 4 {
@@ -366,7 +374,9 @@ func TestSyncKeepsARenamedDebtSeen(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t)
 	a := createDebt(t, s, debtInput("R-A"))
-	s.MarkDebtDelivered(ctx, a.ID, 1, "guid-a")
+	if _, err := s.MarkDebtDelivered(ctx, a.ID, 1, "guid-a"); err != nil {
+		t.Fatal(err)
+	}
 	// Delivered and last seen an hour before the sync starts: unless the
 	// sync sees it, its end marks it inactive, and the sync's data is newer.
 	if _, err := s.DB().Exec(`UPDATE debts SET delivered_at = delivered_at - interval '1 hour', seen_at = seen_at - interval '1 hour' WHERE id = $1`, a.ID); err != nil {
@@ -403,7 +413,9 @@ func TestOverdueLeavesOutInactiveAgentsAndAccounts(t *testing.T) {
 		in := debtInput(code)
 		in.AgentErpCode, in.CurrentAccountErpCode = agent, account
 		d := createDebt(t, s, in)
-		s.MarkDebtDelivered(ctx, d.ID, d.Version, "")
+		if _, err := s.MarkDebtDelivered(ctx, d.ID, d.Version, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mk("A-OK", "AG-ON", "ACC-ON")
 	mk("A-AGENT-OFF", "AG-OFF", "ACC-ON")
@@ -437,7 +449,7 @@ func TestOverdueLeavesOutInactiveAgentsAndAccounts(t *testing.T) {
 		t.Errorf("overdue list %v", codes(p.Items))
 	}
 	// A list's word is not overturned by what a sync merely sees.
-	s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-OFF"})
+	noErr(t, s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-OFF"}))
 	refs, _ := s.DebtRefs(ctx, store.RefAgent)
 	for _, r := range refs {
 		if r.Code == "AG-OFF" && (r.Active || !r.Listed()) {
@@ -505,7 +517,9 @@ func TestDebtDeliveriesKeepCallsWithTheirOwnDelivery(t *testing.T) {
 	d := createDebt(t, s, debtInput("H-1"))
 	first := d.RequestID
 	for i := range 55 {
-		s.MarkDebtDelivered(ctx, d.ID, d.Version, "")
+		if _, err := s.MarkDebtDelivered(ctx, d.ID, d.Version, ""); err != nil {
+			t.Fatal(err)
+		}
 		var err error
 		if d, err = editDebt(s, d.ID, debtInput(fmt.Sprintf("H-%d", i+2))); err != nil {
 			t.Fatal(err)

@@ -262,9 +262,7 @@ func (s *Store) DebtDetailView(ctx context.Context, id int64, trail int) (DebtDe
 	}
 	for _, c := range calls {
 		if i, ok := byRequest[c.RequestID]; ok {
-			v.Deliveries[i].Calls = append(v.Deliveries[i].Calls, APICall{ID: c.ID, At: c.At, Provider: c.Provider,
-				Operation: c.Operation, Method: c.Method, Status: c.Status, DurationMS: c.DurationMS, RequestID: c.RequestID,
-				ErrorCode: c.ErrorCode, Failure: c.Failure})
+			v.Deliveries[i].Calls = append(v.Deliveries[i].Calls, APICall(c))
 		}
 	}
 	return v, nil

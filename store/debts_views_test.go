@@ -56,8 +56,8 @@ func TestDebtViewsReadWhatTheSeparateQueriesRead(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-3"})
-	s.LearnDebtRef(ctx, store.RefAccount, "ACC-3", true)
+	noErr(t, s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-3"}))
+	noErr(t, s.LearnDebtRef(ctx, store.RefAccount, "ACC-3", true))
 	db.MustExec(`INSERT INTO debts (erp_code, remote_erp_code, finrota_id, agent_erp_code, current_account_erp_code, amount, paid_amount,
 			document_no, document_type, due_date, transaction_date, currency_id, description, is_active, state, delivered_at, seen_at,
 			last_error_status, last_error_fields)
@@ -139,8 +139,8 @@ func TestDebtViewsReadWhatTheSeparateQueriesRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		s.InsertAPICall(ctx, store.APICall{At: now.Add(time.Duration(i) * time.Second), Provider: "finrota", Operation: "create_debt",
-			Method: "POST", Status: 503, DurationMS: 12.5 + float64(i), RequestID: d.RequestID, ErrorCode: "E", Failure: "down"})
+		noErr(t, s.InsertAPICall(ctx, store.APICall{At: now.Add(time.Duration(i) * time.Second), Provider: "finrota", Operation: "create_debt",
+			Method: "POST", Status: 503, DurationMS: 12.5 + float64(i), RequestID: d.RequestID, ErrorCode: "E", Failure: "down"}))
 	}
 	detail, err := s.DebtDetailView(ctx, d.ID, 100)
 	if err != nil {

@@ -126,7 +126,7 @@ func TestHGSKindsFollowDebitCredit(t *testing.T) {
 		t.Fatalf("vehicle = %+v", vs)
 	}
 	var raw string
-	s.DB().QueryRow(`SELECT raw->>'debitCreditInd' FROM hgs_unrecognised WHERE key = 'x'`).Scan(&raw)
+	noErr(t, s.DB().QueryRow(`SELECT raw->>'debitCreditInd' FROM hgs_unrecognised WHERE key = 'x'`).Scan(&raw))
 	if raw != "X" {
 		t.Fatalf("unrecognised row kept as %q", raw)
 	}

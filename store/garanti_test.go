@@ -45,7 +45,7 @@ func TestConsumeGarantiState(t *testing.T) {
 		t.Fatalf("consent = %+v, %v", c, err)
 	}
 	var raw []byte
-	s.DB().QueryRow(`SELECT verifier_enc FROM garanti_oauth_states LIMIT 1`).Scan(&raw)
+	noErr(t, s.DB().QueryRow(`SELECT verifier_enc FROM garanti_oauth_states LIMIT 1`).Scan(&raw))
 	if strings.Contains(string(raw), "verifier-") {
 		t.Fatal("PKCE verifier stored in clear text")
 	}

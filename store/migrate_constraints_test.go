@@ -26,7 +26,7 @@ func TestConstraintsMigrationOnOldData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { closeOrFail(t, db) })
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestConstraintsMigrationOnOldData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
+	defer closeOrFail(t, rows)
 	for rows.Next() {
 		var j sql.NullInt64
 		if err := rows.Scan(&j); err != nil {

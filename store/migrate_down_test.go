@@ -25,7 +25,7 @@ func TestMigrationsDownAndUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { closeOrFail(t, db) })
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func schemaOf(t *testing.T, db *sql.DB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
+	defer closeOrFail(t, rows)
 	var lines []string
 	for rows.Next() {
 		var line string

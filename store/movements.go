@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 )
 
@@ -119,8 +118,7 @@ func saveMovements(ctx context.Context, tx *sqlx.Tx, accountID, syncID int64, ms
 	) ON COMMIT DROP`); err != nil {
 		return MovementsSaved{}, fmt.Errorf("temp table: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("movements_in",
-		"ord", "transaction_id", "booked_at", "direction", "amount", "balance", "currency", "code", "name", "description", "raw"))
+	stmt, err := tx.PrepareContext(ctx, `COPY movements_in (ord, transaction_id, booked_at, direction, amount, balance, currency, code, name, description, raw) FROM STDIN`)
 	if err != nil {
 		return MovementsSaved{}, fmt.Errorf("copy: %w", err)
 	}
@@ -131,13 +129,11 @@ func saveMovements(ctx context.Context, tx *sqlx.Tx, accountID, syncID int64, ms
 		}
 		if _, err := stmt.ExecContext(ctx, i, m.TransactionID, m.BookedAt, m.Direction, m.Amount.StringFixed(2),
 			m.Balance.StringFixed(2), m.Currency, m.Code, m.Name, m.Description, raw); err != nil {
-			stmt.Close()
-			return MovementsSaved{}, fmt.Errorf("copy row %d: %w", i, err)
+			return MovementsSaved{}, errors.Join(fmt.Errorf("copy row %d: %w", i, err), stmt.Close())
 		}
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
-		stmt.Close()
-		return MovementsSaved{}, fmt.Errorf("copy: %w", err)
+		return MovementsSaved{}, errors.Join(fmt.Errorf("copy: %w", err), stmt.Close())
 	}
 	if err := stmt.Close(); err != nil {
 		return MovementsSaved{}, fmt.Errorf("copy: %w", err)

@@ -162,7 +162,9 @@ func (c explainConn) QueryContext(ctx context.Context, q string, args []driver.N
 		for rows.Next(line) == nil {
 			plan = append(plan, fmt.Sprint(line[0]))
 		}
-		rows.Close()
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
 		plansMu.Lock()
 		plans = append(plans, strings.Join(plan, "\n"))
 		plansMu.Unlock()
@@ -180,7 +182,7 @@ func TestSearchIsServedByItsIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer closeOrFail(t, s)
 	s.DB().SetMaxOpenConns(1) // the plans recorded are this test's alone
 	plansMu.Lock()
 	plans = nil

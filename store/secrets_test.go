@@ -35,7 +35,7 @@ func TestSecretsAreUnreadableInADump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer closeOrFail(t, st)
 	ctx := context.Background()
 	const clientSecret, apiSecret, token = "GARANTI-CLIENT-SECRET-4711", "finrota-secret-key-0815", "eyJhbGciOiJIUzI1NiJ9.access-token-xyz"
 	if err := st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": clientSecret, "finrota.secret_key": apiSecret, "finrota.base_url": "https://prodtest_gw.finrota.com"}); err != nil {
@@ -142,16 +142,18 @@ func TestRotateSecretsReencryptsUnderTheNewKey(t *testing.T) {
 	oldSpec := store.NewKey("old")
 	oldRing, _ := store.ParseKeyring(oldSpec)
 	st, _ := store.Open(ctx, url, oldRing)
-	st.PutSettings(ctx, 0, map[string]string{"finrota.secret_key": "s3cret"})
-	st.RenewToken(ctx, "vakifbank:c1", "", time.Minute, func(context.Context) (string, time.Time, error) {
+	noErr(t, st.PutSettings(ctx, 0, map[string]string{"finrota.secret_key": "s3cret"}))
+	if _, _, err := st.RenewToken(ctx, "vakifbank:c1", "", time.Minute, func(context.Context) (string, time.Time, error) {
 		return "tok", time.Now().Add(time.Hour), nil
-	})
-	st.Close()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	closeOrFail(t, st)
 
 	newSpec := store.NewKey("new")
 	both, _ := store.ParseKeyring(newSpec + "," + oldSpec)
 	st2, _ := store.Open(ctx, url, both)
-	defer st2.Close()
+	defer closeOrFail(t, st2)
 	n, err := st2.RotateSecrets(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("RotateSecrets = %d, %v; want 2", n, err)
@@ -159,7 +161,7 @@ func TestRotateSecretsReencryptsUnderTheNewKey(t *testing.T) {
 	// Now the old key can be retired.
 	newOnly, _ := store.ParseKeyring(newSpec)
 	st3, _ := store.Open(ctx, url, newOnly)
-	defer st3.Close()
+	defer closeOrFail(t, st3)
 	if s, err := st3.Settings(ctx); err != nil || s["finrota.secret_key"] != "s3cret" {
 		t.Fatalf("after rotation: %v, %v", s, err)
 	}
@@ -171,8 +173,8 @@ func TestRotateSecretsReencryptsUnderTheNewKey(t *testing.T) {
 func TestSeedSettingsKeepsSavedValues(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
-	st.PutSettings(ctx, 0, map[string]string{"finrota.base_url": "https://saved.example"})
-	st.SeedSettings(ctx, map[string]string{"finrota.base_url": "https://env.example", "finrota.api_key": "k"})
+	noErr(t, st.PutSettings(ctx, 0, map[string]string{"finrota.base_url": "https://saved.example"}))
+	noErr(t, st.SeedSettings(ctx, map[string]string{"finrota.base_url": "https://env.example", "finrota.api_key": "k"}))
 	s, _ := st.Settings(ctx)
 	if s["finrota.base_url"] != "https://saved.example" || s["finrota.api_key"] != "k" {
 		t.Fatalf("settings %v", s)

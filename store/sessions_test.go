@@ -178,7 +178,7 @@ func TestSessionCookieCarriesOnlyASignedRandomID(t *testing.T) {
 		t.Errorf("logout cookie MaxAge=%d", got.MaxAge)
 	}
 	var n int
-	st.DB().Get(&n, `SELECT count(*) FROM sessions`)
+	noErr(t, st.DB().Get(&n, `SELECT count(*) FROM sessions`))
 	if n != 0 || load(t, ss, c) != nil {
 		t.Fatalf("after logout: %d rows, old cookie still valid=%v", n, load(t, ss, c) != nil)
 	}

@@ -47,8 +47,7 @@ func OpenDriver(ctx context.Context, driverName, url string, keys *Keyring) (*St
 	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: connect: %w", err)
+		return nil, errors.Join(fmt.Errorf("store: connect: %w", err), db.Close())
 	}
 	return &Store{db: db, keys: keys, now: time.Now}, nil
 }
@@ -72,7 +71,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	// After Commit the rollback is a no-op (sql.ErrTxDone); before it, fn's
+	// error is the one to report.
+	defer func() { _ = tx.Rollback() }()
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func eachRow[T any](ctx context.Context, q sqlx.QueryerContext, op string, fn fu
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err below reports a failed read
 	for rows.Next() {
 		var v T
 		if err := rows.StructScan(&v); err != nil {

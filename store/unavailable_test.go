@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"kasa/store"
 	"kasa/store/storetest"
@@ -20,7 +21,7 @@ func TestUnavailableTellsAnOutageFromAFailedQuery(t *testing.T) {
 	if !store.Unavailable(err) {
 		t.Errorf("connection refused is not an outage: %v", err)
 	}
-	for _, code := range []pq.ErrorCode{"57P01", "57P03", "53300", "08006"} {
+	for _, code := range []pqerror.Code{"57P01", "57P03", "53300", "08006"} {
 		if !store.Unavailable(fmt.Errorf("load: %w", &pq.Error{Code: code})) {
 			t.Errorf("%s is not an outage", code)
 		}

@@ -86,7 +86,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close the database", "err", err)
+		}
+	}()
 	if err := store.Migrate(ctx, st.DB().DB); err != nil {
 		return err
 	}
@@ -115,7 +119,11 @@ func run() error {
 		if sb, err = connect.StartSandboxWith(connect.SandboxOptions{BasePort: cfg.sandboxBase}); err != nil {
 			return err
 		}
-		defer sb.Close()
+		defer func() {
+			if err := sb.Close(); err != nil {
+				log.Warn("stop the sandbox fakes", "err", err)
+			}
+		}()
 		for _, m := range sb.Moved {
 			log.Warn("sandbox: a fake's stable port is taken; its pages have a new address until the port is free", "fake", m)
 		}
@@ -239,12 +247,12 @@ func newLogger(cfg config) *slog.Logger {
 }
 
 // createDatabase creates database name on the local cluster the first time.
-func createDatabase(ctx context.Context, adminURL, name string) error {
+func createDatabase(ctx context.Context, adminURL, name string) (err error) {
 	db, err := sql.Open("postgres", adminURL)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	var exists bool
 	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
 		return fmt.Errorf("check database: %w", err)
@@ -254,7 +262,7 @@ func createDatabase(ctx context.Context, adminURL, name string) error {
 	}
 	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
 		var again bool
-		if db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&again); again {
+		if qerr := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&again); qerr == nil && again {
 			return nil // another instance created it meanwhile
 		}
 		return fmt.Errorf("create database: %w", err)

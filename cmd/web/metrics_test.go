@@ -30,7 +30,7 @@ func TestMetricsConfig(t *testing.T) {
 
 func TestMetricsListenerServesItsHandlerAndStops(t *testing.T) {
 	h := http.NewServeMux()
-	h.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "kasa_up 1\n") })
+	h.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { writeOrFail(t, w, "kasa_up 1\n") })
 	m, err := startMetrics("127.0.0.1:0", h, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestMetricsListenerServesItsHandlerAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if resp.StatusCode != http.StatusOK || string(body) != "kasa_up 1\n" {
 		t.Fatalf("metrics listener: %d %q", resp.StatusCode, body)
 	}

@@ -54,7 +54,7 @@ func TestMakeRunStopsGracefullyOnCtrlC(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	closeOrFail(t, ln)
 	sessKey := make([]byte, 32)
 	if _, err := rand.Read(sessKey); err != nil {
 		t.Fatal(err)
@@ -91,8 +91,14 @@ func TestMakeRunStopsGracefullyOnCtrlC(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+			// The test failed before stopping it; what the kill and the
+			// exit say only helps to read that failure.
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+				t.Logf("kill make run: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Logf("make run ended: %v", err)
+			}
 		}
 	})
 
@@ -108,7 +114,7 @@ func TestMakeRunStopsGracefullyOnCtrlC(t *testing.T) {
 		if err != nil {
 			return fmt.Errorf("%v; output so far:\n%s", err, out.String())
 		}
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("/readyz: %d; output so far:\n%s", resp.StatusCode, out.String())
 		}
@@ -122,7 +128,10 @@ func TestMakeRunStopsGracefullyOnCtrlC(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Logf("make run ended: %v", err) // the logs below say whether it stopped well
+		}
 	case <-time.After(time.Minute):
 		t.Fatalf("make run did not stop after Ctrl-C:\n%s", out.String())
 	}

@@ -26,10 +26,10 @@ func TestTransportRecordsCalls(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/fail" {
 			w.WriteHeader(http.StatusConflict)
-			io.WriteString(w, `{"statusCode":409}`)
+			writeOrFail(t, w, `{"statusCode":409}`)
 			return
 		}
-		io.WriteString(w, `{"ok":true}`)
+		writeOrFail(t, w, `{"ok":true}`)
 	}))
 	defer srv.Close()
 	rec := &collector{}
@@ -42,20 +42,22 @@ func TestTransportRecordsCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.ReadAll(resp.Body)
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
 	if len(rec.calls) != 0 {
 		t.Fatal("recorded before the body was closed")
 	}
 	SetErrorCode(ctx, "409")
-	resp.Body.Close()
-	resp.Body.Close() // a second close records nothing more
+	closeOrFail(t, resp.Body)
+	closeOrFail(t, resp.Body) // a second close records nothing more
 
 	// A call with no operation is named by host and path.
 	resp, err = hc.Get(srv.URL + "/ok")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 
 	// A refused connection is recorded without its URL.
 	dead := httptest.NewServer(http.NotFoundHandler())

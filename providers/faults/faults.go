@@ -7,6 +7,7 @@
 package faults
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -192,25 +193,31 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(ft.status)
-			w.Write([]byte(`{"message":"` + http.StatusText(ft.status) + `"}`))
+			write(w, `{"message":"`+http.StatusText(ft.status)+`"}`)
 		case ft.lost:
 			// The provider does the work; only the reply goes missing.
 			next.ServeHTTP(discard{h: http.Header{}}, r)
 			hangUp(w)
 		case ft.malformed:
 			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"status":"success","result":{"items":[{"id":`))
+			write(w, `{"status":"success","result":{"items":[{"id":`)
 		default:
 			next.ServeHTTP(w, r)
 		}
 	})
 }
 
+// write sends a fault's body. A fake has no one to tell that the client
+// hung up first, so a failed write is dropped.
+func write(w http.ResponseWriter, body string) {
+	_, _ = io.WriteString(w, body)
+}
+
 // hangUp closes the connection without an answer.
 func hangUp(w http.ResponseWriter) {
 	if hj, ok := w.(http.Hijacker); ok {
 		if conn, _, err := hj.Hijack(); err == nil {
-			conn.Close()
+			_ = conn.Close() // dropping the connection is the point; how it went does not matter
 			return
 		}
 	}

@@ -14,7 +14,7 @@ import (
 func TestFaults(t *testing.T) {
 	var f Faults
 	srv := httptest.NewServer(f.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"ok":true}`)
+		writeOrFail(t, w, `{"ok":true}`)
 	})))
 	defer srv.Close()
 	get := func() (int, string, error) {
@@ -22,7 +22,7 @@ func TestFaults(t *testing.T) {
 		if err != nil {
 			return 0, "", err
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(t, resp.Body)
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), nil
 	}
@@ -43,7 +43,7 @@ func TestFaults(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1" {
 		t.Fatalf("429: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	f.Malformed(true)
 	if _, body, _ := get(); !strings.HasSuffix(body, `"id":`) {
 		t.Fatalf("malformed body %q", body)
@@ -56,7 +56,9 @@ func TestFaults(t *testing.T) {
 	f.Reset()
 	f.SetLatency(50 * time.Millisecond)
 	start := time.Now()
-	get()
+	if _, _, err := get(); err != nil {
+		t.Fatal(err)
+	}
 	if time.Since(start) < 50*time.Millisecond {
 		t.Fatal("latency not applied")
 	}
@@ -79,19 +81,19 @@ func TestControlHandler(t *testing.T) {
 	defer srv.Close()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, _ := c.PostForm(srv.URL, url.Values{"status": {"503"}, "count": {"-1"}, "latency_ms": {"10"}, "malformed": {"1"}})
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if st := f.State(); st.Status != 503 || st.Remaining != -1 || st.Latency != 10*time.Millisecond || !st.Malformed {
 		t.Fatalf("state %+v", st)
 	}
 	resp, _ = http.Get(srv.URL)
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if !strings.Contains(string(b), "Test &lt;fake&gt;") || !strings.Contains(string(b), `value="503"`) ||
 		!strings.Contains(string(b), `<span data-testid="fault-delayed">0</span>`) {
 		t.Fatalf("page %s", b)
 	}
 	resp, _ = c.PostForm(srv.URL, url.Values{"reset": {"1"}})
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if f.State() != (State{}) {
 		t.Fatal("reset did not reset")
 	}
@@ -101,12 +103,12 @@ func TestControlHandler(t *testing.T) {
 func TestAnswerNext(t *testing.T) {
 	var f Faults
 	srv := httptest.NewServer(f.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"ok":true}`)
+		writeOrFail(t, w, `{"ok":true}`)
 	})))
 	defer srv.Close()
 	f.AnswerNext(2, Answer{Key: "E052", Label: "E052", Write: func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"code":"E052"}`)
+		writeOrFail(t, w, `{"code":"E052"}`)
 	}})
 	if st := f.State(); st.Answer != "E052" || st.AnswerLeft != 2 {
 		t.Fatalf("state %+v", st)
@@ -117,7 +119,7 @@ func TestAnswerNext(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if string(b) != want {
 			t.Fatalf("request %d: %d %s, want %s", i, resp.StatusCode, b, want)
 		}
@@ -137,13 +139,13 @@ func TestLoseReplies(t *testing.T) {
 		mu.Lock()
 		acted++
 		mu.Unlock()
-		io.WriteString(w, `{"created":true}`)
+		writeOrFail(t, w, `{"created":true}`)
 	})))
 	defer srv.Close()
 	f.LoseReplies(1)
 	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(`{}`))
 	if err == nil {
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		t.Fatalf("a lost reply arrived: %d", resp.StatusCode)
 	}
 	mu.Lock()
@@ -156,7 +158,7 @@ func TestLoseReplies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the next reply was lost too: %v", err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 }
 
 // The control page injects an answer from the fake's catalogue and lost
@@ -174,7 +176,7 @@ func TestControlPageAnswersAndLostReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if st := f.State(); st.Answer != "E052" || st.AnswerLeft != 3 || st.Lost != 2 {
 		t.Fatalf("state %+v", st)
 	}
@@ -183,7 +185,7 @@ func TestControlPageAnswersAndLostReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if !strings.Contains(string(b), `<option value="E052" selected>E052 no consent for this product</option>`) {
 		t.Fatalf("the page does not show the answer in force:\n%s", b)
 	}
@@ -192,7 +194,7 @@ func TestControlPageAnswersAndLostReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if st := f.State(); st.Answer != "" || st.Lost != 0 {
 		t.Fatalf("state after an unknown answer %+v", st)
 	}

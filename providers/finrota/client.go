@@ -242,7 +242,9 @@ func (c *Client) send(ctx context.Context, r request, rid, tok string, body []by
 	if err != nil {
 		return &transportError{err}
 	}
-	defer resp.Body.Close()
+	// The body is read in full below; a failed read is the error that
+	// counts, and closing it only hands the connection back.
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return &transportError{fmt.Errorf("reading response: %w", err)}

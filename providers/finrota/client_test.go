@@ -201,9 +201,11 @@ func TestRenewAndRetryOnceOn401(t *testing.T) {
 	ctx := context.Background()
 	// A token the fake never issued, valid by its expiry: as after a
 	// credential rotation at the portal.
-	h.store.RenewToken(ctx, finrota.TokenKey, "", 0, func(context.Context) (string, time.Time, error) {
+	if _, _, err := h.store.RenewToken(ctx, finrota.TokenKey, "", 0, func(context.Context) (string, time.Time, error) {
 		return "revoked-token", h.clock.Now().Add(time.Hour), nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.client.List(ctx, 1, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +234,7 @@ func TestSecond401IsCredentialsRejected(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(401)
-		w.Write([]byte(`{"statusCode":401,"error":"Unauthorized","message":"Token is not valid for this environment."}`))
+		writeOrFail(t, w, `{"statusCode":401,"error":"Unauthorized","message":"Token is not valid for this environment."}`)
 		return true
 	})
 	_, err := h.client.Create(context.Background(), sampleDebt("C-1"))

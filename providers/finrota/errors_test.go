@@ -16,7 +16,10 @@ import (
 func TestReadsHonourRetryAfter(t *testing.T) {
 	h := newHarness(t, finrotatest.Options{})
 	ctx := context.Background()
-	h.client.List(ctx, 1, 1) // token first, so only list requests meet the faults
+	// Token first, so only list requests meet the faults.
+	if _, err := h.client.List(ctx, 1, 1); err != nil {
+		t.Fatal(err)
+	}
 	h.spy.reset()
 	h.fake.Faults.FailNext(2, http.StatusTooManyRequests)
 	if _, err := h.client.List(ctx, 1, 10); err != nil {
@@ -66,7 +69,9 @@ func TestReadsDoNotWaitBeyondTheCap(t *testing.T) {
 func TestWritesAreNotRetriedOn429(t *testing.T) {
 	h := newHarness(t, finrotatest.Options{})
 	ctx := context.Background()
-	h.client.List(ctx, 1, 1)
+	if _, err := h.client.List(ctx, 1, 1); err != nil {
+		t.Fatal(err)
+	}
 	h.fake.Faults.FailNext(1, http.StatusTooManyRequests)
 	_, err := h.client.Create(ctx, sampleDebt("W-1"))
 	var fe *finrota.Error
@@ -148,7 +153,9 @@ func TestErrorEnvelopes(t *testing.T) {
 func TestUnhealthyResponses(t *testing.T) {
 	h := newHarness(t, finrotatest.Options{})
 	ctx := context.Background()
-	h.client.List(ctx, 1, 1)
+	if _, err := h.client.List(ctx, 1, 1); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		setup   func()
@@ -163,7 +170,7 @@ func TestUnhealthyResponses(t *testing.T) {
 			h.spy.setIntercept(func(w http.ResponseWriter, r *http.Request) bool {
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(502)
-				w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+				writeOrFail(t, w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
 				return true
 			})
 		}, 502, "", "unexpected text/html response"},
@@ -198,7 +205,9 @@ func TestUnhealthyResponses(t *testing.T) {
 func TestDroppedConnection(t *testing.T) {
 	h := newHarness(t, finrotatest.Options{})
 	ctx := context.Background()
-	h.client.List(ctx, 1, 1)
+	if _, err := h.client.List(ctx, 1, 1); err != nil {
+		t.Fatal(err)
+	}
 	h.fake.Faults.DropConnections(true)
 	defer h.fake.Faults.Reset()
 	_, err := h.client.Create(ctx, sampleDebt("D-1"))
@@ -244,12 +253,24 @@ func TestRejectedBeforeSending(t *testing.T) {
 func TestAPICallLog(t *testing.T) {
 	h := newHarness(t, finrotatest.Options{})
 	ctx := context.Background()
-	h.client.Create(ctx, sampleDebt("A-1"))
-	h.client.Update(ctx, finrota.Ref{UpdateErpCode: "A-1"}, sampleDebt("A-1"))
-	h.client.List(ctx, 1, 10)
-	h.client.GetByErpCode(ctx, "A-1")
-	h.client.SendOverdueNotifications(ctx)
-	h.client.Create(ctx, sampleDebt("A-1"))
+	if _, err := h.client.Create(ctx, sampleDebt("A-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.Update(ctx, finrota.Ref{UpdateErpCode: "A-1"}, sampleDebt("A-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.List(ctx, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.GetByErpCode(ctx, "A-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.client.SendOverdueNotifications(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.Create(ctx, sampleDebt("A-1")); err == nil {
+		t.Fatal("a second create of A-1 succeeded")
+	}
 	var got []string
 	for _, c := range h.rec.all() {
 		if c.Provider != "finrota" || c.Duration < 0 || !uuidRE.MatchString(c.RequestID) {

@@ -24,7 +24,7 @@ func controlPage(t *testing.T, h *harness) func(form url.Values) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("control page: %d", resp.StatusCode)
 		}

@@ -164,7 +164,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if e != nil {
 		apicall.SetErrorCode(ctx, e.Code)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // read in full above; closing only hands the connection back
 	if e != nil {
 		return e
 	}

@@ -22,7 +22,7 @@ func (e *env) postFaults(form url.Values) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(e.t, resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		e.t.Fatalf("control page: %d", resp.StatusCode)
 	}
@@ -38,7 +38,7 @@ func TestControlPageInjectsEveryECode(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	var codes []string
 	for _, m := range regexp.MustCompile(`<option value="(E\d{3})"`).FindAllStringSubmatch(string(page), -1) {
 		codes = append(codes, m[1])

@@ -123,7 +123,7 @@ func (e *env) browse(href, action string) url.Values {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(e.t, resp.Body)
 		b, _ := io.ReadAll(resp.Body)
 		return resp, string(b)
 	}
@@ -132,7 +132,7 @@ func (e *env) browse(href, action string) url.Values {
 	if m == nil {
 		e.t.Fatalf("no login form: %s", page)
 	}
-	_, page = get(hc.PostForm(e.srv.URL+garantitest.LoginPath, url.Values{"request_id": {m[1]}, "customer_no": {garantitest.SandboxCustomerNo},
+	get(hc.PostForm(e.srv.URL+garantitest.LoginPath, url.Values{"request_id": {m[1]}, "customer_no": {garantitest.SandboxCustomerNo},
 		"password": {garantitest.SandboxPassword}, "otp": {garantitest.SandboxOTP}}))
 	v := url.Values{"request_id": {m[1]}, "action": {action},
 		"authority": {garanti.AuthorityProductInfo, garanti.AuthorityTransactionInfo}}

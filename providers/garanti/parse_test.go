@@ -71,7 +71,7 @@ func tokenServer(t *testing.T, body string) *Client {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(body))
+		writeOrFail(t, w, body)
 	}))
 	t.Cleanup(srv.Close)
 	c := New(srv.URL, srv.Client(), AppCredentials{ClientID: "id", ClientSecret: "secret"})

@@ -123,7 +123,9 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token: %w", err)
 	}
-	defer resp.Body.Close()
+	// The body is read in full below; a failed read is the error that
+	// counts, and closing it only hands the connection back.
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token: %w", err)

@@ -3,7 +3,6 @@ package vakifbank
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -323,10 +322,10 @@ func TestUnknownCodeOnSuccessIsAnError(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/auth/oauth/v2/token" {
-			io.WriteString(w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
+			writeOrFail(t, w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
 			return
 		}
-		io.WriteString(w, body)
+		writeOrFail(t, w, body)
 	}))
 	t.Cleanup(srv.Close)
 	c := New(srv.URL, srv.Client(), Credentials{ClientID: "c", ClientSecret: "s", ConsentID: "k", Resource: "sandbox"}, &tokens.Memory{})

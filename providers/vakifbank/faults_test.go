@@ -23,7 +23,7 @@ func (e *env) postControl(t *testing.T, path string, form url.Values) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("%s: %d", path, resp.StatusCode)
 	}

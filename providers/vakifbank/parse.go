@@ -169,11 +169,11 @@ func parseAnswer(body []byte) (answer, error) {
 func (r wireTransaction) transaction() (Transaction, error) {
 	amount, err := parseMoney(string(r.Amount))
 	if err != nil {
-		return Transaction{}, fmt.Errorf("Amount: %w", err)
+		return Transaction{}, fmt.Errorf("field Amount: %w", err)
 	}
 	balance, err := parseMoney(string(r.Balance))
 	if err != nil {
-		return Transaction{}, fmt.Errorf("Balance: %w", err)
+		return Transaction{}, fmt.Errorf("field Balance: %w", err)
 	}
 	date, err := parseDate(string(r.TransactionDate))
 	if err != nil {

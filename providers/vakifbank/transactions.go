@@ -156,7 +156,9 @@ func (c *Client) postTransactions(ctx context.Context, token, id string, body []
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	// The body is read in full below; a failed read is the error that
+	// counts, and closing it only hands the connection back.
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, err // the connection broke mid-answer: a transport failure

@@ -10,7 +10,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,15 +43,23 @@ func Main(m *testing.M) { os.Exit(Run(m)) }
 // has more to clean up.
 func Run(m *testing.M) int {
 	code := m.Run()
+	// The tests have passed or failed by now; what is left behind is only
+	// reported, for whoever looks after the shared database.
+	var errs []error
 	if template != "" {
-		if db, err := sql.Open("postgres", adminURL); err == nil {
-			db.Exec(`DROP DATABASE IF EXISTS ` + template)
-			db.Close()
+		db, err := sql.Open("postgres", adminURL)
+		if err == nil {
+			_, err = db.Exec(`DROP DATABASE IF EXISTS ` + template)
+			err = errors.Join(err, db.Close())
 		}
+		errs = append(errs, err)
 	}
-	cluster.Stop()
+	errs = append(errs, cluster.Stop())
 	if tmpDir != "" {
-		os.RemoveAll(tmpDir)
+		errs = append(errs, os.RemoveAll(tmpDir))
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(os.Stderr, "storetest: clean up:", err)
 	}
 	return code
 }
@@ -65,7 +75,10 @@ func setup() {
 		}
 		tmpDir = dir
 		// The cluster may run as the postgres user, who must reach the folder.
-		os.Chmod(dir, 0o755)
+		if err := os.Chmod(dir, 0o755); err != nil {
+			setupErr = err
+			return
+		}
 		cluster, err = pglocal.StartThrowaway(ctx, filepath.Join(dir, "data"))
 		if err != nil {
 			setupErr = err
@@ -79,7 +92,7 @@ func setup() {
 		setupErr = err
 		return
 	}
-	defer admin.Close()
+	defer func() { setupErr = errors.Join(setupErr, admin.Close()) }()
 	if _, err := admin.Exec(`CREATE DATABASE ` + template); err != nil {
 		setupErr = fmt.Errorf("storetest: create template: %w", err)
 		return
@@ -89,8 +102,7 @@ func setup() {
 		setupErr = err
 		return
 	}
-	defer db.Close()
-	setupErr = store.Migrate(ctx, db)
+	setupErr = errors.Join(store.Migrate(ctx, db), db.Close())
 }
 
 // URL returns the URL of a fresh migrated database for t, dropped when t ends.
@@ -105,17 +117,20 @@ func URL(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	defer closeOrFail(t, admin)
 	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
 		t.Fatalf("storetest: clone template: %v", err)
 	}
 	t.Cleanup(func() {
 		admin, err := sql.Open("postgres", adminURL)
 		if err != nil {
+			t.Errorf("storetest: drop database: %v", err)
 			return
 		}
-		defer admin.Close()
-		admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
+		defer closeOrFail(t, admin)
+		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+			t.Errorf("storetest: drop database: %v", err)
+		}
 	})
 	return withDB(adminURL, name)
 }
@@ -145,8 +160,16 @@ func Open(t testing.TB, url string) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { closeOrFail(t, s) })
 	return s
+}
+
+// closeOrFail closes c and fails the test when that fails.
+func closeOrFail(t testing.TB, c io.Closer) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
 }
 
 func withDB(raw, name string) string {

@@ -79,7 +79,7 @@ func (e *env) raw(method, path, body string, hdr map[string]string) (int, http.H
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(e.t, resp.Body)
 	data, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	if len(data) > 0 && json.Unmarshal(data, &m) != nil {

@@ -223,7 +223,7 @@ func TestListAmountsHaveTwoDecimals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(t, resp.Body)
 	raw, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(raw), `"amount":1550.00,"paidAmount":0.00`) {
 		t.Fatalf("amounts not written with 2 decimals: %s", raw)

@@ -110,7 +110,7 @@ func (e *env) do(method, path string, hdr map[string]string, body, ctype string)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(e.t, resp.Body)
 	b, _ := io.ReadAll(resp.Body)
 	return reply{resp.StatusCode, resp.Header, b}
 }

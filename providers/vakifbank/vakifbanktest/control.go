@@ -53,7 +53,8 @@ func (s *Server) serveQuirks(w http.ResponseWriter, r *http.Request) {
 		options += fmt.Sprintf(`<option value="%d"%s>%s</option>`, i, sel, name)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>VakıfBank quirks</title></head><body>
+	// A failed write means the browser left; a fake has no one to tell.
+	_, _ = fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>VakıfBank quirks</title></head><body>
 <h1>VakıfBank: answer shapes</h1>
 <form method="post">
 %s

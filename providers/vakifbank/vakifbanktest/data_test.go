@@ -176,12 +176,16 @@ func TestQuirks(t *testing.T) {
 		resp, m := f.query(t, tok, body)
 		b, _ := json.Marshal(m)
 		var out map[string]json.RawMessage
-		json.Unmarshal(b, &out)
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
 		return resp.StatusCode, out
 	}
 	dataField := func(m map[string]json.RawMessage) (string, bool) {
 		var d map[string]json.RawMessage
-		json.Unmarshal(m["Data"], &d)
+		if err := json.Unmarshal(m["Data"], &d); err != nil {
+			return "", false // no Data object at all
+		}
 		v, ok := d["AccountTransactions"]
 		return string(v), ok
 	}
@@ -257,7 +261,7 @@ func TestFaultsControlPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if got := f.fake.Faults.State(); got.Status != 503 || got.Remaining != 1 {
 		t.Fatalf("faults = %+v", got)
 	}
@@ -271,7 +275,7 @@ func TestFaultsControlPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(t, resp.Body)
 	var page strings.Builder
 	if _, err := io.Copy(&page, resp.Body); err != nil {
 		t.Fatal(err)
@@ -288,7 +292,7 @@ func TestQuirksControlPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	want := vakifbanktest.Quirks{LegacyEnvelope: true, EmptyList: vakifbanktest.EmptyString, NoMovementsStatus: 200, NumericIDs: true}
 	if got := f.fake.Quirks(); got != want {
 		t.Errorf("quirks = %+v, want %+v", got, want)
@@ -297,7 +301,7 @@ func TestQuirksControlPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(t, resp.Body)
 	var page strings.Builder
 	if _, err := io.Copy(&page, resp.Body); err != nil {
 		t.Fatal(err)
@@ -325,7 +329,9 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				_ = f.fake.Movements(vakifbanktest.SandboxAccountEUR)
 			}
-			f.fake.InjectBalanceBreak(vakifbanktest.SandboxAccountEUR, i, decimal.New(1, 0))
+			if err := f.fake.InjectBalanceBreak(vakifbanktest.SandboxAccountEUR, i, decimal.New(1, 0)); err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	wg.Wait()
@@ -345,7 +351,7 @@ func TestBalanceBreakControlShowsWhatIsInForce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(t, resp.Body)
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d: %s", resp.StatusCode, b)
@@ -378,7 +384,7 @@ func TestBalanceBreakControlShowsWhatIsInForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	closeOrFail(t, resp.Body)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("undoing twice: %d", resp.StatusCode)
 	}

@@ -53,7 +53,7 @@ func (f *fixture) postForm(t *testing.T, form url.Values) (int, map[string]any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(t, resp.Body)
 	return resp.StatusCode, decode(t, resp)
 }
 
@@ -78,7 +78,7 @@ func (f *fixture) query(t *testing.T, token, body string) (*http.Response, map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer closeOrFail(t, resp.Body)
 	return resp, decode(t, resp)
 }
 
@@ -90,7 +90,9 @@ func reqBody(account, start, end string) string {
 func decode(t *testing.T, resp *http.Response) map[string]any {
 	t.Helper()
 	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
 	dec := json.NewDecoder(&buf)
 	dec.UseNumber()
 	var m map[string]any

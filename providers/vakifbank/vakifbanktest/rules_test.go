@@ -87,7 +87,7 @@ func TestTokenErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer closeOrFail(t, resp.Body)
 		if body := decode(t, resp); resp.StatusCode != 400 || body["error"] != "invalid_request" {
 			t.Errorf("got %d %v, want 400 invalid_request", resp.StatusCode, body)
 		}
@@ -218,7 +218,7 @@ func TestTransactionRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		closeOrFail(t, resp.Body)
 		if got := resp.Header.Get("X-Request-ID"); got != "rid-1" {
 			t.Errorf("X-Request-ID = %q", got)
 		}

@@ -64,7 +64,9 @@ type oauthError struct {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	// Every value passed here encodes; a failed write means the client hung
+	// up first, and a fake has no one to tell.
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // formatCents writes an amount in kuruş/cents as a decimal string with two

@@ -1,0 +1,14 @@
+package e2e
+
+import (
+	"io"
+	"testing"
+)
+
+// closeOrFail closes c and fails the test when that fails.
+func closeOrFail(t testing.TB, c io.Closer) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
+}
