@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/Istanbul must resolve on machines without zoneinfo
 
 	"github.com/shopspring/decimal"
+
+	"kasa/tz"
 )
 
 // Lang is a language the product speaks.
@@ -28,16 +29,8 @@ const (
 // Langs lists the languages in the order the switcher shows them.
 var Langs = []Lang{TR, EN}
 
-// Istanbul is the zone of business dates.
-var Istanbul = mustZone("Europe/Istanbul")
-
-func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+// Istanbul is the zone of business dates (loaded once, in package tz).
+var Istanbul = tz.Istanbul
 
 // Text is one message in both languages. Placeholders are fmt verbs and must
 // match in both.
@@ -390,6 +383,5 @@ func ParseDate(s string) (time.Time, error) {
 
 // Today returns the start of the current Istanbul day of now.
 func Today(now time.Time) time.Time {
-	y, m, d := now.In(Istanbul).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, Istanbul)
+	return tz.Day(now)
 }

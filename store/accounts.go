@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"time"
-	_ "time/tzdata" // business days are Istanbul days on any machine
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
-	"kasa/i18n"
+	"kasa/tz"
 )
 
 // BankCurrencies are the currencies a VakıfBank account may be registered in.
@@ -117,7 +116,7 @@ func (a BankAccount) MissingSpans(from, to, now time.Time, fresh time.Duration) 
 		out = append(out, Span{from, a.SyncedFrom.Add(-time.Second)})
 	}
 	if a.missingAfter(to, now, fresh) {
-		out = append(out, Span{bankDay(*a.SyncedUntil), to})
+		out = append(out, Span{tz.Day(*a.SyncedUntil), to})
 	}
 	return out
 }
@@ -175,18 +174,12 @@ func maxTime(a, b time.Time) time.Time {
 // already stored are never fetched again.
 func (a BankAccount) IncrementalFrom(now time.Time, overlap time.Duration, initialDays int) time.Time {
 	if a.SyncedUntil == nil {
-		return bankDay(now).AddDate(0, 0, -initialDays)
+		return tz.Day(now).AddDate(0, 0, -initialDays)
 	}
-	return bankDay(*a.SyncedUntil).Add(-overlap)
+	return tz.Day(*a.SyncedUntil).Add(-overlap)
 }
 
 // Covers reports whether every movement from from to to is stored.
 func (a BankAccount) Covers(from, to time.Time) bool {
 	return a.SyncedFrom != nil && a.SyncedUntil != nil && !from.Before(*a.SyncedFrom) && !to.After(*a.SyncedUntil)
-}
-
-// bankDay is the Istanbul midnight that begins t's business day.
-func bankDay(t time.Time) time.Time {
-	y, m, d := t.In(i18n.Istanbul).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, i18n.Istanbul)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/i18n"
+	"kasa/tz"
 )
 
 // The sort keys of the debt list.
@@ -144,7 +144,7 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	if f.Overdue {
 		// Written as the partial index's predicate so the planner can use it.
 		conds = append(conds, "is_active AND paid_amount <= amount")
-		add("due_date <= $?::date", dayString(f.Today.In(i18n.Istanbul)))
+		add("due_date <= $?::date", dayString(f.Today.In(tz.Istanbul)))
 	}
 	if f.FullyPaid {
 		conds = append(conds, "paid_amount >= amount")

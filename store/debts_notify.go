@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"kasa/i18n"
+	"kasa/tz"
 )
 
 // The states of an overdue-debt notification send.
@@ -71,7 +71,7 @@ func CreateDebtNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotificat
 	if !n.Forced {
 		var sent bool
 		if err := tx.GetContext(ctx, &sent, `SELECT EXISTS (SELECT 1 FROM debt_notifications WHERE day = $1)`,
-			dayString(n.Day.In(i18n.Istanbul))); err != nil {
+			dayString(n.Day.In(tz.Istanbul))); err != nil {
 			return 0, fmt.Errorf("store: create debt notification: %w", err)
 		}
 		if sent {
@@ -81,7 +81,7 @@ func CreateDebtNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotificat
 	var id int64
 	err := tx.GetContext(ctx, &id, `INSERT INTO debt_notifications (day, requested_by, forced, scheduled, debts, agents, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		dayString(n.Day.In(i18n.Istanbul)), nullUser(n.UserID), n.Forced, n.Scheduled, n.Debts, n.Agents, uuid.NewString())
+		dayString(n.Day.In(tz.Istanbul)), nullUser(n.UserID), n.Forced, n.Scheduled, n.Debts, n.Agents, uuid.NewString())
 	if err != nil {
 		return 0, fmt.Errorf("store: create debt notification: %w", err)
 	}
@@ -186,6 +186,6 @@ func (s *Store) DebtNotificationOn(ctx context.Context, day time.Time) (DebtNoti
 	var n DebtNotification
 	err := s.db.GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM debt_notifications n
 		LEFT JOIN users u ON u.id = n.requested_by WHERE n.day = $1 ORDER BY n.id DESC LIMIT 1`,
-		dayString(day.In(i18n.Istanbul)))
+		dayString(day.In(tz.Istanbul)))
 	return n, notFound(err)
 }

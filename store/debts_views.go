@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
-	"kasa/i18n"
+	"kasa/tz"
 )
 
 // A debts page reads everything it shows in one statement (the session's
@@ -315,7 +315,7 @@ func (s *Store) DebtNewView(ctx context.Context) (string, []DebtRef, error) {
 // erpCodeCandidates proposes five ERP codes: a date and a random part,
 // short enough to read over the phone.
 func (s *Store) erpCodeCandidates() []string {
-	day := s.now().In(i18n.Istanbul).Format("20060102")
+	day := s.now().In(tz.Istanbul).Format("20060102")
 	codes := make([]string, 5)
 	for i := range codes {
 		codes[i] = "CAT-" + day + "-" + strings.ToUpper(strings.ReplaceAll(uuid.NewString(), "-", "")[:6])

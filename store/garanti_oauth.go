@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"kasa/i18n"
+	"kasa/tz"
 )
 
 // Why a callback's state is refused. Each is a different message to the
@@ -294,10 +294,7 @@ func (s *Store) GarantiUsage(ctx context.Context, consentID int64, now time.Time
 }
 
 // GarantiDay returns midnight in Istanbul of t's Istanbul calendar day.
-func GarantiDay(t time.Time) time.Time {
-	y, m, d := t.In(i18n.Istanbul).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, i18n.Istanbul)
-}
+func GarantiDay(t time.Time) time.Time { return tz.Day(t) }
 
 // garantiDate turns a DATE column (read as UTC midnight) into Istanbul midnight
 // of the same calendar day.
@@ -306,11 +303,11 @@ func garantiDate(t time.Time) time.Time {
 		return t
 	}
 	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, i18n.Istanbul)
+	return time.Date(y, m, d, 0, 0, 0, 0, tz.Istanbul)
 }
 
 // garantiDateParam writes the Istanbul calendar day of t for a DATE column.
-func garantiDateParam(t time.Time) string { return t.In(i18n.Istanbul).Format("2006-01-02") }
+func garantiDateParam(t time.Time) string { return t.In(tz.Istanbul).Format("2006-01-02") }
 
 func garantiNullID(n sql.NullInt64) *int64 {
 	if !n.Valid {

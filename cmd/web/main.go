@@ -21,7 +21,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	_ "time/tzdata" // the binary carries its own zone data: business dates are in Europe/Istanbul
 
 	_ "github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"

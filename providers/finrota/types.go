@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // Credentials are the API key pair issued by the Finrota portal for one

@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 func TestParseErrorShapes(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // MaxValidationDays is how far ahead a consent's validationDate may lie. The

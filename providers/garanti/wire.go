@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // The bank's documents give types that its own samples do not always keep

@@ -11,8 +11,8 @@ import (
 
 	"kasa/providers/apicall"
 	"kasa/providers/tokens"
-	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
+	"kasa/tz"
 )
 
 var (

@@ -14,8 +14,8 @@ import (
 	"kasa/clocktest"
 	"kasa/providers/apicall"
 	"kasa/providers/tokens"
-	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
+	"kasa/tz"
 )
 
 // testNow is "now" for the fake, the client and the token store.

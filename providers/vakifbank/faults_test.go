@@ -10,8 +10,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
+	"kasa/tz"
 )
 
 // postControl submits one of the fake gateway's own pages, as a person does

@@ -10,7 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // answer is what a response body said, whichever envelope it used.

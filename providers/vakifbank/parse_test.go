@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // docSample is the example answer of the bank's documentation.

@@ -14,7 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/providers/apicall"
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // wireLayout is how dates go to the bank: Istanbul wall time with its

@@ -3,7 +3,7 @@ package vakifbank
 import (
 	"time"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // Window is the range of one request. Start and End are both inclusive at

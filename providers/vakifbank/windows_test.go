@@ -10,8 +10,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
+	"kasa/tz"
 )
 
 func ist(y int, m time.Month, d, h, min, s int) time.Time {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // debtJSON is a debt as the list returns it.

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"slices"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // maxPageRows bounds the notifications page; each call can add hundreds.

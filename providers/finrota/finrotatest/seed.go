@@ -7,7 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 var seedAgents = []Agent{

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // consent is one consent as the bank keeps it. status follows the Turkish

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"kasa/clocktest"
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // start is a Monday morning in Istanbul.

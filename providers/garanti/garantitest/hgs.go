@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // txnListBody is the HGS transaction list request. productId is taken raw

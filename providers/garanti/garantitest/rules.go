@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // messages is the bank's error catalogue (E001–E061 as far as the seed gives

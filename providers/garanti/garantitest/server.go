@@ -47,7 +47,7 @@ import (
 	"time"
 
 	"kasa/providers/faults"
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // Options configures a Server. The zero value is usable.

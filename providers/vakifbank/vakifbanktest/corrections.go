@@ -7,7 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // RemoveMovement takes the movement with TransactionId id off the account

@@ -11,7 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/providers/faults"
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // faultAnswers is what the control page can make the gateway answer instead

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"kasa/clocktest"
-	"kasa/providers/tz"
 	"kasa/providers/vakifbank/vakifbanktest"
+	"kasa/tz"
 )
 
 var istanbul = tz.Istanbul

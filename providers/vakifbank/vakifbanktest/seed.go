@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // kind is one sort of movement the seed draws.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"kasa/providers/tz"
+	"kasa/tz"
 )
 
 // The message codes and texts of the documentation ("Mesaj Kodları").
