@@ -17,10 +17,11 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/crypto/bcrypt"
 
+	"kasa/app"
 	"kasa/clocktest"
 	"kasa/connect"
-	"kasa/jobs"
 	"kasa/providers/apicall"
+	"kasa/queue"
 	"kasa/static"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -81,26 +82,26 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &apicall.Transport{Recorder: CallRecorder(e.st, e.metrics, nil)}}
 	e.conn = connect.New(e.st, hc, e.sandbox, e.srv.URL)
 
-	handlers, schedules := jobs.Maintenance(e.st, e.sessions, time.Hour)
-	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
-		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
-	} {
-		hs, _ := area(e.st, e.conn)
-		for k, fn := range hs {
-			handlers[k] = fn
-		}
+	kasa, err := app.New(app.Deps{Store: e.st, Sessions: e.sessions, Connect: e.conn, Logger: quiet, APILogRetention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
 	}
-	_ = schedules // scheduled work is not started in handler tests; tests enqueue what they need
-	runner := jobs.NewRunner(e.st.DB(), handlers, jobs.Options{Workers: 2, PollInterval: 100 * time.Millisecond, ShutdownGrace: 5 * time.Second, Logger: quiet})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
-			t.Errorf("job runner: %v", err)
+	// Scheduled work is not started in handler tests; tests insert what they need.
+	work, err := kasa.Start(context.Background(), app.WorkOptions{
+		Options:       queue.Options{Workers: 2, ListenURL: e.dbURL, PollInterval: 100 * time.Millisecond, Logger: quiet},
+		LegacyPoll:    100 * time.Millisecond,
+		ShutdownGrace: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := work.Stop(ctx); err != nil {
+			t.Errorf("stop jobs: %v", err)
 		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	})
 
 	u, _ := url.Parse(e.srv.URL)
 	cfg := Config{PublicURL: u, Sandbox: true, JobWait: 3 * time.Second}
@@ -109,7 +110,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	e.h = New(cfg, Deps{
 		Store: e.st, Sessions: e.sessions, Assets: static.New(), Metrics: e.metrics,
-		KickJobs: runner.Kick, Now: e.now.Now, Connect: e.conn,
+		KickJobs: work.Kick, Now: e.now.Now, Connect: e.conn,
 		Logger: quiet,
 	})
 	handler = e.h

@@ -42,9 +42,5 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
-	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
-	}
-	return p, nil
+	return migrations.Provider(db, goose.WithSessionLocker(locker))
 }

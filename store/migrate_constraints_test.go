@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
-	"github.com/pressly/goose/v3"
 
 	"kasa/migrations"
 	"kasa/store"
@@ -27,7 +26,7 @@ func TestConstraintsMigrationOnOldData(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeOrFail(t, db) })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	p, err := migrations.Provider(db)
 	if err != nil {
 		t.Fatal(err)
 	}

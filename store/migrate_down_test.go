@@ -26,7 +26,7 @@ func TestMigrationsDownAndUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeOrFail(t, db) })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+	p, err := migrations.Provider(db)
 	if err != nil {
 		t.Fatal(err)
 	}

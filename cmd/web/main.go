@@ -25,12 +25,13 @@ import (
 	_ "github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
+	"kasa/app"
 	"kasa/connect"
 	"kasa/handlers"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/pglocal"
 	"kasa/providers/apicall"
+	"kasa/queue"
 	"kasa/static"
 	"kasa/store"
 )
@@ -137,20 +138,18 @@ func run() error {
 	}
 	conn := connect.New(st, providerHTTP, sb, cfg.publicURL.String())
 
-	jobHandlers, schedules := jobs.Maintenance(st, sessions, cfg.APILogRetention)
-	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
-		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
-	} {
-		hs, ss := area(st, conn)
-		for k, fn := range hs {
-			jobHandlers[k] = fn
-		}
-		schedules = append(schedules, ss...)
+	kasa, err := app.New(app.Deps{Store: st, Sessions: sessions, Connect: conn, Logger: log, APILogRetention: cfg.APILogRetention})
+	if err != nil {
+		return err
 	}
-	runner := jobs.NewRunner(st.DB(), jobHandlers, jobs.Options{
-		Workers: cfg.JobWorkers, ListenURL: dbURL, Schedules: schedules, Logger: log,
+	work, err := kasa.Start(ctx, app.WorkOptions{
+		Options:       queue.Options{Workers: cfg.JobWorkers, ListenURL: dbURL, Logger: log},
+		Scheduled:     true,
 		ShutdownGrace: cfg.ShutdownTimeout,
 	})
+	if err != nil {
+		return err
+	}
 
 	h := handlers.New(handlers.Config{
 		PublicURL:    cfg.publicURL,
@@ -160,7 +159,7 @@ func run() error {
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
 		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
-		KickJobs: runner.Kick, Connect: conn,
+		KickJobs: work.Kick, Connect: conn,
 	})
 
 	if cfg.MetricsAddr != "" {
@@ -192,11 +191,15 @@ func run() error {
 
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := runner.Run(jobsCtx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("job runner", "err", err)
+	stopWork := func() {
+		stopJobs()
+		wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := work.Stop(ctx); err != nil {
+			log.Error("stop jobs", "err", err)
 		}
-	})
+	}
 	wg.Go(func() {
 		t := time.NewTicker(5 * time.Minute)
 		defer t.Stop()
@@ -216,8 +219,7 @@ func run() error {
 
 	select {
 	case err := <-serveErr:
-		stopJobs()
-		wg.Wait()
+		stopWork()
 		return err
 	case <-ctx.Done():
 	}
@@ -227,8 +229,7 @@ func run() error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
-	stopJobs()
-	wg.Wait()
+	stopWork()
 	log.Info("stopped")
 	return nil
 }
