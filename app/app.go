@@ -27,6 +27,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	// APILogRetention is how long API call log entries are kept.
 	APILogRetention time.Duration
+	// Now is the clock the areas decide business dates by; default time.Now.
+	Now func() time.Time
 }
 
 // App holds the areas and the job engine's registrations.
@@ -47,6 +49,9 @@ type App struct {
 func New(d Deps) (*App, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	ins, err := queue.NewInserter(d.Store.DB().DB, d.Logger)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kasa/app"
 	"kasa/connect"
 	"kasa/static"
 	"kasa/store"
@@ -63,6 +64,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Connect builds provider clients from the current settings.
 	Connect *connect.Connector
+	// App holds the areas: each handler calls one area method.
+	App *app.App
 	// KickJobs wakes the local job runner after a handler enqueued work.
 	KickJobs func()
 	Now      func() time.Time
@@ -77,6 +80,7 @@ type Handler struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	conn     *connect.Connector
+	app      *app.App
 	kick     func()
 	now      func() time.Time
 	mux      *http.ServeMux
@@ -136,6 +140,7 @@ func New(cfg Config, d Deps) *Handler {
 		metrics:   d.Metrics,
 		log:       d.Logger,
 		conn:      d.Connect,
+		app:       d.App,
 		kick:      d.KickJobs,
 		now:       d.Now,
 		mux:       http.NewServeMux(),

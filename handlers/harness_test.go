@@ -82,7 +82,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &apicall.Transport{Recorder: CallRecorder(e.st, e.metrics, nil)}}
 	e.conn = connect.New(e.st, hc, e.sandbox, e.srv.URL)
 
-	kasa, err := app.New(app.Deps{Store: e.st, Sessions: e.sessions, Connect: e.conn, Logger: quiet, APILogRetention: time.Hour})
+	kasa, err := app.New(app.Deps{Store: e.st, Sessions: e.sessions, Connect: e.conn, Logger: quiet, APILogRetention: time.Hour, Now: e.now.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	e.h = New(cfg, Deps{
 		Store: e.st, Sessions: e.sessions, Assets: static.New(), Metrics: e.metrics,
-		KickJobs: work.Kick, Now: e.now.Now, Connect: e.conn,
+		KickJobs: work.Kick, Now: e.now.Now, Connect: e.conn, App: kasa,
 		Logger: quiet,
 	})
 	handler = e.h
@@ -133,9 +133,13 @@ func (e *testEnv) instance(dbURL string) *testEnv {
 		e.t.Fatal(err)
 	}
 	i.metrics = NewMetrics()
+	kasa, err := app.New(app.Deps{Store: i.st, Sessions: i.sessions, Connect: e.conn, Logger: quiet, APILogRetention: time.Hour, Now: e.now.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	i.h = New(e.h.cfg, Deps{
 		Store: i.st, Sessions: i.sessions, Assets: static.New(), Metrics: i.metrics,
-		KickJobs: e.h.kick, Now: e.now.Now, Connect: e.conn, Logger: quiet,
+		KickJobs: e.h.kick, Now: e.now.Now, Connect: e.conn, Logger: quiet, App: kasa,
 	})
 	i.srv = httptest.NewServer(i.h)
 	e.t.Cleanup(i.srv.Close)

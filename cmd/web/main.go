@@ -159,7 +159,7 @@ func run() error {
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
 		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
-		KickJobs: work.Kick, Connect: conn,
+		KickJobs: work.Kick, Connect: conn, App: kasa,
 	})
 
 	if cfg.MetricsAddr != "" {
