@@ -4,11 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/queue"
 	"kasa/store"
 	"kasa/views"
 )
@@ -17,10 +16,10 @@ const pageSize = 50
 
 func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := jobs.Filter{State: q.Get("state"), Kind: q.Get("kind"), Limit: pageSize}
+	f := queue.Filter{State: q.Get("state"), Kind: q.Get("kind"), Limit: pageSize}
 	page := queryInt(r, "page", 1)
 	f.Offset = (page - 1) * pageSize
-	list, total, err := jobs.List(r.Context(), h.store.DB(), f)
+	list, total, err := queue.List(r.Context(), h.store.DB(), f)
 	if err != nil {
 		h.serverError(w, r, errorf("jobs", err))
 		return
@@ -31,8 +30,12 @@ func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request) {
 			base.Set(k, v)
 		}
 	}
+	rows := make([]views.JobRow, len(list))
+	for i, j := range list {
+		rows[i] = views.JobRow(j)
+	}
 	h.render(w, r, http.StatusOK, views.JobsPage(views.JobsView{
-		Jobs: list, State: f.State, Kind: f.Kind,
+		Jobs: rows, State: f.State, Kind: f.Kind,
 		Pager: views.Pager{Page: page, PageSize: pageSize, Total: total, Base: "/jobs", Query: base},
 	}))
 }
@@ -49,26 +52,22 @@ func (h *Handler) jobAction(retry bool) http.HandlerFunc {
 		action, done := "job.cancel", "jobs.cancelled"
 		if retry {
 			action, done = "job.retry", "jobs.retried"
-			err = jobs.Retry(ctx, h.store.DB(), id)
+			err = queue.Retry(ctx, h.store, h.app.Jobs, currentUser(ctx).ID, id)
 		} else {
-			err = jobs.Cancel(ctx, h.store.DB(), id)
+			err = queue.Cancel(ctx, h.store, h.app.Jobs, currentUser(ctx).ID, id)
 		}
 		switch {
-		case errors.Is(err, jobs.ErrNotFound):
+		case errors.Is(err, queue.ErrNotFound):
 			h.notFound(w, r)
 			return
-		case errors.Is(err, jobs.ErrNotRetryable):
+		case errors.Is(err, queue.ErrNotRetryable):
 			h.flash(w, r, "error", lang.T("jobs.notretryable"))
-		case errors.Is(err, jobs.ErrNotCancellable):
+		case errors.Is(err, queue.ErrNotCancellable):
 			h.flash(w, r, "error", lang.T("jobs.notcancellable"))
 		case err != nil:
 			h.serverError(w, r, errorf(action, err))
 			return
 		default:
-			h.audit(ctx, currentUser(ctx).ID, action, "job:"+strconv.FormatInt(id, 10), nil)
-			if retry {
-				h.kick()
-			}
 			h.flash(w, r, "success", lang.T(done))
 		}
 		h.redirect(w, r, safeNext(r.PostFormValue("next"), "/jobs"))

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"github.com/riverqueue/river"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"kasa/jobs"
+	"kasa/eventually"
+	"kasa/queue"
 	"kasa/store"
 )
 
@@ -312,18 +315,32 @@ func TestChangeOwnPassword(t *testing.T) {
 	}
 }
 
+// unknownKind is a job no worker knows: River fails it.
+type unknownKind struct {
+	N int `json:"n"`
+}
+
+func (unknownKind) Kind() string { return "no.such.kind" }
+
 func TestJobsPageRetryAndCancel(t *testing.T) {
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	ctx := context.Background()
-	id, err := jobs.Enqueue(ctx, e.st.DB(), "no.such.kind", map[string]int{"n": 1}, jobs.MaxAttempts(1))
+	res, err := e.h.app.Jobs.Insert(ctx, unknownKind{N: 1}, &river.InsertOpts{MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := jobs.Wait(ctx, e.st.DB(), id)
-	if err != nil || j.State != jobs.StateFailed {
-		t.Fatalf("job %v, %v", j.State, err)
-	}
+	id := res.Job.ID
+	eventually.That(t, "the job of an unknown kind failed", func() error {
+		j, err := queue.Get(ctx, e.st.DB(), id)
+		if err != nil {
+			return err
+		}
+		if j.State != queue.StateFailed {
+			return fmt.Errorf("state %s", j.State)
+		}
+		return nil
+	})
 	_, doc := e.get(admin, "/jobs?state=failed")
 	if !strings.Contains(doc.Find(`[data-testid=job-row]`).Text(), "no.such.kind") {
 		t.Fatal("failed job not listed")
@@ -333,14 +350,34 @@ func TestJobsPageRetryAndCancel(t *testing.T) {
 	if testID(doc, "flash-error") == "" {
 		t.Error("cancelling a failed job should explain why not")
 	}
-	later, _ := jobs.Enqueue(ctx, e.st.DB(), "no.such.kind", nil, jobs.RunAt(e.now.Now().Add(48*3600e9)))
+	res, err = e.h.app.Jobs.Insert(ctx, unknownKind{}, &river.InsertOpts{ScheduledAt: time.Now().Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := res.Job.ID
 	e.postForm(admin, "/jobs/"+itoa64(later)+"/cancel", nil)
-	if j, _ := jobs.Get(ctx, e.st.DB(), later); j.State != jobs.StateCancelled {
+	if j, _ := queue.Get(ctx, e.st.DB(), later); j.State != queue.StateCancelled {
 		t.Errorf("cancel: %s", j.State)
 	}
 	e.postForm(admin, "/jobs/"+itoa64(later)+"/retry", nil)
-	if j, _ := jobs.Get(ctx, e.st.DB(), later); j.State == jobs.StateCancelled {
+	if j, _ := queue.Get(ctx, e.st.DB(), later); j.State == queue.StateCancelled {
 		t.Error("retry left the job cancelled")
+	}
+	for _, c := range []struct{ action, subject string }{{"job.cancel", "job:" + itoa64(later)}, {"job.retry", "job:" + itoa64(later)}} {
+		trail, err := e.st.AuditTrail(ctx, c.subject, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, a := range trail {
+			found = found || a.Action == c.action
+		}
+		if !found {
+			t.Errorf("no %s entry in the audit trail of %s", c.action, c.subject)
+		}
+	}
+	if trail, _ := e.st.AuditTrail(ctx, "job:"+itoa64(id), 10); len(trail) != 0 {
+		t.Errorf("a refused cancel left an audit entry: %+v", trail)
 	}
 }
 

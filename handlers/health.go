@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"kasa/jobs"
+	"kasa/queue"
 )
 
 // healthz says the process is alive; it touches nothing else.
@@ -45,7 +45,7 @@ func (h *Handler) metricsHandler() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if counts, err := jobs.CountByState(ctx, h.store.DB()); err == nil {
+		if counts, err := queue.CountByState(ctx, h.store.DB()); err == nil {
 			h.metrics.SetJobCounts(counts)
 		}
 		prom.ServeHTTP(w, r)
