@@ -21,6 +21,7 @@ import (
 	"kasa/connect"
 	"kasa/jobs"
 	"kasa/providers/apicall"
+	"kasa/sandbox"
 	"kasa/static"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -36,7 +37,7 @@ type testEnv struct {
 	sessions *store.SessionStore
 	h        *Handler
 	srv      *httptest.Server
-	sandbox  *connect.Sandbox
+	sandbox  *sandbox.Sandbox
 	conn     *connect.Connector
 	metrics  *Metrics
 	now      *clocktest.Clock
@@ -64,7 +65,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sandbox, err = connect.StartSandbox()
+	e.sandbox, err = sandbox.Start(context.Background(), e.st, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Cleanup(e.srv.Close)
 
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &apicall.Transport{Recorder: CallRecorder(e.st, e.metrics, nil)}}
-	e.conn = connect.New(e.st, hc, e.sandbox, e.srv.URL)
+	e.conn = connect.New(e.st, hc, e.srv.URL)
 
 	handlers, schedules := jobs.Maintenance(e.st, e.sessions, time.Hour)
 	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
