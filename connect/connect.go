@@ -1,6 +1,7 @@
-// Package connect turns the provider settings an admin stored — or, in
-// sandbox mode, the local fakes — into API clients, so that handlers and
-// jobs reach a provider the same way and pick up changed settings at once.
+// Package connect turns the provider settings an admin stored into API
+// clients, so that handlers and jobs reach a provider the same way and pick
+// up changed settings at once. In sandbox mode the same settings point at
+// the local fakes; connect cannot tell.
 package connect
 
 import (
@@ -22,18 +23,14 @@ var ErrNotConfigured = errors.New("connect: provider not configured")
 type Connector struct {
 	store     *store.Store
 	http      *http.Client
-	sandbox   *Sandbox
 	publicURL string
 }
 
-// New returns a Connector. hc carries the recording transport; sb is nil
-// outside sandbox mode. publicURL is the product's external base URL.
-func New(st *store.Store, hc *http.Client, sb *Sandbox, publicURL string) *Connector {
-	return &Connector{store: st, http: hc, sandbox: sb, publicURL: publicURL}
+// New returns a Connector. hc carries the recording transport; publicURL
+// is the product's external base URL.
+func New(st *store.Store, hc *http.Client, publicURL string) *Connector {
+	return &Connector{store: st, http: hc, publicURL: publicURL}
 }
-
-// Sandbox returns the running fakes, or nil outside sandbox mode.
-func (c *Connector) Sandbox() *Sandbox { return c.sandbox }
 
 // GarantiRedirectURI is where the bank sends the browser back.
 func (c *Connector) GarantiRedirectURI() string { return c.publicURL + "/oauth/garanti/callback" }
@@ -45,9 +42,6 @@ func (c *Connector) Finrota(ctx context.Context) (*finrota.Client, error) {
 		return nil, err
 	}
 	base, creds := s["finrota.base_url"], finrota.Credentials{APIKey: s["finrota.api_key"], SecretKey: s["finrota.secret_key"]}
-	if c.sandbox != nil {
-		base, creds = c.sandbox.FinrotaURL, c.sandbox.finrotaCreds()
-	}
 	if base == "" || creds.APIKey == "" || creds.SecretKey == "" {
 		return nil, fmt.Errorf("finrota: %w", ErrNotConfigured)
 	}
@@ -63,9 +57,6 @@ func (c *Connector) Garanti(ctx context.Context) (*garanti.Client, garanti.AppCr
 		return nil, garanti.AppCredentials{}, err
 	}
 	base := s["garanti.base_url"]
-	if c.sandbox != nil {
-		base = c.sandbox.GarantiURL
-	}
 	if base == "" {
 		return nil, garanti.AppCredentials{}, fmt.Errorf("garanti: %w", ErrNotConfigured)
 	}
@@ -90,9 +81,6 @@ func (c *Connector) VakifBank(ctx context.Context) (*vakifbank.Client, error) {
 	creds := vakifbank.Credentials{
 		ClientID: s["vakifbank.client_id"], ClientSecret: s["vakifbank.client_secret"],
 		ConsentID: s["vakifbank.consent_id"], Resource: s["vakifbank.resource"],
-	}
-	if c.sandbox != nil {
-		base, creds = c.sandbox.VakifBankURL, c.sandbox.vakifbankCreds()
 	}
 	if creds.Resource == "" {
 		creds.Resource = "production"

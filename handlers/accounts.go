@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -25,16 +26,28 @@ func (h *Handler) bankAccountsPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.BankAccountsPage(accounts, canSync))
 }
 
+// knownAccountsKey is the setting that lists accounts the bank is known to
+// hold ("number (currency)", comma separated), offered on the account
+// form: the sandbox fills it with the fake bank's test accounts.
+const knownAccountsKey = "vakifbank.known_accounts"
+
 func (h *Handler) newBankAccountPage(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, views.NewBankAccountPage(views.BankAccountForm{Currency: "TRY", Sandbox: h.sandboxAccounts()}))
+	h.render(w, r, http.StatusOK, views.NewBankAccountPage(h.withKnown(r.Context(), views.BankAccountForm{Currency: "TRY"})))
 }
 
-// sandboxAccounts names the accounts the fake bank knows, in sandbox mode.
-func (h *Handler) sandboxAccounts() []string {
-	if sb := h.conn.Sandbox(); sb != nil {
-		return sb.VakifBankAccounts()
+// knownAccounts reads the accounts the form suggests from the settings.
+func (h *Handler) knownAccounts(ctx context.Context) ([]string, error) {
+	s, err := h.store.Settings(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	var out []string
+	for a := range strings.SplitSeq(s[knownAccountsKey], ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // createBankAccount registers an account and fetches its recent history in
@@ -64,13 +77,13 @@ func (h *Handler) createBankAccount(w http.ResponseWriter, r *http.Request) {
 		form.Errors["currency"] = lang.T("valid.bankacct.currency")
 	}
 	if len(form.Errors) > 0 {
-		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(withSandbox(form, h.sandboxAccounts())))
+		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(h.withKnown(ctx, form)))
 		return
 	}
 	a, err := h.store.CreateBankAccount(ctx, store.NewBankAccount{Number: number, Name: form.Name, Currency: form.Currency, CreatedBy: admin.ID})
 	if errors.Is(err, store.ErrConflict) {
 		form.Errors["number"] = lang.T("valid.bankacct.number.taken")
-		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(withSandbox(form, h.sandboxAccounts())))
+		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(h.withKnown(ctx, form)))
 		return
 	}
 	if err != nil {
@@ -158,7 +171,13 @@ func (h *Handler) syncBankAccount(w http.ResponseWriter, r *http.Request) {
 	h.redirect(w, r, back)
 }
 
-func withSandbox(f views.BankAccountForm, accounts []string) views.BankAccountForm {
-	f.Sandbox = accounts
+// withKnown adds the accounts the form suggests, read from the settings;
+// without them the form still works, so a failed read only loses the hint.
+func (h *Handler) withKnown(ctx context.Context, f views.BankAccountForm) views.BankAccountForm {
+	known, err := h.knownAccounts(ctx)
+	if err != nil {
+		h.log.Error("new bank account: known accounts", "request_id", requestID(ctx), "err", err)
+	}
+	f.Known = known
 	return f
 }

@@ -202,11 +202,14 @@ func TestEveryBankCodeExplained(t *testing.T) {
 	}
 }
 
+// TestNewBankAccountNamesTheSandboxAccounts: the form suggests the
+// accounts the known-accounts setting lists, which the sandbox fills with
+// the fake bank's test accounts.
 func TestNewBankAccountNamesTheSandboxAccounts(t *testing.T) {
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	resp, doc := e.get(admin, "/movements/accounts/new", "Accept-Language", "en")
-	got := testID(doc, "sandbox-accounts")
+	got := testID(doc, "known-accounts")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(got, vakifbanktest.SandboxAccountTRY+" (TL)") || strings.Contains(got, vakifbanktest.OtherAccount) {
 		t.Fatalf("sandbox hint %q (status %d)", got, resp.StatusCode)
 	}

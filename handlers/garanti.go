@@ -94,27 +94,17 @@ func (h *Handler) garantiClient(ctx context.Context) (*garanti.Client, bool, err
 // garantiClient does: whether the application has a base URL and the
 // credentials to create consents.
 func (h *Handler) garantiConfigured(s map[string]string) bool {
-	base := s[garantiBaseURL]
-	if sb := h.conn.Sandbox(); sb != nil {
-		base = sb.GarantiURL
-	}
-	return base != "" && s[garantiClientID] != "" && s[garantiClientSecret] != "" && s[garantiPortal] != ""
+	return s[garantiBaseURL] != "" && s[garantiClientID] != "" && s[garantiClientSecret] != "" && s[garantiPortal] != ""
 }
 
 // garantiBase is the address the bank's links must point at: the
-// configured base URL (or the sandbox fake). A link elsewhere is not followed.
+// configured base URL. A link elsewhere is not followed.
 func (h *Handler) garantiBase(ctx context.Context) (*url.URL, error) {
-	raw := ""
-	if sb := h.conn.Sandbox(); sb != nil {
-		raw = sb.GarantiURL
-	} else {
-		s, err := h.store.Settings(ctx)
-		if err != nil {
-			return nil, err
-		}
-		raw = s[garantiBaseURL]
+	s, err := h.store.Settings(ctx)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(raw)
+	u, err := url.Parse(s[garantiBaseURL])
 	if err != nil || u.Hostname() == "" {
 		return nil, errors.New("garanti: no base URL")
 	}

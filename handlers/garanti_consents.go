@@ -177,21 +177,15 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	verifier, challenge := garanti.NewPKCE()
 	state := garanti.NewState()
 	cc, err := cl.CreateConsent(ctx, req, state, challenge)
-	if garanti.IsUnauthorized(err) && h.cfg.Sandbox {
-		// The sandbox bank forgets registrations when the product restarts:
-		// an admin's request registers again under the same company name
-		// and retries once. Registering rewrites the admin-only settings,
-		// so an operator is asked to fetch an admin instead.
-		if currentUser(ctx).Role.AtLeast(store.RoleAdmin) {
-			if cl, err = h.reregister(r); err == nil {
-				cc, err = cl.CreateConsent(ctx, req, state, challenge)
-			}
-		} else {
-			h.log.Warn("create consent: sandbox bank forgot the registration", "request_id", requestID(ctx), "err", err)
-			f.Error = lang.T("garanti.setup.reregister.ask")
-			h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
-			return
-		}
+	if garanti.IsUnauthorized(err) && !currentUser(ctx).Role.AtLeast(store.RoleAdmin) {
+		// The bank refused the application's credentials. Correcting them
+		// or registering the application again is an admin's task (the
+		// setup page is admin-only), so an operator is asked to fetch one;
+		// an admin gets the bank's reason and a link to the setup page.
+		h.log.Warn("create consent: the bank refused the application's credentials", "request_id", requestID(ctx), "err", err)
+		f.Error = lang.T("garanti.setup.reregister.ask")
+		h.render(w, r, http.StatusBadGateway, views.ConsentFormPage(f))
+		return
 	}
 	if err != nil {
 		h.log.Warn("create consent", "request_id", requestID(ctx), "err", err)
@@ -264,24 +258,6 @@ func (h *Handler) checkRenews(ctx context.Context, lang i18n.Lang, f *views.Cons
 	f.Errors["renews"] = lang.T("garanti.consent.renews.invalid")
 	f.RenewsID = 0
 	return nil
-}
-
-// reregister registers the application again (sandbox only) and returns a
-// client with the new credentials.
-func (h *Handler) reregister(r *http.Request) (*garanti.Client, error) {
-	s, err := h.store.Settings(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	company := s[garantiCompany]
-	if company == "" {
-		company = s[garantiTPPName]
-	}
-	if _, err := h.register(r.Context(), company, s[garantiPortal]); err != nil {
-		return nil, err
-	}
-	cl, _, err := h.conn.Garanti(r.Context())
-	return cl, err
 }
 
 // loadConsent reads the consent named in the path, answering 404 itself.

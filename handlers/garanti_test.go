@@ -16,6 +16,7 @@ import (
 	"kasa/i18n"
 	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
+	"kasa/sandbox"
 	"kasa/store"
 )
 
@@ -347,17 +348,49 @@ func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
 	}
 }
 
-func TestSandboxRegistersAgainWhenTheBankForgot(t *testing.T) {
+// TestSandboxBankKeepsTheRegistrationAcrossARestart: as the real bank
+// does, the sandbox's bank still knows the application after the product
+// (and so the fake) restarted: a consent is created with the stored client,
+// without registering again.
+func TestSandboxBankKeepsTheRegistrationAcrossARestart(t *testing.T) {
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
-	// As after a restart of the sandbox: the stored client is unknown to the bank.
-	if err := e.st.PutSettings(context.Background(), 0, map[string]string{"garanti.client_id": "forgotten", "garanti.client_secret": "x"}); err != nil {
+	before, _ := e.st.Settings(context.Background())
+	restarted, err := sandbox.Start(context.Background(), e.st, sandbox.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := restarted.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	e.sandbox = restarted
 	startConsent(t, e, admin, consentForm(5))
 	regs := e.sandbox.Garanti.Registrations()
 	s, _ := e.st.Settings(context.Background())
-	if len(regs) != 2 || s["garanti.client_id"] != regs[1].ClientID || regs[1].CompanyName != "Kasa A.Ş." {
-		t.Fatalf("registrations %+v, stored client %q", regs, s["garanti.client_id"])
+	if len(regs) != 1 || regs[0].ClientID != before["garanti.client_id"] || s["garanti.client_id"] != before["garanti.client_id"] {
+		t.Fatalf("registrations %+v, stored client %q, before %q", regs, s["garanti.client_id"], before["garanti.client_id"])
+	}
+}
+
+// TestRefusedCredentialsSendTheAdminToSetup: when the bank refuses the
+// stored client, an admin sees why and the way to the setup page; nothing
+// registers the application again behind the admin's back (that would end
+// the consents given to the old client).
+func TestRefusedCredentialsSendTheAdminToSetup(t *testing.T) {
+	e := newTestEnv(t)
+	admin := registerGaranti(t, e)
+	if err := e.st.PutSettings(context.Background(), 0, map[string]string{"garanti.client_id": "forgotten", "garanti.client_secret": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, doc := e.postForm(admin, "/consents", consentForm(5), "Accept-Language", "en")
+	if resp.StatusCode != http.StatusBadGateway || testID(doc, "consent-error") == "" ||
+		doc.Find(`a[href="/consents/setup"]`).Length() == 0 || doc.Find("#f-frequency").AttrOr("value", "") != "5" {
+		t.Fatalf("admin: %d %q", resp.StatusCode, testID(doc, "consent-error"))
+	}
+	s, _ := e.st.Settings(context.Background())
+	if n := len(e.sandbox.Garanti.Registrations()); n != 1 || s["garanti.client_id"] != "forgotten" {
+		t.Fatalf("registered again: %d registrations, client %q", n, s["garanti.client_id"])
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"kasa/connect"
 	"kasa/providers/apicall"
 	"kasa/queue"
+	"kasa/sandbox"
 	"kasa/static"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -37,7 +38,7 @@ type testEnv struct {
 	sessions *store.SessionStore
 	h        *Handler
 	srv      *httptest.Server
-	sandbox  *connect.Sandbox
+	sandbox  *sandbox.Sandbox
 	conn     *connect.Connector
 	metrics  *Metrics
 	now      *clocktest.Clock
@@ -65,7 +66,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sandbox, err = connect.StartSandbox()
+	e.sandbox, err = sandbox.Start(context.Background(), e.st, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Cleanup(e.srv.Close)
 
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &apicall.Transport{Recorder: CallRecorder(e.st, e.metrics, nil)}}
-	e.conn = connect.New(e.st, hc, e.sandbox, e.srv.URL)
+	e.conn = connect.New(e.st, hc, e.srv.URL)
 
 	kasa, err := app.New(app.Deps{Store: e.st, Sessions: e.sessions, Connect: e.conn, Logger: quiet, APILogRetention: time.Hour, Now: e.now.Now})
 	if err != nil {

@@ -74,7 +74,7 @@ func TestSignedInPagesCostTwoQueries(t *testing.T) {
 	}
 	defer closeOrFail(t, st)
 	sessions, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Idle: time.Hour, Absolute: time.Hour})
-	conn := connect.New(st, http.DefaultClient, nil, "http://kasa.test")
+	conn := connect.New(st, http.DefaultClient, "http://kasa.test")
 	h := New(Config{PublicURL: &url.URL{Scheme: "http", Host: "kasa.test"}}, Deps{Store: st, Sessions: sessions, Assets: static.New(), Logger: quiet, Connect: conn})
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -169,7 +169,7 @@ var admin = map[string]Text{
 	"settings.resource":       {"Ortam (sandbox / production)", "Environment (sandbox / production)"},
 	"settings.secret.retype":  {"Güvenlik için gizli değer saklanmadı: diğer alanları düzelttikten sonra yeniden yazın.", "For safety the secret was not kept: type it again once the other fields are correct."},
 	"settings.baseurl":        {"Temel adres", "Base URL"},
-	"settings.sandboxed":      {"Deneme ortamında bu adres yerel sahte sunucuyu gösterir.", "In sandbox mode this address points at the local fake."},
+	"settings.sandboxed":      {"Deneme ortamında ürün her başlangıçta bu ayarları yerel sahte sunuculara yöneltir.", "In sandbox mode the product points these settings at the local fakes at every start."},
 	"jobs.title":              {"Arka plan işleri", "Background jobs"},
 	"jobs.kind":               {"Tür", "Kind"},
 	"jobs.state":              {"Durum", "State"},

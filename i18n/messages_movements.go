@@ -3,7 +3,7 @@ package i18n
 // movements holds the messages of its area of the product: VakıfBank
 // accounts, their movements, and the bank's message codes explained.
 var movements = map[string]Text{
-	"bankacct.sandbox": {"Deneme ortamındaki banka bu hesapları tanır: %s", "In sandbox mode the bank knows these accounts: %s"},
+	"bankacct.known": {"Bankanın bildiği hesaplar: %s", "Accounts the bank is known to hold: %s"},
 	// Accounts.
 	"bankacct.title":          {"VakıfBank hesapları", "VakıfBank accounts"},
 	"bankacct.intro":          {"Hareketleri izlenen hesaplar. Hareketler saatte bir, daha eski bir dönemin hareketleri de bir operatör hareketler sayfasında istediğinde bankadan alınır.", "The accounts whose movements are followed. Movements are fetched from the bank every hour, and for an older period when an operator asks for it on the movements page."},

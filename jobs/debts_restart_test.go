@@ -12,6 +12,7 @@ import (
 	"kasa/jobs"
 	"kasa/providers/apicall"
 	"kasa/providers/finrota"
+	"kasa/sandbox"
 	"kasa/store"
 	"kasa/views"
 )
@@ -21,7 +22,7 @@ import (
 // to it. The fake keeps nothing across a restart; the mirror keeps all.
 func (e *debtEnv) restarted(t *testing.T) *debtEnv {
 	t.Helper()
-	sb, err := connect.StartSandbox()
+	sb, err := sandbox.Start(context.Background(), e.st, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func (e *debtEnv) restarted(t *testing.T) *debtEnv {
 		}
 	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &apicall.Transport{}}
-	return &debtEnv{st: e.st, sb: sb, conn: connect.New(e.st, hc, sb, "")}
+	return &debtEnv{st: e.st, sb: sb, conn: connect.New(e.st, hc, "")}
 }
 
 // TestDebtDeliveryAfterAFakeRestart: the first debt saved after the

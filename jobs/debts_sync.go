@@ -71,9 +71,6 @@ func (w *debtWork) sync(ctx context.Context, j Job) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := w.sandboxRefs(ctx); err != nil {
-		return fail(err)
-	}
 	page, items := max(s.NextPage, 1), s.Items
 	for {
 		fetched := w.now()
@@ -163,27 +160,6 @@ func SyncFailureCode(err error) string {
 // isRetryableSync reports whether a failed sync is worth another attempt.
 func isRetryableSync(err error) bool {
 	return finrota.IsRetryable(err) || errors.Is(err, connect.ErrNotConfigured)
-}
-
-// sandboxRefs copies the fake portal's agents, current accounts and
-// currencies, with names and activity, into the form choices: the real API
-// has no endpoint for them, so outside the sandbox they come from the debts.
-func (w *debtWork) sandboxRefs(ctx context.Context) error {
-	sb := w.conn.Sandbox()
-	if sb == nil || sb.Finrota == nil {
-		return nil
-	}
-	var refs []store.DebtRef
-	for _, a := range sb.Finrota.Agents() {
-		refs = append(refs, store.DebtRef{Kind: store.RefAgent, Code: a.Code, Name: a.Name, Active: a.Active})
-	}
-	for _, a := range sb.Finrota.CurrentAccounts() {
-		refs = append(refs, store.DebtRef{Kind: store.RefAccount, Code: a.ErpCode, Name: a.Name, Active: a.Active})
-	}
-	for _, c := range sb.Finrota.Currencies() {
-		refs = append(refs, store.DebtRef{Kind: store.RefCurrency, Code: c, Active: true})
-	}
-	return w.st.PutDebtRefs(ctx, refs)
 }
 
 // notify asks Finrota to notify every overdue debtor. The call is not

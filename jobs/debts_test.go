@@ -15,6 +15,7 @@ import (
 	"kasa/jobs"
 	"kasa/providers/apicall"
 	"kasa/providers/finrota"
+	"kasa/sandbox"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -23,14 +24,14 @@ import (
 // in the API call log, as in the product.
 type debtEnv struct {
 	st   *store.Store
-	sb   *connect.Sandbox
+	sb   *sandbox.Sandbox
 	conn *connect.Connector
 }
 
 func newDebtEnv(t *testing.T) *debtEnv {
 	t.Helper()
 	st := storetest.New(t)
-	sb, err := connect.StartSandbox()
+	sb, err := sandbox.Start(context.Background(), st, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func newDebtEnv(t *testing.T) *debtEnv {
 		}
 	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &apicall.Transport{Recorder: rec}}
-	return &debtEnv{st: st, sb: sb, conn: connect.New(st, hc, sb, "")}
+	return &debtEnv{st: st, sb: sb, conn: connect.New(st, hc, "")}
 }
 
 func (e *debtEnv) start(t *testing.T) {

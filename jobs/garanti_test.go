@@ -10,6 +10,7 @@ import (
 	"kasa/connect"
 	"kasa/jobs"
 	"kasa/providers/garanti"
+	"kasa/sandbox"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -61,7 +62,7 @@ func TestPlanHGSCalls(t *testing.T) {
 func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
-	sb, err := connect.StartSandbox()
+	sb, err := sandbox.Start(ctx, st, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
+	conn := connect.New(st, http.DefaultClient, "http://127.0.0.1:9")
 	cl, _, err := conn.Garanti(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
-	sb, err := connect.StartSandbox()
+	sb, err := sandbox.Start(ctx, st, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	conn := connect.New(st, http.DefaultClient, sb, "http://127.0.0.1:9")
+	conn := connect.New(st, http.DefaultClient, "http://127.0.0.1:9")
 	day := store.GarantiDay(time.Now())
 	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000002", RawStatus: "B",
 		Status: store.GarantiAwaiting, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),

@@ -33,7 +33,14 @@ func newMovementEnv(t *testing.T) *movementEnv {
 	e.fake = vakifbanktest.New(vakifbanktest.Options{Seed: true, Now: func() time.Time { return e.now }})
 	srv := httptest.NewServer(e.fake)
 	t.Cleanup(srv.Close)
-	conn := connect.New(e.st, &http.Client{Timeout: 30 * time.Second}, &connect.Sandbox{VakifBank: e.fake, VakifBankURL: srv.URL}, "http://kasa.test")
+	// The fake's clock is the test's, so the sandbox's own fakes do not
+	// serve here: the settings point at this one, as an admin's would.
+	if err := e.st.PutSettings(context.Background(), 0, map[string]string{"vakifbank.base_url": srv.URL,
+		"vakifbank.client_id": vakifbanktest.SandboxClientID, "vakifbank.client_secret": vakifbanktest.SandboxClientSecret,
+		"vakifbank.consent_id": vakifbanktest.SandboxConsentID, "vakifbank.resource": vakifbanktest.SandboxResource}); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect.New(e.st, &http.Client{Timeout: 30 * time.Second}, "http://kasa.test")
 	handlers, schedules := jobs.MovementJobs(e.st, conn)
 	if len(schedules) != 1 || schedules[0].Kind != jobs.KindMovementSchedule || schedules[0].Every != jobs.MovementSyncEvery {
 		t.Fatalf("schedules %+v", schedules)

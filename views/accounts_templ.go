@@ -20,7 +20,7 @@ import (
 type BankAccountForm struct {
 	Number, Name, Currency string
 	Errors                 Errors
-	Sandbox                []string // in sandbox mode, the accounts the fake bank knows
+	Known                  []string // accounts the bank is known to hold, as suggestions
 }
 
 func currencyOptions() []Option {
@@ -661,15 +661,15 @@ func NewBankAccountPage(f BankAccountForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if len(f.Sandbox) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<div class=\"flash flash-info\" role=\"status\" data-testid=\"sandbox-accounts\">")
+			if len(f.Known) > 0 {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<div class=\"flash flash-info\" role=\"status\" data-testid=\"known-accounts\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var36 string
-				templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "bankacct.sandbox", strings.Join(f.Sandbox, ", ")))
+				templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "bankacct.known", strings.Join(f.Known, ", ")))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/accounts.templ`, Line: 154, Col: 138}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/accounts.templ`, Line: 154, Col: 132}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 				if templ_7745c5c3_Err != nil {

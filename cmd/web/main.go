@@ -32,6 +32,7 @@ import (
 	"kasa/pglocal"
 	"kasa/providers/apicall"
 	"kasa/queue"
+	"kasa/sandbox"
 	"kasa/static"
 	"kasa/store"
 )
@@ -100,7 +101,7 @@ func run() error {
 	if err := createFirstAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}
-	sandbox, err := sandboxMode(ctx, st, cfg.Sandbox)
+	inSandbox, err := sandboxMode(ctx, st, cfg.Sandbox)
 	if err != nil {
 		return err
 	}
@@ -113,10 +114,13 @@ func run() error {
 	}
 
 	metrics := handlers.NewMetrics()
-	var sb *connect.Sandbox
 	var sandboxLinks []handlers.SandboxLink
-	if sandbox {
-		if sb, err = connect.StartSandboxWith(connect.SandboxOptions{BasePort: cfg.sandboxBase}); err != nil {
+	if inSandbox {
+		// The fakes are started and the settings pointed at them before
+		// anything reads the settings: from here on the product cannot tell
+		// the fakes from the real providers.
+		sb, err := sandbox.Start(ctx, st, sandbox.Options{BasePort: cfg.sandboxBase})
+		if err != nil {
 			return err
 		}
 		defer func() {
@@ -136,7 +140,7 @@ func run() error {
 		Timeout:   60 * time.Second,
 		Transport: &apicall.Transport{Recorder: handlers.CallRecorder(st, metrics, log.Error)},
 	}
-	conn := connect.New(st, providerHTTP, sb, cfg.publicURL.String())
+	conn := connect.New(st, providerHTTP, cfg.publicURL.String())
 
 	kasa, err := app.New(app.Deps{Store: st, Sessions: sessions, Connect: conn, Logger: log, APILogRetention: cfg.APILogRetention})
 	if err != nil {
@@ -155,7 +159,7 @@ func run() error {
 		PublicURL:    cfg.publicURL,
 		TrustProxy:   cfg.TrustProxy,
 		MetricsToken: cfg.MetricsToken,
-		Sandbox:      sandbox,
+		Sandbox:      inSandbox,
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
 		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
@@ -215,7 +219,7 @@ func run() error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.publicURL.String(), "sandbox", sandbox)
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.publicURL.String(), "sandbox", inSandbox)
 
 	select {
 	case err := <-serveErr:
@@ -326,7 +330,8 @@ func createFirstAdmin(ctx context.Context, st *store.Store, cfg config, log *slo
 }
 
 // sandboxMode decides whether the fakes stand in for the providers: forced
-// by SANDBOX=true/false, otherwise on when no provider has a base URL.
+// by SANDBOX=true/false, otherwise on when no provider has a base URL but
+// the ones an earlier sandbox start wrote.
 func sandboxMode(ctx context.Context, st *store.Store, mode string) (bool, error) {
 	switch mode {
 	case "true":
@@ -338,12 +343,7 @@ func sandboxMode(ctx context.Context, st *store.Store, mode string) (bool, error
 	if err != nil {
 		return false, err
 	}
-	for _, k := range []string{"finrota.base_url", "garanti.base_url", "vakifbank.base_url"} {
-		if settings[k] != "" {
-			return false, nil
-		}
-	}
-	return true, nil
+	return !sandbox.RealProviders(settings), nil
 }
 
 // fallbackClusterDir is a cluster folder the postgres user can reach, one

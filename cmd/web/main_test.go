@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"kasa/sandbox"
 	"kasa/store/storetest"
 )
 
@@ -28,6 +29,27 @@ func TestSandboxModeFollowsTheConfiguredProviders(t *testing.T) {
 	}
 	if got, _ := sandboxMode(ctx, st, "true"); !got {
 		t.Error("SANDBOX=true is not honoured")
+	}
+}
+
+// TestSandboxModeSurvivesItsOwnSettings: the settings a sandbox start
+// writes do not count as a configured provider, so the next start with
+// SANDBOX=auto is in sandbox mode again.
+func TestSandboxModeSurvivesItsOwnSettings(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx, st, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := st.Settings(ctx); s["finrota.base_url"] != sb.FinrotaURL {
+		t.Fatalf("the sandbox did not write its settings: %q", s["finrota.base_url"])
+	}
+	if got, err := sandboxMode(ctx, st, "auto"); err != nil || !got {
+		t.Fatalf("after a sandbox start, SANDBOX=auto: %v %v", got, err)
 	}
 }
 

@@ -256,3 +256,29 @@ func TestConcurrentConsents(t *testing.T) {
 		t.Fatalf("%d consents", len(seen))
 	}
 }
+
+// TestAddedRegistrationIsKnown: a registration given to a fresh fake (the
+// product's stored client after a restart) works as one the fake made, and
+// only with its own secret.
+func TestAddedRegistrationIsKnown(t *testing.T) {
+	e := newEnv(t)
+	again := newEnv(t)
+	again.fake.AddRegistration(Registration{ClientID: e.clientID, ClientSecret: e.secret, CompanyName: "Kasa A.Ş.", RedirectURIs: []string{redirectURI}})
+	again.fake.AddRegistration(Registration{ClientID: "no-secret"})
+	token := func(id, secret string) int {
+		return again.form("/auth/oauth/v2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
+			"client_secret": {secret}, "redirect_uri": {redirectURI}}).status
+	}
+	if s := token(e.clientID, e.secret); s != 200 {
+		t.Fatalf("the added registration got %d", s)
+	}
+	if s := token(e.clientID, "wrong"); s != 401 {
+		t.Fatalf("a wrong secret got %d", s)
+	}
+	if s := token("no-secret", ""); s == 200 {
+		t.Fatal("a registration without a secret was accepted")
+	}
+	if regs := again.fake.Registrations(); len(regs) != 2 || regs[1].ClientID != e.clientID {
+		t.Fatalf("registrations %+v", regs)
+	}
+}

@@ -95,6 +95,23 @@ func (s *Server) Registrations() []Registration {
 	return out
 }
 
+// AddRegistration accepts a registration the fake did not make itself, as
+// the real bank still knows an application after the product restarts:
+// the sandbox gives a restarted fake the registration the product stored.
+// A registration with an empty client id or secret is ignored.
+func (s *Server) AddRegistration(r Registration) {
+	if r.ClientID == "" || r.ClientSecret == "" {
+		return
+	}
+	r.RedirectURIs = append([]string(nil), r.RedirectURIs...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.regs[r.ClientID]; !ok {
+		s.regOrder = append(s.regOrder, r.ClientID)
+	}
+	s.regs[r.ClientID] = &r
+}
+
 // AddRawTransaction records a row on a tag exactly as given, whatever its
 // debitCreditInd (a value other than A or B included), without moving the
 // balance: a fault switch for a bank that sends a row the product does not

@@ -1,4 +1,4 @@
-package connect
+package sandbox
 
 import (
 	"context"
@@ -9,10 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"kasa/providers/finrota"
 	"kasa/providers/finrota/finrotatest"
 	"kasa/providers/garanti/garantitest"
-	"kasa/providers/vakifbank"
 	"kasa/providers/vakifbank/vakifbanktest"
 )
 
@@ -31,8 +29,8 @@ type Sandbox struct {
 	listeners []net.Listener
 }
 
-// SandboxOptions configure StartSandboxWith.
-type SandboxOptions struct {
+// Options configure StartFakes and Start.
+type Options struct {
 	// BasePort is the first of three consecutive loopback ports for the
 	// fakes: Finrota on BasePort, Garanti BBVA on BasePort+1, VakıfBank on
 	// BasePort+2. Stable ports keep the fakes' pages (fault switches, the
@@ -44,14 +42,11 @@ type SandboxOptions struct {
 // catalogue's "sandbox.link.<Key>" text, Label is for logs.
 type Link struct{ Key, Label, URL string }
 
-// StartSandbox starts the three fakes with their seeded data on random
-// ports, as tests want; see StartSandboxWith.
-func StartSandbox() (*Sandbox, error) { return StartSandboxWith(SandboxOptions{}) }
-
-// StartSandboxWith starts the three fakes with their seeded data. The fake
-// bank's login page shows its test credentials, since only a person trying
-// the sandbox sees it.
-func StartSandboxWith(opts SandboxOptions) (*Sandbox, error) {
+// StartFakes starts the three fakes with their seeded data, without
+// pointing the product at them (Start does both). The fake bank's login
+// page shows its test credentials, since only a person trying the sandbox
+// sees it.
+func StartFakes(opts Options) (*Sandbox, error) {
 	s := &Sandbox{
 		Finrota:   finrotatest.New(finrotatest.Options{Seed: true}),
 		Garanti:   garantitest.New(garantitest.Options{Seed: true, ShowCredentials: true}),
@@ -131,17 +126,6 @@ func (s *Sandbox) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (s *Sandbox) finrotaCreds() finrota.Credentials {
-	return finrota.Credentials{APIKey: finrotatest.SandboxAPIKey, SecretKey: finrotatest.SandboxSecretKey}
-}
-
-func (s *Sandbox) vakifbankCreds() vakifbank.Credentials {
-	return vakifbank.Credentials{
-		ClientID: vakifbanktest.SandboxClientID, ClientSecret: vakifbanktest.SandboxClientSecret,
-		ConsentID: vakifbanktest.SandboxConsentID, Resource: vakifbanktest.SandboxResource,
-	}
 }
 
 // VakifBankAccounts lists the accounts the fake bank holds for the sandbox

@@ -1,4 +1,4 @@
-package connect
+package sandbox
 
 import (
 	"net"
@@ -51,7 +51,7 @@ func portOf(t *testing.T, raw string) int {
 func TestSandboxFakesKeepTheirPortsAcrossRestarts(t *testing.T) {
 	base := freeBase(t)
 	for restart := range 2 {
-		sb, err := StartSandboxWith(SandboxOptions{BasePort: base})
+		sb, err := StartFakes(Options{BasePort: base})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestSandboxFakesKeepTheirPortsAcrossRestarts(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	sb, err := StartSandboxWith(SandboxOptions{BasePort: base})
+	sb, err := StartFakes(Options{BasePort: base})
 	if err != nil {
 		t.Fatalf("a taken port stopped the sandbox: %v", err)
 	}
