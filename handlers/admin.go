@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"kasa/i18n"
@@ -49,9 +48,9 @@ func (h *Handler) jobAction(retry bool) http.HandlerFunc {
 		action, done := "job.cancel", "jobs.cancelled"
 		if retry {
 			action, done = "job.retry", "jobs.retried"
-			err = jobs.Retry(ctx, h.store.DB(), id)
+			err = jobs.RetryBy(ctx, h.store.DB(), currentUser(ctx).ID, id)
 		} else {
-			err = jobs.Cancel(ctx, h.store.DB(), id)
+			err = jobs.CancelBy(ctx, h.store.DB(), currentUser(ctx).ID, id)
 		}
 		switch {
 		case errors.Is(err, jobs.ErrNotFound):
@@ -65,7 +64,6 @@ func (h *Handler) jobAction(retry bool) http.HandlerFunc {
 			h.serverError(w, r, errorf(action, err))
 			return
 		default:
-			h.audit(ctx, currentUser(ctx).ID, action, "job:"+strconv.FormatInt(id, 10), nil)
 			if retry {
 				h.kick()
 			}

@@ -55,11 +55,6 @@ func (a AuditRecord) write(ctx context.Context, q sqlx.ExecerContext) error {
 	return Audit(ctx, q, a.By, a.Action, a.Subject, a.Details)
 }
 
-// Audit records an action outside a transaction.
-func (s *Store) Audit(ctx context.Context, userID int64, action, subject string, details any) error {
-	return Audit(ctx, s.db, userID, action, subject, details)
-}
-
 // AuditTrail returns the entries about subject, newest first.
 func (s *Store) AuditTrail(ctx context.Context, subject string, limit int) ([]AuditEntry, error) {
 	var es []AuditEntry
