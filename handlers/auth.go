@@ -254,7 +254,6 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("setup", err))
 		return
 	}
-	h.audit(ctx, user.ID, "user.setup", userSubject(user.ID), map[string]any{"email": user.Email})
 	if err := h.signIn(w, r, user); err != nil {
 		h.serverError(w, r, errorf("setup", err))
 		return

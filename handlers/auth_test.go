@@ -58,7 +58,7 @@ func TestLoginRejectsWrongCredentialsWithOneMessage(t *testing.T) {
 	e := newTestEnv(t)
 	e.createUser("mehmet@kasa.test", store.RoleViewer)
 	disabled := e.createUser("gone@kasa.test", store.RoleViewer)
-	if err := e.st.SetUserDisabled(context.Background(), disabled.ID, true); err != nil {
+	if err := e.st.SetUserDisabled(context.Background(), 0, disabled.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	cases := map[string]url.Values{

@@ -287,7 +287,7 @@ func TestUserAdministration(t *testing.T) {
 	if tp := testID(doc, "temp-password"); len(tp) != 16 || tp == temp {
 		t.Errorf("reset password %q", tp)
 	}
-	trail, _ := e.st.AuditTrail(ctx, userSubject(op.ID), 10)
+	trail, _ := e.st.AuditTrail(ctx, store.UserSubject(op.ID), 10)
 	if len(trail) < 4 {
 		t.Errorf("audit trail has %d entries", len(trail))
 	}

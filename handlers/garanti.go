@@ -266,10 +266,10 @@ func (h *Handler) register(ctx context.Context, company, portal string) (map[str
 	if u := currentUser(ctx); u != nil {
 		by = u.ID
 	}
-	if err := h.store.PutSettings(ctx, by, values); err != nil {
+	if err := h.store.ChangeSettings(ctx, values, store.AuditRecord{By: by, Action: "garanti.register", Subject: "settings",
+		Details: map[string]any{"clientId": id, "company": company}}); err != nil {
 		return nil, err
 	}
-	h.audit(ctx, by, "garanti.register", "settings", map[string]any{"clientId": id, "company": company})
 	return values, nil
 }
 
@@ -309,11 +309,11 @@ func (h *Handler) garantiCredentials(w http.ResponseWriter, r *http.Request) {
 		values[garantiClientSecret] = secret
 	}
 	admin := currentUser(ctx)
-	if err := h.store.PutSettings(ctx, admin.ID, values); err != nil {
+	if err := h.store.ChangeSettings(ctx, values, store.AuditRecord{By: admin.ID, Action: "garanti.credentials", Subject: "settings",
+		Details: map[string]any{"clientId": v.ClientID}}); err != nil {
 		h.serverError(w, r, errorf("garanti credentials", err))
 		return
 	}
-	h.audit(ctx, admin.ID, "garanti.credentials", "settings", map[string]any{"clientId": v.ClientID})
 	h.flash(w, r, "success", lang.T("settings.saved"))
 	h.redirect(w, r, "/consents/setup")
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,15 +43,6 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	w.WriteHeader(status)
 	if _, err := buf.WriteTo(w); err != nil {
 		h.log.Debug("write response", "request_id", requestID(r.Context()), "err", err)
-	}
-}
-
-// audit records an action whose change is already saved. A failed audit
-// write cannot undo the change, so it is logged with the request id, which
-// lets the gap in the trail be found.
-func (h *Handler) audit(ctx context.Context, userID int64, action, subject string, details any) {
-	if err := h.store.Audit(ctx, userID, action, subject, details); err != nil {
-		h.log.Error("audit", "request_id", requestID(ctx), "action", action, "subject", subject, "err", err)
 	}
 }
 

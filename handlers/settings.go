@@ -127,7 +127,6 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 	changes := map[string]string{}
 	errs := views.Errors{}
 	shown := visibleSettings(current)
-	var changed []string
 	for _, g := range SettingGroups {
 		for _, f := range g.Fields {
 			v := strings.TrimSpace(r.PostFormValue(f.Key))
@@ -145,7 +144,6 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			}
 			if current[f.Key] != v {
 				changes[f.Key] = v
-				changed = append(changed, f.Key)
 			}
 		}
 	}
@@ -164,22 +162,11 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	admin := currentUser(ctx)
-	if len(changes) > 0 {
-		if err := h.store.PutSettings(ctx, admin.ID, changes); err != nil {
-			h.serverError(w, r, errorf("save settings", err))
-			return
-		}
-		// A token obtained with the old credentials or from the old address
-		// must not be used with the new ones.
-		for _, k := range changed {
-			provider, _, _ := strings.Cut(k, ".")
-			if err := h.store.DeleteTokens(ctx, provider); err != nil {
-				h.serverError(w, r, errorf("save settings", err))
-				return
-			}
-		}
-		// The audit names the keys only: the values may be secrets.
-		h.audit(ctx, admin.ID, "settings.update", "settings", map[string]any{"keys": changed})
+	// The tokens of a provider whose settings changed are dropped and the
+	// change is audited by key, in the same transaction.
+	if err := h.store.UpdateSettings(ctx, admin.ID, changes); err != nil {
+		h.serverError(w, r, errorf("save settings", err))
+		return
 	}
 	h.flash(w, r, "success", lang.T("settings.saved"))
 	h.redirect(w, r, "/settings")

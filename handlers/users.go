@@ -12,8 +12,6 @@ import (
 	"kasa/views"
 )
 
-func userSubject(id int64) string { return fmt.Sprintf("user:%d", id) }
-
 func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request) {
 	users, err := h.store.ListUsers(r.Context())
 	if err != nil {
@@ -54,7 +52,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create user", err))
 		return
 	}
-	u, err := h.store.CreateUser(ctx, store.NewUser{Email: form.Email, Name: form.Name, Role: form.Role, PasswordHash: hash, MustChangePassword: true})
+	u, err := h.store.CreateUser(ctx, store.NewUser{Email: form.Email, Name: form.Name, Role: form.Role, PasswordHash: hash, MustChangePassword: true, CreatedBy: admin.ID})
 	if errors.Is(err, store.ErrConflict) {
 		form.Errors["email"] = lang.T("valid.email.taken")
 		h.render(w, r, http.StatusUnprocessableEntity, views.NewUserPage(form))
@@ -64,7 +62,6 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create user", err))
 		return
 	}
-	h.audit(ctx, admin.ID, "user.create", userSubject(u.ID), map[string]any{"email": u.Email, "role": u.Role})
 	h.render(w, r, http.StatusOK, views.TempPasswordPage(u, temp, lang.T("users.create.done", u.Email)))
 }
 
@@ -83,7 +80,7 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("user", err))
 		return
 	}
-	trail, err := h.store.AuditTrail(r.Context(), userSubject(id), 50)
+	trail, err := h.store.AuditTrail(r.Context(), store.UserSubject(id), 50)
 	if err != nil {
 		h.serverError(w, r, errorf("user", err))
 		return
@@ -121,7 +118,6 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 			return
 		}
 		var msg string
-		details := map[string]any{}
 		switch action {
 		case "role":
 			role := store.Role(r.PostFormValue("role"))
@@ -130,14 +126,13 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 				h.redirect(w, r, back)
 				return
 			}
-			err = h.store.SetUserRole(ctx, id, role)
-			details["from"], details["to"] = target.Role, role
+			err = h.store.SetUserRole(ctx, admin.ID, id, role)
 			msg = lang.T("users.role.done")
 		case "disable":
-			err = h.store.SetUserDisabled(ctx, id, true)
+			err = h.store.SetUserDisabled(ctx, admin.ID, id, true)
 			msg = lang.T("users.disable.done")
 		case "enable":
-			err = h.store.SetUserDisabled(ctx, id, false)
+			err = h.store.SetUserDisabled(ctx, admin.ID, id, false)
 			msg = lang.T("users.enable.done")
 		case "reset":
 			temp := temporaryPassword()
@@ -146,11 +141,10 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 				h.serverError(w, r, herr)
 				return
 			}
-			if err := h.store.SetPassword(ctx, id, hash, true, nil); err != nil {
+			if err := h.store.ResetPassword(ctx, admin.ID, id, hash); err != nil {
 				h.serverError(w, r, errorf("reset password", err))
 				return
 			}
-			h.audit(ctx, admin.ID, "user.reset_password", userSubject(id), nil)
 			h.render(w, r, http.StatusOK, views.TempPasswordPage(target, temp, lang.T("users.reset.done")))
 			return
 		}
@@ -163,7 +157,6 @@ func (h *Handler) userAction(action string) http.HandlerFunc {
 			h.serverError(w, r, errorf("user "+action, err))
 			return
 		}
-		h.audit(ctx, admin.ID, "user."+action, userSubject(id), details)
 		h.flash(w, r, "success", msg)
 		h.redirect(w, r, back)
 	}
@@ -212,11 +205,10 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.store.SetPassword(ctx, u.ID, hash, false, h.sessions.Hash(h.session(r))); err != nil {
+	if err := h.store.ChangePassword(ctx, u.ID, hash, h.sessions.Hash(h.session(r))); err != nil {
 		h.serverError(w, r, errorf("change password", err))
 		return
 	}
-	h.audit(ctx, u.ID, "user.change_password", userSubject(u.ID), nil)
 	h.flash(w, r, "success", lang.T("account.password.done"))
 	h.redirect(w, r, "/account")
 }

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"kasa/store"
 )
 
 // Filter narrows List. Empty strings match any state or kind; Limit defaults
@@ -98,6 +101,43 @@ func Cancel(ctx context.Context, q sqlx.ExtContext, id int64) error {
 		return fmt.Errorf("jobs: cancel %d: %w", id, err)
 	} else if n == 0 {
 		return stateError(ctx, q, "cancel", id, ErrNotCancellable)
+	}
+	return nil
+}
+
+// RetryBy is Retry asked for by admin by: the job goes back in the queue and
+// "job.retry" is recorded in the same transaction, so the audit entry exists
+// exactly when the retry does.
+func RetryBy(ctx context.Context, db *sqlx.DB, by, id int64) error {
+	return adminAction(ctx, db, by, "job.retry", id, Retry)
+}
+
+// CancelBy is Cancel asked for by admin by, recorded as "job.cancel" in the
+// same transaction.
+func CancelBy(ctx context.Context, db *sqlx.DB, by, id int64) error {
+	return adminAction(ctx, db, by, "job.cancel", id, Cancel)
+}
+
+// JobSubject names a job in the audit log.
+func JobSubject(id int64) string { return "job:" + strconv.FormatInt(id, 10) }
+
+// adminAction runs change on job id and its audit entry in one transaction.
+func adminAction(ctx context.Context, db *sqlx.DB, by int64, action string, id int64, change func(context.Context, sqlx.ExtContext, int64) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("jobs: %s %d: %w", action, id, err)
+	}
+	// After Commit the rollback is a no-op; before it, the error returned
+	// below is the one to report.
+	defer func() { _ = tx.Rollback() }()
+	if err := change(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := store.Audit(ctx, tx, by, action, JobSubject(id), nil); err != nil {
+		return fmt.Errorf("jobs: %s %d: %w", action, id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("jobs: %s %d: commit: %w", action, id, err)
 	}
 	return nil
 }

@@ -96,20 +96,18 @@ func (s *Sandbox) Settings() map[string]string {
 func (s *Sandbox) configure(ctx context.Context, st *store.Store, current map[string]string) error {
 	values := s.Settings()
 	values[baseURLsKey] = strings.Join([]string{s.FinrotaURL, s.GarantiURL, s.VakifBankURL}, " ")
-	if err := st.PutSettings(ctx, 0, values); err != nil {
-		return fmt.Errorf("sandbox: write settings: %w", err)
-	}
-	// As the Settings page does: tokens issued under other settings (by the
-	// fakes of an earlier start) must not be used with the new ones.
-	for _, provider := range []string{"finrota", "vakifbank"} {
-		for k, v := range values {
-			if strings.HasPrefix(k, provider+".") && k != KnownAccountsKey && current[k] != v {
-				if err := st.DeleteTokens(ctx, provider); err != nil {
-					return fmt.Errorf("sandbox: forget %s tokens: %w", provider, err)
-				}
-				break
-			}
+	// Only what differs is written: as on the Settings page, a provider whose
+	// settings change (the fakes of an earlier start had other addresses and
+	// keys) loses the tokens issued under the old ones, and the change is
+	// recorded in the audit trail, by no user.
+	changed := map[string]string{}
+	for k, v := range values {
+		if current[k] != v {
+			changed[k] = v
 		}
+	}
+	if err := st.UpdateSettings(ctx, 0, changed); err != nil {
+		return fmt.Errorf("sandbox: write settings: %w", err)
 	}
 	// The real bank keeps an application's registration across the
 	// product's restarts; a fresh fake learns the one the product stored.

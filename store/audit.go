@@ -30,19 +30,29 @@ func Audit(ctx context.Context, q sqlx.ExecerContext, userID int64, action, subj
 	}
 	b, err := json.Marshal(details)
 	if err != nil {
-		return err
+		return fmt.Errorf("store: audit %s: %w", action, err)
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO audit_log (user_id, action, subject, details) VALUES ($1, $2, $3, $4)`,
 		sql.NullInt64{Int64: userID, Valid: userID != 0}, action, subject, b)
 	if err != nil {
-		return fmt.Errorf("store: audit: %w", err)
+		return fmt.Errorf("store: audit %s: %w", action, err)
 	}
 	return nil
 }
 
-// Audit records an action outside a transaction.
-func (s *Store) Audit(ctx context.Context, userID int64, action, subject string, details any) error {
-	return Audit(ctx, s.db, userID, action, subject, details)
+// AuditRecord is the audit entry a change writes in its own transaction:
+// store methods that take one commit the change and the record together, so
+// neither exists without the other.
+type AuditRecord struct {
+	By      int64  // the acting user; 0 for the system
+	Action  string // e.g. "garanti.register"
+	Subject string // what the action is about, e.g. "settings"
+	Details any    // marshalled to JSON; must not hold secrets
+}
+
+// write records a through q, the change's transaction.
+func (a AuditRecord) write(ctx context.Context, q sqlx.ExecerContext) error {
+	return Audit(ctx, q, a.By, a.Action, a.Subject, a.Details)
 }
 
 // AuditTrail returns the entries about subject, newest first.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,19 +32,75 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
-// PutSettings encrypts and stores values in one transaction; by is the
-// admin making the change (0 for the system).
+// PutSettings encrypts and stores values in one transaction, without an
+// audit entry: for the system's own writes (by is 0) and for tests. A
+// person's change goes through ChangeSettings or UpdateSettings, which
+// record it.
 func (s *Store) PutSettings(ctx context.Context, by int64, values map[string]string) error {
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
-		for k, v := range values {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value_enc, updated_by, updated_at) VALUES ($1, $2, $3, now())
-				ON CONFLICT (key) DO UPDATE SET value_enc = EXCLUDED.value_enc, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-				k, s.keys.Encrypt([]byte(v)), sql.NullInt64{Int64: by, Valid: by != 0}); err != nil {
-				return fmt.Errorf("store: put setting %s: %w", k, err)
+		return s.putSettings(ctx, tx, by, values)
+	})
+}
+
+// ChangeSettings encrypts and stores values as changed by rec.By, and writes
+// rec in the same transaction: the audit entry exists exactly when the
+// change does. rec.Details must not hold the values when they may be secret.
+func (s *Store) ChangeSettings(ctx context.Context, values map[string]string, rec AuditRecord) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.putSettings(ctx, tx, rec.By, values); err != nil {
+			return err
+		}
+		return rec.write(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: change settings (%s): %w", rec.Action, err)
+	}
+	return nil
+}
+
+// UpdateSettings stores an admin's changes to the settings. A token obtained
+// with a provider's old credentials or from its old address must not be used
+// with the new ones, so every provider whose setting changed ("provider.key")
+// loses its tokens. The change is recorded as "settings.update" naming the
+// changed keys, never their values (they may be secrets). All of it commits
+// in one transaction.
+func (s *Store) UpdateSettings(ctx context.Context, by int64, changes map[string]string) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(changes))
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.putSettings(ctx, tx, by, changes); err != nil {
+			return err
+		}
+		providers := map[string]bool{}
+		for _, k := range keys {
+			provider, _, _ := strings.Cut(k, ".")
+			if providers[provider] {
+				continue
+			}
+			providers[provider] = true
+			if err := deleteTokens(ctx, tx, provider); err != nil {
+				return err
 			}
 		}
-		return nil
+		return Audit(ctx, tx, by, "settings.update", "settings", map[string]any{"keys": keys})
 	})
+	if err != nil {
+		return fmt.Errorf("store: update settings: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) putSettings(ctx context.Context, tx *sqlx.Tx, by int64, values map[string]string) error {
+	for k, v := range values {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value_enc, updated_by, updated_at) VALUES ($1, $2, $3, now())
+			ON CONFLICT (key) DO UPDATE SET value_enc = EXCLUDED.value_enc, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+			k, s.keys.Encrypt([]byte(v)), sql.NullInt64{Int64: by, Valid: by != 0}); err != nil {
+			return fmt.Errorf("store: put setting %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // SeedSettings stores the values whose keys have no setting yet; settings an
@@ -165,10 +224,12 @@ func (s *Store) RenewToken(ctx context.Context, key, stale string, margin time.D
 	return value, expiry, nil
 }
 
-// DeleteTokens forgets the tokens whose key is key or starts with key+":"
+// deleteTokens forgets the tokens whose key is key or starts with key+":"
 // (a provider's tokens, per consent where it has several), so that changed
 // credentials or a changed base URL are used from the next call on.
-func (s *Store) DeleteTokens(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM provider_tokens WHERE key = $1 OR key LIKE $2`, key, escapeLike(key)+":%")
-	return err
+func deleteTokens(ctx context.Context, q sqlx.ExecerContext, key string) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM provider_tokens WHERE key = $1 OR key LIKE $2`, key, escapeLike(key)+":%"); err != nil {
+		return fmt.Errorf("store: delete tokens %s: %w", key, err)
+	}
+	return nil
 }

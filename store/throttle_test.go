@@ -128,7 +128,7 @@ func TestPasswordResetClearsSignInFailures(t *testing.T) {
 	if _, block, _ := st.BeginLogin(ctx, "can@kasa.test", "a", testLimits); block != store.LoginPairLocked {
 		t.Fatalf("not locked: %v", block)
 	}
-	if err := st.SetPassword(ctx, u.ID, "y", true, nil); err != nil {
+	if err := st.ResetPassword(ctx, 0, u.ID, "y"); err != nil {
 		t.Fatal(err)
 	}
 	if wait, block, _ := st.BeginLogin(ctx, "can@kasa.test", "a", testLimits); block != store.LoginAllowed {

@@ -72,18 +72,35 @@ type NewUser struct {
 	Role                      Role
 	Language                  string
 	MustChangePassword        bool
+	CreatedBy                 int64 // the admin adding the user, for the audit log; 0 for the system
 }
+
+// UserSubject names a user in the audit log.
+func UserSubject(id int64) string { return fmt.Sprintf("user:%d", id) }
 
 const userColumns = `id, email, name, password_hash, role, language, disabled_at, failed_logins, locked_until, must_change_password, created_at, updated_at`
 
-// CreateUser adds a user; ErrConflict when the email is taken.
+// CreateUser adds a user and records "user.create" by n.CreatedBy in the
+// same transaction; ErrConflict when the email is taken.
 func (s *Store) CreateUser(ctx context.Context, n NewUser) (User, error) {
-	return createUser(ctx, s.db, n)
+	var u User
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if u, err = createUser(ctx, tx, n); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, n.CreatedBy, "user.create", UserSubject(u.ID), map[string]any{"email": u.Email, "role": u.Role})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	return u, nil
 }
 
 // CreateFirstAdmin adds the first user, an admin, only while there is no
 // user at all; ErrConflict otherwise. Two instances racing at first start
-// create one admin between them.
+// create one admin between them. The new admin is recorded as having set
+// the product up ("user.setup"), in the same transaction.
 func (s *Store) CreateFirstAdmin(ctx context.Context, n NewUser) (User, error) {
 	var u User
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -99,8 +116,10 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, n NewUser) (User, error) {
 		}
 		n.Role = RoleAdmin
 		var err error
-		u, err = createUser(ctx, tx, n)
-		return err
+		if u, err = createUser(ctx, tx, n); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, u.ID, "user.setup", UserSubject(u.ID), map[string]any{"email": u.Email})
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: create first admin: %w", err)
@@ -147,39 +166,69 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return us, err
 }
 
-// SetUserRole changes a user's role; ErrLastAdmin when it would demote the
-// last active admin.
-func (s *Store) SetUserRole(ctx context.Context, id int64, role Role) error {
-	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+// SetUserRole changes a user's role and records "user.role" (from, to) by
+// admin by in the same transaction; ErrLastAdmin when it would demote the
+// last active admin, ErrNotFound when there is no such user.
+func (s *Store) SetUserRole(ctx context.Context, by, id int64, role Role) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if role != RoleAdmin {
+			// First, as every guarded change does: it locks the admin rows,
+			// so two demotions wait for each other instead of deadlocking.
 			if err := guardLastAdmin(ctx, tx, id); err != nil {
 				return err
 			}
 		}
-		return execOne(ctx, tx, `UPDATE users SET role = $2, updated_at = now() WHERE id = $1`, id, role)
+		var from Role
+		if err := tx.GetContext(ctx, &from, `SELECT role FROM users WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return notFound(err)
+		}
+		if err := execOne(ctx, tx, `UPDATE users SET role = $2, updated_at = now() WHERE id = $1`, id, role); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, by, "user.role", UserSubject(id), map[string]any{"from": from, "to": role})
 	})
+	if err != nil {
+		return fmt.Errorf("store: set user %d role: %w", id, err)
+	}
+	return nil
 }
 
-// SetUserDisabled disables or enables a user. Disabling ends the user's
-// sessions; ErrLastAdmin when it would disable the last active admin.
-func (s *Store) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
-	return s.InTx(ctx, func(tx *sqlx.Tx) error {
-		if !disabled {
-			if err := execOne(ctx, tx, `UPDATE users SET disabled_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
-				return err
-			}
-			// Re-enabling gives the user a fresh start at signing in.
-			return clearLoginFailures(ctx, tx, id)
-		}
-		if err := guardLastAdmin(ctx, tx, id); err != nil {
+// SetUserDisabled disables or enables a user and records "user.disable" or
+// "user.enable" by admin by in the same transaction. Disabling ends the
+// user's sessions; ErrLastAdmin when it would disable the last active admin.
+func (s *Store) SetUserDisabled(ctx context.Context, by, id int64, disabled bool) error {
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := setUserDisabled(ctx, tx, id, disabled); err != nil {
 			return err
 		}
-		if err := execOne(ctx, tx, `UPDATE users SET disabled_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id)
-		return err
+		return Audit(ctx, tx, by, action, UserSubject(id), nil)
 	})
+	if err != nil {
+		return fmt.Errorf("store: %s %d: %w", action, id, err)
+	}
+	return nil
+}
+
+func setUserDisabled(ctx context.Context, tx *sqlx.Tx, id int64, disabled bool) error {
+	if !disabled {
+		if err := execOne(ctx, tx, `UPDATE users SET disabled_at = NULL, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id); err != nil {
+			return err
+		}
+		// Re-enabling gives the user a fresh start at signing in.
+		return clearLoginFailures(ctx, tx, id)
+	}
+	if err := guardLastAdmin(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := execOne(ctx, tx, `UPDATE users SET disabled_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id)
+	return err
 }
 
 // guardLastAdmin fails when user id is the only active admin. The admin rows
@@ -195,21 +244,51 @@ func guardLastAdmin(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	return nil
 }
 
-// SetPassword stores a new password hash and ends every session of the user
-// except keepSession (the session hash of the caller, or nil).
-func (s *Store) SetPassword(ctx context.Context, id int64, hash string, mustChange bool, keepSession []byte) error {
-	return s.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := execOne(ctx, tx, `UPDATE users SET password_hash = $2, must_change_password = $3, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id, hash, mustChange); err != nil {
+// ResetPassword gives user id a temporary password (already hashed) that
+// must be changed at the next sign-in, ends all the user's sessions, and
+// records "user.reset_password" by admin by, in one transaction.
+func (s *Store) ResetPassword(ctx context.Context, by, id int64, hash string) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := setPassword(ctx, tx, id, hash, true, nil); err != nil {
 			return err
 		}
-		// A new password (an administrator's reset) ends the delay and the
-		// locks earned by guesses at the old one.
-		if err := clearLoginFailures(ctx, tx, id); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)`, id, keepSession)
-		return err
+		return Audit(ctx, tx, by, "user.reset_password", UserSubject(id), nil)
 	})
+	if err != nil {
+		return fmt.Errorf("store: reset password of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// ChangePassword stores the new password hash a user chose, ends every
+// session of theirs except keepSession (the caller's session hash, or nil),
+// and records "user.change_password" by the user, in one transaction.
+func (s *Store) ChangePassword(ctx context.Context, id int64, hash string, keepSession []byte) error {
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := setPassword(ctx, tx, id, hash, false, keepSession); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, id, "user.change_password", UserSubject(id), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("store: change password of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// setPassword stores a new password hash and ends every session of the user
+// except keepSession.
+func setPassword(ctx context.Context, tx *sqlx.Tx, id int64, hash string, mustChange bool, keepSession []byte) error {
+	if err := execOne(ctx, tx, `UPDATE users SET password_hash = $2, must_change_password = $3, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1`, id, hash, mustChange); err != nil {
+		return err
+	}
+	// A new password (an administrator's reset) ends the delay and the
+	// locks earned by guesses at the old one.
+	if err := clearLoginFailures(ctx, tx, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR id_hash <> $2)`, id, keepSession)
+	return err
 }
 
 // SetUserLanguage stores the user's interface language ("" = from the browser).

@@ -56,16 +56,16 @@ func TestLastAdminCannotBeRemoved(t *testing.T) {
 	ctx := context.Background()
 	a, _ := st.CreateUser(ctx, store.NewUser{Email: "a@kasa.test", PasswordHash: "x", Role: store.RoleAdmin})
 	b, _ := st.CreateUser(ctx, store.NewUser{Email: "b@kasa.test", PasswordHash: "x", Role: store.RoleAdmin})
-	if err := st.SetUserRole(ctx, a.ID, store.RoleViewer); err != nil {
+	if err := st.SetUserRole(ctx, 0, a.ID, store.RoleViewer); err != nil {
 		t.Fatalf("demoting one of two admins: %v", err)
 	}
-	if err := st.SetUserRole(ctx, b.ID, store.RoleOperator); !errors.Is(err, store.ErrLastAdmin) {
+	if err := st.SetUserRole(ctx, 0, b.ID, store.RoleOperator); !errors.Is(err, store.ErrLastAdmin) {
 		t.Fatalf("demoting the last admin: %v", err)
 	}
-	if err := st.SetUserDisabled(ctx, b.ID, true); !errors.Is(err, store.ErrLastAdmin) {
+	if err := st.SetUserDisabled(ctx, 0, b.ID, true); !errors.Is(err, store.ErrLastAdmin) {
 		t.Fatalf("disabling the last admin: %v", err)
 	}
-	if err := st.SetUserRole(ctx, 9999, store.RoleViewer); !errors.Is(err, store.ErrNotFound) {
+	if err := st.SetUserRole(ctx, 0, 9999, store.RoleViewer); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown user: %v", err)
 	}
 }
@@ -80,13 +80,13 @@ func TestDisablingAndPasswordChangeEndSessions(t *testing.T) {
 
 	r := httptestRequestWith(keep)
 	s, _ := ss.Get(r, "kasa_session")
-	if err := st.SetPassword(ctx, u.ID, "new-hash", false, ss.Hash(s)); err != nil {
+	if err := st.ChangePassword(ctx, u.ID, "new-hash", ss.Hash(s)); err != nil {
 		t.Fatal(err)
 	}
 	if load(t, ss, keep) == nil || load(t, ss, other) != nil {
 		t.Fatal("a password change must end the other sessions and keep the caller's")
 	}
-	if err := st.SetUserDisabled(ctx, u.ID, true); err != nil {
+	if err := st.SetUserDisabled(ctx, 0, u.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if load(t, ss, keep) != nil {
