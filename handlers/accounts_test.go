@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/PuerkitoBio/goquery"
 	"strings"
 	"testing"
 
@@ -212,5 +214,31 @@ func TestNewBankAccountNamesTheSandboxAccounts(t *testing.T) {
 	got := testID(doc, "known-accounts")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(got, vakifbanktest.SandboxAccountTRY+" (TL)") || strings.Contains(got, vakifbanktest.OtherAccount) {
 		t.Fatalf("sandbox hint %q (status %d)", got, resp.StatusCode)
+	}
+}
+
+// TestAdminSetsTheAccountsToSuggest: the accounts the new-account form
+// suggests are an ordinary setting an admin edits on the Settings page.
+func TestAdminSetsTheAccountsToSuggest(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	admin, _ := e.login(store.RoleAdmin)
+	_, doc := e.get(admin, "/settings")
+	if doc.Find(`input[name="vakifbank.known_accounts"]`).Length() != 1 {
+		t.Fatal("the Settings page has no field for the accounts to suggest")
+	}
+	form := url.Values{}
+	doc.Find(`form input[name]`).Each(func(_ int, s *goquery.Selection) {
+		if name, _ := s.Attr("name"); name != "" && s.AttrOr("type", "") != "password" {
+			form.Set(name, s.AttrOr("value", ""))
+		}
+	})
+	form.Set("vakifbank.known_accounts", "TR330006100519786457841326")
+	if resp, _ := e.postForm(admin, "/settings", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save settings: %d", resp.StatusCode)
+	}
+	_, doc = e.get(admin, "/movements/accounts/new", "Accept-Language", "en")
+	if got := testID(doc, "known-accounts"); !strings.Contains(got, "TR330006100519786457841326") {
+		t.Errorf("suggestions %q", got)
 	}
 }

@@ -33,6 +33,7 @@ var SettingGroups = []views.SettingGroup{
 		{Key: "vakifbank.client_secret", Label: "settings.clientsecret", Secret: true},
 		{Key: "vakifbank.consent_id", Label: "settings.consentid"},
 		{Key: "vakifbank.resource", Label: "settings.resource"},
+		{Key: "vakifbank.known_accounts", Label: "settings.knownaccounts"},
 	}},
 }
 

@@ -167,6 +167,7 @@ var admin = map[string]Text{
 	"settings.tppname":        {"TPP adı (TPP-Name)", "TPP-Name"},
 	"settings.consentid":      {"İzin kimliği (Consent ID)", "Consent ID"},
 	"settings.resource":       {"Ortam (sandbox / production)", "Environment (sandbox / production)"},
+	"settings.knownaccounts":  {"Önerilecek hesap numaraları (virgülle ayrılmış)", "Account numbers to suggest (comma-separated)"},
 	"settings.secret.retype":  {"Güvenlik için gizli değer saklanmadı: diğer alanları düzelttikten sonra yeniden yazın.", "For safety the secret was not kept: type it again once the other fields are correct."},
 	"settings.baseurl":        {"Temel adres", "Base URL"},
 	"settings.sandboxed":      {"Deneme ortamında ürün her başlangıçta bu ayarları yerel sahte sunuculara yöneltir.", "In sandbox mode the product points these settings at the local fakes at every start."},
