@@ -166,16 +166,6 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// ListDebts returns one page of the debts matching f, in one statement.
-func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
-	q, args := f.pageQuery(nil)
-	page, _, err := q.query(ctx, s.db, f, `WITH`+q.ctes+q.selectSQL("", false), args)
-	if err != nil {
-		return DebtPage{}, fmt.Errorf("store: list debts: %w", err)
-	}
-	return page, nil
-}
-
 func cursorOf(d Debt, sort string) DebtCursor {
 	switch sort {
 	case DebtSortDue:
