@@ -65,7 +65,12 @@ func (h *Handler) renderDebtForm(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (h *Handler) newDebtPage(w http.ResponseWriter, r *http.Request) {
-	code, refs, err := h.store.DebtNewView(r.Context())
+	code, err := h.store.NewErpCode(r.Context())
+	if err != nil {
+		h.serverError(w, r, errorf("new debt", err))
+		return
+	}
+	refs, err := h.store.AllDebtRefs(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("new debt", err))
 		return
@@ -175,7 +180,10 @@ func (h *Handler) editDebtPage(w http.ResponseWriter, r *http.Request) {
 	var d store.Debt
 	var refs []store.DebtRef
 	if !h.loadDebtWith(w, r, "edit debt", func(id int64) (err error) {
-		d, refs, err = h.store.DebtEditView(r.Context(), id)
+		if d, err = h.store.Debt(r.Context(), id); err != nil {
+			return err
+		}
+		refs, err = h.store.AllDebtRefs(r.Context())
 		return err
 	}) {
 		return

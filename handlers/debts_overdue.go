@@ -46,19 +46,21 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // notifyConfirm builds the confirmation: how many debts and agents the send
-// reaches, and today's earlier send if there was one. It reads the overdue
-// page's one statement (with a one-row list): the newest send is today's
-// when any went out today.
+// reaches, and today's earlier send if there was one (the newest send is
+// today's when any went out today).
 func (h *Handler) notifyConfirm(r *http.Request) (views.DebtNotifyConfirmView, error) {
 	today := h.today()
-	f := store.DebtFilter{Today: today, Overdue: true, AtFinrota: true, Reachable: true, Sort: store.DebtSortDue, Limit: 1}
-	p, err := h.store.DebtOverdueView(r.Context(), f, 1)
+	sum, err := h.store.OverdueSummary(r.Context(), today)
 	if err != nil {
 		return views.DebtNotifyConfirmView{}, err
 	}
-	v := views.DebtNotifyConfirmView{Summary: p.Summary}
-	if len(p.Notifications) > 0 && p.Notifications[0].Day.Format(time.DateOnly) == today.Format(time.DateOnly) {
-		n := p.Notifications[0]
+	sends, err := h.store.DebtNotifications(r.Context(), 1)
+	if err != nil {
+		return views.DebtNotifyConfirmView{}, err
+	}
+	v := views.DebtNotifyConfirmView{Summary: sum}
+	if len(sends) > 0 && sends[0].Day.Format(time.DateOnly) == today.Format(time.DateOnly) {
+		n := sends[0]
 		v.Already = &n
 	}
 	return v, nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,18 +16,23 @@ import (
 
 	"github.com/lib/pq"
 
+	"kasa/app"
 	"kasa/connect"
 	"kasa/static"
 	"kasa/store"
 	"kasa/store/storetest"
 )
 
-// statements counts what the product sends to Postgres through the
-// "postgres-counting" driver.
-var statements atomic.Int64
+// statementCounts holds, per database URL, how many statements the
+// "postgres-counting" driver sent there. Each test has a database of its
+// own, so tests that count can run in parallel without seeing each other's
+// statements.
+var statementCounts sync.Map // string → *atomic.Int64
 
 var registerCounting sync.Once
 
+// countingDriver is lib/pq counting every statement sent on its
+// connections, under the connection's URL.
 type countingDriver struct{}
 
 func (countingDriver) Open(name string) (driver.Conn, error) {
@@ -33,7 +40,8 @@ func (countingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return countingConn{c.(pqConn)}, nil
+	n, _ := statementCounts.LoadOrStore(name, new(atomic.Int64))
+	return countingConn{c.(pqConn), n.(*atomic.Int64)}, nil
 }
 
 // pqConn is what lib/pq's connection offers beyond driver.Conn.
@@ -45,62 +53,143 @@ type pqConn interface {
 	driver.ConnPrepareContext
 }
 
-type countingConn struct{ pqConn }
+type countingConn struct {
+	pqConn
+	n *atomic.Int64
+}
 
 func (c countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	statements.Add(1)
+	c.n.Add(1)
 	return c.pqConn.QueryContext(ctx, q, args)
 }
 
 func (c countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	statements.Add(1)
+	c.n.Add(1)
 	return c.pqConn.ExecContext(ctx, q, args)
 }
 
 func (c countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	statements.Add(1)
+	c.n.Add(1)
 	return c.pqConn.PrepareContext(ctx, q)
 }
 
-// TestSignedInPagesCostTwoQueries: a signed-in page costs the session query
-// (which brings the user along) and its own data. The handler runs without
-// a job runner, so only the request's statements are counted.
-func TestSignedInPagesCostTwoQueries(t *testing.T) {
+// countStatements starts counting the statements sent to the database at
+// dsn through the "postgres-counting" driver, and returns the count so far.
+func countStatements(t *testing.T, dsn string) func() int64 {
+	t.Helper()
 	registerCounting.Do(func() { sql.Register("postgres-counting", countingDriver{}) })
-	ctx := context.Background()
-	st, err := store.OpenDriver(ctx, "postgres-counting", storetest.URL(t), storetest.Keyring(t))
+	n := new(atomic.Int64)
+	if _, loaded := statementCounts.LoadOrStore(dsn, n); loaded {
+		t.Fatalf("statements to %s are counted already", dsn)
+	}
+	t.Cleanup(func() { statementCounts.Delete(dsn) })
+	return n.Load
+}
+
+// countingEnv serves the product, without a job runner, over a database of
+// its own whose statements are counted, so only the requests' statements
+// are.
+func countingEnv(t *testing.T) (*testEnv, func() int64) {
+	t.Helper()
+	dsn := storetest.URL(t)
+	count := countStatements(t, dsn)
+	st, err := store.OpenDriver(context.Background(), "postgres-counting", dsn, storetest.Keyring(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeOrFail(t, st)
-	sessions, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Idle: time.Hour, Absolute: time.Hour})
+	t.Cleanup(func() { closeOrFail(t, st) })
+	sessions, err := st.Sessions(store.SessionConfig{Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, Idle: time.Hour, Absolute: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn := connect.New(st, http.DefaultClient, "http://kasa.test")
-	h := New(Config{PublicURL: &url.URL{Scheme: "http", Host: "kasa.test"}}, Deps{Store: st, Sessions: sessions, Assets: static.New(), Logger: quiet, Connect: conn})
+	// No job is worked here: only the requests' statements are counted.
+	kasa, err := app.New(app.Deps{Store: st, Sessions: sessions, Connect: conn, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{PublicURL: &url.URL{Scheme: "http", Host: "kasa.test"}}, Deps{Store: st, Sessions: sessions, Assets: static.New(), Logger: quiet, Connect: conn, App: kasa})
 	srv := httptest.NewServer(h)
-	defer srv.Close()
-	e := &testEnv{t: t, st: st, srv: srv}
-	admin, _ := e.login(store.RoleAdmin)
-	noErr(t, st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "list_debts", Method: "GET", Status: 200}))
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, st: st, srv: srv}, count
+}
 
-	pages := []struct {
-		path   string
-		budget bool // asserted; the others are measured and logged
-	}{
-		{"/", true}, {"/apilog", true}, {"/jobs", true}, {"/users", true}, {"/settings", true}, {"/account", true},
-		{"/movements", true}, {"/movements/accounts", true},
-		{"/consents", true}, {"/hgs", true}, {"/debts", true}, {"/debts/overdue", true},
+// pageStatements fetches each page as c and returns how many statements
+// each cost; a page must answer with one of ok (200 when none is given).
+func pageStatements(e *testEnv, count func() int64, c *http.Client, pages []string, ok ...int) map[string]int64 {
+	e.t.Helper()
+	if len(ok) == 0 {
+		ok = []int{http.StatusOK}
 	}
+	out := map[string]int64{}
 	for _, p := range pages {
-		e.get(admin, p.path) // warm: a first visit may touch the session's last use
-		before := statements.Load()
-		resp, _ := e.get(admin, p.path)
-		n := statements.Load() - before
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: status %d", p.path, resp.StatusCode)
+		e.get(c, p) // warm: a first visit may touch the session's last use
+		before := count()
+		resp, _ := e.get(c, p)
+		out[p] = count() - before
+		good := false
+		for _, s := range ok {
+			good = good || resp.StatusCode == s
 		}
-		t.Logf("%s: %d statements", p.path, n)
-		if p.budget && n > 2 {
-			t.Errorf("%s cost %d statements, want at most 2 (session + page data)", p.path, n)
+		if !good {
+			e.t.Fatalf("%s: status %d", p, resp.StatusCode)
 		}
 	}
+	return out
+}
+
+// sameStatements fails the test unless every page cost as many statements
+// with many rows as with few: no statement is repeated per row.
+func sameStatements(t *testing.T, few, many map[string]int64) {
+	t.Helper()
+	for _, p := range slices.Sorted(maps.Keys(few)) {
+		n := few[p]
+		t.Logf("%s: %d statements", p, n)
+		if many[p] != n {
+			t.Errorf("%s cost %d statements with few rows and %d with many: a statement is repeated per row", p, n, many[p])
+		}
+	}
+}
+
+// TestSignedInPagesCostNoStatementPerRow: a signed-in page's statements
+// (the session's, which brings the user along, and the page's own data) do
+// not grow with the rows it shows: API calls, jobs, users, the audit log,
+// bank accounts and their movements.
+func TestSignedInPagesCostNoStatementPerRow(t *testing.T) {
+	t.Parallel()
+	e, count := countingEnv(t)
+	ctx := context.Background()
+	admin, _ := e.login(store.RoleAdmin)
+	pages := []string{"/", "/apilog", "/jobs", "/users", "/settings", "/account", "/movements", "/movements/accounts",
+		"/consents", "/hgs", "/debts", "/debts/overdue"}
+
+	// Few rows: one of each.
+	noErr(t, e.st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "list_debts", Method: "GET", Status: 200}))
+	var account int64
+	noErr(t, e.st.DB().Get(&account, `INSERT INTO bank_accounts (number, name, currency) VALUES ('00000000000000001', 'Vadesiz', 'TRY') RETURNING id`))
+	seedRows(t, e, account, 1)
+	few := pageStatements(e, count, admin, pages)
+
+	// Many rows of each.
+	for i := range 60 {
+		noErr(t, e.st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "vakifbank", Operation: "movements", Method: "POST",
+			Status: 200 + i%2*300, RequestID: "rq-" + randomSuffix()}))
+	}
+	for range 10 {
+		e.createUser("user-"+randomSuffix()+"@kasa.test", store.RoleViewer)
+	}
+	e.st.DB().MustExec(`INSERT INTO bank_accounts (number, name, currency) VALUES ('00000000000000002', 'Döviz', 'USD'), ('00000000000000003', 'Euro', 'EUR')`)
+	seedRows(t, e, account, 200)
+	sameStatements(t, few, pageStatements(e, count, admin, pages))
+}
+
+// seedRows adds n movements to the bank account, n jobs and n audit entries.
+func seedRows(t *testing.T, e *testEnv, account int64, n int) {
+	t.Helper()
+	e.st.DB().MustExec(`INSERT INTO account_movements (account_id, transaction_id, booked_at, direction, amount, balance, currency, description)
+		SELECT $1, 'tx-' || $2::int || '-' || i, now() - i * interval '1 minute', CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END,
+			10 + i, 1000 + i, 'TRY', 'movement ' || i
+		FROM generate_series(1, $2::int) AS i`, account, n)
+	e.st.DB().MustExec(`INSERT INTO jobs (kind, state, finished_at) SELECT 'test.kind', 'done', now() FROM generate_series(1, $1::int)`, n)
+	e.st.DB().MustExec(`INSERT INTO audit_log (action, subject, details) SELECT 'test.action', 'test:' || i, '{}' FROM generate_series(1, $1::int) AS i`, n)
 }

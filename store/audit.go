@@ -62,23 +62,3 @@ func (s *Store) AuditTrail(ctx context.Context, subject string, limit int) ([]Au
 		FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE a.subject = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2`, subject, limit)
 	return es, err
 }
-
-// auditJSON is an AuditEntry as to_jsonb writes it, for the page statements
-// that read a trail along with their other data.
-type auditJSON struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	UserID    *int64          `json:"user_id"`
-	UserEmail *string         `json:"user_email"`
-	Action    string          `json:"action"`
-	Subject   string          `json:"subject"`
-	Details   json.RawMessage `json:"details"`
-}
-
-func (a auditJSON) entry() AuditEntry {
-	e := AuditEntry{ID: a.ID, At: a.At, UserID: jsonNullID(a.UserID), Action: a.Action, Subject: a.Subject, Details: a.Details}
-	if a.UserEmail != nil {
-		e.UserEmail = sql.NullString{String: *a.UserEmail, Valid: true}
-	}
-	return e
-}

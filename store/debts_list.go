@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,16 +167,6 @@ func (f DebtFilter) where(args []any) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// ListDebts returns one page of the debts matching f, in one statement.
-func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
-	q, args := f.pageQuery(nil)
-	page, _, err := q.query(ctx, s.db, f, `WITH`+q.ctes+q.selectSQL("", false), args)
-	if err != nil {
-		return DebtPage{}, fmt.Errorf("store: list debts: %w", err)
-	}
-	return page, nil
-}
-
 func cursorOf(d Debt, sort string) DebtCursor {
 	switch sort {
 	case DebtSortDue:
@@ -239,34 +230,65 @@ func OverdueFilter(today time.Time) DebtFilter {
 }
 
 // OverdueSummary totals the debts Finrota's overdue notification reaches on
-// the Istanbul day of today, per currency and per agent.
+// the Istanbul day of today, per currency and per agent. The overdue debts
+// are grouped first, by agent, current account and currency in one pass,
+// and the references looked up per group rather than per debt; the totals
+// are then summed from the groups.
 func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSummary, error) {
 	f := OverdueFilter(today)
+	f.Reachable = false // applied per group below
 	where, args := f.where(nil)
+	var groups []struct {
+		Agent       string          `db:"agent"`
+		Account     string          `db:"account"`
+		Currency    string          `db:"currency"`
+		Debts       int             `db:"debts"`
+		Paid        int             `db:"paid"`
+		Outstanding decimal.Decimal `db:"outstanding"`
+		Known       bool            `db:"known"`
+	}
+	// A group is left out when its agent or account is known to be inactive
+	// (DebtFilter.Reachable); its activity is known when both are listed.
+	// (kind, code) is debt_refs' key, so each join matches at most once.
+	if err := s.db.SelectContext(ctx, &groups, `WITH overdue AS (
+			SELECT agent_erp_code AS agent, current_account_erp_code AS account, currency_id AS currency, count(*) AS debts,
+				count(*) FILTER (WHERE paid_amount >= amount) AS paid, sum(amount - paid_amount) AS outstanding
+			FROM debts`+where+` GROUP BY agent_erp_code, current_account_erp_code, currency_id)
+		SELECT o.agent, o.account, o.currency, o.debts, o.paid, o.outstanding, ra.code IS NOT NULL AND rc.code IS NOT NULL AS known
+		FROM overdue o
+		LEFT JOIN debt_refs ra ON ra.kind = 'agent' AND ra.code = o.agent AND ra.source <> 'seen'
+		LEFT JOIN debt_refs rc ON rc.kind = 'account' AND rc.code = o.account AND rc.source <> 'seen'
+		WHERE NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'agent' AND r.code = o.agent AND NOT r.active)
+			AND NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = o.account AND NOT r.active)
+		ORDER BY o.agent, o.currency`, args...); err != nil {
+		return OverdueSummary{}, fmt.Errorf("store: overdue summary: %w", err)
+	}
 	var sum OverdueSummary
-	var counts struct {
-		Debts    int `db:"debts"`
-		Agents   int `db:"agents"`
-		Accounts int `db:"accounts"`
-		Unknown  int `db:"unknown"`
-		Paid     int `db:"paid"`
+	agents, accounts, byCurrency := map[string]bool{}, map[string]bool{}, map[string]int{}
+	for _, g := range groups {
+		sum.Debts += g.Debts
+		sum.FullyPaid += g.Paid
+		if !g.Known {
+			sum.Unknown += g.Debts
+		}
+		agents[g.Agent], accounts[g.Account] = true, true
+		// The groups come by agent and currency: one total per pair.
+		if n := len(sum.ByAgent); n > 0 && sum.ByAgent[n-1].Agent == g.Agent && sum.ByAgent[n-1].Currency == g.Currency {
+			sum.ByAgent[n-1].Debts += g.Debts
+			sum.ByAgent[n-1].Outstanding = sum.ByAgent[n-1].Outstanding.Add(g.Outstanding)
+		} else {
+			sum.ByAgent = append(sum.ByAgent, OverdueTotal{Agent: g.Agent, Currency: g.Currency, Debts: g.Debts, Outstanding: g.Outstanding})
+		}
+		i, ok := byCurrency[g.Currency]
+		if !ok {
+			i = len(sum.ByCurrency)
+			byCurrency[g.Currency] = i
+			sum.ByCurrency = append(sum.ByCurrency, OverdueTotal{Currency: g.Currency})
+		}
+		sum.ByCurrency[i].Debts += g.Debts
+		sum.ByCurrency[i].Outstanding = sum.ByCurrency[i].Outstanding.Add(g.Outstanding)
 	}
-	if err := s.db.GetContext(ctx, &counts, `SELECT count(*) AS debts, count(DISTINCT agent_erp_code) AS agents,
-		count(DISTINCT current_account_erp_code) AS accounts, count(*) FILTER (WHERE paid_amount >= amount) AS paid,
-		count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'agent' AND r.code = debts.agent_erp_code AND r.source <> 'seen')
-			OR NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = debts.current_account_erp_code AND r.source <> 'seen')) AS unknown
-		FROM debts`+where, args...); err != nil {
-		return sum, fmt.Errorf("store: overdue summary: %w", err)
-	}
-	sum.Debts, sum.Agents, sum.Accounts, sum.Unknown, sum.FullyPaid = counts.Debts, counts.Agents, counts.Accounts, counts.Unknown, counts.Paid
-	if err := s.db.SelectContext(ctx, &sum.ByCurrency, `SELECT '' AS agent, currency_id AS currency, count(*) AS debts,
-		sum(amount - paid_amount) AS outstanding FROM debts`+where+` GROUP BY currency_id ORDER BY currency_id`, args...); err != nil {
-		return sum, fmt.Errorf("store: overdue by currency: %w", err)
-	}
-	if err := s.db.SelectContext(ctx, &sum.ByAgent, `SELECT agent_erp_code AS agent, currency_id AS currency, count(*) AS debts,
-		sum(amount - paid_amount) AS outstanding FROM debts`+where+` GROUP BY agent_erp_code, currency_id
-		ORDER BY agent_erp_code, currency_id`, args...); err != nil {
-		return sum, fmt.Errorf("store: overdue by agent: %w", err)
-	}
+	sum.Agents, sum.Accounts = len(agents), len(accounts)
+	slices.SortFunc(sum.ByCurrency, func(a, b OverdueTotal) int { return strings.Compare(a.Currency, b.Currency) })
 	return sum, nil
 }

@@ -89,9 +89,14 @@ var vehicleColumns = `v.product_id, v.consent_id, v.plate, v.vehicle_class, v.ba
 // HGSVehicles lists the tags by plate (tags not yet synced, by product id,
 // last); with consentID > 0, only those synced under that consent.
 func (s *Store) HGSVehicles(ctx context.Context, consentID int64) ([]HGSVehicle, error) {
+	return s.hgsVehicles(ctx, consentID, s.now())
+}
+
+// hgsVehicles is HGSVehicles with the tags covered as of now's Istanbul day.
+func (s *Store) hgsVehicles(ctx context.Context, consentID int64, now time.Time) ([]HGSVehicle, error) {
 	var rows []vehicleRow
 	q := `SELECT ` + vehicleColumns + ` FROM hgs_vehicles v`
-	args := []any{garantiDateParam(GarantiDay(s.now()))}
+	args := []any{garantiDateParam(GarantiDay(now))}
 	if consentID > 0 {
 		q += ` WHERE v.consent_id = $2`
 		args = append(args, consentID)

@@ -119,19 +119,3 @@ func eachRow[T any](ctx context.Context, q sqlx.QueryerContext, op string, fn fu
 	}
 	return rows.Err()
 }
-
-// jsonNullID and jsonNullTime turn the nullable values of a JSON-decoded
-// row back into the sql.Null types the store's structs use.
-func jsonNullID(p *int64) sql.NullInt64 {
-	if p == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: *p, Valid: true}
-}
-
-func jsonNullTime(p *time.Time) sql.NullTime {
-	if p == nil {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: *p, Valid: true}
-}
