@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"kasa/i18n"
-	"kasa/jobs"
-	"kasa/store"
+	"kasa/movements"
 )
 
 // refetchMovements fetches a chosen period of an account from the bank
@@ -38,16 +37,6 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back)
 		return
 	}
-	acct, err := h.store.BankAccount(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		h.flash(w, r, "error", lang.T("valid.mov.account"))
-		h.redirect(w, r, back)
-		return
-	}
-	if err != nil {
-		h.serverError(w, r, errorf("refetch movements", err))
-		return
-	}
 	now := h.now()
 	from, to, msg := parseRefetchRange(lang, fromDay, toDay, now)
 	if msg != "" {
@@ -55,7 +44,12 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back)
 		return
 	}
-	run, err := jobs.RequestMovementRefetch(ctx, h.store, acct.ID, from, to, movementJoinSlack, currentUser(ctx).ID)
+	run, err := h.app.Movements.Refetch(ctx, id, from, to, currentUser(ctx).ID)
+	if errors.Is(err, movements.ErrNotFound) {
+		h.flash(w, r, "error", lang.T("valid.mov.account"))
+		h.redirect(w, r, back)
+		return
+	}
 	if err != nil {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return
