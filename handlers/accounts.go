@@ -65,7 +65,6 @@ func (h *Handler) createBankAccount(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create bank account", err))
 		return
 	}
-	h.kick()
 	h.flash(w, r, "success", lang.T("bankacct.created", a.Name, movements.InitialSyncDays))
 	h.redirect(w, r, "/movements/accounts")
 }
@@ -102,7 +101,6 @@ func (h *Handler) syncBankAccount(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("sync bank account", err))
 		return
 	}
-	h.kick()
 	latest, err := h.waitForSync(ctx, run)
 	if err != nil {
 		h.serverError(w, r, errorf("sync bank account", err))

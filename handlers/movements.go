@@ -172,7 +172,7 @@ func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back) // the page shows what is wrong
 		return
 	}
-	runs, started, err := h.app.Movements.Fetch(ctx, mq.Account, mq.From, mq.To, currentUser(ctx).ID)
+	runs, err := h.app.Movements.Fetch(ctx, mq.Account, mq.From, mq.To, currentUser(ctx).ID)
 	if err != nil {
 		h.serverError(w, r, errorf("fetch movements", err))
 		return
@@ -181,9 +181,6 @@ func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.flash(w, r, "info", lang.T("mov.fetch.stored"))
 		h.redirect(w, r, back)
 		return
-	}
-	if started {
-		h.kick()
 	}
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
 	for _, run := range runs {

@@ -37,6 +37,15 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back)
 		return
 	}
+	// An unknown account is what the form says first, as for any field.
+	if _, err := h.app.Movements.BankAccount(ctx, id); errors.Is(err, movements.ErrNotFound) {
+		h.flash(w, r, "error", lang.T("valid.mov.account"))
+		h.redirect(w, r, back)
+		return
+	} else if err != nil {
+		h.serverError(w, r, errorf("refetch movements", err))
+		return
+	}
 	now := h.now()
 	from, to, msg := parseRefetchRange(lang, fromDay, toDay, now)
 	if msg != "" {
@@ -54,7 +63,6 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return
 	}
-	h.kick()
 	if _, err := h.waitForSync(ctx, run); err != nil {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return

@@ -158,30 +158,29 @@ func lockSyncs(ctx context.Context, tx sqlx.ExecerContext, accountID int64) erro
 // Fetch asks the bank for the parts of [from, to] of an account that are
 // not stored: at most one run before the stored span and one after it
 // (BankAccount.MissingSpans), each joining a fetch already under way for
-// it. It returns the runs, none when the period is stored, and started
-// when one of them is new.
-func (s *Service) Fetch(ctx context.Context, a BankAccount, from, to time.Time, userID int64) (runs []MovementSync, started bool, err error) {
+// it. It returns the runs, none when the period is stored.
+func (s *Service) Fetch(ctx context.Context, a BankAccount, from, to time.Time, userID int64) ([]MovementSync, error) {
 	spans := a.MissingSpans(from, to, s.now(), fetchFresh)
 	if len(spans) == 0 {
-		return nil, false, nil
+		return nil, nil
 	}
-	err = s.inTx(ctx, "fetch", func(tx *sqlx.Tx) error {
-		runs, started = nil, false
+	var runs []MovementSync
+	err := s.inTx(ctx, "fetch", func(tx *sqlx.Tx) error {
+		runs = nil
 		for _, sp := range spans {
-			run, joined, err := joinOrStartSync(ctx, tx, NewMovementSync{AccountID: a.ID, From: sp.From, To: sp.To, Reason: "page", RequestedBy: userID},
+			run, _, err := joinOrStartSync(ctx, tx, NewMovementSync{AccountID: a.ID, From: sp.From, To: sp.To, Reason: "page", RequestedBy: userID},
 				JoinSlack, s.enqueueSync(ctx))
 			if err != nil {
 				return err
 			}
-			started = started || !joined
 			runs = append(runs, run)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return runs, started, nil
+	return runs, nil
 }
 
 // Refetch fetches [from, to] of an account again, stored or not, through
