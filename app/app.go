@@ -62,7 +62,7 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{Jobs: ins, deps: d, workers: queue.NewWorkers()}
 	a.periodic = append(a.periodic, queue.Maintenance(a.workers, d.Store, d.Sessions, d.APILogRetention)...)
-	a.Movements = movements.New(movements.Deps{Store: d.Store, Jobs: ins, Connect: d.Connect, Now: d.Now, Logger: d.Logger})
+	a.Movements = movements.New(movements.Deps{Store: d.Store, Jobs: ins, Connect: d.Connect, Now: d.Now})
 	a.periodic = append(a.periodic, a.Movements.AddWorkers(a.workers)...)
 
 	a.legacy = map[string]jobs.HandlerFunc{}

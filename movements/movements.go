@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -69,18 +68,16 @@ type Deps struct {
 	// Connect builds the VakıfBank client from the current settings.
 	Connect *connect.Connector
 	// Now is the clock business days are decided by; default time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
 }
 
 // Service is the movements area.
 type Service struct {
-	st     *store.Store
-	db     *sqlx.DB
-	jobs   *queue.Client
-	conn   *connect.Connector
-	now    func() time.Time
-	logger *slog.Logger
+	st   *store.Store
+	db   *sqlx.DB
+	jobs *queue.Client
+	conn *connect.Connector
+	now  func() time.Time
 }
 
 // New returns the area over d.
@@ -88,10 +85,7 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Logger == nil {
-		d.Logger = slog.Default()
-	}
-	return &Service{st: d.Store, db: d.Store.DB(), jobs: d.Jobs, conn: d.Connect, now: d.Now, logger: d.Logger}
+	return &Service{st: d.Store, db: d.Store.DB(), jobs: d.Jobs, conn: d.Connect, now: d.Now}
 }
 
 // AddWorkers registers the area's River workers and returns its schedule:

@@ -42,7 +42,7 @@ func newMovementEnv(t *testing.T) *movementEnv {
 	if e.jobs, err = queue.NewInserter(db.DB().DB, quiet); err != nil {
 		t.Fatal(err)
 	}
-	e.st = New(Deps{Store: db, Jobs: e.jobs, Connect: conn, Logger: quiet})
+	e.st = New(Deps{Store: db, Jobs: e.jobs, Connect: conn})
 	workers := queue.NewWorkers()
 	periodic := e.st.AddWorkers(workers)
 	if len(periodic) != 1 {
