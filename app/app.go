@@ -15,6 +15,7 @@ import (
 
 	"kasa/connect"
 	"kasa/jobs"
+	"kasa/movements"
 	"kasa/queue"
 	"kasa/store"
 )
@@ -35,6 +36,8 @@ type Deps struct {
 type App struct {
 	// Jobs inserts and manages jobs; areas insert in their transactions.
 	Jobs *queue.Client
+	// Movements is the VakıfBank area: accounts, movements, their syncs.
+	Movements *movements.Service
 
 	deps     Deps
 	workers  *queue.Workers
@@ -59,10 +62,12 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{Jobs: ins, deps: d, workers: queue.NewWorkers()}
 	a.periodic = append(a.periodic, queue.Maintenance(a.workers, d.Store, d.Sessions, d.APILogRetention)...)
+	a.Movements = movements.New(movements.Deps{Store: d.Store, Jobs: ins, Connect: d.Connect, Now: d.Now})
+	a.periodic = append(a.periodic, a.Movements.AddWorkers(a.workers)...)
 
 	a.legacy = map[string]jobs.HandlerFunc{}
 	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
-		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
+		jobs.DebtJobs, jobs.GarantiJobs,
 	} {
 		hs, ss := area(d.Store, d.Connect)
 		for k, fn := range hs {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/movements"
 	"kasa/store"
 	"kasa/views"
 )
@@ -17,7 +15,7 @@ import (
 // bankAccountsPage lists the VakıfBank accounts; everyone may read it,
 // operators may sync, admins register.
 func (h *Handler) bankAccountsPage(w http.ResponseWriter, r *http.Request) {
-	accounts, err := h.store.BankAccounts(r.Context())
+	accounts, err := h.app.Movements.BankAccounts(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("bank accounts", err))
 		return
@@ -62,27 +60,17 @@ func (h *Handler) createBankAccount(w http.ResponseWriter, r *http.Request) {
 		Currency: r.PostFormValue("currency"),
 		Errors:   views.Errors{},
 	}
-	number, msg := normaliseAccountNumber(lang, form.Number)
-	if msg != "" {
-		form.Errors["number"] = msg
-	}
+	n := movements.NewBankAccount{Number: form.Number, Name: form.Name, Currency: form.Currency, CreatedBy: admin.ID}
+	accountErrors(lang, movements.ValidateAccount(&n), form.Errors)
 	textErrors(r, form.Errors)
-	switch {
-	case form.Name == "":
-		form.Errors["name"] = lang.T("valid.bankacct.name.required")
-	case utf8.RuneCountInString(form.Name) > 100:
-		form.Errors["name"] = lang.T("valid.bankacct.name.long")
-	}
-	if !slices.Contains(store.BankCurrencies, form.Currency) {
-		form.Errors["currency"] = lang.T("valid.bankacct.currency")
-	}
 	if len(form.Errors) > 0 {
 		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(h.withKnown(ctx, form)))
 		return
 	}
-	a, err := h.store.CreateBankAccount(ctx, store.NewBankAccount{Number: number, Name: form.Name, Currency: form.Currency, CreatedBy: admin.ID})
-	if errors.Is(err, store.ErrConflict) {
-		form.Errors["number"] = lang.T("valid.bankacct.number.taken")
+	a, err := h.app.Movements.RegisterAccount(ctx, n)
+	var invalid *movements.ValidationError
+	if errors.As(err, &invalid) {
+		accountErrors(lang, invalid.Problems, form.Errors)
 		h.render(w, r, http.StatusUnprocessableEntity, views.NewBankAccountPage(h.withKnown(ctx, form)))
 		return
 	}
@@ -90,37 +78,16 @@ func (h *Handler) createBankAccount(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("create bank account", err))
 		return
 	}
-	now := h.now()
-	if _, err := jobs.RequestMovementSync(ctx, h.store, a.ID, a.IncrementalFrom(now, jobs.MovementOverlap, jobs.InitialSyncDays), now, "initial", admin.ID); err != nil {
-		h.serverError(w, r, errorf("create bank account: first sync", err))
-		return
-	}
-	h.kick()
-	h.flash(w, r, "success", lang.T("bankacct.created", a.Name, jobs.InitialSyncDays))
+	h.flash(w, r, "success", lang.T("bankacct.created", a.Name, movements.InitialSyncDays))
 	h.redirect(w, r, "/movements/accounts")
 }
 
-// normaliseAccountNumber accepts the number as people copy it (with
-// spaces or dashes) and returns its 17 digits, or a message saying what is
-// wrong with it.
-func normaliseAccountNumber(lang i18n.Lang, s string) (string, string) {
-	if s == "" {
-		return "", lang.T("valid.bankacct.number.required")
+// accountErrors puts the area's problems with an account into errs, in
+// the user's language.
+func accountErrors(lang i18n.Lang, p movements.Problems, errs views.Errors) {
+	for field, pr := range p {
+		errs[field] = lang.T("valid.bankacct."+pr.Code, pr.Args...)
 	}
-	var b strings.Builder
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			b.WriteRune(c)
-		case c == ' ' || c == '-' || c == '\u00a0':
-		default:
-			return "", lang.T("valid.bankacct.number.digits")
-		}
-	}
-	if n := b.Len(); n != 17 {
-		return "", lang.T("valid.bankacct.number.length", n)
-	}
-	return b.String(), ""
 }
 
 // syncBankAccount brings one account up to date now, as the hourly
@@ -133,37 +100,29 @@ func (h *Handler) syncBankAccount(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	a, err := h.store.BankAccount(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	const back = "/movements/accounts"
+	a, run, err := h.app.Movements.SyncAccount(ctx, id, currentUser(ctx).ID)
+	switch {
+	case errors.Is(err, movements.ErrNotFound):
 		h.notFound(w, r)
 		return
-	}
-	if err != nil {
-		h.serverError(w, r, errorf("sync bank account", err))
-		return
-	}
-	const back = "/movements/accounts"
-	if a.Pending {
+	case errors.Is(err, movements.ErrSyncBusy):
 		h.flash(w, r, "info", lang.T("bankacct.sync.busy", a.Name))
 		h.redirect(w, r, back)
 		return
-	}
-	now := h.now()
-	run, err := jobs.RequestMovementSync(ctx, h.store, a.ID, a.IncrementalFrom(now, jobs.MovementOverlap, jobs.InitialSyncDays), now, "manual", currentUser(ctx).ID)
-	if err != nil {
+	case err != nil:
 		h.serverError(w, r, errorf("sync bank account", err))
 		return
 	}
-	h.kick()
 	latest, err := h.waitForSync(ctx, run)
 	if err != nil {
 		h.serverError(w, r, errorf("sync bank account", err))
 		return
 	}
 	switch latest.State {
-	case store.SyncDone:
+	case movements.SyncDone:
 		h.flash(w, r, "success", lang.T("bankacct.sync.done", a.Name, latest.Fetched, latest.Inserted))
-	case store.SyncFailed:
+	case movements.SyncFailed:
 		h.flash(w, r, "error", lang.T("mov.sync.failed")+" "+views.SyncProblem(ctx, latest.ErrorCode))
 	default:
 		h.flash(w, r, "info", lang.T("bankacct.sync.queued", a.Name))

@@ -12,6 +12,7 @@ import (
 
 	"kasa/eventually"
 	"kasa/i18n"
+	"kasa/movements"
 	"kasa/providers/vakifbank"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
@@ -19,13 +20,13 @@ import (
 
 // registerAccount adds an account through the form as an admin and
 // returns it.
-func (e *testEnv) registerAccount(c *http.Client, number, name, currency string) store.BankAccount {
+func (e *testEnv) registerAccount(c *http.Client, number, name, currency string) movements.BankAccount {
 	e.t.Helper()
 	resp, doc := e.postForm(c, "/movements/accounts", url.Values{"number": {number}, "name": {name}, "currency": {currency}}, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusSeeOther {
 		e.t.Fatalf("register %s: status %d, errors %q", number, resp.StatusCode, testID(doc, "form-errors"))
 	}
-	as, err := e.st.BankAccounts(context.Background())
+	as, err := e.h.app.Movements.BankAccounts(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -35,16 +36,16 @@ func (e *testEnv) registerAccount(c *http.Client, number, name, currency string)
 		}
 	}
 	e.t.Fatalf("account %s not stored", number)
-	return store.BankAccount{}
+	return movements.BankAccount{}
 }
 
 // waitIdle waits until no sync of the account is queued or running.
-func (e *testEnv) waitIdle(id int64) store.BankAccount {
+func (e *testEnv) waitIdle(id int64) movements.BankAccount {
 	e.t.Helper()
-	var a store.BankAccount
+	var a movements.BankAccount
 	eventually.That(e.t, fmt.Sprintf("account %d to finish syncing", id), func() error {
 		var err error
-		if a, err = e.st.BankAccount(context.Background(), id); err != nil {
+		if a, err = e.h.app.Movements.BankAccount(context.Background(), id); err != nil {
 			e.t.Fatal(err)
 		}
 		if a.Pending {
@@ -97,7 +98,7 @@ func TestBankAccountFormValidation(t *testing.T) {
 			}
 		}
 	}
-	if as, _ := e.st.BankAccounts(context.Background()); len(as) != 1 {
+	if as, _ := e.h.app.Movements.BankAccounts(context.Background()); len(as) != 1 {
 		t.Fatalf("%d accounts stored after rejected forms", len(as))
 	}
 }
@@ -141,7 +142,7 @@ func TestBankAccountRoles(t *testing.T) {
 			t.Errorf("%s %s %s: %d, want %d", tc.who, tc.method, tc.path, resp.StatusCode, tc.want)
 		}
 	}
-	if as, _ := e.st.BankAccounts(context.Background()); len(as) != 1 {
+	if as, _ := e.h.app.Movements.BankAccounts(context.Background()); len(as) != 1 {
 		t.Fatalf("%d accounts after refused registrations", len(as))
 	}
 	// Viewers read the list but are offered neither registration nor sync.

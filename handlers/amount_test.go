@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"kasa/i18n"
+	"kasa/movements"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
 )
@@ -170,7 +171,7 @@ func TestAmountEcho(t *testing.T) {
 func TestMovementFilterAmountFollowsTheUserLanguage(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}

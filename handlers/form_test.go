@@ -10,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"kasa/i18n"
+	"kasa/movements"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
 )
@@ -28,7 +29,7 @@ func TestInvalidUTF8IsRefusedAtTheField(t *testing.T) {
 	operator, _ := e.login(store.RoleOperator)
 	debt := validDebtForm(e, "T-UTF8-"+randomSuffix())
 	debt.Set("description", "Mart "+badUTF8)
-	acct, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	acct, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}

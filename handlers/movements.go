@@ -7,28 +7,12 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
 
 	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/movements"
 	"kasa/store"
 	"kasa/views"
 )
-
-// movementShownFresh is how old the stored span may be for a period ending
-// now to count as stored on the page: the hourly schedule brings every
-// account up to date, so between two of its runs the page says how recent
-// the data is instead of offering to fetch the last hour.
-const movementShownFresh = jobs.MovementSyncEvery + 15*time.Minute
-
-// movementFetchFresh is how recent the stored span must be for "fetch this
-// period" to leave the end of a period ending now alone.
-const movementFetchFresh = time.Minute
-
-// movementJoinSlack is how far before the end asked for an open fetch may
-// end and still be joined: two people asking for a period ending "now" a
-// few seconds apart share one fetch.
-const movementJoinSlack = 10 * time.Minute
 
 // movementsPageSize is how many movements one page lists.
 const movementsPageSize = 50
@@ -59,7 +43,7 @@ func (h *Handler) movementRoutes() {
 func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
-	accounts, err := h.store.BankAccounts(ctx)
+	accounts, err := h.app.Movements.BankAccounts(ctx)
 	if err != nil {
 		h.serverError(w, r, errorf("movements", err))
 		return
@@ -79,7 +63,7 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Listed, v.Account, v.From, v.To = true, mq.Account, mq.From, mq.To
-	v.Gaps = mq.Account.Gaps(mq.From, mq.To, now, movementShownFresh)
+	v.Gaps = mq.Account.Gaps(mq.From, mq.To, now, movements.ShownFresh)
 	if len(v.Gaps) == 0 && mq.Account.SyncedUntil != nil && mq.To.After(*mq.Account.SyncedUntil) {
 		v.StoredUntil = mq.Account.SyncedUntil
 	}
@@ -93,19 +77,19 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !run.Finished() && v.Sync == nil:
 			v.Sync = &run
-		case run.State == store.SyncFailed:
+		case run.State == movements.SyncFailed:
 			v.Failed = append(v.Failed, run)
-		case run.State == store.SyncDone && run.Reason == store.ReasonRefetch:
+		case run.State == movements.SyncDone && run.Reason == movements.ReasonRefetch:
 			v.Refetched = append(v.Refetched, run)
 		}
 	}
 	if v.Sync == nil && len(v.Gaps) > 0 {
-		open, err := h.store.OpenMovementSyncs(ctx, mq.Account.ID)
+		open, err := h.app.Movements.OpenMovementSyncs(ctx, mq.Account.ID)
 		if err != nil {
 			h.serverError(w, r, errorf("movements", err))
 			return
 		}
-		if i := slices.IndexFunc(open, func(m store.MovementSync) bool { return fillsGap(m, v.Gaps) }); i >= 0 {
+		if i := slices.IndexFunc(open, func(m movements.MovementSync) bool { return fillsGap(m, v.Gaps) }); i >= 0 {
 			v.Sync = &open[i]
 		}
 	}
@@ -122,15 +106,15 @@ func (h *Handler) movementsPage(w http.ResponseWriter, r *http.Request) {
 
 // namedSyncs returns the runs of the account named by the page's ?sync=
 // values; others and unknown ids are ignored.
-func (h *Handler) namedSyncs(ctx context.Context, accountID int64, ids []string) ([]store.MovementSync, error) {
-	var out []store.MovementSync
+func (h *Handler) namedSyncs(ctx context.Context, accountID int64, ids []string) ([]movements.MovementSync, error) {
+	var out []movements.MovementSync
 	for _, s := range ids {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 || len(out) >= 4 {
 			continue
 		}
-		run, err := h.store.MovementSync(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || err == nil && run.AccountID != accountID {
+		run, err := h.app.Movements.MovementSync(ctx, id)
+		if errors.Is(err, movements.ErrNotFound) || err == nil && run.AccountID != accountID {
 			continue
 		}
 		if err != nil {
@@ -142,7 +126,7 @@ func (h *Handler) namedSyncs(ctx context.Context, accountID int64, ids []string)
 }
 
 // fillsGap reports whether a run's range meets one of the missing spans.
-func fillsGap(m store.MovementSync, gaps []store.Span) bool {
+func fillsGap(m movements.MovementSync, gaps []movements.Span) bool {
 	for _, g := range gaps {
 		if !m.From.After(g.To) && !m.To.Before(g.From) {
 			return true
@@ -174,7 +158,7 @@ func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "/movements")
 		return
 	}
-	accounts, err := h.store.BankAccounts(ctx)
+	accounts, err := h.app.Movements.BankAccounts(ctx)
 	if err != nil {
 		h.serverError(w, r, errorf("fetch movements", err))
 		return
@@ -188,30 +172,20 @@ func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back) // the page shows what is wrong
 		return
 	}
-	spans := mq.Account.MissingSpans(mq.From, mq.To, now, movementFetchFresh)
-	if len(spans) == 0 {
+	runs, err := h.app.Movements.Fetch(ctx, mq.Account, mq.From, mq.To, currentUser(ctx).ID)
+	if err != nil {
+		h.serverError(w, r, errorf("fetch movements", err))
+		return
+	}
+	if len(runs) == 0 {
 		h.flash(w, r, "info", lang.T("mov.fetch.stored"))
 		h.redirect(w, r, back)
 		return
 	}
-	var runs []store.MovementSync
-	started := false
-	for _, sp := range spans {
-		run, joined, err := jobs.JoinOrRequestMovementSync(ctx, h.store, mq.Account.ID, sp.From, sp.To, movementJoinSlack, "page", currentUser(ctx).ID)
-		if err != nil {
-			h.serverError(w, r, errorf("fetch movements", err))
-			return
-		}
-		started = started || !joined
-		runs = append(runs, run)
-	}
-	if started {
-		h.kick()
-	}
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
 	for _, run := range runs {
-		if run.JobID != nil && !run.Finished() {
-			h.awaitJob(wctx, *run.JobID) // the page shows whatever state the run is in
+		if _, err := h.app.Movements.WaitSync(wctx, run.ID); err != nil { // the page shows whatever state the run is in
+			h.log.Warn("wait for sync", "request_id", requestID(ctx), "sync", run.ID, "err", err)
 		}
 	}
 	cancel()
@@ -221,18 +195,12 @@ func (h *Handler) fetchMovements(w http.ResponseWriter, r *http.Request) {
 	h.redirect(w, r, "/movements?"+q.Encode())
 }
 
-// waitForSync waits up to JobWait for a sync's job to end and returns the
-// run as it then stands.
-func (h *Handler) waitForSync(ctx context.Context, run store.MovementSync) (*store.MovementSync, error) {
-	if run.JobID != nil && !run.Finished() {
-		wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
-		_, err := jobs.Wait(wctx, h.store.DB(), *run.JobID)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-	}
-	latest, err := h.store.MovementSync(ctx, run.ID)
+// waitForSync waits up to JobWait for a sync to end and returns the run
+// as it then stands.
+func (h *Handler) waitForSync(ctx context.Context, run movements.MovementSync) (*movements.MovementSync, error) {
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	defer cancel()
+	latest, err := h.app.Movements.WaitSync(wctx, run.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +211,7 @@ func (h *Handler) waitForSync(ctx context.Context, run store.MovementSync) (*sto
 // the differences later fetches found in the period.
 func (h *Handler) loadMovements(ctx context.Context, v *views.MovementsView, mq movementQuery, page int) error {
 	var err error
-	if v.Totals, err = h.store.MovementTotals(ctx, mq.Filter); err != nil {
+	if v.Totals, err = h.app.Movements.MovementTotals(ctx, mq.Filter); err != nil {
 		return err
 	}
 	pager := views.Pager{Page: page, PageSize: movementsPageSize, Total: v.Totals.Count, Base: "/movements", Query: v.Query}
@@ -252,19 +220,19 @@ func (h *Handler) loadMovements(ctx context.Context, v *views.MovementsView, mq 
 	}
 	f := mq.Filter
 	f.Limit, f.Offset = movementsPageSize, (pager.Page-1)*movementsPageSize
-	if v.Rows, err = h.store.Movements(ctx, f); err != nil {
+	if v.Rows, err = h.app.Movements.Movements(ctx, f); err != nil {
 		return err
 	}
-	if v.Balances, err = h.store.PeriodBalances(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
+	if v.Balances, err = h.app.Movements.PeriodBalances(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
 		return err
 	}
-	if v.Breaks, v.BreakCount, err = h.store.CountedBalanceBreaks(ctx, mq.Account.ID, mq.From, mq.To, movementBreaksShown); err != nil {
+	if v.Breaks, v.BreakCount, err = h.app.Movements.CountedBalanceBreaks(ctx, mq.Account.ID, mq.From, mq.To, movementBreaksShown); err != nil {
 		return err
 	}
-	if v.Series, err = h.store.BalanceSeries(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
+	if v.Series, err = h.app.Movements.BalanceSeries(ctx, mq.Account.ID, mq.From, mq.To); err != nil {
 		return err
 	}
-	if v.Differences, err = h.store.MovementDifferences(ctx, mq.Account.ID, mq.From, mq.To, views.MovementDifferencesShown); err != nil {
+	if v.Differences, err = h.app.Movements.MovementDifferences(ctx, mq.Account.ID, mq.From, mq.To, views.MovementDifferencesShown); err != nil {
 		return err
 	}
 	v.Pager = pager
@@ -283,8 +251,8 @@ func (h *Handler) movementSyncStatus(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	run, err := h.store.MovementSync(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	run, err := h.app.Movements.MovementSync(ctx, id)
+	if errors.Is(err, movements.ErrNotFound) {
 		h.notFound(w, r)
 		return
 	}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"kasa/i18n"
-	"kasa/store"
+	"kasa/movements"
 )
 
 // exportMovements sends the filtered movements of the period as CSV, every
@@ -17,7 +17,7 @@ import (
 func (h *Handler) exportMovements(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
-	accounts, err := h.store.BankAccounts(ctx)
+	accounts, err := h.app.Movements.BankAccounts(ctx)
 	if err != nil {
 		h.serverError(w, r, errorf("export movements", err))
 		return
@@ -32,7 +32,7 @@ func (h *Handler) exportMovements(w http.ResponseWriter, r *http.Request) {
 	}
 	// A file of a period only partly stored would look complete and give
 	// wrong totals: the page says which days are missing and how to fetch them.
-	if gaps := mq.Account.Gaps(mq.From, mq.To, h.now(), movementShownFresh); len(gaps) > 0 {
+	if gaps := mq.Account.Gaps(mq.From, mq.To, h.now(), movements.ShownFresh); len(gaps) > 0 {
 		q.Del("decimal")
 		h.flash(w, r, "error", lang.T("mov.export.incomplete"))
 		h.redirect(w, r, "/movements?"+withoutSync(q).Encode())
@@ -42,7 +42,7 @@ func (h *Handler) exportMovements(w http.ResponseWriter, r *http.Request) {
 	err = c.Write(lang.T("mov.date"), lang.T("mov.txid"), lang.T("mov.direction"), lang.T("mov.amount"),
 		lang.T("mov.balance"), lang.T("mov.currency"), lang.T("mov.code"), lang.T("mov.name"), lang.T("mov.description"))
 	if err == nil {
-		err = h.store.EachMovement(ctx, mq.Filter, func(m store.Movement) error {
+		err = h.app.Movements.EachMovement(ctx, mq.Filter, func(m movements.Movement) error {
 			return c.Write(m.BookedAt.In(i18n.Istanbul).Format("2006-01-02 15:04:05"), c.Text(m.TransactionID), lang.T("mov.direction."+m.Direction),
 				c.Num(m.Amount), c.Num(m.Balance), c.Text(m.Currency), c.Text(m.Code), c.Text(m.Name), c.Text(m.Description))
 		})

@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
-	"kasa/store"
+	"kasa/movements"
 	"kasa/views"
 )
 
@@ -23,16 +23,16 @@ const maxMovementText = 100
 
 // movementQuery is a valid choice of account, period and filters.
 type movementQuery struct {
-	Account  store.BankAccount
+	Account  movements.BankAccount
 	From, To time.Time // the period: from the first day's midnight to the last day's end (or now)
-	Filter   store.MovementFilter
+	Filter   movements.MovementFilter
 }
 
 // parseMovementQuery reads and checks the movements form. It returns the
 // form as typed (dates normalised to what a date input shows) with an
 // error per field in the user's language; ok is false when the user has
 // not chosen an account yet (the first visit), which is not an error.
-func parseMovementQuery(lang i18n.Lang, q url.Values, accounts []store.BankAccount, now time.Time) (form views.MovementsForm, mq movementQuery, errs views.Errors, ok bool) {
+func parseMovementQuery(lang i18n.Lang, q url.Values, accounts []movements.BankAccount, now time.Time) (form views.MovementsForm, mq movementQuery, errs views.Errors, ok bool) {
 	errs = views.Errors{}
 	form = views.MovementsForm{
 		Account: strings.TrimSpace(q.Get("account")), Period: q.Get("period"),
@@ -75,7 +75,7 @@ func parseMovementQuery(lang i18n.Lang, q url.Values, accounts []store.BankAccou
 		form.From, form.To = isoDay(from), isoDay(to)
 	}
 
-	f := store.MovementFilter{AccountID: mq.Account.ID, Text: form.Text}
+	f := movements.MovementFilter{AccountID: mq.Account.ID, Text: form.Text}
 	switch form.Direction {
 	case "", "in", "out":
 		f.Direction = form.Direction

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"kasa/i18n"
-	"kasa/jobs"
-	"kasa/store"
+	"kasa/movements"
 )
 
 // refetchMovements fetches a chosen period of an account from the bank
@@ -38,13 +37,12 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back)
 		return
 	}
-	acct, err := h.store.BankAccount(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	// An unknown account is what the form says first, as for any field.
+	if _, err := h.app.Movements.BankAccount(ctx, id); errors.Is(err, movements.ErrNotFound) {
 		h.flash(w, r, "error", lang.T("valid.mov.account"))
 		h.redirect(w, r, back)
 		return
-	}
-	if err != nil {
+	} else if err != nil {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return
 	}
@@ -55,12 +53,16 @@ func (h *Handler) refetchMovements(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, back)
 		return
 	}
-	run, err := jobs.RequestMovementRefetch(ctx, h.store, acct.ID, from, to, movementJoinSlack, currentUser(ctx).ID)
+	run, err := h.app.Movements.Refetch(ctx, id, from, to, currentUser(ctx).ID)
+	if errors.Is(err, movements.ErrNotFound) {
+		h.flash(w, r, "error", lang.T("valid.mov.account"))
+		h.redirect(w, r, back)
+		return
+	}
 	if err != nil {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return
 	}
-	h.kick()
 	if _, err := h.waitForSync(ctx, run); err != nil {
 		h.serverError(w, r, errorf("refetch movements", err))
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
+	"kasa/movements"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
 )
@@ -52,7 +53,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: number, Name: "Euro", Currency: "EUR"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: number, Name: "Euro", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || err != nil || u.Path != "/movements" || u.Query().Get("period") != "last_30_days" || u.Query().Get("sync") == "" {
 		t.Fatalf("re-fetch: %d to %q", resp.StatusCode, page)
 	}
-	if run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync"))); err != nil || run.Reason != store.ReasonRefetch {
+	if run, err := e.h.app.Movements.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync"))); err != nil || run.Reason != movements.ReasonRefetch {
 		t.Fatalf("the re-fetch run %+v, %v", run, err)
 	}
 	e.awaitSyncs(page)
@@ -162,7 +163,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 func TestMovementsRefetchRefusedOffersRetry(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestMovementsRefetchTwiceJoins(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 50 * time.Millisecond })
 	c, _ := e.login(store.RoleOperator)
 	e.sandbox.VakifBank.Faults.SetLatency(2 * time.Second)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestMovementsRefetchTwiceJoins(t *testing.T) {
 		t.Errorf("a second press started another run: %q, then %q", pages[0], pages[1])
 	}
 	e.awaitSyncs(pages[1])
-	if runs, err := e.st.MovementSyncs(t.Context(), a.ID, 5); err != nil || len(runs) != 1 || runs[0].State != store.SyncDone {
+	if runs, err := e.h.app.Movements.MovementSyncs(t.Context(), a.ID, 5); err != nil || len(runs) != 1 || runs[0].State != movements.SyncDone {
 		t.Fatalf("runs %+v, %v; want one, done", runs, err)
 	}
 }
@@ -235,7 +236,7 @@ func TestMovementsBankReportedBreakIsNotOfferedAgain(t *testing.T) {
 	c, _ := e.login(store.RoleOperator)
 	fake := e.sandbox.VakifBank
 	number := vakifbanktest.SandboxAccountEUR
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: number, Name: "Euro", Currency: "EUR"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: number, Name: "Euro", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -13,12 +12,11 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"kasa/eventually"
 	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/movements"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
 )
@@ -44,7 +42,7 @@ func fakeTotals(e *testEnv, number string, from, to time.Time) (n int, in, out d
 func TestMovementsFormValidation(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +93,7 @@ func TestMovementsFormValidation(t *testing.T) {
 		}
 	}
 	// Rejected forms never ask the bank.
-	if runs, _ := e.st.MovementSyncs(t.Context(), a.ID, 5); len(runs) != 0 {
+	if runs, _ := e.h.app.Movements.MovementSyncs(t.Context(), a.ID, 5); len(runs) != 0 {
 		t.Fatalf("%d syncs after invalid forms", len(runs))
 	}
 }
@@ -106,10 +104,29 @@ func (e *testEnv) counts() [3]int {
 	e.t.Helper()
 	var c [3]int
 	if err := e.st.DB().QueryRow(`SELECT (SELECT count(*) FROM api_calls WHERE provider = 'vakifbank'),
-		(SELECT count(*) FROM movement_syncs), (SELECT count(*) FROM jobs)`).Scan(&c[0], &c[1], &c[2]); err != nil {
+		(SELECT count(*) FROM movement_syncs), (SELECT count(*) FROM river_job)`).Scan(&c[0], &c[1], &c[2]); err != nil {
 		e.t.Fatal(err)
 	}
 	return c
+}
+
+// storedSync records a finished sync of [from, to] that stored n
+// movements (already inserted), as the sync job records one: the run, and
+// on an account never synced before the coverage and the latest balance.
+func (e *testEnv) storedSync(accountID int64, from, to time.Time, n int) {
+	e.t.Helper()
+	from, to = from.Truncate(time.Second), to.Truncate(time.Second)
+	if _, err := e.st.DB().Exec(`INSERT INTO movement_syncs (account_id, from_at, to_at, reason, state, fetched, inserted, started_at, finished_at)
+		VALUES ($1, $2, $3, 'manual', 'done', $4, $4, now(), now())`, accountID, from, to, n); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.st.DB().Exec(`UPDATE bank_accounts a SET synced_from = $2, synced_until = $3,
+		last_sync_at = now(), last_sync_status = 'ok',
+		balance = (SELECT balance FROM account_movements WHERE account_id = $1 ORDER BY booked_at DESC, id DESC LIMIT 1),
+		balance_at = (SELECT booked_at FROM account_movements WHERE account_id = $1 ORDER BY booked_at DESC, id DESC LIMIT 1)
+		WHERE a.id = $1`, accountID, from, to); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // fetchPeriod presses "Fetch this period from the bank" on the page of q
@@ -133,19 +150,17 @@ func (e *testEnv) awaitSyncs(page string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(e.t.Context(), 60*time.Second)
-	defer cancel()
 	for _, id := range u.Query()["sync"] {
-		run, err := e.st.MovementSync(ctx, mustInt(e.t, id))
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if run.JobID == nil {
-			continue
-		}
-		if _, err := jobs.Wait(ctx, e.st.DB(), *run.JobID); err != nil {
-			e.t.Fatalf("fetch %d: %v", run.ID, err)
-		}
+		eventually.That(e.t, "fetch "+id+" to end", func() error {
+			run, err := e.h.app.Movements.MovementSync(e.t.Context(), mustInt(e.t, id))
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if !run.Finished() {
+				return fmt.Errorf("run %d is %s", run.ID, run.State)
+			}
+			return nil
+		})
 	}
 	return page
 }
@@ -157,7 +172,7 @@ func (e *testEnv) awaitSyncs(page string) string {
 // tells viewers that an operator can fetch them.
 func TestMovementsPageNeverCallsTheBank(t *testing.T) {
 	e := newTestEnv(t)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +226,7 @@ func TestMovementsPageNeverCallsTheBank(t *testing.T) {
 func TestMovementsFetchThenTotals(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,28 +343,21 @@ func TestMovementsFetchThenTotals(t *testing.T) {
 func TestMovementsFetchOnlyTheMissingPieces(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	today := i18n.Today(time.Now())
 	stored := today.AddDate(-3, 0, 0)
 	until := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
-	run, err := e.st.StartMovementSync(t.Context(), store.NewMovementSync{AccountID: a.ID, From: stored, To: until, Reason: "manual"},
-		func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.FinishMovementSync(t.Context(), run.ID, 0, 0); err != nil {
-		t.Fatal(err)
-	}
+	e.storedSync(a.ID, stored, until, 0)
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"custom"}, "from": {stored.AddDate(0, 0, -1).Format(time.DateOnly)}, "to": {today.Format(time.DateOnly)}}
 	_, doc := e.get(c, "/movements?"+q.Encode())
 	if n := doc.Find(`[data-testid=movements-gap]`).Length(); n != 2 {
 		t.Fatalf("%d gaps shown, want the day before and the hours since", n)
 	}
 	e.fetchPeriod(c, q)
-	runs, err := e.st.MovementSyncs(t.Context(), a.ID, 10)
+	runs, err := e.h.app.Movements.MovementSyncs(t.Context(), a.ID, 10)
 	if err != nil || len(runs) != 3 {
 		t.Fatalf("%d runs, %v; want the setup and two pieces", len(runs), err)
 	}
@@ -369,7 +377,7 @@ func TestMovementsFetchOnlyTheMissingPieces(t *testing.T) {
 func TestMovementsTwoVisitorsShareOneFetch(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 50 * time.Millisecond })
 	e.sandbox.VakifBank.Faults.SetLatency(2 * time.Second)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountEUR, Name: "Euro", Currency: "EUR"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountEUR, Name: "Euro", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +392,7 @@ func TestMovementsTwoVisitorsShareOneFetch(t *testing.T) {
 	if s := u1.Query().Get("sync"); s == "" || s != u2.Query().Get("sync") {
 		t.Fatalf("two fetches: %q and %q", l1, l2)
 	}
-	if runs, _ := e.st.MovementSyncs(t.Context(), a.ID, 10); len(runs) != 1 {
+	if runs, _ := e.h.app.Movements.MovementSyncs(t.Context(), a.ID, 10); len(runs) != 1 {
 		t.Fatalf("%d runs for one period", len(runs))
 	}
 	// A viewer arriving meanwhile waits for the same fetch.
@@ -407,7 +415,7 @@ func TestMovementsBalanceBreakFlagged(t *testing.T) {
 	if err := fake.InjectBalanceBreak(vakifbanktest.SandboxAccountEUR, idx, decimal.RequireFromString("-125.40")); err != nil {
 		t.Fatal(err)
 	}
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountEUR, Name: "Euro", Currency: "EUR"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountEUR, Name: "Euro", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,32 +442,25 @@ func TestMovementsBalanceBreakFlagged(t *testing.T) {
 func TestMovementsBreaksCountedBeyondTheList(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := i18n.Today(time.Now()).AddDate(0, 0, -20)
-	var ms []store.NewMovement
+	var ms []movements.NewMovement
 	balance := decimal.NewFromInt(1000)
 	for i := range 300 {
 		balance = balance.Add(decimal.NewFromInt(10))
 		if i%4 == 2 {
 			continue // never arrived: the next balance does not follow
 		}
-		ms = append(ms, store.NewMovement{TransactionID: fmt.Sprint(900000 + i), BookedAt: start.Add(time.Duration(i) * time.Hour),
+		ms = append(ms, movements.NewMovement{TransactionID: fmt.Sprint(900000 + i), BookedAt: start.Add(time.Duration(i) * time.Hour),
 			Direction: "in", Amount: decimal.NewFromInt(10), Balance: balance, Currency: "TL"})
 	}
-	if _, err := e.st.InsertMovements(t.Context(), a.ID, ms); err != nil {
+	if _, err := e.h.app.Movements.InsertMovements(t.Context(), a.ID, ms); err != nil {
 		t.Fatal(err)
 	}
-	run, err := e.st.StartMovementSync(t.Context(), store.NewMovementSync{AccountID: a.ID, From: start, To: time.Now(), Reason: "manual"},
-		func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.FinishMovementSync(t.Context(), run.ID, len(ms), len(ms)); err != nil {
-		t.Fatal(err)
-	}
+	e.storedSync(a.ID, start, time.Now(), len(ms))
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
 	_, doc := e.get(c, "/movements?"+q.Encode(), "Accept-Language", "en")
 	if n := doc.Find(`[data-testid=balance-break]`).Length(); n != movementBreaksShown {
@@ -480,7 +481,7 @@ func TestMovementsPendingThenRefresh(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 200 * time.Millisecond })
 	c, _ := e.login(store.RoleOperator)
 	e.sandbox.VakifBank.Faults.SetLatency(time.Second)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +523,7 @@ func TestMovementsPendingThenRefresh(t *testing.T) {
 func TestMovementsBankRefusalExplained(t *testing.T) {
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +546,7 @@ func TestMovementsBankRefusalExplained(t *testing.T) {
 func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 100 * time.Millisecond })
 	c, _ := e.login(store.RoleOperator)
-	a, err := e.st.CreateBankAccount(t.Context(), store.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
+	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,7 +554,7 @@ func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
 	q := url.Values{"account": {fmt.Sprint(a.ID)}, "period": {"last_30_days"}}
 	page := e.fetchPeriod(c, q)
 	u, _ := url.Parse(page)
-	run, err := e.st.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
+	run, err := e.h.app.Movements.MovementSync(t.Context(), mustInt(t, u.Query().Get("sync")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,14 +563,19 @@ func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
 	if doc.Find(`[data-testid=movements-pending]`).Length() != 1 {
 		t.Fatalf("while retrying: %q", testID(doc, "sync-failed"))
 	}
-	// Skip the backoff between attempts until the job gives up.
-	eventually.That(t, "the fetch job to give up", func() error {
-		var state string
-		if err := e.st.DB().QueryRow(`UPDATE jobs SET run_at = now() WHERE id = $1 RETURNING state`, *run.JobID).Scan(&state); err != nil {
+	// Skip the backoff between attempts until the fetch gives up.
+	eventually.That(t, "the fetch to give up", func() error {
+		if _, err := e.st.DB().Exec(`UPDATE river_job SET scheduled_at = now(),
+			state = CASE WHEN state = 'retryable' THEN 'available'::river_job_state ELSE state END
+			WHERE id = $1 AND state IN ('retryable', 'available', 'scheduled')`, *run.RiverJobID); err != nil {
 			t.Fatal(err)
 		}
-		if state != "failed" {
-			return fmt.Errorf("the job is still %s", state)
+		got, err := e.h.app.Movements.MovementSync(t.Context(), run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != movements.SyncFailed {
+			return fmt.Errorf("the fetch is still %s (%q)", got.State, got.Error)
 		}
 		return nil
 	})

@@ -7,9 +7,8 @@ import "strings"
 // expression exactly for the index to serve it. Movements have no such
 // index: their search is bounded by an account and a period.
 var (
-	hgsSearchColumns      = []string{"entrance_motorway", "departure_motorway", "explanation"}
-	debtSearchColumns     = []string{"erp_code", "document_no", "description"}
-	movementSearchColumns = []string{"description", "name", "code"}
+	hgsSearchColumns  = []string{"entrance_motorway", "departure_motorway", "explanation"}
+	debtSearchColumns = []string{"erp_code", "document_no", "description"}
 )
 
 // searchMatch is the condition that the columns contain the text bound to

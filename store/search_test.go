@@ -14,8 +14,10 @@ import (
 	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
+	"kasa/movements"
 	"kasa/store"
 	"kasa/store/storetest"
+	"kasa/tz"
 )
 
 // TestSearchFollowsTurkishCase: every text search (the HGS motorway filter,
@@ -95,11 +97,15 @@ func TestSearchFollowsTurkishCase(t *testing.T) {
 	}
 
 	// Movements: description, name and code.
-	a := newAccount(t, s, "00158000000000077")
-	ms := chain(time.Date(2025, 3, 1, 9, 0, 0, 0, ist), time.Hour, 4)
+	mov := movements.New(movements.Deps{Store: s})
+	a, err := mov.CreateBankAccount(ctx, movements.NewBankAccount{Number: "00158000000000077", Name: "Ana hesap", Currency: "TRY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := movementChain(time.Date(2025, 3, 1, 9, 0, 0, 0, tz.Istanbul), time.Hour, 4)
 	ms[0].Description, ms[1].Description = "ÇAMLICA HGS YÜKLEME", "Fatura ödemesi İzmir"
 	ms[2].Name = "GELEN HAVALE"
-	if _, err := s.InsertMovements(ctx, a.ID, ms); err != nil {
+	if _, err := mov.InsertMovements(ctx, a.ID, ms); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -108,8 +114,8 @@ func TestSearchFollowsTurkishCase(t *testing.T) {
 	}{
 		{"çamlıca", 1}, {"Çamlıca hgs", 1}, {"İZMİR", 1}, {"izmir", 1}, {"gelen havale", 1}, {"Havale", 1}, {"kartödemesi", 0},
 	} {
-		f := store.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt.Add(-time.Hour), To: ms[3].BookedAt.Add(time.Hour), Text: c.search}
-		got, err := s.Movements(ctx, f)
+		f := movements.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt.Add(-time.Hour), To: ms[3].BookedAt.Add(time.Hour), Text: c.search}
+		got, err := mov.Movements(ctx, f)
 		if err != nil || len(got) != c.want {
 			t.Errorf("movements search %q: %d rows, %v; want %d", c.search, len(got), err, c.want)
 		}
@@ -194,7 +200,7 @@ func TestSearchIsServedByItsIndex(t *testing.T) {
 	if _, err := s.ListDebts(ctx, store.DebtFilter{Q: "İstanbul şubesi"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Movements(ctx, store.MovementFilter{AccountID: 1, From: time.Now().AddDate(-1, 0, 0), To: time.Now(), Text: "havale"}); err != nil {
+	if _, err := movements.New(movements.Deps{Store: s}).Movements(ctx, movements.MovementFilter{AccountID: 1, From: time.Now().AddDate(-1, 0, 0), To: time.Now(), Text: "havale"}); err != nil {
 		t.Fatal(err)
 	}
 	plansMu.Lock()
@@ -210,4 +216,19 @@ func TestSearchIsServedByItsIndex(t *testing.T) {
 	if strings.Contains(all, "Seq Scan on") {
 		t.Errorf("a search reads the whole table:\n%s", all)
 	}
+}
+
+// movementChain makes n movements starting at start, one every step, whose
+// balances follow from an opening balance of 1000.00.
+func movementChain(start time.Time, step time.Duration, n int) []movements.NewMovement {
+	ms := make([]movements.NewMovement, n)
+	balance := decimal.NewFromInt(1000)
+	for i := range ms {
+		amount := decimal.NewFromInt(int64(i + 1))
+		balance = balance.Add(amount)
+		ms[i] = movements.NewMovement{TransactionID: fmt.Sprintf("2024%012d", i+1), BookedAt: start.Add(time.Duration(i) * step),
+			Direction: "in", Amount: amount, Balance: balance, Currency: "TL", Code: "EFTGLN", Name: "Gelen EFT",
+			Description: fmt.Sprintf("Hareket %d", i+1)}
+	}
+	return ms
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"kasa/i18n"
-	"kasa/store"
+	"kasa/movements"
 )
 
 // BankAccountForm is the state of the register-account form.
@@ -25,7 +25,7 @@ type BankAccountForm struct {
 
 func currencyOptions() []Option {
 	var out []Option
-	for _, c := range store.BankCurrencies {
+	for _, c := range movements.BankCurrencies {
 		out = append(out, Option{Value: c, Label: c})
 	}
 	return out
@@ -61,14 +61,14 @@ var oauthErrors = map[string]bool{
 }
 
 // coverageText describes the stored span of an account.
-func coverageText(ctx context.Context, a store.BankAccount) string {
+func coverageText(ctx context.Context, a movements.BankAccount) string {
 	if a.SyncedFrom == nil || a.SyncedUntil == nil {
 		return "—"
 	}
 	return T(ctx, "mov.range", date(ctx, *a.SyncedFrom), dateTime(ctx, *a.SyncedUntil))
 }
 
-func accountStatus(a store.BankAccount) templ.Component {
+func accountStatus(a movements.BankAccount) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -193,7 +193,7 @@ func accountStatus(a store.BankAccount) templ.Component {
 }
 
 // BankAccountsPage lists the VakıfBank accounts with their sync state.
-func BankAccountsPage(accounts []store.BankAccount, canSync bool) templ.Component {
+func BankAccountsPage(accounts []movements.BankAccount, canSync bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

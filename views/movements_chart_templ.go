@@ -15,7 +15,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"kasa/store"
+	"kasa/movements"
 )
 
 // The chart's drawing area inside its viewBox, in SVG user units.
@@ -31,7 +31,7 @@ const (
 type chartModel struct {
 	Points      string // the polyline's "x,y x,y …"
 	Min, Max    decimal.Decimal
-	First, Last store.BalancePoint
+	First, Last movements.BalancePoint
 	ZeroY       string // where a zero line goes, "" when zero is off the chart
 }
 
@@ -40,7 +40,7 @@ type chartModel struct {
 // bucket's lowest and highest day (in date order), so the line stays light
 // yet still reaches every peak and trough; Highest and Lowest come from
 // the whole series. It returns false without two points to join.
-func balanceChartModel(series []store.BalancePoint) (chartModel, bool) {
+func balanceChartModel(series []movements.BalancePoint) (chartModel, bool) {
 	if len(series) < 2 {
 		return chartModel{}, false
 	}
@@ -74,13 +74,13 @@ func balanceChartModel(series []store.BalancePoint) (chartModel, bool) {
 
 // thinSeries keeps at most limit points of series (limit >= 4): the first
 // and the last, and each bucket's lowest and highest point in date order.
-func thinSeries(series []store.BalancePoint, limit int) []store.BalancePoint {
+func thinSeries(series []movements.BalancePoint, limit int) []movements.BalancePoint {
 	if len(series) <= limit {
 		return series
 	}
 	buckets := (limit - 2) / 2
 	step := (len(series) + buckets - 1) / buckets
-	out := make([]store.BalancePoint, 0, limit)
+	out := make([]movements.BalancePoint, 0, limit)
 	out = append(out, series[0])
 	last := 0 // index of the last point kept
 	keep := func(i int) {

@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
-	"kasa/store"
+	"kasa/movements"
 )
 
 // TestBalanceChartKeepsExtremes draws 800 days (more than the chart's 400
@@ -19,9 +19,9 @@ import (
 // line still reaches the top and the bottom of the drawing area.
 func TestBalanceChartKeepsExtremes(t *testing.T) {
 	start := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	series := make([]store.BalancePoint, 800)
+	series := make([]movements.BalancePoint, 800)
 	for i := range series {
-		series[i] = store.BalancePoint{Day: start.AddDate(0, 0, i), Balance: decimal.NewFromInt(int64(1000 + i%7))}
+		series[i] = movements.BalancePoint{Day: start.AddDate(0, 0, i), Balance: decimal.NewFromInt(int64(1000 + i%7))}
 	}
 	series[300].Balance = decimal.RequireFromString("98765.43")
 	series[501].Balance = decimal.RequireFromString("-250.10")

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"kasa/i18n"
-	"kasa/store"
+	"kasa/movements"
 )
 
 // MovementsForm is what the user chose on the movements page, as typed.
@@ -26,7 +26,7 @@ type MovementsForm struct {
 
 // MovementsView is the state of the movements page.
 type MovementsView struct {
-	Accounts []store.BankAccount
+	Accounts []movements.BankAccount
 	Form     MovementsForm
 	Errors   Errors
 	// CanFetch is true for operators and admins, who may ask the bank for
@@ -35,31 +35,31 @@ type MovementsView struct {
 	// Listed is true when the form was valid: the period's stored
 	// movements (or the fetch in progress) are shown.
 	Listed   bool
-	Account  store.BankAccount
+	Account  movements.BankAccount
 	From, To time.Time
 	// Gaps are the parts of the period whose movements are not stored.
-	Gaps []store.Span
+	Gaps []movements.Span
 	// StoredUntil is set when the period runs past the stored movements by
 	// less than the hourly sync's interval: the page says how recent they are.
 	StoredUntil *time.Time
 	// Sync is the fetch the page waits for: one the user started, or one
 	// under way that covers missing days.
-	Sync *store.MovementSync
+	Sync *movements.MovementSync
 	// SyncIDs are the fetches the page follows (its ?sync= values).
 	SyncIDs []int64
 	// Failed are the followed fetches that failed.
-	Failed []store.MovementSync
+	Failed []movements.MovementSync
 	// Refetched are the followed re-fetches of stored days that are done.
-	Refetched []store.MovementSync
+	Refetched []movements.MovementSync
 	// Differences are the period's movements that later fetches found the
 	// bank reporting differently, newest first.
-	Differences []store.MovementDifference
-	Rows        []store.Movement
-	Totals      store.MovementTotals
-	Balances    store.PeriodBalances
-	Breaks      []store.BalanceBreak // the first few
-	BreakCount  int                  // all of them
-	Series      []store.BalancePoint
+	Differences []movements.MovementDifference
+	Rows        []movements.Movement
+	Totals      movements.MovementTotals
+	Balances    movements.PeriodBalances
+	Breaks      []movements.BalanceBreak // the first few
+	BreakCount  int                      // all of them
+	Series      []movements.BalancePoint
 	Pager       Pager
 	Sort        Sort
 	// Query is the page's filters, for the export links and the fetch form.
@@ -69,7 +69,7 @@ type MovementsView struct {
 // fetchFailed reports whether a followed fetch of missing days failed; a
 // failed re-fetch has its own retry.
 func (v MovementsView) fetchFailed() bool {
-	return slices.ContainsFunc(v.Failed, func(m store.MovementSync) bool { return m.Reason != store.ReasonRefetch })
+	return slices.ContainsFunc(v.Failed, func(m movements.MovementSync) bool { return m.Reason != movements.ReasonRefetch })
 }
 
 // Pending reports whether the page waits for a fetch.
@@ -122,7 +122,7 @@ func sortedKeys(q url.Values) []string {
 	return keys
 }
 
-func accountOptions(accounts []store.BankAccount) []Option {
+func accountOptions(accounts []movements.BankAccount) []Option {
 	out := make([]Option, 0, len(accounts))
 	for _, a := range accounts {
 		out = append(out, Option{Value: i64(a.ID), Label: a.Name + " · " + a.Number + " (" + a.Currency + ")"})
@@ -148,8 +148,8 @@ const MovementDifferencesShown = 50
 
 // openBreaks are the listed breaks a re-fetch may still repair: those the
 // bank has not already confirmed by sending the same balances again.
-func (v MovementsView) openBreaks() []store.BalanceBreak {
-	var out []store.BalanceBreak
+func (v MovementsView) openBreaks() []movements.BalanceBreak {
+	var out []movements.BalanceBreak
 	for _, b := range v.Breaks {
 		if !b.BankReported {
 			out = append(out, b)
@@ -160,7 +160,7 @@ func (v MovementsView) openBreaks() []store.BalanceBreak {
 
 // bankBreaks reports whether a listed break is in the bank's own data.
 func (v MovementsView) bankBreaks() bool {
-	return slices.ContainsFunc(v.Breaks, func(b store.BalanceBreak) bool { return b.BankReported })
+	return slices.ContainsFunc(v.Breaks, func(b movements.BalanceBreak) bool { return b.BankReported })
 }
 
 // breakSpan is the days the open breaks lie in: from the day of the
@@ -363,7 +363,7 @@ func MovementsPage(v MovementsView) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						if f.Reason == store.ReasonRefetch && v.CanFetch {
+						if f.Reason == movements.ReasonRefetch && v.CanFetch {
 							templ_7745c5c3_Err = refetchButton(v, f.From, f.To, T(ctx, "mov.fetch.retry"), "refetch-retry").Render(ctx, templ_7745c5c3_Buffer)
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
@@ -1074,7 +1074,7 @@ func stat(label, value, testid string, bad bool) templ.Component {
 	})
 }
 
-func balanceText(ctx context.Context, d store.PeriodBalances, opening bool, cur string) string {
+func balanceText(ctx context.Context, d movements.PeriodBalances, opening bool, cur string) string {
 	v := d.Closing
 	if opening {
 		v = d.Opening

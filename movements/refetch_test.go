@@ -1,4 +1,4 @@
-package jobs_test
+package movements
 
 import (
 	"context"
@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
 	"github.com/shopspring/decimal"
 
-	"kasa/jobs"
 	"kasa/providers/vakifbank/vakifbanktest"
-	"kasa/store"
 )
 
 // refetchAccount is an account the fake holds with a whole chain of 160
@@ -44,7 +43,7 @@ type storedRow struct {
 	Version  string    `db:"xmin"` // changes with any write to the row
 }
 
-func storedRows(t *testing.T, st *store.Store, accountID int64) map[string]storedRow {
+func storedRows(t *testing.T, st *Service, accountID int64) map[string]storedRow {
 	t.Helper()
 	var rows []struct {
 		TransactionID string `db:"transaction_id"`
@@ -79,7 +78,7 @@ func TestMovementRefetchRepairsABalanceBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run, _ := e.sync(t, a, from, to); run.State != store.SyncDone || run.Inserted != len(ms)-1 {
+	if run, _ := e.sync(t, a, from, to); run.State != SyncDone || run.Inserted != len(ms)-1 {
 		t.Fatalf("first sync: %+v", run)
 	}
 	breaks, err := e.st.BalanceBreaks(ctx, a.ID, from, to, 5)
@@ -102,7 +101,7 @@ func TestMovementRefetchRepairsABalanceBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run, _ := e.sync(t, acct, acct.IncrementalFrom(e.now, jobs.MovementOverlap, jobs.InitialSyncDays), to); run.State != store.SyncDone {
+	if run, _ := e.sync(t, acct, acct.IncrementalFrom(e.now, Overlap, InitialSyncDays), to); run.State != SyncDone {
 		t.Fatalf("incremental sync: %+v", run)
 	}
 	if breaks, _ := e.st.BalanceBreaks(ctx, a.ID, from, to, 5); len(breaks) != 1 {
@@ -110,18 +109,18 @@ func TestMovementRefetchRepairsABalanceBreak(t *testing.T) {
 	}
 
 	before := storedRows(t, e.st, a.ID)
-	run, err := jobs.RequestMovementRefetch(ctx, e.st, a.ID, from, to, 0, 0)
+	run, err := e.st.refetch(ctx, a.ID, from, to, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Reason != store.ReasonRefetch {
+	if run.Reason != ReasonRefetch {
 		t.Fatalf("refetch run reason %q", run.Reason)
 	}
-	if j := wait(t, e.st.DB(), *run.JobID); j.State != jobs.StateDone {
-		t.Fatalf("refetch job %s %q", j.State, j.LastError)
+	if j := e.wait(t, *run.RiverJobID); j.State != rivertype.JobStateCompleted {
+		t.Fatalf("refetch job %s %v", j.State, j.Errors)
 	}
 	run, err = e.st.MovementSync(ctx, run.ID)
-	if err != nil || run.State != store.SyncDone || run.Fetched != len(ms) || run.Inserted != 1 || run.Changed != 1 {
+	if err != nil || run.State != SyncDone || run.Fetched != len(ms) || run.Inserted != 1 || run.Changed != 1 {
 		t.Fatalf("refetch run %+v, %v; want %d fetched, 1 inserted, 1 changed", run, err, len(ms))
 	}
 	if breaks, err := e.st.BalanceBreaks(ctx, a.ID, from, to, 5); err != nil || len(breaks) != 0 {
@@ -151,7 +150,7 @@ func TestMovementRefetchRepairsABalanceBreak(t *testing.T) {
 		!d.Old.Amount.Equal(ms[100].Amount) || !d.New.Amount.Equal(ms[100].Amount) {
 		t.Fatalf("difference %+v", d)
 	}
-	stored, err := e.st.Movements(ctx, store.MovementFilter{AccountID: a.ID, From: corrected.Date, To: corrected.Date})
+	stored, err := e.st.Movements(ctx, MovementFilter{AccountID: a.ID, From: corrected.Date, To: corrected.Date})
 	if err != nil || len(stored) != 1 || stored[0].Description != corrected.Description {
 		t.Fatalf("the corrected movement as stored: %+v, %v", stored, err)
 	}

@@ -1,4 +1,4 @@
-package store
+package movements
 
 import (
 	"context"
@@ -8,7 +8,14 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"kasa/store"
 )
+
+// searchColumns are the text columns a movement search looks in. They have
+// no trigram index: a search is bounded by an account and a period, which
+// the (account, booked_at) index finds.
+var searchColumns = []string{"description", "name", "code"}
 
 // MovementFilter selects an account's movements of a period.
 type MovementFilter struct {
@@ -42,7 +49,7 @@ func (f MovementFilter) where() (string, []any) {
 		add("abs(amount) <= ?", f.MaxAmount.Decimal)
 	}
 	if t := strings.TrimSpace(f.Text); t != "" {
-		add(searchMatch("", movementSearchColumns, "?"), escapeLike(t))
+		add(store.SearchMatch("", searchColumns, "?"), store.EscapeLike(t))
 	}
 	return strings.Join(conds, " AND "), args
 }
@@ -61,7 +68,7 @@ func (f MovementFilter) orderBy() string {
 const movementColumns = `id, account_id, transaction_id, booked_at, direction, amount, balance, currency, code, name, description`
 
 // Movements returns one page of the filtered movements.
-func (s *Store) Movements(ctx context.Context, f MovementFilter) ([]Movement, error) {
+func (s *Service) Movements(ctx context.Context, f MovementFilter) ([]Movement, error) {
 	where, args := f.where()
 	q := `SELECT ` + movementColumns + ` FROM account_movements WHERE ` + where + ` ORDER BY ` + f.orderBy()
 	if f.Limit > 0 {
@@ -69,16 +76,16 @@ func (s *Store) Movements(ctx context.Context, f MovementFilter) ([]Movement, er
 	}
 	var ms []Movement
 	if err := s.db.SelectContext(ctx, &ms, q, args...); err != nil {
-		return nil, fmt.Errorf("store: movements: %w", err)
+		return nil, fmt.Errorf("movements: movements: %w", err)
 	}
 	return ms, nil
 }
 
 // EachMovement calls fn for every filtered movement in order, streaming
 // them from the database (for exports of any size).
-func (s *Store) EachMovement(ctx context.Context, f MovementFilter, fn func(Movement) error) error {
+func (s *Service) EachMovement(ctx context.Context, f MovementFilter, fn func(Movement) error) error {
 	where, args := f.where()
-	return eachRow(ctx, s.db, "export movements", fn, `SELECT `+movementColumns+` FROM account_movements WHERE `+where+` ORDER BY `+f.orderBy(), args...)
+	return store.EachRow(ctx, s.db, "export movements", fn, `SELECT `+movementColumns+` FROM account_movements WHERE `+where+` ORDER BY `+f.orderBy(), args...)
 }
 
 // MovementTotals sums the filtered movements.
@@ -92,7 +99,7 @@ type MovementTotals struct {
 func (t MovementTotals) Net() decimal.Decimal { return t.In.Sub(t.Out) }
 
 // MovementTotals counts and sums the filtered movements.
-func (s *Store) MovementTotals(ctx context.Context, f MovementFilter) (MovementTotals, error) {
+func (s *Service) MovementTotals(ctx context.Context, f MovementFilter) (MovementTotals, error) {
 	where, args := f.where()
 	var t MovementTotals
 	err := s.db.GetContext(ctx, &t, `SELECT count(*) AS count,
@@ -100,7 +107,7 @@ func (s *Store) MovementTotals(ctx context.Context, f MovementFilter) (MovementT
 		COALESCE(-sum(amount) FILTER (WHERE amount < 0), 0) AS total_out
 		FROM account_movements WHERE `+where, args...)
 	if err != nil {
-		return MovementTotals{}, fmt.Errorf("store: movement totals: %w", err)
+		return MovementTotals{}, fmt.Errorf("movements: movement totals: %w", err)
 	}
 	return t, nil
 }
@@ -114,7 +121,7 @@ type PeriodBalances struct {
 }
 
 // PeriodBalances returns the opening and closing balance of [from, to].
-func (s *Store) PeriodBalances(ctx context.Context, accountID int64, from, to time.Time) (PeriodBalances, error) {
+func (s *Service) PeriodBalances(ctx context.Context, accountID int64, from, to time.Time) (PeriodBalances, error) {
 	var b PeriodBalances
 	err := s.db.QueryRowxContext(ctx, `SELECT
 		COALESCE(
@@ -125,7 +132,7 @@ func (s *Store) PeriodBalances(ctx context.Context, accountID int64, from, to ti
 			(SELECT balance FROM account_movements WHERE account_id = $1 AND booked_at <= $3
 				ORDER BY booked_at DESC, id DESC LIMIT 1))`, accountID, from, to).Scan(&b.Opening, &b.Closing)
 	if err != nil {
-		return PeriodBalances{}, fmt.Errorf("store: period balances: %w", err)
+		return PeriodBalances{}, fmt.Errorf("movements: period balances: %w", err)
 	}
 	return b, nil
 }
@@ -159,7 +166,7 @@ func (b BalanceBreak) Difference() decimal.Decimal { return b.Actual.Sub(b.Expec
 // BalanceBreaks checks the chain balance[i] = balance[i-1] + amount[i] over
 // the stored movements of [from, to], the first one checked against the
 // movement stored just before the period, and returns at most limit breaks.
-func (s *Store) BalanceBreaks(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]BalanceBreak, error) {
+func (s *Service) BalanceBreaks(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]BalanceBreak, error) {
 	bs, _, err := s.CountedBalanceBreaks(ctx, accountID, from, to, limit)
 	return bs, err
 }
@@ -167,7 +174,7 @@ func (s *Store) BalanceBreaks(ctx context.Context, accountID int64, from, to tim
 // CountedBalanceBreaks is BalanceBreaks that also returns how many breaks
 // there are in all, so a page listing the first few can say how many it
 // leaves out.
-func (s *Store) CountedBalanceBreaks(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]BalanceBreak, int, error) {
+func (s *Service) CountedBalanceBreaks(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]BalanceBreak, int, error) {
 	var rows []struct {
 		BalanceBreak
 		Total int `db:"total"`
@@ -198,7 +205,7 @@ func (s *Store) CountedBalanceBreaks(ctx context.Context, accountID int64, from,
 		FROM breaks b
 		ORDER BY booked_at`, accountID, from, to, limit)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: balance breaks: %w", err)
+		return nil, 0, fmt.Errorf("movements: balance breaks: %w", err)
 	}
 	if len(rows) == 0 {
 		return nil, 0, nil
@@ -219,7 +226,7 @@ type BalancePoint struct {
 // BalanceSeries returns the closing balance of every Istanbul day of
 // [from, to] that has movements, in date order: the balance chart's data,
 // at most one point per day however many movements there are.
-func (s *Store) BalanceSeries(ctx context.Context, accountID int64, from, to time.Time) ([]BalancePoint, error) {
+func (s *Service) BalanceSeries(ctx context.Context, accountID int64, from, to time.Time) ([]BalancePoint, error) {
 	var ps []BalancePoint
 	err := s.db.SelectContext(ctx, &ps, `
 		SELECT DISTINCT ON (day) day, balance FROM (
@@ -227,7 +234,7 @@ func (s *Store) BalanceSeries(ctx context.Context, accountID int64, from, to tim
 			FROM account_movements WHERE account_id = $1 AND booked_at >= $2 AND booked_at <= $3
 		) m ORDER BY day, booked_at DESC, id DESC`, accountID, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("store: balance series: %w", err)
+		return nil, fmt.Errorf("movements: balance series: %w", err)
 	}
 	return ps, nil
 }

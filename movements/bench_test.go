@@ -1,12 +1,10 @@
-package store_test
+package movements
 
 import (
 	"context"
 	"fmt"
 	"testing"
 	"time"
-
-	"kasa/store/storetest"
 )
 
 // BenchmarkInsertMovements stores three years of one busy account (about
@@ -18,7 +16,7 @@ func BenchmarkInsertMovements(b *testing.B) {
 	const n = 36_600
 	ms := chain(time.Date(2023, 1, 1, 9, 0, 0, 0, ist), 43*time.Minute, n)
 	b.Run("new", func(b *testing.B) {
-		st := storetest.New(b)
+		st := newService(b)
 		i := 0
 		for b.Loop() {
 			b.StopTimer()
@@ -33,7 +31,7 @@ func BenchmarkInsertMovements(b *testing.B) {
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 	b.Run("resync", func(b *testing.B) {
-		st := storetest.New(b)
+		st := newService(b)
 		a := newAccount(b, st, "00158000099999999")
 		if _, err := st.InsertMovements(ctx, a.ID, ms); err != nil {
 			b.Fatal(err)

@@ -1,4 +1,4 @@
-package store_test
+package movements
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 
 	"kasa/i18n"
 	"kasa/store"
-	"kasa/store/storetest"
 )
 
 var ist = i18n.Istanbul
@@ -22,8 +21,8 @@ func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 // chain makes n movements starting at start, one every step, whose
 // balances follow from an opening balance of 1000.00: money in on even
 // positions (i+1).00, money out on odd ones -(i/2).50.
-func chain(start time.Time, step time.Duration, n int) []store.NewMovement {
-	ms := make([]store.NewMovement, n)
+func chain(start time.Time, step time.Duration, n int) []NewMovement {
+	ms := make([]NewMovement, n)
 	balance := dec("1000")
 	for i := range ms {
 		amount, dir, code, name := decimal.NewFromInt(int64(i+1)), "in", "EFTGLN", "Gelen EFT"
@@ -31,7 +30,7 @@ func chain(start time.Time, step time.Duration, n int) []store.NewMovement {
 			amount, dir, code, name = dec(fmt.Sprintf("-%d.50", i/2)), "out", "KRTODM", "Kart ödemesi"
 		}
 		balance = balance.Add(amount)
-		ms[i] = store.NewMovement{
+		ms[i] = NewMovement{
 			TransactionID: fmt.Sprintf("2024%012d", i+1), BookedAt: start.Add(time.Duration(i) * step),
 			Direction: dir, Amount: amount, Balance: balance, Currency: "TL", Code: code, Name: name,
 			Description: fmt.Sprintf("Hareket %d", i+1),
@@ -41,9 +40,9 @@ func chain(start time.Time, step time.Duration, n int) []store.NewMovement {
 	return ms
 }
 
-func newAccount(t testing.TB, st *store.Store, number string) store.BankAccount {
+func newAccount(t testing.TB, st *Service, number string) BankAccount {
 	t.Helper()
-	a, err := st.CreateBankAccount(context.Background(), store.NewBankAccount{Number: number, Name: "Ana hesap " + number[12:], Currency: "TRY"})
+	a, err := st.CreateBankAccount(context.Background(), NewBankAccount{Number: number, Name: "Ana hesap " + number[12:], Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,18 +51,18 @@ func newAccount(t testing.TB, st *store.Store, number string) store.BankAccount 
 
 func TestBankAccountRegistration(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	if a.ID == 0 || a.Number != "00158000000000001" || a.Currency != "TRY" || a.SyncedFrom != nil || a.Balance.Valid || a.Pending {
 		t.Fatalf("new account: %+v", a)
 	}
-	_, err := st.CreateBankAccount(ctx, store.NewBankAccount{Number: "00158000000000001", Name: "Again", Currency: "USD"})
+	_, err := st.CreateBankAccount(ctx, NewBankAccount{Number: "00158000000000001", Name: "Again", Currency: "USD"})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("the same number twice: %v, want ErrConflict", err)
 	}
 	// The database refuses what the form should have caught.
-	if _, err := st.CreateBankAccount(ctx, store.NewBankAccount{Number: "1234", Name: "Short", Currency: "TRY"}); err == nil {
+	if _, err := st.CreateBankAccount(ctx, NewBankAccount{Number: "1234", Name: "Short", Currency: "TRY"}); err == nil {
 		t.Fatal("a 4-digit account number was stored")
 	}
 	as, err := st.BankAccounts(ctx)
@@ -73,7 +72,7 @@ func TestBankAccountRegistration(t *testing.T) {
 	if _, err := st.BankAccount(ctx, a.ID+100); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown account: %v", err)
 	}
-	if trail, _ := st.AuditTrail(ctx, store.BankAccountSubject(a.ID), 5); len(trail) != 1 || trail[0].Action != "bank_account.create" {
+	if trail, _ := st.st.AuditTrail(ctx, BankAccountSubject(a.ID), 5); len(trail) != 1 || trail[0].Action != "bank_account.create" {
 		t.Fatalf("audit: %+v", trail)
 	}
 }
@@ -82,20 +81,20 @@ func TestBankAccountRegistration(t *testing.T) {
 // movement is stored once, in the bank's order.
 func TestInsertMovementsDeduplicates(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	ms := chain(time.Date(2024, 2, 28, 9, 0, 0, 0, ist), time.Hour, 100)
 
 	steps := []struct {
 		name string
-		rows []store.NewMovement
+		rows []NewMovement
 		want int
 	}{
 		{"first 60", ms[:60], 60},
 		{"overlapping 40..100", ms[40:], 40},
 		{"everything again", ms, 0},
-		{"a repeat inside one batch", append([]store.NewMovement{ms[5]}, ms[5]), 0},
+		{"a repeat inside one batch", append([]NewMovement{ms[5]}, ms[5]), 0},
 	}
 	for _, s := range steps {
 		n, err := st.InsertMovements(ctx, a.ID, s.rows)
@@ -103,7 +102,7 @@ func TestInsertMovementsDeduplicates(t *testing.T) {
 			t.Fatalf("%s: inserted %d, %v; want %d", s.name, n, err, s.want)
 		}
 	}
-	all, err := st.Movements(ctx, store.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[99].BookedAt})
+	all, err := st.Movements(ctx, MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[99].BookedAt})
 	if err != nil || len(all) != 100 {
 		t.Fatalf("stored %d movements, %v", len(all), err)
 	}
@@ -125,7 +124,7 @@ func TestInsertMovementsDeduplicates(t *testing.T) {
 
 func TestMovementFiltersTotalsAndBalances(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	ms := chain(time.Date(2025, 1, 1, 10, 0, 0, 0, ist), 24*time.Hour, 10)
@@ -133,26 +132,26 @@ func TestMovementFiltersTotalsAndBalances(t *testing.T) {
 	if _, err := st.InsertMovements(ctx, a.ID, ms); err != nil {
 		t.Fatal(err)
 	}
-	period := store.MovementFilter{AccountID: a.ID, From: time.Date(2025, 1, 2, 0, 0, 0, 0, ist), To: time.Date(2025, 1, 8, 23, 59, 59, 0, ist)}
-	with := func(mod func(*store.MovementFilter)) store.MovementFilter { f := period; mod(&f); return f }
+	period := MovementFilter{AccountID: a.ID, From: time.Date(2025, 1, 2, 0, 0, 0, 0, ist), To: time.Date(2025, 1, 8, 23, 59, 59, 0, ist)}
+	with := func(mod func(*MovementFilter)) MovementFilter { f := period; mod(&f); return f }
 	// Rows 1..7 are in the period: amounts -0.50, 3, -1.50, 5, -2.50, 7, -3.50.
 	cases := []struct {
 		name         string
-		f            store.MovementFilter
+		f            MovementFilter
 		ids          []int // positions in ms, in order
 		in, out, net string
 	}{
 		{"period", period, []int{1, 2, 3, 4, 5, 6, 7}, "15", "8", "7"},
-		{"money in", with(func(f *store.MovementFilter) { f.Direction = "in" }), []int{2, 4, 6}, "15", "0", "15"},
-		{"money out", with(func(f *store.MovementFilter) { f.Direction = "out" }), []int{1, 3, 5, 7}, "0", "8", "-8"},
-		{"size 2.50 to 5", with(func(f *store.MovementFilter) {
+		{"money in", with(func(f *MovementFilter) { f.Direction = "in" }), []int{2, 4, 6}, "15", "0", "15"},
+		{"money out", with(func(f *MovementFilter) { f.Direction = "out" }), []int{1, 3, 5, 7}, "0", "8", "-8"},
+		{"size 2.50 to 5", with(func(f *MovementFilter) {
 			f.MinAmount = decimal.NewNullDecimal(dec("2.5"))
 			f.MaxAmount = decimal.NewNullDecimal(dec("5"))
 		}), []int{2, 4, 5, 7}, "8", "6", "2"},
-		{"text in the name", with(func(f *store.MovementFilter) { f.Text = "kart" }), []int{1, 3, 5, 7}, "0", "8", "-8"},
-		{"text in the code", with(func(f *store.MovementFilter) { f.Text = "eftgln" }), []int{2, 4, 6}, "15", "0", "15"},
-		{"LIKE signs are literal", with(func(f *store.MovementFilter) { f.Text = "%50_" }), []int{4}, "5", "0", "5"},
-		{"amount descending", with(func(f *store.MovementFilter) { f.Sort, f.Desc = "amount", true }), []int{6, 4, 2, 1, 3, 5, 7}, "15", "8", "7"},
+		{"text in the name", with(func(f *MovementFilter) { f.Text = "kart" }), []int{1, 3, 5, 7}, "0", "8", "-8"},
+		{"text in the code", with(func(f *MovementFilter) { f.Text = "eftgln" }), []int{2, 4, 6}, "15", "0", "15"},
+		{"LIKE signs are literal", with(func(f *MovementFilter) { f.Text = "%50_" }), []int{4}, "5", "0", "5"},
+		{"amount descending", with(func(f *MovementFilter) { f.Sort, f.Desc = "amount", true }), []int{6, 4, 2, 1, 3, 5, 7}, "15", "8", "7"},
 	}
 	for _, c := range cases {
 		got, err := st.Movements(ctx, c.f)
@@ -175,12 +174,12 @@ func TestMovementFiltersTotalsAndBalances(t *testing.T) {
 			t.Errorf("%s: totals %+v net %s, %v; want in %s out %s net %s", c.name, tot, tot.Net(), err, c.in, c.out, c.net)
 		}
 	}
-	page, err := st.Movements(ctx, with(func(f *store.MovementFilter) { f.Limit, f.Offset = 3, 3 }))
+	page, err := st.Movements(ctx, with(func(f *MovementFilter) { f.Limit, f.Offset = 3, 3 }))
 	if err != nil || len(page) != 3 || page[0].TransactionID != ms[4].TransactionID {
 		t.Fatalf("second page of 3: %+v, %v", page, err)
 	}
 	var exported int
-	if err := st.EachMovement(ctx, period, func(store.Movement) error { exported++; return nil }); err != nil || exported != 7 {
+	if err := st.EachMovement(ctx, period, func(Movement) error { exported++; return nil }); err != nil || exported != 7 {
 		t.Fatalf("exported %d, %v", exported, err)
 	}
 
@@ -204,11 +203,11 @@ func TestMovementFiltersTotalsAndBalances(t *testing.T) {
 // and finds the break, with the expected and the actual balance.
 func TestBalanceBreaksOnStoredData(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	ms := chain(time.Date(2024, 12, 30, 12, 0, 0, 0, ist), 12*time.Hour, 20)
-	gap := append(append([]store.NewMovement{}, ms[:8]...), ms[9:]...) // movement 8 never arrived
+	gap := append(append([]NewMovement{}, ms[:8]...), ms[9:]...) // movement 8 never arrived
 	if _, err := st.InsertMovements(ctx, a.ID, gap); err != nil {
 		t.Fatal(err)
 	}
@@ -239,19 +238,15 @@ func TestBalanceBreaksOnStoredData(t *testing.T) {
 
 func TestMovementSyncCoverage(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	day := func(d int) time.Time { return time.Date(2025, 6, d, 0, 0, 0, 0, ist) }
-	run := func(from, to time.Time) store.MovementSync {
+	run := func(from, to time.Time) MovementSync {
 		t.Helper()
-		m, err := st.StartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"},
-			func(tx *sqlx.Tx, id int64) (int64, error) {
-				// A job row, as the job_id's foreign key requires.
-				_, err := tx.Exec(`INSERT INTO jobs (id, kind) VALUES ($1, 'test')`, 1000+id)
-				return 1000 + id, err
-			})
-		if err != nil || m.State != store.SyncPending || m.JobID == nil || *m.JobID != 1000+m.ID {
+		m, err := st.StartMovementSync(ctx, NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"},
+			func(tx *sqlx.Tx, id int64) (int64, error) { return 1000 + id, nil })
+		if err != nil || m.State != SyncPending || m.RiverJobID == nil || *m.RiverJobID != 1000+m.ID {
 			t.Fatalf("start: %+v, %v", m, err)
 		}
 		return m
@@ -304,7 +299,7 @@ func TestMovementSyncCoverage(t *testing.T) {
 	if err := st.FailMovementSync(ctx, f.ID, "", "bank unavailable", false); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := st.MovementSync(ctx, f.ID); r.State != store.SyncPending || r.Error != "bank unavailable" {
+	if r, _ := st.MovementSync(ctx, f.ID); r.State != SyncPending || r.Error != "bank unavailable" {
 		t.Fatalf("retried failure: %+v", r)
 	}
 	if err := st.FailMovementSync(ctx, f.ID, "ACBH000104", "not owned", true); err != nil {
@@ -312,7 +307,7 @@ func TestMovementSyncCoverage(t *testing.T) {
 	}
 	r, _ := st.MovementSync(ctx, f.ID)
 	acct, _ := st.BankAccount(ctx, a.ID)
-	if r.State != store.SyncFailed || r.FinishedAt == nil || acct.LastSyncStatus != "failed" || acct.LastSyncCode != "ACBH000104" {
+	if r.State != SyncFailed || r.FinishedAt == nil || acct.LastSyncStatus != "failed" || acct.LastSyncCode != "ACBH000104" {
 		t.Fatalf("final failure: run %+v, account %+v", r, acct)
 	}
 	if runs, err := st.MovementSyncs(ctx, a.ID, 10); err != nil || len(runs) != 5 || runs[0].ID != f.ID {
@@ -324,33 +319,33 @@ func TestMissingRange(t *testing.T) {
 	t.Parallel()
 	at := func(d, h int) time.Time { return time.Date(2025, 6, d, h, 0, 0, 0, ist) }
 	now := at(30, 12)
-	covered := store.BankAccount{SyncedFrom: ptr(at(10, 0)), SyncedUntil: ptr(at(20, 15))}
-	fresh := store.BankAccount{SyncedFrom: ptr(at(10, 0)), SyncedUntil: ptr(now.Add(-5 * time.Minute))}
-	sp := func(from, to time.Time) store.Span { return store.Span{From: from, To: to} }
+	covered := BankAccount{SyncedFrom: ptr(at(10, 0)), SyncedUntil: ptr(at(20, 15))}
+	fresh := BankAccount{SyncedFrom: ptr(at(10, 0)), SyncedUntil: ptr(now.Add(-5 * time.Minute))}
+	sp := func(from, to time.Time) Span { return Span{From: from, To: to} }
 	cases := []struct {
 		name  string
-		a     store.BankAccount
+		a     BankAccount
 		from  time.Time
 		to    time.Time
-		fetch []store.Span // what to ask the bank for
-		gaps  []store.Span // what to tell the user is missing
+		fetch []Span // what to ask the bank for
+		gaps  []Span // what to tell the user is missing
 	}{
-		{"never synced", store.BankAccount{}, at(1, 0), at(5, 0), []store.Span{sp(at(1, 0), at(5, 0))}, []store.Span{sp(at(1, 0), at(5, 0))}},
-		{"never synced, to in the future", store.BankAccount{}, at(29, 0), at(31, 0), []store.Span{sp(at(29, 0), now)}, []store.Span{sp(at(29, 0), now)}},
+		{"never synced", BankAccount{}, at(1, 0), at(5, 0), []Span{sp(at(1, 0), at(5, 0))}, []Span{sp(at(1, 0), at(5, 0))}},
+		{"never synced, to in the future", BankAccount{}, at(29, 0), at(31, 0), []Span{sp(at(29, 0), now)}, []Span{sp(at(29, 0), now)}},
 		{"inside", covered, at(11, 0), at(19, 0), nil, nil},
 		{"before, extended to meet coverage", covered, at(1, 0), at(3, 0),
-			[]store.Span{sp(at(1, 0), at(10, 0).Add(-time.Second))}, []store.Span{sp(at(1, 0), at(3, 0))}},
+			[]Span{sp(at(1, 0), at(10, 0).Add(-time.Second))}, []Span{sp(at(1, 0), at(3, 0))}},
 		{"overlapping the start", covered, at(5, 0), at(15, 0),
-			[]store.Span{sp(at(5, 0), at(10, 0).Add(-time.Second))}, []store.Span{sp(at(5, 0), at(10, 0).Add(-time.Second))}},
+			[]Span{sp(at(5, 0), at(10, 0).Add(-time.Second))}, []Span{sp(at(5, 0), at(10, 0).Add(-time.Second))}},
 		{"after, from the last synced day", covered, at(15, 0), at(25, 0),
-			[]store.Span{sp(at(20, 0), at(25, 0))}, []store.Span{sp(at(20, 15).Add(time.Second), at(25, 0))}},
+			[]Span{sp(at(20, 0), at(25, 0))}, []Span{sp(at(20, 15).Add(time.Second), at(25, 0))}},
 		// Both sides missing: only the two pieces, never the stored days between.
 		{"around", covered, at(1, 0), at(25, 0),
-			[]store.Span{sp(at(1, 0), at(10, 0).Add(-time.Second)), sp(at(20, 0), at(25, 0))},
-			[]store.Span{sp(at(1, 0), at(10, 0).Add(-time.Second)), sp(at(20, 15).Add(time.Second), at(25, 0))}},
+			[]Span{sp(at(1, 0), at(10, 0).Add(-time.Second)), sp(at(20, 0), at(25, 0))},
+			[]Span{sp(at(1, 0), at(10, 0).Add(-time.Second)), sp(at(20, 15).Add(time.Second), at(25, 0))}},
 		{"up to now, synced minutes ago", fresh, at(20, 0), now, nil, nil},
-		{"one day more than stored, up to now", fresh, at(9, 0), now, []store.Span{sp(at(9, 0), at(10, 0).Add(-time.Second))},
-			[]store.Span{sp(at(9, 0), at(10, 0).Add(-time.Second))}},
+		{"one day more than stored, up to now", fresh, at(9, 0), now, []Span{sp(at(9, 0), at(10, 0).Add(-time.Second))},
+			[]Span{sp(at(9, 0), at(10, 0).Add(-time.Second))}},
 		{"reversed", covered, at(5, 0), at(4, 0), nil, nil},
 	}
 	for _, c := range cases {
@@ -368,20 +363,18 @@ func TestMissingRange(t *testing.T) {
 // does not cover starts another; once the run ends a new one starts.
 func TestJoinOrStartMovementSync(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	now := time.Date(2025, 6, 30, 12, 0, 0, 0, ist)
 	enqueued := 0
 	enqueue := func(tx *sqlx.Tx, id int64) (int64, error) {
 		enqueued++
-		// A job row, as the job_id's foreign key requires.
-		_, err := tx.Exec(`INSERT INTO jobs (id, kind) VALUES ($1, 'test')`, 1000+id)
-		return 1000 + id, err
+		return 1000 + id, nil
 	}
-	req := func(from, to time.Time) (store.MovementSync, bool) {
+	req := func(from, to time.Time) (MovementSync, bool) {
 		t.Helper()
-		m, joined, err := st.JoinOrStartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"}, 10*time.Minute, enqueue)
+		m, joined, err := st.JoinOrStartMovementSync(ctx, NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "page"}, 10*time.Minute, enqueue)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,11 +411,11 @@ func TestJoinOrStartMovementSync(t *testing.T) {
 // them all.
 func TestBalanceBreaksCounted(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	ms := chain(time.Date(2025, 1, 1, 9, 0, 0, 0, ist), time.Hour, 300)
-	var gappy []store.NewMovement
+	var gappy []NewMovement
 	for i, m := range ms {
 		if i%4 != 2 { // every fourth movement never arrives: 75 breaks
 			gappy = append(gappy, m)

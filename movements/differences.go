@@ -1,4 +1,4 @@
-package store
+package movements
 
 import (
 	"context"
@@ -39,7 +39,7 @@ type MovementDifference struct {
 // MovementDifferences returns the newest differences found in the account's
 // movements dated (before or after the change) within [from, to], at most
 // limit of them.
-func (s *Store) MovementDifferences(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]MovementDifference, error) {
+func (s *Service) MovementDifferences(ctx context.Context, accountID int64, from, to time.Time, limit int) ([]MovementDifference, error) {
 	var ds []MovementDifference
 	err := s.db.SelectContext(ctx, &ds, `SELECT id, transaction_id, sync_id, found_at, new_booked_at IS NULL AS vanished,
 			old_booked_at AS "old.booked_at", old_direction AS "old.direction", old_amount AS "old.amount",
@@ -52,7 +52,7 @@ func (s *Store) MovementDifferences(ctx context.Context, accountID int64, from, 
 		WHERE account_id = $1 AND (old_booked_at BETWEEN $2 AND $3 OR new_booked_at BETWEEN $2 AND $3)
 		ORDER BY id DESC LIMIT $4`, accountID, from, to, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: movement differences: %w", err)
+		return nil, fmt.Errorf("movements: movement differences: %w", err)
 	}
 	return ds, nil
 }

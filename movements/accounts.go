@@ -1,18 +1,17 @@
-package store
+package movements
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"kasa/store"
 	"kasa/tz"
 )
-
-// BankCurrencies are the currencies a VakıfBank account may be registered in.
-var BankCurrencies = []string{"TRY", "USD", "EUR"}
 
 // BankAccount is a VakıfBank account whose movements the product syncs.
 // SyncedFrom and SyncedUntil bound the one contiguous span of time whose
@@ -45,47 +44,89 @@ const bankAccountColumns = `a.id, a.number, a.name, a.currency, a.synced_from, a
 	a.last_sync_status, a.last_sync_code, a.last_sync_error, a.balance, a.balance_at, a.created_at,
 	EXISTS (SELECT 1 FROM movement_syncs s WHERE s.account_id = a.id AND s.state IN ('pending', 'running')) AS pending`
 
-// CreateBankAccount registers an account; ErrConflict when its number is
-// already registered.
-func (s *Store) CreateBankAccount(ctx context.Context, n NewBankAccount) (BankAccount, error) {
+// CreateBankAccount registers an account with its audit entry, without
+// fetching its history (RegisterAccount is the admin's use case, which
+// does); store.ErrConflict when its number is already registered.
+func (s *Service) CreateBankAccount(ctx context.Context, n NewBankAccount) (BankAccount, error) {
+	var a BankAccount
+	err := s.inTx(ctx, "create bank account", func(tx *sqlx.Tx) error {
+		var err error
+		a, err = createAccount(ctx, tx, n)
+		return err
+	})
+	return a, err
+}
+
+func createAccount(ctx context.Context, tx sqlx.ExtContext, n NewBankAccount) (BankAccount, error) {
 	var id int64
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowxContext(ctx, `INSERT INTO bank_accounts (number, name, currency, created_by)
-			VALUES ($1, $2, $3, NULLIF($4, 0)) RETURNING id`, n.Number, n.Name, n.Currency, n.CreatedBy).Scan(&id)
-		if isUniqueViolation(err) {
-			return ErrConflict
-		}
-		if err != nil {
+	err := tx.QueryRowxContext(ctx, `INSERT INTO bank_accounts (number, name, currency, created_by)
+		VALUES ($1, $2, $3, NULLIF($4, 0)) RETURNING id`, n.Number, n.Name, n.Currency, n.CreatedBy).Scan(&id)
+	if store.IsUniqueViolation(err) {
+		return BankAccount{}, store.ErrConflict
+	}
+	if err != nil {
+		return BankAccount{}, err
+	}
+	if err := store.Audit(ctx, tx, n.CreatedBy, "bank_account.create", BankAccountSubject(id),
+		map[string]any{"number": n.Number, "name": n.Name, "currency": n.Currency}); err != nil {
+		return BankAccount{}, err
+	}
+	return account(ctx, tx, id)
+}
+
+// RegisterAccount is an admin registering an account: the input is
+// checked (a *ValidationError says what is wrong, field by field, a
+// number already registered included), the account is created with its
+// audit entry, and the fetch of its recent history (InitialSyncDays) is
+// queued, all in one transaction.
+func (s *Service) RegisterAccount(ctx context.Context, n NewBankAccount) (BankAccount, error) {
+	if p := ValidateAccount(&n); len(p) > 0 {
+		return BankAccount{}, &ValidationError{Problems: p}
+	}
+	var a BankAccount
+	err := s.inTx(ctx, "register bank account", func(tx *sqlx.Tx) error {
+		var err error
+		if a, err = createAccount(ctx, tx, n); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, n.CreatedBy, "bank_account.create", BankAccountSubject(id),
-			map[string]any{"number": n.Number, "name": n.Name, "currency": n.Currency})
+		now := s.now()
+		_, err = s.startSync(ctx, tx, NewMovementSync{AccountID: a.ID, From: a.IncrementalFrom(now, Overlap, InitialSyncDays),
+			To: now, Reason: "initial", RequestedBy: n.CreatedBy})
+		return err
 	})
-	if err != nil {
-		return BankAccount{}, fmt.Errorf("store: create bank account: %w", err)
+	if errors.Is(err, store.ErrConflict) {
+		return BankAccount{}, &ValidationError{Problems: Problems{"number": {Code: CodeNumberTaken}}}
 	}
-	return s.BankAccount(ctx, id)
+	if err != nil {
+		return BankAccount{}, err
+	}
+	return s.BankAccount(ctx, a.ID)
 }
 
 // BankAccountSubject names an account in the audit log.
 func BankAccountSubject(id int64) string { return fmt.Sprintf("bank_account:%d", id) }
 
 // BankAccount returns one account.
-func (s *Store) BankAccount(ctx context.Context, id int64) (BankAccount, error) {
-	var a BankAccount
-	err := s.db.GetContext(ctx, &a, `SELECT `+bankAccountColumns+` FROM bank_accounts a WHERE a.id = $1`, id)
+func (s *Service) BankAccount(ctx context.Context, id int64) (BankAccount, error) {
+	a, err := account(ctx, s.db, id)
 	if err != nil {
-		return BankAccount{}, fmt.Errorf("store: bank account %d: %w", id, notFound(err))
+		return BankAccount{}, fmt.Errorf("movements: bank account %d: %w", id, err)
 	}
 	return a, nil
 }
 
+func account(ctx context.Context, q sqlx.QueryerContext, id int64) (BankAccount, error) {
+	var a BankAccount
+	err := sqlx.GetContext(ctx, q, &a, `SELECT `+bankAccountColumns+` FROM bank_accounts a WHERE a.id = $1`, id)
+	return a, store.NotFound(err)
+}
+
 // BankAccounts lists the registered accounts by name.
-func (s *Store) BankAccounts(ctx context.Context) ([]BankAccount, error) {
+func (s *Service) BankAccounts(ctx context.Context) ([]BankAccount, error) {
 	var as []BankAccount
 	err := s.db.SelectContext(ctx, &as, `SELECT `+bankAccountColumns+` FROM bank_accounts a ORDER BY a.name, a.number`)
 	if err != nil {
-		return nil, fmt.Errorf("store: bank accounts: %w", err)
+		return nil, fmt.Errorf("movements: bank accounts: %w", err)
 	}
 	return as, nil
 }

@@ -1,4 +1,4 @@
-package store_test
+package movements
 
 import (
 	"context"
@@ -6,9 +6,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"kasa/store"
-	"kasa/store/storetest"
 )
 
 // TestSaveMovementsRecordsDifferences saves a stored period again as the
@@ -18,11 +15,11 @@ import (
 // recorded with the run; a raw row spelt differently is no difference.
 func TestSaveMovementsRecordsDifferences(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	ms := chain(time.Date(2025, 3, 1, 9, 0, 0, 0, ist), time.Hour, 20)
-	stored := append(append([]store.NewMovement{}, ms[:7]...), ms[8:]...) // the 8th never arrived
+	stored := append(append([]NewMovement{}, ms[:7]...), ms[8:]...) // the 8th never arrived
 	if n, err := st.InsertMovements(ctx, a.ID, stored); err != nil || n != 19 {
 		t.Fatalf("stored %d, %v", n, err)
 	}
@@ -45,12 +42,12 @@ func TestSaveMovementsRecordsDifferences(t *testing.T) {
 	}
 	before := rows()
 
-	run, err := st.StartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: ms[0].BookedAt, To: ms[19].BookedAt, Reason: "refetch"},
+	run, err := st.StartMovementSync(ctx, NewMovementSync{AccountID: a.ID, From: ms[0].BookedAt, To: ms[19].BookedAt, Reason: "refetch"},
 		func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	bank := append([]store.NewMovement{}, ms...)
+	bank := append([]NewMovement{}, ms...)
 	bank[3].Amount, bank[3].Balance = bank[3].Amount.Sub(dec("10")), bank[3].Balance.Sub(dec("10"))
 	bank[12].Description, bank[12].BookedAt = "Düzeltilmiş açıklama", bank[12].BookedAt.Add(time.Minute)
 	bank[15].Raw = []byte(`{"TransactionId": "` + bank[15].TransactionID + `", "Amount": 8}`)
@@ -79,7 +76,7 @@ func TestSaveMovementsRecordsDifferences(t *testing.T) {
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("differences %+v, %v", ds, err)
 	}
-	byID := map[string]store.MovementDifference{ds[0].TransactionID: ds[0], ds[1].TransactionID: ds[1]}
+	byID := map[string]MovementDifference{ds[0].TransactionID: ds[0], ds[1].TransactionID: ds[1]}
 	d3, d12 := byID[ms[3].TransactionID], byID[ms[12].TransactionID]
 	if d3.SyncID == nil || *d3.SyncID != run.ID || !d3.Old.Amount.Equal(ms[3].Amount) || !d3.New.Amount.Equal(bank[3].Amount) ||
 		!d3.Old.Balance.Equal(ms[3].Balance) || !d3.New.Balance.Equal(bank[3].Balance) || d3.Old.Description != d3.New.Description {
@@ -93,13 +90,13 @@ func TestSaveMovementsRecordsDifferences(t *testing.T) {
 	if err := st.DB().Get(&oldRaw, `SELECT old_raw->>'TransactionId' FROM movement_differences WHERE id = $1`, d3.ID); err != nil || oldRaw != ms[3].TransactionID {
 		t.Errorf("the replaced raw row: %q, %v", oldRaw, err)
 	}
-	got, err := st.Movements(ctx, store.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[19].BookedAt.Add(time.Minute)})
+	got, err := st.Movements(ctx, MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[19].BookedAt.Add(time.Minute)})
 	if err != nil || len(got) != 20 || !got[3].Amount.Equal(bank[3].Amount) || got[12].Description != bank[12].Description {
 		t.Fatalf("stored after the save: %d rows, %v", len(got), err)
 	}
 
 	// Saving the same again changes nothing.
-	if saved, err := st.SaveMovements(ctx, a.ID, 0, bank); err != nil || saved != (store.MovementsSaved{}) {
+	if saved, err := st.SaveMovements(ctx, a.ID, 0, bank); err != nil || saved != (MovementsSaved{}) {
 		t.Fatalf("second save %+v, %v", saved, err)
 	}
 	if ds, _ := st.MovementDifferences(ctx, a.ID, ms[0].BookedAt, ms[19].BookedAt, 10); len(ds) != 2 {
@@ -113,7 +110,7 @@ func TestSaveMovementsRecordsDifferences(t *testing.T) {
 // movements outside the run's range are not judged.
 func TestSaveMovementsRecordsVanished(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
+	st := newService(t)
 	ctx := context.Background()
 	a := newAccount(t, st, "00158000000000001")
 	ms := chain(time.Date(2025, 4, 1, 9, 0, 0, 0, ist), time.Hour, 10)
@@ -121,7 +118,7 @@ func TestSaveMovementsRecordsVanished(t *testing.T) {
 		t.Fatalf("stored %d, %v", n, err)
 	}
 	run := func(from, to time.Time) int64 {
-		r, err := st.StartMovementSync(ctx, store.NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "refetch"},
+		r, err := st.StartMovementSync(ctx, NewMovementSync{AccountID: a.ID, From: from, To: to, Reason: "refetch"},
 			func(*sqlx.Tx, int64) (int64, error) { return 0, nil })
 		if err != nil {
 			t.Fatal(err)
@@ -129,9 +126,9 @@ func TestSaveMovementsRecordsVanished(t *testing.T) {
 		return r.ID
 	}
 	// The bank no longer lists the 5th movement of [2nd, 9th].
-	bank := append(append([]store.NewMovement{}, ms[1:4]...), ms[5:9]...)
+	bank := append(append([]NewMovement{}, ms[1:4]...), ms[5:9]...)
 	id := run(ms[1].BookedAt, ms[8].BookedAt)
-	if saved, err := st.SaveMovements(ctx, a.ID, id, bank); err != nil || saved != (store.MovementsSaved{Changed: 1}) {
+	if saved, err := st.SaveMovements(ctx, a.ID, id, bank); err != nil || saved != (MovementsSaved{Changed: 1}) {
 		t.Fatalf("saved %+v, %v; want one difference", saved, err)
 	}
 	ds, err := st.MovementDifferences(ctx, a.ID, ms[0].BookedAt, ms[9].BookedAt, 10)
@@ -139,15 +136,15 @@ func TestSaveMovementsRecordsVanished(t *testing.T) {
 		!ds[0].Old.Amount.Equal(ms[4].Amount) || ds[0].Old.Description != ms[4].Description {
 		t.Fatalf("differences %+v, %v", ds, err)
 	}
-	if tot, _ := st.MovementTotals(ctx, store.MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[9].BookedAt}); tot.Count != 10 {
+	if tot, _ := st.MovementTotals(ctx, MovementFilter{AccountID: a.ID, From: ms[0].BookedAt, To: ms[9].BookedAt}); tot.Count != 10 {
 		t.Fatalf("%d movements stored; the vanished one must stay", tot.Count)
 	}
 	// Asking again records it no second time.
-	if saved, err := st.SaveMovements(ctx, a.ID, run(ms[1].BookedAt, ms[8].BookedAt), bank); err != nil || saved != (store.MovementsSaved{}) {
+	if saved, err := st.SaveMovements(ctx, a.ID, run(ms[1].BookedAt, ms[8].BookedAt), bank); err != nil || saved != (MovementsSaved{}) {
 		t.Fatalf("second save %+v, %v", saved, err)
 	}
 	// An empty answer for the last movement's hour: it vanished too.
-	if saved, err := st.SaveMovements(ctx, a.ID, run(ms[9].BookedAt, ms[9].BookedAt.Add(time.Minute)), nil); err != nil || saved != (store.MovementsSaved{Changed: 1}) {
+	if saved, err := st.SaveMovements(ctx, a.ID, run(ms[9].BookedAt, ms[9].BookedAt.Add(time.Minute)), nil); err != nil || saved != (MovementsSaved{Changed: 1}) {
 		t.Fatalf("empty answer %+v, %v", saved, err)
 	}
 	if ds, _ := st.MovementDifferences(ctx, a.ID, ms[0].BookedAt, ms[9].BookedAt, 10); len(ds) != 2 {
