@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/finrota"
 	"kasa/store"
@@ -212,4 +214,38 @@ func TestDebtRenameAndRoles(t *testing.T) {
 	if _, doc := e.get(v, "/debts"); doc.Find(`[data-testid=new-debt]`).Length() != 0 {
 		t.Error("a viewer is offered the new-debt button")
 	}
+}
+
+// TestDebtDeliveryOutlastingTheWaitIsShownPendingThenDelivered: when
+// Finrota answers only after the form's short wait, the answer is the
+// debt's page marked pending, and its badge then turns delivered by itself.
+// The form's wait is a courtesy; nothing depends on the job finishing
+// within it.
+func TestDebtDeliveryOutlastingTheWaitIsShownPendingThenDelivered(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, withShortJobWait)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+
+	e.sandbox.Finrota.Faults.SetLatency(500 * time.Millisecond)
+	resp, _ := e.postForm(c, "/debts", validDebtForm(e, "T-SLOW-1"), "Accept-Language", "en")
+	loc, err := location(resp)
+	if resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("create: status %d, %v", resp.StatusCode, err)
+	}
+	d, err := e.st.DebtByErpCode(context.Background(), "T-SLOW-1")
+	if err != nil || loc != debtPath(d.ID) {
+		t.Fatalf("redirect %q for debt %d, %v", loc, d.ID, err)
+	}
+	_, doc := e.get(c, loc, "Accept-Language", "en")
+	if got := testID(doc, "flash-info"); got != i18n.EN.T("debts.pending") {
+		t.Errorf("flash %q, want the pending notice", got)
+	}
+	eventually.That(t, "the debt's badge to say delivered", func() error {
+		_, frag := e.get(c, debtPath(d.ID)+"/state", "HX-Request", "true")
+		if got := frag.Find(`[data-testid=debt-state]`).AttrOr("data-state", ""); got != store.DebtDelivered {
+			return fmt.Errorf("badge state %q", got)
+		}
+		return nil
+	})
 }
