@@ -54,6 +54,7 @@ func (e *testEnv) waitIdle(id int64) store.BankAccount {
 }
 
 func TestBankAccountFormValidation(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleAdmin)
 	e.registerAccount(c, vakifbanktest.SandboxAccountUSD, "Dolar hesabı", "USD")
@@ -101,6 +102,7 @@ func TestBankAccountFormValidation(t *testing.T) {
 }
 
 func TestBankAccountRoles(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	a := e.registerAccount(admin, "00158-000000000001", "Ana TL hesabı", "TRY")
@@ -153,6 +155,7 @@ func TestBankAccountRoles(t *testing.T) {
 // account and one the consent does not cover: the first gets its balance,
 // the second the bank's ACBH000104 explained in both languages.
 func TestBankAccountSyncShowsBalanceAndBankRefusal(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleAdmin)
 	a := e.registerAccount(c, vakifbanktest.SandboxAccountTRY, "Ana TL hesabı", "TRY")
@@ -194,6 +197,7 @@ func TestBankAccountSyncShowsBalanceAndBankRefusal(t *testing.T) {
 // TestEveryBankCodeExplained checks the catalogue explains every documented
 // ACBH code in both languages, differently from the bank's own text.
 func TestEveryBankCodeExplained(t *testing.T) {
+	t.Parallel()
 	for _, mc := range vakifbank.KnownCodes() {
 		txt, ok := i18n.Lookup("acbh." + mc.Code)
 		if !ok || txt.TR == "" || txt.EN == "" || txt.TR == txt.EN {
@@ -203,6 +207,7 @@ func TestEveryBankCodeExplained(t *testing.T) {
 }
 
 func TestNewBankAccountNamesTheSandboxAccounts(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	resp, doc := e.get(admin, "/movements/accounts/new", "Accept-Language", "en")

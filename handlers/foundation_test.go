@@ -16,6 +16,7 @@ import (
 )
 
 func TestHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.createUser("someone@kasa.test", store.RoleViewer)
 	c := e.client()
@@ -50,6 +51,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 }
 
 func TestSecurityHeadersAndRequestID(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	resp, _ := e.get(e.client(), "/login", "X-Request-ID", "abc-123")
 	h := resp.Header
@@ -76,6 +78,7 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 }
 
 func TestPanicShowsGenericPage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	h := e.h.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret internal detail") }))
 	w := httptest.NewRecorder()
@@ -88,6 +91,7 @@ func TestPanicShowsGenericPage(t *testing.T) {
 }
 
 func TestSetupOnlyWhileNoUserExists(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c := e.client()
 	if resp, _ := e.get(c, "/login"); resp.StatusCode != http.StatusSeeOther {
@@ -128,6 +132,7 @@ func TestSetupOnlyWhileNoUserExists(t *testing.T) {
 }
 
 func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	form := url.Values{"finrota.base_url": {"https://prodtest_gw.finrota.com/"}, "finrota.api_key": {"key-1"}, "finrota.secret_key": {"TOP-SECRET-1"}}
@@ -191,6 +196,7 @@ func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
 }
 
 func TestAPILogRecordsProviderCalls(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	ctx := context.Background()
 	client, err := e.conn.Finrota(ctx)
@@ -235,6 +241,7 @@ func TestAPILogRecordsProviderCalls(t *testing.T) {
 }
 
 func TestUserAdministration(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, me := e.login(store.RoleAdmin)
 	ctx := context.Background()
@@ -291,6 +298,7 @@ func TestUserAdministration(t *testing.T) {
 }
 
 func TestChangeOwnPassword(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, u := e.login(store.RoleViewer)
 	other := e.client()
@@ -313,6 +321,7 @@ func TestChangeOwnPassword(t *testing.T) {
 }
 
 func TestJobsPageRetryAndCancel(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	ctx := context.Background()
@@ -347,6 +356,7 @@ func TestJobsPageRetryAndCancel(t *testing.T) {
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestLanguageSwitchReturnsToAFetchablePage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
 	cases := map[string]string{"/apilog?provider=finrota&errors=1": "/apilog?provider=finrota&errors=1"}

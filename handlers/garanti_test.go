@@ -108,6 +108,7 @@ func onlyConsent(t *testing.T, e *testEnv) store.GarantiConsent {
 }
 
 func TestConsentFlowActivatesAndSyncs(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	href := startConsent(t, e, admin, consentForm(10))
@@ -181,6 +182,7 @@ func waitSynced(t *testing.T, e *testEnv, n int) []store.HGSVehicle {
 }
 
 func TestCallbackRefusesBadStates(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	other, _ := e.login(store.RoleOperator)
@@ -238,6 +240,7 @@ func TestCallbackRefusesBadStates(t *testing.T) {
 }
 
 func TestCallbackRefusesExpiredState(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	loc := atBank(t, e, startConsent(t, e, admin, consentForm(5)), "approve")
@@ -252,6 +255,7 @@ func TestCallbackRefusesExpiredState(t *testing.T) {
 }
 
 func TestCallbackAccessDenied(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	loc := atBank(t, e, startConsent(t, e, admin, consentForm(5)), "decline")
@@ -276,6 +280,7 @@ func TestCallbackAccessDenied(t *testing.T) {
 }
 
 func TestCallbackReplayedCode(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	first := atBank(t, e, startConsent(t, e, admin, consentForm(5)), "approve")
@@ -302,6 +307,7 @@ func TestCallbackReplayedCode(t *testing.T) {
 }
 
 func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, old := activeConsent(t, e, 10)
 	oldPath := "/consents/" + strconv.FormatInt(old.ID, 10)
@@ -348,6 +354,7 @@ func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
 }
 
 func TestSandboxRegistersAgainWhenTheBankForgot(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	// As after a restart of the sandbox: the stored client is unknown to the bank.
