@@ -57,6 +57,7 @@ func (e *testEnv) waitIdle(id int64) movements.BankAccount {
 }
 
 func TestBankAccountFormValidation(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleAdmin)
 	e.registerAccount(c, vakifbanktest.SandboxAccountUSD, "Dolar hesabı", "USD")
@@ -104,6 +105,7 @@ func TestBankAccountFormValidation(t *testing.T) {
 }
 
 func TestBankAccountRoles(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	a := e.registerAccount(admin, "00158-000000000001", "Ana TL hesabı", "TRY")
@@ -156,6 +158,7 @@ func TestBankAccountRoles(t *testing.T) {
 // account and one the consent does not cover: the first gets its balance,
 // the second the bank's ACBH000104 explained in both languages.
 func TestBankAccountSyncShowsBalanceAndBankRefusal(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleAdmin)
 	a := e.registerAccount(c, vakifbanktest.SandboxAccountTRY, "Ana TL hesabı", "TRY")
@@ -197,6 +200,7 @@ func TestBankAccountSyncShowsBalanceAndBankRefusal(t *testing.T) {
 // TestEveryBankCodeExplained checks the catalogue explains every documented
 // ACBH code in both languages, differently from the bank's own text.
 func TestEveryBankCodeExplained(t *testing.T) {
+	t.Parallel()
 	for _, mc := range vakifbank.KnownCodes() {
 		txt, ok := i18n.Lookup("acbh." + mc.Code)
 		if !ok || txt.TR == "" || txt.EN == "" || txt.TR == txt.EN {
@@ -209,6 +213,7 @@ func TestEveryBankCodeExplained(t *testing.T) {
 // accounts the known-accounts setting lists, which the sandbox fills with
 // the fake bank's test accounts.
 func TestNewBankAccountNamesTheSandboxAccounts(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	resp, doc := e.get(admin, "/movements/accounts/new", "Accept-Language", "en")

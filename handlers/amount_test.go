@@ -19,6 +19,7 @@ import (
 // Finrota as 1.555,00 ₺); typed in English it is one thousand five hundred
 // and fifty-five; 1550.00 typed in Turkish can only mean 1550.
 func TestDebtAmountFollowsTheUserLanguage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -81,6 +82,7 @@ func TestDebtAmountFollowsTheUserLanguage(t *testing.T) {
 // the field, live (htmx asks /amount/echo as the user types) and when the
 // form comes back after a refused post, in the user's language.
 func TestAmountEcho(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 
@@ -169,6 +171,7 @@ func TestAmountEcho(t *testing.T) {
 // TestMovementFilterAmountFollowsTheUserLanguage: the movements amount
 // filters read amounts in the user's language through the same parser.
 func TestMovementFilterAmountFollowsTheUserLanguage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})

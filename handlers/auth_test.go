@@ -13,6 +13,7 @@ import (
 )
 
 func TestLoginSucceedsAndRenewsSessionID(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	u := e.createUser("ayse@kasa.test", store.RoleOperator)
 	c := e.client()
@@ -55,6 +56,7 @@ func sessionCookie(t *testing.T, c *http.Client, e *testEnv) string {
 }
 
 func TestLoginRejectsWrongCredentialsWithOneMessage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.createUser("mehmet@kasa.test", store.RoleViewer)
 	disabled := e.createUser("gone@kasa.test", store.RoleViewer)
@@ -85,6 +87,7 @@ func TestLoginRejectsWrongCredentialsWithOneMessage(t *testing.T) {
 }
 
 func TestLoginValidatesEmptyFields(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	resp, doc := e.postForm(e.client(), "/login", url.Values{"email": {""}, "password": {""}}, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusUnprocessableEntity {
@@ -96,6 +99,7 @@ func TestLoginValidatesEmptyFields(t *testing.T) {
 }
 
 func TestLoginThrottlesPerAddress(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.LoginBurst, c.LoginEvery = 3, time.Minute })
 	form := url.Values{"email": {"x@kasa.test"}, "password": {"wrong password"}}
 	for i := 0; i < 3; i++ {
@@ -118,6 +122,7 @@ func TestLoginThrottlesPerAddress(t *testing.T) {
 }
 
 func TestLoginLocksAccountAfterRepeatedFailures(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.LockAfter, c.LockFor, c.LoginBurst = 3, 15*time.Minute, 100 })
 	e.createUser("zeynep@kasa.test", store.RoleViewer)
 	bad := url.Values{"email": {"zeynep@kasa.test"}, "password": {"wrong password"}}
@@ -152,6 +157,7 @@ func TestLoginLocksAccountAfterRepeatedFailures(t *testing.T) {
 }
 
 func TestRolesAreEnforcedInHandlers(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	viewer, _ := e.login(store.RoleViewer)
 	operator, _ := e.login(store.RoleOperator)
@@ -183,6 +189,7 @@ func TestRolesAreEnforcedInHandlers(t *testing.T) {
 }
 
 func TestCrossSitePostIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	form := url.Values{"email": {"evil@kasa.test"}, "name": {"Evil"}, "role": {"admin"}}
@@ -209,6 +216,7 @@ func TestCrossSitePostIsRefused(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"/debts?page=2": "/debts?page=2", "": "/", "https://evil.example/": "/", "//evil.example": "/",
 		"/\\evil.example": "/", "javascript:alert(1)": "/", "/ok\r\nSet-Cookie: x": "/",
@@ -221,6 +229,7 @@ func TestSafeNext(t *testing.T) {
 }
 
 func TestClientAddrBehindAProxy(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest("POST", "/login", nil)
 	r.RemoteAddr = "10.0.0.2:5555"
 	r.Header.Add("X-Forwarded-For", "203.0.113.9, 198.51.100.7")

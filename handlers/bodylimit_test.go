@@ -80,7 +80,8 @@ func rawPost(t *testing.T, e *testEnv, path, contentType string, body io.Reader,
 // TestLargeBodiesAreRefusedWithoutTempFilesOrMemory sends 20 MB to the
 // sign-in and language forms, which take no upload: the answer is a clear
 // 413, no temporary file stays behind and the process does not buffer the
-// body.
+// body. It does not run in parallel: TMPDIR, where multipart parsing puts
+// its files, and the allocation counter it reads belong to the process.
 func TestLargeBodiesAreRefusedWithoutTempFilesOrMemory(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -142,6 +143,7 @@ func TestLargeBodiesAreRefusedWithoutTempFilesOrMemory(t *testing.T) {
 // to sign-in: no form of the product uploads there, so it is refused
 // before anything is parsed, and no temporary file is made.
 func TestSmallUploadIsRefusedWhereNoneIsExpected(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.createUser("someone@kasa.test", "viewer")
 	ct, body, length := multipartBody(1024)
@@ -158,7 +160,7 @@ func TestSmallUploadIsRefusedWhereNoneIsExpected(t *testing.T) {
 // uploads, as a spreadsheet import would: the handler sees the file, which
 // went to a temporary file past the in-memory part, and the file is gone
 // once the request ends; past the route's limit the answer is 413, declared
-// or not.
+// or not. It does not run in parallel: TMPDIR belongs to the process.
 func TestUploadRouteRemovesItsTemporaryFiles(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)

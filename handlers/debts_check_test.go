@@ -21,6 +21,7 @@ import (
 // label), decides the differences on the raw values, and marks the rows
 // that differ with the class the stylesheet colours.
 func TestDebtCheckShowsValuesAsTheDebtPageDoes(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	ctx := context.Background()
@@ -108,6 +109,7 @@ func TestDebtCheckShowsValuesAsTheDebtPageDoes(t *testing.T) {
 // refusal with the 403 checklist and this page's own next step (check
 // again, with a button), never the sync's.
 func TestDebtCheckFailureSaysCheckAgain(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	ctx := context.Background()

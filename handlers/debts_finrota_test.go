@@ -41,6 +41,7 @@ func portalDebt(t *testing.T, e *testEnv, erp, amount, paid string, dueDaysAgo i
 // count exactly what Finrota then notifies, and the fully paid ones are
 // flagged before anyone confirms.
 func TestDebtOverdueRuleIsFinrotas(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	portalDebt(t, e, "RULE-PAID", "800.00", "800.00", 10)
@@ -129,6 +130,7 @@ func pendingWithFault(t *testing.T, e *testEnv, c *http.Client, fault func()) st
 // "not answering", a malformed reply is not a refusal, a 400 says how to
 // correct it, a failed overdue send says what to check.
 func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	ctx := context.Background()
@@ -238,6 +240,7 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 // waits between attempts; /debts and a second "Sync from Finrota" say why
 // and when it tries again, not merely that a sync is running.
 func TestDebtSyncDuringAnOutageSaysWhyAndWhen(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	ctx := context.Background()
@@ -274,6 +277,7 @@ func TestDebtSyncDuringAnOutageSaysWhyAndWhen(t *testing.T) {
 // operator takes Finrota's values (audited) or sends ours again through
 // the outbox; a viewer only sees the comparison.
 func TestDebtCheckAtFinrota(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, op := e.login(store.RoleOperator)
 	viewer, _ := e.login(store.RoleViewer)
@@ -398,6 +402,7 @@ func dashboardFailedJobs(t *testing.T, e *testEnv, c *http.Client) string {
 // first delivery Finrota refused counts as a failed job until a retry
 // delivers it; then the dashboard no longer counts it.
 func TestDashboardFailedJobsLeavesOutDeliveriesThatLaterLanded(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)

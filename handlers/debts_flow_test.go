@@ -62,6 +62,7 @@ func waitDebtState(t *testing.T, e *testEnv, id int64, state string) store.Debt 
 }
 
 func TestDebtCreateIsDeliveredAndShown(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)

@@ -17,6 +17,7 @@ import (
 // so no blank line pushes the hint down), and an echo stands where the
 // field's error does, after the hint.
 func TestDebtFormEchoTakesNoRoomWhileEmpty(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	css, err := os.ReadFile("../static/app.css")

@@ -24,6 +24,7 @@ func rowCodes(doc *goquery.Document) []string {
 // TestDebtListPagesSortsAndFilters walks the synced mirror by cursor in
 // amount order and checks each filter against the fake's own data.
 func TestDebtListPagesSortsAndFilters(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
 	op, _ := e.login(store.RoleOperator)
@@ -129,6 +130,7 @@ func TestDebtListPagesSortsAndFilters(t *testing.T) {
 // TestDebtExportCSV checks the BOM, both decimal styles and that the
 // export follows the filters.
 func TestDebtExportCSV(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -172,6 +174,7 @@ func TestDebtExportCSV(t *testing.T) {
 // the confirmation says whom the send reaches, a second send the same day
 // needs force, and the fake records what went out.
 func TestDebtOverdueNotifications(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -253,5 +256,82 @@ func TestDebtOverdueNotifications(t *testing.T) {
 	ns, _ := e.st.DebtNotifications(ctx, 10)
 	if len(ns) != 2 || !ns[0].Forced || ns[1].Forced || ns[0].Debts != sum.Debts {
 		t.Fatalf("history %+v", ns)
+	}
+}
+
+// TestDebtOverdueAfterAForcedSend: after a forced send, a normal send the
+// same day shows the forced one on the confirmation and needs force again.
+func TestDebtOverdueAfterAForcedSend(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	resp, _ := e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}, "force": {"1"}})
+	first := len(e.sandbox.Finrota.Notifications())
+	if resp.StatusCode != http.StatusSeeOther || first == 0 {
+		t.Fatalf("forced send: %d, %d notified", resp.StatusCode, first)
+	}
+	_, doc := e.get(c, "/debts/overdue/send", "Accept-Language", "en")
+	if testID(doc, "notify-already") == "" || doc.Find(`[data-testid=notify-force]`).Length() != 1 {
+		t.Fatal("the confirmation does not show the forced send of today")
+	}
+	resp, doc = e.postForm(c, "/debts/overdue/send", url.Values{"confirm": {"yes"}}, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusConflict || testID(doc, "notify-error") != i18n.EN.T("debts.notify.duplicate") {
+		t.Fatalf("normal send after a forced one: %d %q", resp.StatusCode, testID(doc, "notify-error"))
+	}
+	if len(e.sandbox.Finrota.Notifications()) != first {
+		t.Fatal("a second send went out the same day without force")
+	}
+}
+
+// TestDebtHistoryAndExportGaps: an edit records old → new for every field
+// that changed, and every text cell of the CSV is guarded against formulas.
+func TestDebtHistoryAndExportGaps(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	ctx := context.Background()
+	e.postForm(c, "/debts", validDebtForm(e, "T-HIST"))
+	d, err := e.st.DebtByErpCode(ctx, "T-HIST")
+	if err != nil || d.State != store.DebtDelivered {
+		t.Fatalf("create: %v %v", d.State, err)
+	}
+	form := validDebtForm(e, "T-HIST")
+	form.Set("agentErpCode", e.sandbox.Finrota.ActiveAgentCodes()[2])
+	form.Set("documentNo", "FTR-NEW")
+	form.Set("documentType", "Senet")
+	form.Set("transactionDate", "02.03.2026")
+	form.Set("description", "yeni")
+	e.postForm(c, debtPath(d.ID), form)
+	_, doc := e.get(c, debtPath(d.ID), "Accept-Language", "en")
+	edit := doc.Find(`[data-testid=history-row][data-action="debt.edit"] [data-testid=history-details]`).Text()
+	for _, want := range []string{
+		"Agent code: " + d.AgentErpCode + " → " + form.Get("agentErpCode"),
+		"Document no: FTR-2026-001 → FTR-NEW", "Document type: Fatura → Senet",
+		"Transaction date: 2026-03-01 → 2026-03-02", "Description: Mart faturası → yeni",
+	} {
+		if !strings.Contains(edit, want) {
+			t.Errorf("history %q lacks %q", edit, want)
+		}
+	}
+	if strings.Contains(edit, "Amount") {
+		t.Errorf("unchanged fields listed: %q", edit)
+	}
+
+	e.st.DB().MustExec(`UPDATE debts SET currency_id = '=1+2', finrota_id = '@SUM(A1)' WHERE id = $1`, d.ID)
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/debts/export.csv?q=T-HIST&decimal=dot", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	closeOrFail(t, resp.Body)
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "\uFEFF"))).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("csv %v %q", err, body)
+	}
+	if rows[1][5] != "'=1+2" || rows[1][13] != "'@SUM(A1)" {
+		t.Errorf("unguarded cells: currency %q, finrota id %q", rows[1][5], rows[1][13])
 	}
 }

@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/finrota"
 	"kasa/store"
@@ -15,6 +17,7 @@ import (
 // the debt stays pending (and its badge polls); once Finrota is back the
 // outbox delivers it, exactly once.
 func TestDebtProviderDownThenBack(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -69,6 +72,7 @@ func TestDebtProviderDownThenBack(t *testing.T) {
 // code used there but unknown here, a currency it does not define) comes
 // back as a message next to the field, and the form keeps the values.
 func TestDebtProviderRefusalsLandOnFields(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -159,6 +163,7 @@ func TestDebtProviderRefusalsLandOnFields(t *testing.T) {
 // (an update at Finrota), the old code can never be used again, and a
 // viewer can read but not change anything.
 func TestDebtRenameAndRoles(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -212,4 +217,145 @@ func TestDebtRenameAndRoles(t *testing.T) {
 	if _, doc := e.get(v, "/debts"); doc.Find(`[data-testid=new-debt]`).Length() != 0 {
 		t.Error("a viewer is offered the new-debt button")
 	}
+}
+
+// TestDebtProviderRefusalsOfEveryKind: each kind of refusal Finrota can
+// give a delivery is explained in the user's language, next to its field
+// where it has one, when the failed debt's form is opened. Agent and
+// account refusals come from the fake itself (the portal deactivated them
+// after the sync); the others are recorded as the outbox records them.
+func TestDebtProviderRefusalsOfEveryKind(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	ctx := context.Background()
+
+	// Deactivated at the portal after the sync: the form's list still says
+	// active, so only Finrota's 404 can tell (one code per language: after
+	// the 404 the mirror knows, and the form refuses the code itself).
+	agents, accounts := e.sandbox.Finrota.ActiveAgentCodes(), e.sandbox.Finrota.ActiveCurrentAccountCodes()
+	for i, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
+		agent, account := agents[1+i], accounts[1+i]
+		e.sandbox.Finrota.SetAgentActive(agent, false)
+		e.sandbox.Finrota.SetCurrentAccountActive(account, false)
+		for _, tc := range []struct{ field, value, key, again string }{
+			{"agentErpCode", agent, "debts.p.agent", "debts.v.agent.inactive"},
+			{"currentAccountErpCode", account, "debts.p.account", "debts.v.account.inactive"},
+		} {
+			form := validDebtForm(e, "T-REF-"+randomSuffix())
+			form.Set(tc.field, tc.value)
+			resp, doc := e.postForm(c, "/debts", form, "Accept-Language", string(lang))
+			if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(doc, tc.field) != lang.T(tc.key) {
+				t.Fatalf("%s %s: %d, error %q, want %q", tc.field, lang, resp.StatusCode, fieldError(doc, tc.field), lang.T(tc.key))
+			}
+			// What Finrota said is now known: the next form is refused here.
+			form.Set("erpCode", "T-REF-"+randomSuffix())
+			_, doc = e.postForm(c, "/debts", form, "Accept-Language", string(lang))
+			if got := fieldError(doc, tc.field); got != lang.T(tc.again) {
+				t.Fatalf("%s %s after Finrota's 404: %q", tc.field, lang, got)
+			}
+		}
+	}
+
+	failed := func(t *testing.T, de store.DebtError) store.Debt {
+		t.Helper()
+		form := validDebtForm(e, "T-KIND-"+randomSuffix())
+		// Finrota stays down until the refusal is recorded as the outbox
+		// would; the job's later attempts then find the debt settled.
+		e.sandbox.Finrota.Faults.Down()
+		defer e.sandbox.Finrota.Faults.Reset()
+		e.postForm(c, "/debts", form)
+		d, err := e.st.DebtByErpCode(ctx, form.Get("erpCode"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, de); !ok || err != nil {
+			t.Fatalf("mark failed: %v %v", ok, err)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name  string
+		err   store.DebtError
+		field string // "" for the notice above the form
+		want  func(l i18n.Lang) string
+	}{
+		{"field known", store.DebtError{Status: 400, Message: "One or more validation errors occurred.",
+			Fields: map[string][]string{"paidAmount": {"paidAmount cannot be greater than amount."}}}, "paidAmount",
+			func(l i18n.Lang) string {
+				return l.T("debts.v.paid.over") + " " + l.T("debts.p.detail", "paidAmount cannot be greater than amount.")
+			}},
+		{"field unknown wording", store.DebtError{Status: 400, Message: "One or more validation errors occurred.",
+			Fields: map[string][]string{"DocumentNo": {"Belge numarası biçimi geçersiz."}}}, "documentNo",
+			func(l i18n.Lang) string {
+				return l.T("debts.p.field.other") + " " + l.T("debts.p.detail", "Belge numarası biçimi geçersiz.")
+			}},
+		{"not found", store.DebtError{Status: 404, Message: "Current account transaction not found."}, "",
+			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.notfound") }},
+		{"credentials", store.DebtError{Status: 401, Message: "The token has expired."}, "",
+			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.credentials") }},
+		{"forbidden", store.DebtError{Status: 403, Message: "Forbidden"}, "",
+			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.forbidden") }},
+		{"gave up", store.DebtError{Status: 503, Message: "Service Unavailable"}, "",
+			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.gaveup") }},
+		{"not configured", store.DebtError{Code: "not_configured", Message: "Finrota is not configured"}, "",
+			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.notconfigured") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := failed(t, tc.err)
+			for _, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
+				_, doc := e.get(c, debtPath(d.ID)+"/edit", "Accept-Language", string(lang))
+				var got string
+				if tc.field != "" {
+					got = fieldError(doc, tc.field)
+				} else {
+					got = testID(doc, "form-notice")
+					// The edit page shows the reason alone; awaitDelivery
+					// prefixes debts.failed. Accept the reason either way.
+					if want := tc.want(lang); got != want && lang.T("debts.failed")+" "+got != want {
+						t.Fatalf("%s: notice %q, want %q", lang, got, want)
+					}
+					continue
+				}
+				if want := tc.want(lang); got != want {
+					t.Fatalf("%s: %s shows %q, want %q", lang, tc.field, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestDebtDeliveryOutlastingTheWaitIsShownPendingThenDelivered: when
+// Finrota answers only after the form's short wait, the answer is the
+// debt's page marked pending, and its badge then turns delivered by itself.
+// The form's wait is a courtesy; nothing depends on the job finishing
+// within it.
+func TestDebtDeliveryOutlastingTheWaitIsShownPendingThenDelivered(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, withShortJobWait)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+
+	e.sandbox.Finrota.Faults.SetLatency(500 * time.Millisecond)
+	resp, _ := e.postForm(c, "/debts", validDebtForm(e, "T-SLOW-1"), "Accept-Language", "en")
+	loc, err := location(resp)
+	if resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("create: status %d, %v", resp.StatusCode, err)
+	}
+	d, err := e.st.DebtByErpCode(context.Background(), "T-SLOW-1")
+	if err != nil || loc != debtPath(d.ID) {
+		t.Fatalf("redirect %q for debt %d, %v", loc, d.ID, err)
+	}
+	_, doc := e.get(c, loc, "Accept-Language", "en")
+	if got := testID(doc, "flash-info"); got != i18n.EN.T("debts.pending") {
+		t.Errorf("flash %q, want the pending notice", got)
+	}
+	eventually.That(t, "the debt's badge to say delivered", func() error {
+		_, frag := e.get(c, debtPath(d.ID)+"/state", "HX-Request", "true")
+		if got := frag.Find(`[data-testid=debt-state]`).AttrOr("data-state", ""); got != store.DebtDelivered {
+			return fmt.Errorf("badge state %q", got)
+		}
+		return nil
+	})
 }

@@ -16,6 +16,7 @@ import (
 // warning links to the overdue list narrowed to the fully paid debts, by
 // the same rule, so the person about to send sees exactly which they are.
 func TestDebtOverdueFullyPaidInView(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	portalDebt(t, e, "SHOWN-PAID", "800.00", "800.00", 10)

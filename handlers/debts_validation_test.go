@@ -1,23 +1,25 @@
 package handlers
 
 import (
-	"net/url"
-
 	"context"
-	"github.com/PuerkitoBio/goquery"
-	"kasa/views"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"kasa/i18n"
+	"kasa/providers/finrota/finrotatest"
 	"kasa/store"
+	"kasa/views"
 )
 
 // TestDebtFormValidation posts one bad value at a time and checks the
 // message next to that field in Turkish and English, the 422, that the
 // typed value is still in the form, and that nothing was stored or sent.
 func TestDebtFormValidation(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -140,6 +142,7 @@ func shownValue(doc *goquery.Document, name string) (string, bool) {
 // TestDebtFormsRoundTrip: what the new and edit forms show is accepted
 // back as it is, in both languages.
 func TestDebtFormsRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
@@ -175,5 +178,62 @@ func TestDebtFormsRoundTrip(t *testing.T) {
 		if !after.Amount.Equal(d.Amount) || !after.DueDate.Equal(d.DueDate) || after.State != store.DebtDelivered {
 			t.Fatalf("%s: round trip changed the debt: %+v", lang, after)
 		}
+	}
+}
+
+// TestDebtFormLeavesUnlistedCodesToFinrota: outside the sandbox no list of
+// agents, accounts or currencies exists; codes merely seen on synced debts
+// must not make the form refuse a new dealer or another ISO currency.
+// Finrota judges them, and its answer lands on the field.
+func TestDebtFormLeavesUnlistedCodesToFinrota(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	c, _ := e.login(store.RoleOperator)
+	syncDebtsNow(t, e, c)
+	ctx := context.Background()
+	// As a real Finrota would leave the mirror: codes seen, no list.
+	e.st.DB().MustExec(`UPDATE debt_refs SET source = 'seen'`)
+	e.sandbox.Finrota.AddAgent(finrotatest.Agent{Code: "NT-NEW-DEALER", Name: "Yeni Bayi", Active: true})
+	e.sandbox.Finrota.AddCurrency("GBP")
+
+	form := validDebtForm(e, "T-NEWDEALER")
+	form.Set("agentErpCode", "NT-NEW-DEALER")
+	form.Set("currencyId", "gbp")
+	if resp, doc := e.postForm(c, "/debts", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a new dealer's first debt in GBP: %d %s", resp.StatusCode, doc.Find(`[data-testid^=error-]`).Text())
+	}
+	if d, _ := e.st.DebtByErpCode(ctx, "T-NEWDEALER"); d.State != store.DebtDelivered || d.CurrencyID != "GBP" {
+		t.Fatalf("debt %s %s", d.State, d.CurrencyID)
+	}
+
+	// An agent Finrota does not know: refused by Finrota, next to the field.
+	form = validDebtForm(e, "T-NODEALER")
+	form.Set("agentErpCode", "NT-NOBODY")
+	resp, doc := e.postForm(c, "/debts", form, "Accept-Language", "en")
+	if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(doc, "agentErpCode") != i18n.EN.T("debts.p.agent") {
+		t.Fatalf("unknown agent: %d %q", resp.StatusCode, fieldError(doc, "agentErpCode"))
+	}
+	// The shape of a currency code is still checked here.
+	for _, lang := range []i18n.Lang{i18n.TR, i18n.EN} {
+		form = validDebtForm(e, "T-CUR-"+randomSuffix())
+		form.Set("currencyId", "TL")
+		resp, doc = e.postForm(c, "/debts", form, "Accept-Language", string(lang))
+		if resp.StatusCode != http.StatusUnprocessableEntity || fieldError(doc, "currencyId") != lang.T("debts.v.currency.format") {
+			t.Fatalf("%s: currency TL: %d %q", lang, resp.StatusCode, fieldError(doc, "currencyId"))
+		}
+		if got, _ := shownValue(doc, "currencyId"); got != "TL" {
+			t.Errorf("the form lost the currency: %q", got)
+		}
+	}
+	// Without lists the overdue counts are an upper bound, and say so.
+	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
+	sum, _ := e.st.OverdueSummary(ctx, i18n.Today(e.now.Now()))
+	if sum.Unknown == 0 || testID(doc, "overdue-upper-bound") != i18n.EN.T("debts.overdue.upperbound", sum.Unknown) {
+		t.Errorf("upper-bound note %q (unknown %d)", testID(doc, "overdue-upper-bound"), sum.Unknown)
+	}
+	// The currency is free text offering the known codes.
+	_, doc = e.get(c, "/debts/new")
+	if doc.Find(`input[name=currencyId][list=currencies-list]`).Length() != 1 || doc.Find(`#currencies-list option[value=USD]`).Length() != 1 {
+		t.Error("the currency field should be free text with the known codes offered")
 	}
 }

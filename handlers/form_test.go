@@ -24,6 +24,7 @@ const badUTF8 = "\xff\xfe"
 // as typed, and nothing is written: Postgres would fail on such text with
 // an error page. Every form goes through the same check.
 func TestInvalidUTF8IsRefusedAtTheField(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	operator, _ := e.login(store.RoleOperator)
@@ -103,6 +104,7 @@ func TestInvalidUTF8IsRefusedAtTheField(t *testing.T) {
 // TestInvalidUTF8OnFirstSetup: the first administrator's form refuses
 // text that is not UTF-8 like every other form, and creates no one.
 func TestInvalidUTF8OnFirstSetup(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	resp, doc := e.postForm(e.client(), "/setup", url.Values{"email": {"ilk@kasa.test"}, "name": {"Yönetici " + badUTF8},
 		"password": {testPassword}, "password_confirm": {testPassword}}, "Accept-Language", "en")
@@ -142,6 +144,7 @@ func (e *testEnv) countRows(query string) int {
 // its error when it has one, else at its hint; never at both, and no stray
 // attribute is written.
 func TestFieldDescribedByItsErrorOrItsHint(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	form := validDebtForm(e, "T-ARIA-"+randomSuffix())

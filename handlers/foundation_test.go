@@ -19,6 +19,7 @@ import (
 )
 
 func TestHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.createUser("someone@kasa.test", store.RoleViewer)
 	c := e.client()
@@ -53,6 +54,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 }
 
 func TestSecurityHeadersAndRequestID(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	resp, _ := e.get(e.client(), "/login", "X-Request-ID", "abc-123")
 	h := resp.Header
@@ -79,6 +81,7 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 }
 
 func TestPanicShowsGenericPage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	h := e.h.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret internal detail") }))
 	w := httptest.NewRecorder()
@@ -91,6 +94,7 @@ func TestPanicShowsGenericPage(t *testing.T) {
 }
 
 func TestSetupOnlyWhileNoUserExists(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c := e.client()
 	if resp, _ := e.get(c, "/login"); resp.StatusCode != http.StatusSeeOther {
@@ -131,6 +135,7 @@ func TestSetupOnlyWhileNoUserExists(t *testing.T) {
 }
 
 func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	form := url.Values{"finrota.base_url": {"https://prodtest_gw.finrota.com/"}, "finrota.api_key": {"key-1"}, "finrota.secret_key": {"TOP-SECRET-1"}}
@@ -194,6 +199,7 @@ func TestSettingsKeepSecretsWriteOnly(t *testing.T) {
 }
 
 func TestAPILogRecordsProviderCalls(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	ctx := context.Background()
 	client, err := e.conn.Finrota(ctx)
@@ -238,6 +244,7 @@ func TestAPILogRecordsProviderCalls(t *testing.T) {
 }
 
 func TestUserAdministration(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, me := e.login(store.RoleAdmin)
 	ctx := context.Background()
@@ -294,6 +301,7 @@ func TestUserAdministration(t *testing.T) {
 }
 
 func TestChangeOwnPassword(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, u := e.login(store.RoleViewer)
 	other := e.client()
@@ -323,6 +331,7 @@ type unknownKind struct {
 func (unknownKind) Kind() string { return "no.such.kind" }
 
 func TestJobsPageRetryAndCancel(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	ctx := context.Background()
@@ -384,6 +393,7 @@ func TestJobsPageRetryAndCancel(t *testing.T) {
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestLanguageSwitchReturnsToAFetchablePage(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
 	cases := map[string]string{"/apilog?provider=finrota&errors=1": "/apilog?provider=finrota&errors=1"}

@@ -35,6 +35,7 @@ func bankRows(doc *goquery.Document) (rows map[string]*goquery.Selection, differ
 // sees it beside the product's record; what the customer changed at the bank
 // is highlighted, and the bank's refusals are explained.
 func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	href := startConsent(t, e, admin, consentForm(10))
@@ -184,6 +185,7 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 // with the catalogue's explanation, and a bank that is down is named as
 // such.
 func TestConsentReadExplainsTheBanksCodes(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	href := startConsent(t, e, admin, consentForm(10))
@@ -215,5 +217,20 @@ func TestConsentReadExplainsTheBanksCodes(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway || doc.Find(`[data-testid=bank-error]`).AttrOr("data-code", "") != "E031" ||
 		testID(doc, "bank-error") != i18n.EN.T("garanti.code.E031") {
 		t.Errorf("E031: %d %q", resp.StatusCode, testID(doc, "bank-error"))
+	}
+}
+
+func TestEveryBankCodeIsExplainedInBothLanguages(t *testing.T) {
+	t.Parallel()
+	for code := range garanti.Codes {
+		txt, ok := i18n.Lookup("garanti.code." + code)
+		if !ok || strings.TrimSpace(txt.TR) == "" || strings.TrimSpace(txt.EN) == "" || txt.TR == txt.EN {
+			t.Errorf("%s: %+v %v", code, txt, ok)
+		}
+	}
+	for _, code := range []string{"badlink", "store", "notokens", "reauth", "invalid_grant", "invalid_client", "unauthorized", "quota", "throttled", "unavailable"} {
+		if _, ok := i18n.Lookup("garanti.code." + code); !ok {
+			t.Errorf("product code %s unexplained", code)
+		}
 	}
 }

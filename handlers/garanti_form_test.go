@@ -14,6 +14,7 @@ import (
 )
 
 func TestConsentFormExplainsEveryRule(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	today := i18n.Today(time.Now())
@@ -65,6 +66,7 @@ func TestConsentFormExplainsEveryRule(t *testing.T) {
 }
 
 func TestGarantiSetupStoresSecretsEncrypted(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	resp, doc := e.postForm(admin, "/consents/setup/register", url.Values{"company_name": {" "}}, "Accept-Language", "en")
@@ -104,6 +106,7 @@ func TestGarantiSetupStoresSecretsEncrypted(t *testing.T) {
 }
 
 func TestGarantiRoles(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	registerGaranti(t, e)
 	viewer, _ := e.login(store.RoleViewer)

@@ -16,6 +16,7 @@ import (
 // next to its field, in both languages, and stores nothing; a value at the
 // limit is taken.
 func TestGarantiSetupRefusesWhatTheBankRefuses(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := e.login(store.RoleAdmin)
 	long := strings.Repeat("p", 70)

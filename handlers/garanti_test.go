@@ -109,6 +109,7 @@ func onlyConsent(t *testing.T, e *testEnv) store.GarantiConsent {
 }
 
 func TestConsentFlowActivatesAndSyncs(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	href := startConsent(t, e, admin, consentForm(10))
@@ -182,6 +183,7 @@ func waitSynced(t *testing.T, e *testEnv, n int) []store.HGSVehicle {
 }
 
 func TestCallbackRefusesBadStates(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	other, _ := e.login(store.RoleOperator)
@@ -239,6 +241,7 @@ func TestCallbackRefusesBadStates(t *testing.T) {
 }
 
 func TestCallbackRefusesExpiredState(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	loc := atBank(t, e, startConsent(t, e, admin, consentForm(5)), "approve")
@@ -253,6 +256,7 @@ func TestCallbackRefusesExpiredState(t *testing.T) {
 }
 
 func TestCallbackAccessDenied(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	loc := atBank(t, e, startConsent(t, e, admin, consentForm(5)), "decline")
@@ -277,6 +281,7 @@ func TestCallbackAccessDenied(t *testing.T) {
 }
 
 func TestCallbackReplayedCode(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	first := atBank(t, e, startConsent(t, e, admin, consentForm(5)), "approve")
@@ -303,6 +308,7 @@ func TestCallbackReplayedCode(t *testing.T) {
 }
 
 func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, old := activeConsent(t, e, 10)
 	oldPath := "/consents/" + strconv.FormatInt(old.ID, 10)
@@ -353,6 +359,7 @@ func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
 // (and so the fake) restarted: a consent is created with the stored client,
 // without registering again.
 func TestSandboxBankKeepsTheRegistrationAcrossARestart(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	before, _ := e.st.Settings(context.Background())

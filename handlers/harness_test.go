@@ -20,6 +20,7 @@ import (
 	"kasa/app"
 	"kasa/clocktest"
 	"kasa/connect"
+	"kasa/eventually"
 	"kasa/providers/apicall"
 	"kasa/queue"
 	"kasa/sandbox"
@@ -50,6 +51,11 @@ type testEnv struct {
 
 // envOption adjusts the configuration of a test environment.
 type envOption func(*Config)
+
+// withShortJobWait makes the handler give up waiting for a queued provider
+// call at once, so a test sees the pending answer and then waits, with the
+// eventually package, for the outcome the page shows later.
+func withShortJobWait(c *Config) { c.JobWait = time.Millisecond }
 
 // quiet drops the logs of the handlers under test.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -105,7 +111,11 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	})
 
 	u, _ := url.Parse(e.srv.URL)
-	cfg := Config{PublicURL: u, Sandbox: true, JobWait: 3 * time.Second}
+	// The handler waits for a queued provider call as long as a test would
+	// wait for the state it asserts: how fast the job runs on a busy
+	// machine must not decide what the answer shows. A test of the pending
+	// answer sets a short JobWait of its own (see withShortJobWait).
+	cfg := Config{PublicURL: u, Sandbox: true, JobWait: eventually.Timeout}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
 
 	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/jobs"
+	"kasa/providers/garanti/garantitest"
 	"kasa/store"
 )
 
@@ -62,6 +64,7 @@ func waitIdle(t *testing.T, e *testEnv) {
 }
 
 func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 2)
 	ctx := context.Background()
@@ -112,6 +115,7 @@ func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
 }
 
 func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
@@ -200,6 +204,7 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 }
 
 func TestRevokedVehicleIsShownUncovered(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	path := "/consents/" + strconv.FormatInt(c.ID, 10)
@@ -256,5 +261,145 @@ func TestRevokedVehicleIsShownUncovered(t *testing.T) {
 	}
 	if n := doc.Find(`[data-testid=hgs-vehicle-error]`).Length(); n != 0 {
 		t.Fatalf("%d cards show an error, want none", n)
+	}
+}
+
+func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	admin, c := activeConsent(t, e, 10)
+	ctx := context.Background()
+	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	now := time.Now()
+	if !e.sandbox.Garanti.AddRawTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("12.50"),
+		DebitCreditInd: "X", EntranceTS: now.Add(-time.Hour), Explanation: "IADE"}) ||
+		!e.sandbox.Garanti.AddTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("95.00"),
+			DebitCreditInd: "B", EntranceTS: now.Add(-30 * time.Minute), DepartureTS: now.Add(-20 * time.Minute), EntranceMotorway: "Çamlıca"}) {
+		t.Fatal("could not add rows at the bank")
+	}
+	var before int
+	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
+	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	if err != nil || res.Failed != 0 || res.New != 1 {
+		t.Fatalf("sync with an unknown row: %+v %v", res, err)
+	}
+	vs, _ = e.st.HGSVehicles(ctx, c.ID)
+	if vs[0].Unrecognised != 1 || vs[0].LastErrorCode != "" {
+		t.Fatalf("vehicle = %+v", vs[0])
+	}
+	var raw string
+	noErr(t, e.st.DB().Get(&raw, `SELECT raw->>'explanationText35' FROM hgs_unrecognised`))
+	if raw != "IADE" {
+		t.Fatalf("unknown row kept as %q", raw)
+	}
+	_, doc := e.get(admin, "/hgs", "Accept-Language", "en")
+	w := doc.Find(`[data-testid=hgs-vehicle][data-product="` + vs[0].ProductID + `"] [data-testid=hgs-vehicle-warning]`)
+	if w.AttrOr("data-count", "") != "1" || !strings.Contains(w.Text(), "kept as sent") {
+		t.Fatalf("card warning %q", w.Text())
+	}
+}
+
+func TestHGSAutoRefreshKeepsThePage(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	admin, _ := activeConsent(t, e, 10)
+	// A sync due now that no runner has taken yet: the page refreshes itself.
+	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, jobs.KindHGSSync); err != nil {
+		t.Fatal(err)
+	}
+	_, doc := e.get(admin, "/hgs?page=2&kind=passages", "Accept-Language", "en")
+	get := doc.Find(`[data-testid=hgs-main]`).AttrOr("hx-get", "")
+	u, _ := url.Parse(get)
+	if u == nil || u.Query().Get("page") != "2" || u.Query().Get("kind") != "passages" {
+		t.Fatalf("auto-refresh URL %q", get)
+	}
+}
+
+func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	admin, a := activeConsent(t, e, 10)
+	ctx := context.Background()
+
+	// Consent B for the same vehicles: they move to B. Then B is revoked.
+	back(e, admin, atBank(t, e, startConsent(t, e, admin, consentForm(10)), "approve"))
+	waitIdle(t, e)
+	b := onlyConsent(t, e)
+	if b.ID == a.ID {
+		t.Fatal("no second consent")
+	}
+	if vs, _ := e.st.HGSVehicles(ctx, b.ID); len(vs) != 3 {
+		t.Fatalf("%d vehicles under B", len(vs))
+	}
+	bPath := "/consents/" + strconv.FormatInt(b.ID, 10)
+	if resp, _ := e.postForm(admin, bPath+"/revoke", url.Values{"mode": {"all"}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke B: %d", resp.StatusCode)
+	}
+
+	// Refresh now: the vehicles sync under A again, with calls to the bank.
+	before := bankUsage(t, e, a)
+	kind, flash, page := refreshHGS(t, e, admin)
+	if kind != "success" || !strings.Contains(flash, "Vehicles brought up to date: 3;") {
+		t.Fatalf("refresh said %s %q", kind, flash)
+	}
+	if vs, _ := e.st.HGSVehicles(ctx, a.ID); len(vs) != 3 {
+		t.Fatalf("%d vehicles back under A", len(vs))
+	}
+	if bankUsage(t, e, a) != before+3 {
+		t.Fatalf("the bank counted %d calls under A, want 3", bankUsage(t, e, a)-before)
+	}
+	if n := page.Find(`[data-testid=hgs-vehicle-uncovered]`).Length(); n != 0 {
+		t.Fatalf("%d cards uncovered", n)
+	}
+
+	// One vehicle is withdrawn from A: no active consent covers it. Its card
+	// and the page say so, with the way out; it costs no call.
+	vs, _ := e.st.HGSVehicles(ctx, a.ID)
+	victim := vs[0].ProductID
+	aPath := "/consents/" + strconv.FormatInt(a.ID, 10)
+	if resp, _ := e.postForm(admin, aPath+"/revoke", url.Values{"mode": {"product"}, "product": {victim}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke a vehicle of A: %d", resp.StatusCode)
+	}
+	before = bankUsage(t, e, a)
+	kind, flash, page = refreshHGS(t, e, admin)
+	if kind != "warn" || !strings.Contains(flash, "Vehicles brought up to date: 2;") ||
+		!strings.Contains(flash, "Vehicles not covered by an active consent: 1;") {
+		t.Fatalf("refresh with an uncovered vehicle said %s %q", kind, flash)
+	}
+	if bankUsage(t, e, a) != before+2 {
+		t.Fatalf("the bank counted %d calls, want 2", bankUsage(t, e, a)-before)
+	}
+	card := page.Find(`[data-testid=hgs-vehicle][data-product="` + victim + `"] [data-testid=hgs-vehicle-uncovered]`)
+	if !strings.Contains(card.Text(), "No active consent covers this vehicle") || card.Find(`a[href="/consents/new"]`).Length() != 1 {
+		t.Fatalf("uncovered card %q", card.Text())
+	}
+	if page.Find(`[data-testid=hgs-vehicle-uncovered]`).Length() != 1 || !strings.Contains(testID(page, "hgs-uncovered"), "not covered by an active consent: 1.") {
+		t.Fatalf("page banner %q", testID(page, "hgs-uncovered"))
+	}
+
+	// A is revoked too: nothing is covered. The scheduled sync records the
+	// same state, shown on the page; no bank call is made.
+	if resp, _ := e.postForm(admin, aPath+"/revoke", url.Values{"mode": {"all"}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke A: %d", resp.StatusCode)
+	}
+	before = bankUsage(t, e, a)
+	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
+	if err := handlers[jobs.KindHGSSync](ctx, jobs.Job{Payload: []byte(`{"consent_id":0}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if bankUsage(t, e, a) != before {
+		t.Fatal("a sync without any consent called the bank")
+	}
+	_, doc := e.get(admin, "/hgs", "Accept-Language", "en")
+	if got := testID(doc, "hgs-last-run"); !strings.Contains(got, "Last sync (scheduled") || !strings.Contains(got, "Nothing was fetched") ||
+		!strings.Contains(got, "vehicles not covered: 3") {
+		t.Fatalf("last run %q", got)
+	}
+	if doc.Find(`[data-testid=hgs-vehicle-uncovered]`).Length() != 3 {
+		t.Fatal("not every card says it is uncovered")
+	}
+	_, flash, _ = refreshHGS(t, e, admin)
+	if !strings.Contains(flash, "no active Garanti BBVA consent") {
+		t.Fatalf("refresh without a consent said %q", flash)
 	}
 }

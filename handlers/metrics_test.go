@@ -37,6 +37,7 @@ const metricsSample = `kasa_jobs{state="failed"}`
 // the public listener reads the metrics; the separate listener's handler
 // serves them.
 func TestMetricsAreOffOnThePublicListenerByDefault(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	if status, _, body := scrape(t, e.srv.URL+"/metrics", ""); status != http.StatusNotFound || strings.Contains(body, metricsSample) {
 		t.Fatalf("public /metrics without a token configured: status %d", status)
@@ -51,6 +52,7 @@ func TestMetricsAreOffOnThePublicListenerByDefault(t *testing.T) {
 // TestMetricsBehindABearerToken: with METRICS_TOKEN the public listener
 // serves the metrics to the token only, and so does the separate listener.
 func TestMetricsBehindABearerToken(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.MetricsToken = "scrape-secret-123" })
 	own := httptest.NewServer(e.h.MetricsHandler())
 	t.Cleanup(own.Close)

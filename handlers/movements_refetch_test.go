@@ -37,6 +37,7 @@ func formValues(doc *goquery.Document, sel string) url.Values {
 // stored and its new version, and one the bank no longer lists stays stored
 // and is flagged.
 func TestMovementsBreakRefetchRepairs(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	fake := e.sandbox.VakifBank
@@ -161,6 +162,7 @@ func TestMovementsBreakRefetchRepairs(t *testing.T) {
 // the bank's reason, and its "try again" repeats the same re-fetch (not the
 // fetch of missing days, which has nothing to do for a stored period).
 func TestMovementsRefetchRefusedOffersRetry(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
@@ -191,6 +193,7 @@ func TestMovementsRefetchRefusedOffersRetry(t *testing.T) {
 // TestMovementsRefetchTwiceJoins: pressing the re-fetch again while the
 // first is under way follows the same run instead of starting another.
 func TestMovementsRefetchTwiceJoins(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 50 * time.Millisecond })
 	c, _ := e.login(store.RoleOperator)
 	e.sandbox.VakifBank.Faults.SetLatency(2 * time.Second)

@@ -40,6 +40,7 @@ func fakeTotals(e *testEnv, number string, from, to time.Time) (n int, in, out d
 }
 
 func TestMovementsFormValidation(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
@@ -171,6 +172,7 @@ func (e *testEnv) awaitSyncs(page string) string {
 // it says which days are missing, offers operators the fetch button and
 // tells viewers that an operator can fetch them.
 func TestMovementsPageNeverCallsTheBank(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
 	if err != nil {
@@ -224,6 +226,7 @@ func TestMovementsPageNeverCallsTheBank(t *testing.T) {
 // and the page then shows the fake's totals; the filters, paging and CSV
 // export follow. An export before the fetch is refused with a message.
 func TestMovementsFetchThenTotals(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
@@ -341,6 +344,7 @@ func TestMovementsFetchThenTotals(t *testing.T) {
 // hours ago; a period one day longer, ending today, fetches that one day
 // and the hours since, never the three stored years again.
 func TestMovementsFetchOnlyTheMissingPieces(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})
@@ -375,6 +379,7 @@ func TestMovementsFetchOnlyTheMissingPieces(t *testing.T) {
 // TestMovementsTwoVisitorsShareOneFetch: two operators asking for the same
 // period ending now, seconds apart, wait for one fetch.
 func TestMovementsTwoVisitorsShareOneFetch(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 50 * time.Millisecond })
 	e.sandbox.VakifBank.Faults.SetLatency(2 * time.Second)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountEUR, Name: "Euro", Currency: "EUR"})
@@ -407,6 +412,7 @@ func TestMovementsTwoVisitorsShareOneFetch(t *testing.T) {
 // TestMovementsBalanceBreakFlagged stores a chain with a break the fake
 // injected and shows it with the expected and the actual balance.
 func TestMovementsBalanceBreakFlagged(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	fake := e.sandbox.VakifBank
@@ -440,6 +446,7 @@ func TestMovementsBalanceBreakFlagged(t *testing.T) {
 // TestMovementsBreaksCountedBeyondTheList: with 75 breaks the page lists
 // the first 50 and says there are 75.
 func TestMovementsBreaksCountedBeyondTheList(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleViewer)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountTRY, Name: "Ana", Currency: "TRY"})
@@ -478,6 +485,7 @@ func TestMovementsBreaksCountedBeyondTheList(t *testing.T) {
 // wait: the page shows the pending state with its polling, which only
 // reads, and the status fragment asks for a refresh once the fetch is done.
 func TestMovementsPendingThenRefresh(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 200 * time.Millisecond })
 	c, _ := e.login(store.RoleOperator)
 	e.sandbox.VakifBank.Faults.SetLatency(time.Second)
@@ -521,6 +529,7 @@ func TestMovementsPendingThenRefresh(t *testing.T) {
 // TestMovementsBankRefusalExplained shows the ACBH code of a failed fetch
 // with its explanation in the user's language, and a "try again" button.
 func TestMovementsBankRefusalExplained(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c, _ := e.login(store.RoleOperator)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.OtherAccount, Name: "Yabancı", Currency: "TRY"})
@@ -544,6 +553,7 @@ func TestMovementsBankRefusalExplained(t *testing.T) {
 // "try again" button, instead of starting another fetch and waiting again;
 // pressing it once the bank is back fetches the period.
 func TestMovementsTemporaryFailureRunsOut(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, func(c *Config) { c.JobWait = 100 * time.Millisecond })
 	c, _ := e.login(store.RoleOperator)
 	a, err := e.h.app.Movements.CreateBankAccount(t.Context(), movements.NewBankAccount{Number: vakifbanktest.SandboxAccountUSD, Name: "Dolar", Currency: "USD"})

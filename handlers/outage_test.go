@@ -115,6 +115,7 @@ func (p *pgProxy) up() {
 // unreachable and to try again, the session cookie is kept, /readyz says
 // not ready, and once the database is back the same session goes on.
 func TestDatabaseOutageIsNotASignOut(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	proxy, viaProxy := startPGProxy(t, e.dbURL)
 	inst := e.instance(viaProxy)

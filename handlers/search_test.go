@@ -13,6 +13,7 @@ import (
 // spelling by Turkish case rules now finds the same passages, on the page
 // and in the export.
 func TestHGSMotorwaySearchIgnoresTurkishCase(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, _ := activeConsent(t, e, 10)
 	exported := func(search string) int {

@@ -46,6 +46,7 @@ func retryAfterSeconds(t *testing.T, resp *http.Response) int {
 // waits, longer with each failure up to a ceiling, and after the wait the
 // right password gets in from the user's own address.
 func TestGuessesFromManyAddressesDelayButDoNotLockTheAccount(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, throttleLimits)
 	admin := e.createUser("admin@kasa.test", store.RoleAdmin)
 	var waits []int
@@ -90,6 +91,7 @@ func TestGuessesFromManyAddressesDelayButDoNotLockTheAccount(t *testing.T) {
 // from one address lock that (account, address) pair outright, the right
 // password included, while the account stays open from other addresses.
 func TestRepeatedFailuresLockTheAccountFromThatAddressOnly(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, throttleLimits)
 	u := e.createUser("zeynep@kasa.test", store.RoleViewer)
 	const attacker, office = "203.0.113.9", "198.51.100.7"
@@ -132,6 +134,7 @@ func TestRepeatedFailuresLockTheAccountFromThatAddressOnly(t *testing.T) {
 // one database, as behind a load balancer: the per-address limit, the
 // account's delay and the pair's lock count the attempts made on either.
 func TestSignInLimitsHoldAcrossInstances(t *testing.T) {
+	t.Parallel()
 	a := newTestEnv(t, throttleLimits)
 	b := a.instance(a.dbURL)
 	u := a.createUser("deniz@kasa.test", store.RoleViewer)
@@ -159,6 +162,7 @@ func TestSignInLimitsHoldAcrossInstances(t *testing.T) {
 // TestAddressLimitHoldsAcrossInstances spreads one address's attempts over
 // two instances on one database: the burst is counted once.
 func TestAddressLimitHoldsAcrossInstances(t *testing.T) {
+	t.Parallel()
 	a := newTestEnv(t, throttleLimits, func(c *Config) { c.LoginBurst, c.LoginEvery = 3, time.Minute })
 	b := a.instance(a.dbURL)
 	for i, e := range []*testEnv{a, b, a} {
@@ -182,6 +186,7 @@ func TestAddressLimitHoldsAcrossInstances(t *testing.T) {
 // TestOverlongEmailIsWrongNotAnError: a 60 KB email fits in a form but is
 // no one's; it is answered like any wrong email, not with a database error.
 func TestOverlongEmailIsWrongNotAnError(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t, throttleLimits)
 	local := make([]byte, 60<<10)
 	rnd := rand.New(rand.NewPCG(1, 2)) // letters that do not compress

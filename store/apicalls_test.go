@@ -10,6 +10,7 @@ import (
 )
 
 func TestAPICallFilters(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	base := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)

@@ -53,6 +53,7 @@ func editDebt(s *store.Store, id int64, in store.DebtInput) (store.Debt, error) 
 // TestDebtIntentsAreFencedAndCodesNeverReused follows one debt through
 // create, delivery, a rename and a stale job's late result.
 func TestDebtIntentsAreFencedAndCodesNeverReused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	d := createDebt(t, s, debtInput("A-1"))
@@ -118,6 +119,7 @@ func TestDebtIntentsAreFencedAndCodesNeverReused(t *testing.T) {
 // TestDebtListKeysetIsExact walks the list both ways by cursor over many
 // ties of the sort value and compares with a plain ORDER BY.
 func TestDebtListKeysetIsExact(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	for i := range 57 {
@@ -207,6 +209,7 @@ func ids(ds []store.Debt) []int64 {
 // the FAQ's rule (PaidAmount ≤ Amount, DueDate < now), at a moment when UTC
 // is still on the previous day.
 func TestOverdueFollowsFinrotasRuleOnTheIstanbulDay(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	// 22:30 UTC on the 20th is already the 21st in Istanbul.
@@ -258,6 +261,7 @@ func TestOverdueFollowsFinrotasRuleOnTheIstanbulDay(t *testing.T) {
 // never gives an unconfirmed debt the id of a record that is not provably
 // ours.
 func TestUpsertRemoteKeepsWhatTheUserTyped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	pending := createDebt(t, s, debtInput("P-1"))
@@ -325,6 +329,7 @@ func remoteOf(in store.DebtInput, id string) store.RemoteDebt {
 // working: the other record is mirrored as its own row, and ours keeps the
 // id of its own record only.
 func TestSyncAfterAConflictAndARename(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	mine := createDebt(t, s, debtInput("T-ELSE-2"))
@@ -371,6 +376,7 @@ func TestSyncAfterAConflictAndARename(t *testing.T) {
 // code another local debt holds keeps its code but counts as seen, so the
 // sync's end does not mark it inactive.
 func TestSyncKeepsARenamedDebtSeen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	a := createDebt(t, s, debtInput("R-A"))
@@ -406,6 +412,7 @@ func TestSyncKeepsARenamedDebtSeen(t *testing.T) {
 // does too, as far as the mirror knows it (a list, or Finrota's own 404),
 // and says how many debts it cannot judge.
 func TestOverdueLeavesOutInactiveAgentsAndAccounts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	today := time.Date(2026, 5, 1, 0, 0, 0, 0, i18n.Istanbul)
@@ -469,6 +476,7 @@ func codes(ds []store.Debt) []string {
 // TestDebtNotificationAfterAForcedSend: a forced send counts as the day's
 // send, so a normal one after it is refused and the confirmation finds it.
 func TestDebtNotificationAfterAForcedSend(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	day := time.Date(2026, 5, 1, 10, 0, 0, 0, i18n.Istanbul)
@@ -512,6 +520,7 @@ func TestDebtNotificationAfterAForcedSend(t *testing.T) {
 // TestDebtDeliveriesKeepCallsWithTheirOwnDelivery: past the 50 deliveries
 // shown, the calls of older ones are not shown under the newest.
 func TestDebtDeliveriesKeepCallsWithTheirOwnDelivery(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := storetest.New(t)
 	d := createDebt(t, s, debtInput("H-1"))

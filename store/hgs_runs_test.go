@@ -10,6 +10,7 @@ import (
 )
 
 func TestReleasedCallsAreNotCounted(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	ctx := context.Background()
 	id := newConsent(t, s, "state-1", time.Now().Add(time.Hour))
@@ -43,6 +44,7 @@ func TestReleasedCallsAreNotCounted(t *testing.T) {
 }
 
 func TestHGSSyncRunsAreKeptAndPruned(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	ctx := context.Background()
 	clock := time.Now().Add(-100 * 24 * time.Hour)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestKeyringRotation(t *testing.T) {
+	t.Parallel()
 	oldKey, newKey := store.NewKey("old"), store.NewKey("new")
 	before, err := store.ParseKeyring(oldKey)
 	if err != nil {
@@ -53,6 +54,7 @@ func TestKeyringRotation(t *testing.T) {
 }
 
 func TestParseKeyringRejectsBadSpecs(t *testing.T) {
+	t.Parallel()
 	for _, spec := range []string{"", "nokey", "k1:short", "k1:" + "zz" + string(make([]byte, 0)), store.NewKey("a") + "," + store.NewKey("a")} {
 		if _, err := store.ParseKeyring(spec); err == nil {
 			t.Errorf("ParseKeyring(%q) accepted", spec)

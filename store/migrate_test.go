@@ -8,6 +8,7 @@ import (
 )
 
 func TestMigratedDatabase(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	ok, err := s.Migrated(context.Background())
 	if err != nil || !ok {

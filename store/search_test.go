@@ -27,6 +27,7 @@ import (
 // in Turkish, and codes and bank texts typed in ASCII capitals (INV-001,
 // ISTANBUL) must still be found, so i and ı are also taken as one letter.
 func TestSearchFollowsTurkishCase(t *testing.T) {
+	t.Parallel()
 	s := storetest.New(t)
 	ctx := context.Background()
 
@@ -182,6 +183,7 @@ func (c explainConn) QueryContext(ctx context.Context, q string, args []driver.N
 // from their trigram indexes over the folded text, rather than by reading
 // and folding every row; the movements search from the account's period.
 func TestSearchIsServedByItsIndex(t *testing.T) {
+	t.Parallel()
 	registerExplain.Do(func() { sql.Register("postgres-explain", explainDriver{}) })
 	ctx := context.Background()
 	s, err := store.OpenDriver(ctx, "postgres-explain", storetest.URL(t), storetest.Keyring(t))

@@ -30,6 +30,7 @@ func pgDump(t *testing.T) string {
 }
 
 func TestSecretsAreUnreadableInADump(t *testing.T) {
+	t.Parallel()
 	url := storetest.URL(t)
 	st, err := store.Open(context.Background(), url, storetest.Keyring(t))
 	if err != nil {
@@ -84,6 +85,7 @@ func TestSecretsAreUnreadableInADump(t *testing.T) {
 }
 
 func TestRenewTokenFetchesOnceAcrossRacingInstances(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	var fetches atomic.Int32
@@ -137,6 +139,7 @@ func TestRenewTokenFetchesOnceAcrossRacingInstances(t *testing.T) {
 }
 
 func TestRotateSecretsReencryptsUnderTheNewKey(t *testing.T) {
+	t.Parallel()
 	url := storetest.URL(t)
 	ctx := context.Background()
 	oldSpec := store.NewKey("old")
@@ -171,6 +174,7 @@ func TestRotateSecretsReencryptsUnderTheNewKey(t *testing.T) {
 }
 
 func TestSeedSettingsKeepsSavedValues(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	noErr(t, st.PutSettings(ctx, 0, map[string]string{"finrota.base_url": "https://saved.example"}))

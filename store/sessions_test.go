@@ -76,6 +76,7 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time { return c.t }
 
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	clk := &fakeClock{t: time.Now()}
 	st.SetClock(clk.now)
@@ -120,6 +121,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestSessionKeysRotate(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	oldKey, newK := newKey(), newKey()
 	before, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{oldKey}, Idle: time.Hour, Absolute: time.Hour})
@@ -146,6 +148,7 @@ func TestSessionKeysRotate(t *testing.T) {
 }
 
 func TestSessionCookieCarriesOnlyASignedRandomID(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ss, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{newKey()}, Idle: time.Hour, Absolute: time.Hour})
 	c := saveNew(t, ss, map[any]any{store.SessionUserKey: mkUser(t, st)})
@@ -185,6 +188,7 @@ func TestSessionCookieCarriesOnlyASignedRandomID(t *testing.T) {
 }
 
 func TestSessionRenewGivesANewID(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ss, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{newKey()}, Idle: time.Hour, Absolute: time.Hour})
 	c := saveNew(t, ss, map[any]any{"lang": "tr"})
@@ -219,6 +223,7 @@ func httptestRequestWith(c *http.Cookie) *http.Request {
 }
 
 func TestSessionCookieIsSecureOverHTTPS(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	for _, secure := range []bool{false, true} {
 		ss, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{newKey()}, Secure: secure, Idle: time.Hour, Absolute: time.Hour})

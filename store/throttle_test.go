@@ -16,6 +16,7 @@ var testLimits = store.LoginLimits{
 }
 
 func TestAddressBucketRefillsWithTime(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -42,6 +43,7 @@ func TestAddressBucketRefillsWithTime(t *testing.T) {
 }
 
 func TestFailuresDelayTheAccountAndLockThePair(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
@@ -114,6 +116,7 @@ func TestFailuresDelayTheAccountAndLockThePair(t *testing.T) {
 }
 
 func TestPasswordResetClearsSignInFailures(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	u, err := st.CreateUser(ctx, store.NewUser{Email: "Can@kasa.test", PasswordHash: "x", Role: store.RoleViewer})

@@ -16,6 +16,7 @@ import (
 )
 
 func TestUnavailableTellsAnOutageFromAFailedQuery(t *testing.T) {
+	t.Parallel()
 	// A server that is not there.
 	_, err := store.Open(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable", storetest.Keyring(t))
 	if !store.Unavailable(err) {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestFirstAdminIsCreatedOnce(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -38,6 +39,7 @@ func TestFirstAdminIsCreatedOnce(t *testing.T) {
 }
 
 func TestUserEmailIsUniqueIgnoringCase(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	if _, err := st.CreateUser(ctx, store.NewUser{Email: "Ayse@Kasa.test", PasswordHash: "x", Role: store.RoleViewer}); err != nil {
@@ -52,6 +54,7 @@ func TestUserEmailIsUniqueIgnoringCase(t *testing.T) {
 }
 
 func TestLastAdminCannotBeRemoved(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	a, _ := st.CreateUser(ctx, store.NewUser{Email: "a@kasa.test", PasswordHash: "x", Role: store.RoleAdmin})
@@ -71,6 +74,7 @@ func TestLastAdminCannotBeRemoved(t *testing.T) {
 }
 
 func TestDisablingAndPasswordChangeEndSessions(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	ss, _ := st.Sessions(store.SessionConfig{Keys: [][]byte{newKey()}, Idle: time.Hour, Absolute: time.Hour})

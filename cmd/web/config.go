@@ -49,9 +49,12 @@ type config struct {
 	sandboxBase int
 }
 
-func loadConfig() (config, error) {
+// loadConfig reads the configuration from environ, the process's
+// environment as a map (env.ToMap(os.Environ()) in main), so that tests can
+// pass their own variables without changing the process's environment.
+func loadConfig(environ map[string]string) (config, error) {
 	var c config
-	if err := env.Parse(&c); err != nil {
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return c, err
 	}
 	if c.PublicURL == "" {

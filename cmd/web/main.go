@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/caarlos0/env/v11"
 	_ "github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
@@ -45,7 +46,8 @@ func main() {
 }
 
 func run() error {
-	cfg, err := loadConfig()
+	environ := env.ToMap(os.Environ())
+	cfg, err := loadConfig(environ)
 	if err != nil {
 		return err
 	}
@@ -95,7 +97,7 @@ func run() error {
 	if err := store.Migrate(ctx, st.DB().DB); err != nil {
 		return err
 	}
-	if err := seedSettings(ctx, st); err != nil {
+	if err := seedSettings(ctx, st, environ); err != nil {
 		return err
 	}
 	if err := createFirstAdmin(ctx, st, cfg, log); err != nil {
@@ -275,12 +277,13 @@ func createDatabase(ctx context.Context, adminURL, name string) (err error) {
 }
 
 // seedSettings stores the provider settings given in the environment that
-// have no stored value yet, after the Settings page's own checks.
-func seedSettings(ctx context.Context, st *store.Store) error {
+// have no stored value yet, after the Settings page's own checks. environ
+// is the process's environment as a map, as for loadConfig.
+func seedSettings(ctx context.Context, st *store.Store, environ map[string]string) error {
 	values := map[string]string{}
 	for _, g := range handlers.SettingGroups {
 		for _, f := range g.Fields {
-			if v := os.Getenv(handlers.EnvName(f.Key)); v != "" {
+			if v := environ[handlers.EnvName(f.Key)]; v != "" {
 				values[f.Key] = v
 			}
 		}

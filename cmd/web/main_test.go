@@ -13,6 +13,7 @@ import (
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 func TestSandboxModeFollowsTheConfiguredProviders(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	for mode, want := range map[string]bool{"true": true, "false": false, "auto": true} {
@@ -54,6 +55,7 @@ func TestSandboxModeSurvivesItsOwnSettings(t *testing.T) {
 }
 
 func TestKeysAreGeneratedOnceWithTheLocalCluster(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c := config{DataDir: dir}
 	ring, sess, err := c.keys()
@@ -82,19 +84,34 @@ func TestKeysAreGeneratedOnceWithTheLocalCluster(t *testing.T) {
 }
 
 func TestPublicURLDecidesTheConfig(t *testing.T) {
-	t.Setenv("ADDR", "127.0.0.1:9999")
-	t.Setenv("PUBLIC_URL", "")
-	c, err := loadConfig()
+	t.Parallel()
+	environ := map[string]string{"ADDR": "127.0.0.1:9999", "PUBLIC_URL": ""}
+	c, err := loadConfig(environ)
 	if err != nil || c.publicURL.String() != "http://127.0.0.1:9999" {
 		t.Fatalf("default public URL: %v %v", c.publicURL, err)
 	}
-	t.Setenv("PUBLIC_URL", "ftp://kasa.example")
-	if _, err := loadConfig(); err == nil {
+	environ["PUBLIC_URL"] = "ftp://kasa.example"
+	if _, err := loadConfig(environ); err == nil {
 		t.Fatal("an ftp PUBLIC_URL was accepted")
 	}
-	t.Setenv("PUBLIC_URL", "https://kasa.example/")
-	t.Setenv("SANDBOX", "maybe")
-	if _, err := loadConfig(); err == nil {
+	environ["PUBLIC_URL"] = "https://kasa.example/"
+	environ["SANDBOX"] = "maybe"
+	if _, err := loadConfig(environ); err == nil {
 		t.Fatal("SANDBOX=maybe was accepted")
+	}
+}
+
+// TestConfigIsReadFromTheGivenEnvironment shows that loadConfig reads the
+// map it is given and not the process's environment, which is what lets
+// the configuration tests run in parallel.
+func TestConfigIsReadFromTheGivenEnvironment(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(map[string]string{"ADDR": "127.0.0.1:7777", "JOB_WORKERS": "9"})
+	if err != nil || c.Addr != "127.0.0.1:7777" || c.JobWorkers != 9 || c.publicURL.String() != "http://127.0.0.1:7777" {
+		t.Fatalf("config %+v, %v", c, err)
+	}
+	c, err = loadConfig(map[string]string{})
+	if err != nil || c.Addr != "127.0.0.1:8080" || c.JobWorkers != 4 {
+		t.Fatalf("defaults %+v, %v", c, err)
 	}
 }

@@ -9,26 +9,25 @@ import (
 )
 
 func TestMetricsConfig(t *testing.T) {
-	t.Setenv("ADDR", "127.0.0.1:8080")
-	t.Setenv("PUBLIC_URL", "")
-	t.Setenv("METRICS_ADDR", "127.0.0.1:9100")
-	t.Setenv("METRICS_TOKEN", "scrape-secret-123")
-	c, err := loadConfig()
+	t.Parallel()
+	environ := map[string]string{"ADDR": "127.0.0.1:8080", "PUBLIC_URL": "", "METRICS_ADDR": "127.0.0.1:9100", "METRICS_TOKEN": "scrape-secret-123"}
+	c, err := loadConfig(environ)
 	if err != nil || c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != "scrape-secret-123" {
 		t.Fatalf("metrics settings: %q %q %v", c.MetricsAddr, c.MetricsToken, err)
 	}
-	t.Setenv("METRICS_ADDR", "127.0.0.1:8080")
-	if _, err := loadConfig(); err == nil {
+	environ["METRICS_ADDR"] = "127.0.0.1:8080"
+	if _, err := loadConfig(environ); err == nil {
 		t.Error("METRICS_ADDR equal to ADDR was accepted: the metrics would be public")
 	}
-	t.Setenv("METRICS_ADDR", "")
-	t.Setenv("METRICS_TOKEN", "short")
-	if _, err := loadConfig(); err == nil {
+	environ["METRICS_ADDR"] = ""
+	environ["METRICS_TOKEN"] = "short"
+	if _, err := loadConfig(environ); err == nil {
 		t.Error("a guessable METRICS_TOKEN was accepted")
 	}
 }
 
 func TestMetricsListenerServesItsHandlerAndStops(t *testing.T) {
+	t.Parallel()
 	h := http.NewServeMux()
 	h.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { writeOrFail(t, w, "kasa_up 1\n") })
 	m, err := startMetrics("127.0.0.1:0", h, slog.New(slog.DiscardHandler))

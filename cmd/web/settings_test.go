@@ -13,6 +13,7 @@ import (
 // with a message naming the variable, instead of surfacing as a provider
 // error at the first call.
 func TestSeededSettingsFollowTheSettingsRules(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct{ env, value, want string }{
 		{"GARANTI_TPP_ID", strings.Repeat("T", 70), "GARANTI_TPP_ID"},
@@ -21,9 +22,9 @@ func TestSeededSettingsFollowTheSettingsRules(t *testing.T) {
 		{"FINROTA_BASE_URL", "ftp://gw.example", "FINROTA_BASE_URL"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
-			t.Setenv(tc.env, tc.value)
+			t.Parallel()
 			st := storetest.New(t)
-			err := seedSettings(ctx, st)
+			err := seedSettings(ctx, st, map[string]string{tc.env: tc.value})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}
@@ -37,10 +38,9 @@ func TestSeededSettingsFollowTheSettingsRules(t *testing.T) {
 		})
 	}
 	t.Run("accepted", func(t *testing.T) {
-		t.Setenv("GARANTI_TPP_ID", strings.Repeat("T", 64))
-		t.Setenv("GARANTI_TPP_NAME", "Kasa A.Ş.")
+		t.Parallel()
 		st := storetest.New(t)
-		if err := seedSettings(ctx, st); err != nil {
+		if err := seedSettings(ctx, st, map[string]string{"GARANTI_TPP_ID": strings.Repeat("T", 64), "GARANTI_TPP_NAME": "Kasa A.Ş."}); err != nil {
 			t.Fatal(err)
 		}
 		values, err := st.Settings(ctx)

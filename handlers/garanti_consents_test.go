@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/jobs"
@@ -21,6 +19,7 @@ import (
 )
 
 func TestRevokePendingConsentCancelsIt(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	href := startConsent(t, e, admin, consentForm(5))
@@ -58,6 +57,7 @@ func TestRevokePendingConsentCancelsIt(t *testing.T) {
 }
 
 func TestRevokeModesThroughTheOutbox(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
@@ -122,6 +122,7 @@ func TestRevokeModesThroughTheOutbox(t *testing.T) {
 }
 
 func TestRevokeWhileTheBankIsDownStaysPendingAndIsDelivered(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
@@ -155,6 +156,7 @@ func TestRevokeWhileTheBankIsDownStaysPendingAndIsDelivered(t *testing.T) {
 }
 
 func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
@@ -221,6 +223,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 }
 
 func TestRegisterAgainNeedsConfirmation(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	_, doc := e.get(admin, "/consents/setup", "Accept-Language", "en")
@@ -245,6 +248,7 @@ func TestRegisterAgainNeedsConfirmation(t *testing.T) {
 }
 
 func TestOperatorCannotCauseSandboxReregistration(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	registerGaranti(t, e)
 	operator, _ := e.login(store.RoleOperator)
@@ -264,6 +268,7 @@ func TestOperatorCannotCauseSandboxReregistration(t *testing.T) {
 }
 
 func TestTamperedRenewsIsRefusedBeforeTheBank(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, old := activeConsent(t, e, 10)
 	consentsAtBank := func() int {
@@ -295,6 +300,7 @@ func TestTamperedRenewsIsRefusedBeforeTheBank(t *testing.T) {
 }
 
 func TestBankLinkElsewhereLeavesAClearConsent(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin := registerGaranti(t, e)
 	fake, _ := url.Parse(e.sandbox.GarantiURL)
@@ -313,6 +319,7 @@ func TestBankLinkElsewhereLeavesAClearConsent(t *testing.T) {
 }
 
 func TestBankLinkAllowed(t *testing.T) {
+	t.Parallel()
 	u := func(s string) *url.URL { v, _ := url.Parse(s); return v }
 	prod := u("https://apis.garantibbva.com.tr:443")
 	local := u("http://127.0.0.1:8081")
@@ -348,6 +355,7 @@ func TestBankLinkAllowed(t *testing.T) {
 }
 
 func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
@@ -381,6 +389,7 @@ func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
 }
 
 func TestConsentStatusJobMarksExpiry(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	_, c := activeConsent(t, e, 10)
 	ctx := context.Background()
@@ -398,92 +407,89 @@ func TestConsentStatusJobMarksExpiry(t *testing.T) {
 	}
 }
 
-func TestSyncStopsForTheDayWhenTheBankSaysTheQuotaIsSpent(t *testing.T) {
-	e := newTestEnv(t)
-	_, c := activeConsent(t, e, 3)
-	ctx := context.Background()
-	// The bank has counted the day's three calls; our count says none (as
-	// if another client of the consent made them). Its 429 runs to the next
-	// Istanbul day: the day is spent, whatever our count says.
-	if _, err := e.st.DB().Exec(`UPDATE garanti_usage SET calls = 0 WHERE consent_id = $1`, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
-	if err != nil || res.Calls != 0 || res.Deferred != 3 || res.Failed != 0 || !res.Quota || !res.RetryAt.IsZero() {
-		t.Fatalf("sync on the bank's quota 429: %+v %v", res, err)
-	}
-	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != 3 {
-		t.Fatalf("usage after the quota 429: %d, want the whole quota", used)
-	}
-	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
-	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
-		t.Fatalf("deferred sync = %+v", queued)
-	}
-	if res.NextCall.Before(tomorrow) {
-		t.Fatalf("next call %s", res.NextCall)
-	}
-}
-
-func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
+func TestAuthorityBadgeFollowsAnAuthorityOnlyRevoke(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
-	ctx := context.Background()
-	vs, _ := e.st.HGSVehicles(ctx, c.ID)
-	now := time.Now()
-	if !e.sandbox.Garanti.AddRawTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("12.50"),
-		DebitCreditInd: "X", EntranceTS: now.Add(-time.Hour), Explanation: "IADE"}) ||
-		!e.sandbox.Garanti.AddTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("95.00"),
-			DebitCreditInd: "B", EntranceTS: now.Add(-30 * time.Minute), DepartureTS: now.Add(-20 * time.Minute), EntranceMotorway: "Çamlıca"}) {
-		t.Fatal("could not add rows at the bank")
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	if resp, _ := e.postForm(admin, path+"/refresh", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status refresh: %d", resp.StatusCode)
 	}
-	var before int
-	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
-	if err != nil || res.Failed != 0 || res.New != 1 {
-		t.Fatalf("sync with an unknown row: %+v %v", res, err)
+	badge := `[data-testid="authority-status-` + garanti.AuthorityProductInfo + `"]`
+	_, doc := e.get(admin, path, "Accept-Language", "en")
+	if got := strings.TrimSpace(doc.Find(badge).Text()); got != "Active (A)" {
+		t.Fatalf("authority badge before the revoke %q", got)
 	}
-	vs, _ = e.st.HGSVehicles(ctx, c.ID)
-	if vs[0].Unrecognised != 1 || vs[0].LastErrorCode != "" {
-		t.Fatalf("vehicle = %+v", vs[0])
+	if resp, _ := e.postForm(admin, path+"/revoke", url.Values{"mode": {"authority"}, "authority": {garanti.AuthorityProductInfo},
+		"confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
 	}
-	var raw string
-	noErr(t, e.st.DB().Get(&raw, `SELECT raw->>'explanationText35' FROM hgs_unrecognised`))
-	if raw != "IADE" {
-		t.Fatalf("unknown row kept as %q", raw)
+	// Without a status refresh, the withdrawn authority reads as revoked;
+	// the other one is still in force.
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if got := doc.Find(badge); got.AttrOr("data-status", "") != store.GarantiRevoked || strings.Contains(got.Text(), "Active") {
+		t.Fatalf("authority badge after the revoke %q", got.Text())
 	}
-	_, doc := e.get(admin, "/hgs", "Accept-Language", "en")
-	w := doc.Find(`[data-testid=hgs-vehicle][data-product="` + vs[0].ProductID + `"] [data-testid=hgs-vehicle-warning]`)
-	if w.AttrOr("data-count", "") != "1" || !strings.Contains(w.Text(), "kept as sent") {
-		t.Fatalf("card warning %q", w.Text())
+	other := `[data-testid="authority-status-` + garanti.AuthorityTransactionInfo + `"]`
+	if got := strings.TrimSpace(doc.Find(other).Text()); got != "Active (A)" {
+		t.Fatalf("the other authority's badge %q", got)
+	}
+	// The bank agrees at the next status check.
+	e.postForm(admin, path+"/refresh", url.Values{})
+	_, doc = e.get(admin, path, "Accept-Language", "en")
+	if got := doc.Find(badge); got.AttrOr("data-status", "") != store.GarantiRevoked {
+		t.Fatalf("authority badge after the status check %q", got.Text())
 	}
 }
 
-func TestHGSAutoRefreshKeepsThePage(t *testing.T) {
+func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
-	admin, _ := activeConsent(t, e, 10)
-	// A sync due now that no runner has taken yet: the page refreshes itself.
-	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, jobs.KindHGSSync); err != nil {
+	admin := registerGaranti(t, e)
+	startConsent(t, e, admin, consentForm(5))
+	c := onlyConsent(t, e)
+	path := "/consents/" + strconv.FormatInt(c.ID, 10)
+	ctx := context.Background()
+
+	// A status check is queued for when the approval's state expires.
+	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindGarantiStatus})
+	expires := time.Now().Add(stateLifetime)
+	if len(queued) != 1 || queued[0].RunAt.Before(expires.Add(-time.Minute)) || queued[0].RunAt.After(expires.Add(time.Minute)) {
+		t.Fatalf("status checks queued = %+v", queued)
+	}
+	// Before then it is awaiting approval.
+	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
+	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
 		t.Fatal(err)
 	}
-	_, doc := e.get(admin, "/hgs?page=2&kind=passages", "Accept-Language", "en")
-	get := doc.Find(`[data-testid=hgs-main]`).AttrOr("hx-get", "")
-	u, _ := url.Parse(get)
-	if u == nil || u.Query().Get("page") != "2" || u.Query().Get("kind") != "passages" {
-		t.Fatalf("auto-refresh URL %q", get)
+	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAwaiting {
+		t.Fatalf("consent before the state expired: %+v", got)
 	}
-}
-
-func TestEveryBankCodeIsExplainedInBothLanguages(t *testing.T) {
-	for code := range garanti.Codes {
-		txt, ok := i18n.Lookup("garanti.code." + code)
-		if !ok || strings.TrimSpace(txt.TR) == "" || strings.TrimSpace(txt.EN) == "" || txt.TR == txt.EN {
-			t.Errorf("%s: %+v %v", code, txt, ok)
-		}
+	// The customer never came back: once the state has expired the consent
+	// can never be completed, and says so.
+	e.now.Advance(stateLifetime + time.Second)
+	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+		t.Fatal(err)
 	}
-	for _, code := range []string{"badlink", "store", "notokens", "reauth", "invalid_grant", "invalid_client", "unauthorized", "quota", "throttled", "unavailable"} {
-		if _, ok := i18n.Lookup("garanti.code." + code); !ok {
-			t.Errorf("product code %s unexplained", code)
-		}
+	_, doc := e.get(admin, path, "Accept-Language", "tr")
+	if got := doc.Find(`[data-testid=consent-status]`); got.AttrOr("data-status", "") != store.GarantiAbandoned ||
+		strings.Contains(got.Text(), "Onay bekliyor") {
+		t.Fatalf("consent page status %q", got.Text())
+	}
+	if got := testID(doc, "consent-valid-until"); strings.Contains(got, "gün kaldı") {
+		t.Fatalf("an abandoned consent counts days: %q", got)
+	}
+	if testID(doc, "consent-abandoned") == "" || doc.Find(`[data-testid=consent-abandoned] a[href="/consents/new"]`).Length() != 1 {
+		t.Fatal("no note on what to do with an abandoned consent")
+	}
+	_, doc = e.get(admin, "/consents", "Accept-Language", "tr")
+	if got := doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", ""); got != store.GarantiAbandoned ||
+		strings.Contains(doc.Find(`[data-testid=consent-row]`).Text(), "gün kaldı") {
+		t.Fatalf("consent list shows %q", doc.Find(`[data-testid=consent-row]`).Text())
+	}
+	// Asking the bank again does not bring it back to "awaiting".
+	e.postForm(admin, path+"/refresh", url.Values{})
+	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAbandoned {
+		t.Fatalf("after a status refresh: %+v", got)
 	}
 }
