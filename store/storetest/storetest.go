@@ -32,6 +32,10 @@ var (
 	template string
 	cluster  *pglocal.Cluster
 	tmpDir   string
+	// tempBase is the temporary folder as the package started: a test that
+	// points TMPDIR at its own folder (removed when it ends) must not decide
+	// where the shared cluster lives.
+	tempBase = os.TempDir()
 )
 
 // Main runs the tests of a package, cleans up as Run does and exits. Call
@@ -68,7 +72,7 @@ func setup() {
 	ctx := context.Background()
 	adminURL = os.Getenv("TEST_DATABASE_URL")
 	if adminURL == "" {
-		dir, err := os.MkdirTemp("", "kasa-testpg-")
+		dir, err := os.MkdirTemp(tempBase, "kasa-testpg-")
 		if err != nil {
 			setupErr = err
 			return
