@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"kasa/connect"
+	"kasa/debts"
 	"kasa/jobs"
 	"kasa/queue"
 	"kasa/store"
@@ -35,6 +36,8 @@ type Deps struct {
 type App struct {
 	// Jobs inserts and manages jobs; areas insert in their transactions.
 	Jobs *queue.Client
+	// Debts is the Finrota CAT debts area.
+	Debts *debts.Service
 
 	deps     Deps
 	workers  *queue.Workers
@@ -59,10 +62,12 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{Jobs: ins, deps: d, workers: queue.NewWorkers()}
 	a.periodic = append(a.periodic, queue.Maintenance(a.workers, d.Store, d.Sessions, d.APILogRetention)...)
+	a.Debts = debts.New(debts.Deps{Store: d.Store, Jobs: ins, Connect: d.Connect, Now: d.Now, Logger: d.Logger})
+	a.periodic = append(a.periodic, a.Debts.AddWorkers(a.workers)...)
 
 	a.legacy = map[string]jobs.HandlerFunc{}
 	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
-		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
+		jobs.GarantiJobs, jobs.MovementJobs,
 	} {
 		hs, ss := area(d.Store, d.Connect)
 		for k, fn := range hs {

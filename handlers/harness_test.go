@@ -69,6 +69,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seedSandboxRefs(t, e.st, e.sandbox)
 	t.Cleanup(func() {
 		if err := e.sandbox.Close(); err != nil {
 			t.Error(err)
