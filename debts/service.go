@@ -19,6 +19,7 @@ import (
 	"kasa/connect"
 	"kasa/queue"
 	"kasa/store"
+	"kasa/tz"
 )
 
 // Deps are what the area needs, passed explicitly.
@@ -63,8 +64,9 @@ var (
 )
 
 // AddWorkers registers the area's workers in workers and returns its
-// schedules: the mirror is synced hourly; the daily notification is tried
-// every hour and runs once per Istanbul day, when an operator switched it on.
+// schedules: the mirror is synced hourly; the daily notification runs at
+// 03:00 Istanbul (and at start), once per Istanbul day, when an operator
+// switched it on.
 func (s *Service) AddWorkers(workers *queue.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &deliverWorker{s: s})
 	river.AddWorker(workers, &syncWorker{s: s})
@@ -72,7 +74,7 @@ func (s *Service) AddWorkers(workers *queue.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &notifyDailyWorker{s: s})
 	return []*river.PeriodicJob{
 		queue.Every(time.Hour, SyncArgs{}),
-		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), s.DailyNotifyJob, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(dailyAt{hour: 3}, s.DailyNotifyJob, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
 
@@ -107,4 +109,17 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, args river.JobArgs, o
 func (s *Service) Wait(ctx context.Context, id int64) error {
 	_, err := queue.Wait(ctx, s.jobs, id)
 	return err
+}
+
+// dailyAt is a schedule once a day at an Istanbul hour.
+type dailyAt struct{ hour int }
+
+// Next implements river.PeriodicSchedule.
+func (d dailyAt) Next(now time.Time) time.Time {
+	day := tz.Day(now)
+	next := time.Date(day.Year(), day.Month(), day.Day(), d.hour, 0, 0, 0, tz.Istanbul)
+	if !next.After(now) {
+		next = time.Date(day.Year(), day.Month(), day.Day()+1, d.hour, 0, 0, 0, tz.Istanbul)
+	}
+	return next
 }
