@@ -161,3 +161,39 @@ func TestDebtNotificationOncePerIstanbulDay(t *testing.T) {
 		t.Errorf("key %q: the day must be Istanbul's", k)
 	}
 }
+
+// TestDebtNotificationAfterAForcedSend: a forced send counts as the day's
+// send, so a normal one after it is refused and the confirmation finds it.
+func TestDebtNotificationAfterAForcedSend(t *testing.T) {
+	t.Parallel()
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	day := time.Date(2026, 5, 1, 10, 0, 0, 0, tz.Istanbul)
+	e.now = func() time.Time { return day }
+	create := func(forced bool) (int64, error) {
+		id, _, err := e.svc.Notify(ctx, debts.Notification{Forced: forced, Debts: 1, Agents: 1})
+		return id, err
+	}
+	forced, err := create(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create(false); !errors.Is(err, debts.ErrDuplicate) {
+		t.Fatalf("normal send after a forced one: %v", err)
+	}
+	ns, err := e.st.DebtNotifications(ctx, 1)
+	if err != nil || len(ns) != 1 || ns[0].ID != forced || ns[0].Day.Format(time.DateOnly) != "2026-05-01" {
+		t.Fatalf("the day's send: %+v %v", ns, err)
+	}
+	if _, err := create(true); err != nil {
+		t.Fatalf("another forced send: %v", err)
+	}
+	if _, err := create(false); !errors.Is(err, debts.ErrDuplicate) {
+		t.Fatal("still refused")
+	}
+	// The next day is free.
+	e.now = func() time.Time { return day.AddDate(0, 0, 1) }
+	if id, err := create(false); err != nil || id == 0 {
+		t.Fatalf("next day: %v", err)
+	}
+}

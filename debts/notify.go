@@ -73,8 +73,8 @@ func (s *Service) Notify(ctx context.Context, n Notification) (notificationID, j
 // enqueueNotification records a send and queues it through tx.
 func (s *Service) enqueueNotification(ctx context.Context, tx *sqlx.Tx, n store.NewDebtNotification) (notificationID, jobID int64, err error) {
 	day := n.Day.In(tz.Istanbul)
-	notificationID, err = store.CreateDebtNotification(ctx, tx, n)
-	if errors.Is(err, store.ErrNotifiedToday) {
+	notificationID, err = createNotification(ctx, tx, n)
+	if errors.Is(err, errNotifiedToday) {
 		return 0, 0, fmt.Errorf("debts: notify %s: %w", day.Format(time.DateOnly), ErrDuplicate)
 	}
 	if err != nil {
@@ -89,12 +89,18 @@ func (s *Service) enqueueNotification(ctx context.Context, tx *sqlx.Tx, n store.
 	if err != nil {
 		return 0, 0, err
 	}
-	return notificationID, jobID, store.SetDebtNotificationJob(ctx, tx, notificationID, jobID)
+	return notificationID, jobID, setNotificationJob(ctx, tx, notificationID, jobID)
 }
 
 // SetDailyNotify switches the daily automatic send on or off, audited.
 func (s *Service) SetDailyNotify(ctx context.Context, userID int64, on bool) error {
-	if err := s.st.SetDebtDailyNotify(ctx, userID, on); err != nil {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := setDailyNotify(ctx, tx, userID, on); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, userID, "debt.notify.daily", "debt-options", map[string]any{"on": on})
+	})
+	if err != nil {
 		return fmt.Errorf("debts: daily notify: %w", err)
 	}
 	return nil
@@ -128,19 +134,19 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 		if queue.Attempts(j.JobRow) < j.MaxAttempts && n.State == store.NotifyPending {
 			return err
 		}
-		if ferr := s.st.FinishDebtNotification(ctx, n.ID, store.NotifyFailed, e.Code, e.Message); ferr != nil {
+		if ferr := s.finishNotification(ctx, n.ID, store.NotifyFailed, e.Code, e.Message); ferr != nil {
 			return ferr
 		}
 		return river.JobCancel(err)
 	}
-	found, err := s.st.ClaimDebtNotification(ctx, n.ID)
+	found, err := s.claimNotification(ctx, n.ID)
 	if err != nil {
 		return err
 	}
 	switch found {
 	case store.NotifyPending:
 	case store.NotifySending:
-		if ferr := s.st.FinishDebtNotification(ctx, n.ID, store.NotifyUnknown, "unknown",
+		if ferr := s.finishNotification(ctx, n.ID, store.NotifyUnknown, "unknown",
 			"an earlier attempt may have reached Finrota; not sent again"); ferr != nil {
 			return ferr
 		}
@@ -150,7 +156,7 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 	}
 	err = client.SendOverdueNotifications(apicall.WithRequestID(ctx, n.RequestID))
 	if err == nil {
-		return s.st.FinishDebtNotification(ctx, n.ID, store.NotifySent, "", "")
+		return s.finishNotification(ctx, n.ID, store.NotifySent, "", "")
 	}
 	e := debtError(err)
 	code := e.Code
@@ -160,7 +166,7 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 	var fe *finrota.Error
 	notProcessed := errors.As(err, &fe) && (fe.Status == http.StatusTooManyRequests || fe.Status == http.StatusServiceUnavailable)
 	if notProcessed && queue.Attempts(j.JobRow) < j.MaxAttempts {
-		if rerr := s.st.ReleaseDebtNotification(ctx, n.ID, code, e.Message); rerr != nil {
+		if rerr := s.releaseNotification(ctx, n.ID, code, e.Message); rerr != nil {
 			return rerr
 		}
 		return river.JobSnooze(max(fe.RetryAfter, 5*time.Second))
@@ -171,7 +177,7 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 		// have sent the notifications.
 		state = store.NotifyUnknown
 	}
-	if ferr := s.st.FinishDebtNotification(ctx, n.ID, state, code, e.Message); ferr != nil {
+	if ferr := s.finishNotification(ctx, n.ID, state, code, e.Message); ferr != nil {
 		return ferr
 	}
 	return river.JobCancel(err)

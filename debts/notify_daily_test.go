@@ -63,7 +63,7 @@ func TestDebtDailyNotificationOncePerIstanbulDayWhenOn(t *testing.T) {
 	}
 
 	// On, the next Istanbul day: one scheduled send, sent once.
-	noErr(t, e.st.SetDebtDailyNotify(ctx, 0, true))
+	noErr(t, e.svc.SetDailyNotify(ctx, 0, true))
 	tomorrow := tz.Day(time.Now()).AddDate(0, 0, 1).Add(3 * time.Hour)
 	e.now = func() time.Time { return tomorrow }
 	job = offer()
