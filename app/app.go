@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"kasa/connect"
+	"kasa/debts"
 	"kasa/jobs"
 	"kasa/movements"
 	"kasa/queue"
@@ -36,6 +37,8 @@ type Deps struct {
 type App struct {
 	// Jobs inserts and manages jobs; areas insert in their transactions.
 	Jobs *queue.Client
+	// Debts is the Finrota CAT debts area.
+	Debts *debts.Service
 	// Movements is the VakıfBank area: accounts, movements, their syncs.
 	Movements *movements.Service
 
@@ -62,12 +65,14 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{Jobs: ins, deps: d, workers: queue.NewWorkers()}
 	a.periodic = append(a.periodic, queue.Maintenance(a.workers, d.Store, d.Sessions, d.APILogRetention)...)
+	a.Debts = debts.New(debts.Deps{Store: d.Store, Jobs: ins, Connect: d.Connect, Now: d.Now, Logger: d.Logger})
+	a.periodic = append(a.periodic, a.Debts.AddWorkers(a.workers)...)
 	a.Movements = movements.New(movements.Deps{Store: d.Store, Jobs: ins, Connect: d.Connect, Now: d.Now})
 	a.periodic = append(a.periodic, a.Movements.AddWorkers(a.workers)...)
 
 	a.legacy = map[string]jobs.HandlerFunc{}
 	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
-		jobs.DebtJobs, jobs.GarantiJobs,
+		jobs.GarantiJobs,
 	} {
 		hs, ss := area(d.Store, d.Connect)
 		for k, fn := range hs {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"kasa/i18n"
 	"kasa/jobs"
 	"kasa/providers/finrota"
@@ -177,15 +175,7 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
 	u := currentUser(ctx)
-	var syncID, jobID int64
-	err := h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if syncID, err = store.StartDebtSync(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		jobID, err = jobs.EnqueueDebtSync(ctx, tx, syncID)
-		return err
-	})
+	syncID, jobID, err := h.app.Debts.StartSync(ctx, u.ID)
 	back := safeNext(r.PostFormValue("next"), "/debts")
 	if errors.Is(err, store.ErrSyncRunning) {
 		// Say what the running sync is doing: during an outage it waits
@@ -203,8 +193,7 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("start debt sync", err))
 		return
 	}
-	h.kick()
-	h.waitJob(ctx, jobID)
+	h.waitDebtJob(ctx, jobID)
 	s, err := h.store.DebtSyncByID(ctx, syncID)
 	switch {
 	case err != nil:
@@ -220,6 +209,18 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 		h.flash(w, r, "info", lang.T("debts.sync.started"))
 	}
 	h.redirect(w, r, back)
+}
+
+// waitDebtJob waits up to the configured time for a job of the debts area
+// to finish; the caller reads the outcome from the area's tables either way.
+// Running out of time is expected (the page then shows the work as still
+// under way); any other failure is logged only.
+func (h *Handler) waitDebtJob(ctx context.Context, id int64) {
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	defer cancel()
+	if err := h.app.Debts.Wait(wctx, id); err != nil && wctx.Err() == nil {
+		h.log.Warn("wait for job", "request_id", requestID(ctx), "job", id, "err", err)
+	}
 }
 
 // waitJob waits up to the configured time for a job to finish; the caller

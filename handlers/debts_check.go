@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/store"
 	"kasa/views"
 )
@@ -21,7 +21,7 @@ func (h *Handler) checkDebt(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	c, err := jobs.CheckDebt(ctx, h.store, h.conn, id)
+	c, err := h.app.Debts.Check(ctx, id)
 	if errors.Is(err, store.ErrNotFound) && c.Debt.ID == 0 {
 		h.notFound(w, r)
 		return
@@ -34,14 +34,14 @@ func (h *Handler) checkDebt(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Warn("debt check", "request_id", requestID(ctx), "debt", id, "err", err)
-		v.Error = views.CheckFailure(i18n.FromContext(ctx), jobs.SyncFailureCode(err))
+		v.Error = views.CheckFailure(i18n.FromContext(ctx), debts.SyncFailureCode(err))
 	}
 	h.render(w, r, http.StatusOK, views.DebtCheckPage(v))
 }
 
 // debtCheckView lays the mirror's and Finrota's raw values side by side;
 // the differences are decided on them, the page formats them.
-func debtCheckView(c jobs.DebtCheck) views.DebtCheckView {
+func debtCheckView(c debts.Check) views.DebtCheckView {
 	v := views.DebtCheckView{Debt: c.Debt, Found: c.Found, By: c.By, Ref: c.Ref, Differences: len(c.Changes),
 		OursCurrency: c.Debt.CurrencyID, TheirsCurrency: c.Remote.CurrencyID}
 	if !c.Found {
@@ -65,7 +65,7 @@ func (h *Handler) takeFinrotaValues(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	c, err := jobs.TakeFinrotaValues(ctx, h.store, h.conn, id, currentUser(ctx).ID)
+	c, err := h.app.Debts.TakeFinrotaValues(ctx, id, currentUser(ctx).ID)
 	switch {
 	case err == nil:
 		h.flash(w, r, "success", l.T("debts.check.taken"))
@@ -80,7 +80,7 @@ func (h *Handler) takeFinrotaValues(w http.ResponseWriter, r *http.Request) {
 		h.flash(w, r, "error", l.T("debts.check.take.conflict"))
 	case c.Debt.ID != 0:
 		h.log.Warn("debt take finrota values", "request_id", requestID(ctx), "debt", id, "err", err)
-		h.flash(w, r, "error", views.CheckFailure(l, jobs.SyncFailureCode(err)))
+		h.flash(w, r, "error", views.CheckFailure(l, debts.SyncFailureCode(err)))
 	default:
 		h.serverError(w, r, errorf("take finrota values", err))
 		return
@@ -96,7 +96,7 @@ func (h *Handler) resendDebt(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := jobs.ResendDebt(ctx, h.store, cur.ID, currentUser(ctx).ID)
+	d, err := h.app.Debts.Resend(ctx, cur.ID, currentUser(ctx).ID)
 	if errors.Is(err, store.ErrDebtBusy) {
 		h.flash(w, r, "info", l.T("debts.busy"))
 		h.redirect(w, r, debtPath(cur.ID))

@@ -5,10 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/jmoiron/sqlx"
-
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/store"
 	"kasa/views"
 )
@@ -98,18 +95,7 @@ func (h *Handler) createDebt(w http.ResponseWriter, r *http.Request) {
 		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, nil, values, errs, "")
 		return
 	}
-	var d store.Debt
-	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if d, err = store.CreateDebt(ctx, tx, in, u.ID); err != nil {
-			return err
-		}
-		if err := store.Audit(ctx, tx, u.ID, "debt.create", store.DebtSubject(d.ID), debtAudit(d)); err != nil {
-			return err
-		}
-		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
-		return err
-	})
+	d, err := h.app.Debts.Create(ctx, in, u.ID)
 	if errors.Is(err, store.ErrConflict) {
 		errs["erpCode"] = l.T("debts.v.erp.taken")
 		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, nil, values, errs, "")
@@ -122,33 +108,19 @@ func (h *Handler) createDebt(w http.ResponseWriter, r *http.Request) {
 	h.awaitDelivery(w, r, d, values, "debts.created")
 }
 
-// debtAudit is the history's record of a create: every field as entered.
-func debtAudit(d store.Debt) map[string]any {
-	values := store.DebtValues(d)
-	delete(values, "isActive")
-	return map[string]any{"values": values, "requestId": d.RequestID}
-}
-
-// debtEditAudit is the history's record of an edit: the old and new value
-// of every field that changed.
-func debtEditAudit(before, after store.Debt) map[string]any {
-	return map[string]any{"changes": store.DebtChanges(store.DebtValues(before), store.DebtValues(after)), "requestId": after.RequestID}
-}
-
 // awaitDelivery wakes the runner, waits up to JobWait for the intent's
 // outcome and shows it: delivered or pending on the debt's page (which
 // polls), failed on the form with Finrota's reasons at their fields.
 func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d store.Debt, values map[string]string, doneKey string) {
 	ctx := r.Context()
 	l := i18n.FromContext(ctx)
-	h.kick()
 	if d.JobID == nil {
 		if fresh, err := h.store.Debt(ctx, d.ID); err == nil {
 			d = fresh
 		}
 	}
 	if d.JobID != nil {
-		h.waitJob(ctx, *d.JobID)
+		h.waitDebtJob(ctx, *d.JobID)
 	}
 	fresh, err := h.store.Debt(ctx, d.ID)
 	if err != nil {
@@ -222,21 +194,7 @@ func (h *Handler) updateDebt(w http.ResponseWriter, r *http.Request) {
 		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, &cur, values, errs, "")
 		return
 	}
-	var d store.Debt
-	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		before, err := store.LockDebt(ctx, tx, cur.ID)
-		if err != nil {
-			return err
-		}
-		if d, err = store.EditDebt(ctx, tx, cur.ID, in, u.ID); err != nil {
-			return err
-		}
-		if err := store.Audit(ctx, tx, u.ID, "debt.edit", store.DebtSubject(d.ID), debtEditAudit(before, d)); err != nil {
-			return err
-		}
-		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
-		return err
-	})
+	d, err := h.app.Debts.Edit(ctx, cur.ID, in, u.ID)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		errs["erpCode"] = l.T("debts.v.erp.taken")
@@ -261,18 +219,7 @@ func (h *Handler) retryDebt(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var d store.Debt
-	err := h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if d, err = store.RetryDebt(ctx, tx, cur.ID, u.ID); err != nil {
-			return err
-		}
-		if err := store.Audit(ctx, tx, u.ID, "debt.retry", store.DebtSubject(d.ID), map[string]any{"requestId": d.RequestID}); err != nil {
-			return err
-		}
-		_, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
-		return err
-	})
+	d, err := h.app.Debts.Retry(ctx, cur.ID, u.ID)
 	if errors.Is(err, store.ErrDebtBusy) {
 		h.flash(w, r, "info", l.T("debts.busy"))
 		h.redirect(w, r, debtPath(cur.ID))

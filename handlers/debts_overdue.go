@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/store"
 	"kasa/views"
 )
@@ -103,19 +101,10 @@ func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "/debts/overdue")
 		return
 	}
-	var id, jobID int64
-	err = h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		id, jobID, err = jobs.EnqueueDebtNotification(ctx, tx, store.NewDebtNotification{
-			Day: h.today(), UserID: u.ID, Forced: v.Force, Debts: v.Summary.Debts, Agents: v.Summary.Agents,
-		})
-		if err != nil {
-			return err
-		}
-		return store.Audit(ctx, tx, u.ID, "debt.notify.request", "debt-notifications",
-			map[string]any{"notification": id, "forced": v.Force, "debts": v.Summary.Debts, "agents": v.Summary.Agents})
+	id, jobID, err := h.app.Debts.Notify(ctx, debts.Notification{
+		UserID: u.ID, Forced: v.Force, Debts: v.Summary.Debts, Agents: v.Summary.Agents,
 	})
-	if errors.Is(err, jobs.ErrDuplicate) {
+	if errors.Is(err, debts.ErrDuplicate) {
 		v.Error = l.T("debts.notify.duplicate")
 		h.render(w, r, http.StatusConflict, views.DebtNotifyConfirmPage(v))
 		return
@@ -124,8 +113,7 @@ func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("send notifications", err))
 		return
 	}
-	h.kick()
-	h.waitJob(ctx, jobID)
+	h.waitDebtJob(ctx, jobID)
 	n, err := h.store.DebtNotificationByID(ctx, id)
 	switch {
 	case err != nil:
@@ -151,7 +139,7 @@ func (h *Handler) setDailyNotify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := i18n.FromContext(ctx)
 	on := r.PostFormValue("daily") != ""
-	if err := h.store.SetDebtDailyNotify(ctx, currentUser(ctx).ID, on); err != nil {
+	if err := h.app.Debts.SetDailyNotify(ctx, currentUser(ctx).ID, on); err != nil {
 		h.serverError(w, r, errorf("daily notify", err))
 		return
 	}

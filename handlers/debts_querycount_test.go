@@ -53,7 +53,7 @@ func TestDebtPagesCostNoStatementPerRow(t *testing.T) {
 		if d, err = store.CreateDebt(ctx, tx, in, u.ID); err != nil {
 			return err
 		}
-		return store.Audit(ctx, tx, u.ID, "debt.create", store.DebtSubject(d.ID), debtAudit(d))
+		return store.Audit(ctx, tx, u.ID, "debt.create", store.DebtSubject(d.ID), map[string]any{"values": store.DebtValues(d), "requestId": d.RequestID})
 	})
 	if err != nil {
 		t.Fatal(err)

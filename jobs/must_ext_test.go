@@ -13,12 +13,3 @@ func closeOrFail(t testing.TB, c io.Closer) {
 		t.Error(err)
 	}
 }
-
-// noErr stops the test when err is not nil: for setup steps whose result
-// the test does not look at otherwise.
-func noErr(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}

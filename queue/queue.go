@@ -67,6 +67,9 @@ type Options struct {
 	Periodic []*river.PeriodicJob
 	// Logger receives River's own logs; default slog.Default().
 	Logger *slog.Logger
+	// RetryPolicy decides when a failed job runs again; default the
+	// product's backoff (Backoff). Tests shorten it.
+	RetryPolicy river.ClientRetryPolicy
 	// OnState, if set, is called after each attempt with the job's kind and
 	// outcome ("completed", "retryable", "cancelled", "discarded",
 	// "snoozed"), e.g. for metrics.
@@ -102,6 +105,9 @@ func Start(ctx context.Context, db *sql.DB, workers *Workers, o Options) (*Worke
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.RetryPolicy == nil {
+		o.RetryPolicy = backoff{}
+	}
 	w := &Worker{}
 	driver := riverdatabasesql.New(db)
 	if o.ListenURL != "" {
@@ -128,7 +134,7 @@ func Start(ctx context.Context, db *sql.DB, workers *Workers, o Options) (*Worke
 		JobTimeout:           o.JobTimeout,
 		RescueStuckJobsAfter: o.RescueAfter,
 		MaxAttempts:          DefaultMaxAttempts,
-		RetryPolicy:          backoff{},
+		RetryPolicy:          o.RetryPolicy,
 		Logger:               o.Logger,
 		Middleware:           middleware,
 		// Finished jobs stay a week, for the Jobs page and for audits.

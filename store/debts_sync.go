@@ -44,9 +44,10 @@ type DebtSync struct {
 func (s DebtSync) Retrying() bool { return s.State == "running" && s.Error != "" }
 
 const debtSyncColumns = `s.id, u.email AS requested_by, s.started_at, s.next_page, s.items, s.total, s.state, s.error, s.finished_at,
-	(SELECT j.run_at FROM jobs j WHERE j.id = s.job_id AND j.state = 'queued' AND j.attempts > 0) AS retry_at,
-	coalesce((SELECT j.attempts FROM jobs j WHERE j.id = s.job_id), 0) AS attempts,
-	coalesce((SELECT j.max_attempts FROM jobs j WHERE j.id = s.job_id), 0) AS max_attempts`
+	(SELECT j.scheduled_at FROM river_job j WHERE j.id = s.job_id AND j.state IN ('retryable', 'scheduled')
+		AND j.attempted_at IS NOT NULL) AS retry_at,
+	coalesce((SELECT j.attempt FROM river_job j WHERE j.id = s.job_id), 0) AS attempts,
+	coalesce((SELECT j.max_attempts FROM river_job j WHERE j.id = s.job_id), 0) AS max_attempts`
 
 // StartDebtSync records a new sync through tx (the caller enqueues its job
 // in the same transaction); ErrSyncRunning while another is running. The

@@ -473,50 +473,6 @@ func codes(ds []store.Debt) []string {
 	return out
 }
 
-// TestDebtNotificationAfterAForcedSend: a forced send counts as the day's
-// send, so a normal one after it is refused and the confirmation finds it.
-func TestDebtNotificationAfterAForcedSend(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := storetest.New(t)
-	day := time.Date(2026, 5, 1, 10, 0, 0, 0, i18n.Istanbul)
-	create := func(forced bool) (int64, error) {
-		var id int64
-		err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-			var err error
-			id, err = store.CreateDebtNotification(ctx, tx, store.NewDebtNotification{Day: day, Forced: forced, Debts: 1, Agents: 1})
-			return err
-		})
-		return id, err
-	}
-	forced, err := create(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := create(false); !errors.Is(err, store.ErrNotifiedToday) {
-		t.Fatalf("normal send after a forced one: %v", err)
-	}
-	n, err := s.DebtNotificationOn(ctx, day)
-	if err != nil || n.ID != forced {
-		t.Fatalf("the day's send: %+v %v", n, err)
-	}
-	if _, err := create(true); err != nil {
-		t.Fatalf("another forced send: %v", err)
-	}
-	if _, err := create(false); !errors.Is(err, store.ErrNotifiedToday) {
-		t.Fatal("still refused")
-	}
-	// The next day is free.
-	var id int64
-	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-		id, err = store.CreateDebtNotification(ctx, tx, store.NewDebtNotification{Day: day.AddDate(0, 0, 1), Debts: 1, Agents: 1})
-		return err
-	})
-	if err != nil || id == 0 {
-		t.Fatalf("next day: %v", err)
-	}
-}
-
 // TestDebtDeliveriesKeepCallsWithTheirOwnDelivery: past the 50 deliveries
 // shown, the calls of older ones are not shown under the newest.
 func TestDebtDeliveriesKeepCallsWithTheirOwnDelivery(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"kasa/i18n"
-	"kasa/providers/finrota"
+	"kasa/debts"
 	"kasa/store"
 )
 
@@ -36,7 +36,7 @@ func FinrotaClass(status int, code string) string {
 	switch code {
 	case FinrotaNotConfigured, FinrotaUnreachable, FinrotaMirrorConflict, FinrotaMirrorRule, FinrotaInternal:
 		return code
-	case finrota.CodeMalformed:
+	case debts.FailMalformed:
 		return FinrotaMalformed
 	}
 	if status == 0 {

@@ -13,8 +13,8 @@ import (
 	"net/url"
 	"time"
 
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/providers/finrota"
 	"kasa/store"
 )
 
@@ -36,7 +36,7 @@ type DebtListView struct {
 // Turkish wire value is the Turkish label.
 func DocTypeLabel(l i18n.Lang, wire string) string {
 	if l == i18n.EN {
-		if t, ok := finrota.LookupDocumentType(wire); ok {
+		if t, ok := debts.LookupDocumentType(wire); ok {
 			return t.English
 		}
 	}
@@ -45,7 +45,7 @@ func DocTypeLabel(l i18n.Lang, wire string) string {
 
 func docTypeOptions(ctx context.Context, first Option) []Option {
 	opts := []Option{first}
-	for _, t := range finrota.DocumentTypes {
+	for _, t := range debts.DocumentTypes {
 		opts = append(opts, Option{t.Wire, DocTypeLabel(lang(ctx), t.Wire)})
 	}
 	return opts

@@ -1,22 +1,18 @@
-package jobs
+package debts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
-	"kasa/connect"
 	"kasa/providers/finrota"
 	"kasa/store"
 )
 
-// DebtCheck is one debt of the mirror next to the record Finrota holds for
+// Check is one debt of the mirror next to the record Finrota holds for
 // it, read by Finrota's single query, so a person can see any difference
 // and choose which side is right.
-type DebtCheck struct {
+type Check struct {
 	Debt store.Debt
 	// Found is false when Finrota has no record by the debt's id or ERP code.
 	Found  bool
@@ -28,17 +24,17 @@ type DebtCheck struct {
 	Changes map[string]store.DebtChange
 }
 
-// CheckDebt reads the record Finrota holds for debt id: by its Finrota id
+// Check reads the record Finrota holds for debt id: by its Finrota id
 // when the mirror knows it, else by the ERP code Finrota confirmed (or, for
 // a debt never confirmed, the one it wants), and compares it with the
 // mirror. A page view never does this; a person asks for it.
-func CheckDebt(ctx context.Context, st *store.Store, conn *connect.Connector, id int64) (DebtCheck, error) {
-	d, err := st.Debt(ctx, id)
+func (s *Service) Check(ctx context.Context, id int64) (Check, error) {
+	d, err := s.st.Debt(ctx, id)
 	if err != nil {
-		return DebtCheck{}, err
+		return Check{}, err
 	}
-	c := DebtCheck{Debt: d}
-	client, err := conn.Finrota(ctx)
+	c := Check{Debt: d}
+	client, err := s.conn.Finrota(ctx)
 	if err != nil {
 		return c, fmt.Errorf("debts: check %d: %w", id, err)
 	}
@@ -68,48 +64,17 @@ func CheckDebt(ctx context.Context, st *store.Store, conn *connect.Connector, id
 // TakeFinrotaValues reads debt id's record at Finrota again (never trusting
 // values posted by a form) and makes the mirror hold them, audited as the
 // user's choice. ErrNotFound (from store) when Finrota has no record.
-func TakeFinrotaValues(ctx context.Context, st *store.Store, conn *connect.Connector, id, userID int64) (DebtCheck, error) {
-	c, err := CheckDebt(ctx, st, conn, id)
+func (s *Service) TakeFinrotaValues(ctx context.Context, id, userID int64) (Check, error) {
+	c, err := s.Check(ctx, id)
 	if err != nil {
 		return c, err
 	}
 	if !c.Found {
 		return c, fmt.Errorf("debts: take finrota values of %d: %w", id, store.ErrNotFound)
 	}
-	d, err := st.TakeFinrotaValues(ctx, id, c.Remote, userID)
+	d, err := s.st.TakeFinrotaValues(ctx, id, c.Remote, userID)
 	c.Debt = d
 	return c, err
-}
-
-// ResendDebt makes debt id's data, as the mirror holds it, a new intent
-// delivered through the outbox (an update when Finrota holds the debt,
-// else a create), audited as the user's choice. store.ErrDebtBusy while an
-// intent is pending.
-func ResendDebt(ctx context.Context, st *store.Store, id, userID int64) (store.Debt, error) {
-	var d store.Debt
-	err := st.InTx(ctx, func(tx *sqlx.Tx) error {
-		cur, err := store.LockDebt(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		in := store.DebtInput{AgentErpCode: cur.AgentErpCode, CurrentAccountErpCode: cur.CurrentAccountErpCode,
-			Amount: cur.Amount, PaidAmount: cur.PaidAmount, DocumentNo: cur.DocumentNo, DocumentType: cur.DocumentType,
-			DueDate: cur.DueDate, TransactionDate: cur.TransactionDate, CurrencyID: cur.CurrencyID, ErpCode: cur.ErpCode,
-			Description: cur.Description}
-		if d, err = store.EditDebt(ctx, tx, id, in, userID); err != nil {
-			return err
-		}
-		if err := store.Audit(ctx, tx, userID, "debt.check.resend", store.DebtSubject(id),
-			map[string]any{"op": d.Op, "requestId": d.RequestID}); err != nil {
-			return err
-		}
-		_, err = EnqueueDebtDelivery(ctx, tx, d)
-		return err
-	})
-	if err != nil && !errors.Is(err, store.ErrDebtBusy) {
-		err = fmt.Errorf("debts: resend %d: %w", id, err)
-	}
-	return d, err
 }
 
 // remoteDebt is a Finrota record as the mirror takes it.

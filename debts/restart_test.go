@@ -1,4 +1,4 @@
-package jobs_test
+package debts_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"kasa/connect"
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/apicall"
 	"kasa/providers/finrota"
 	"kasa/sandbox"
@@ -32,7 +32,9 @@ func (e *debtEnv) restarted(t *testing.T) *debtEnv {
 		}
 	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &apicall.Transport{}}
-	return &debtEnv{st: e.st, sb: sb, conn: connect.New(e.st, hc, "")}
+	after := &debtEnv{url: e.url, st: e.st, sb: sb, conn: connect.New(e.st, hc, ""), now: e.now}
+	after.build(t)
+	return after
 }
 
 // TestDebtDeliveryAfterAFakeRestart: the first debt saved after the
@@ -40,11 +42,12 @@ func (e *debtEnv) restarted(t *testing.T) *debtEnv {
 // and a delivery whose Finrota record the mirror already links to another
 // debt fails at once with an explanation instead of staying pending.
 func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	before := newDebtEnv(t)
 	first, job := before.create(t, before.input("RS-1"))
-	_, stop := start(t, before.st.DB(), func() map[string]jobs.HandlerFunc { hs, _ := jobs.DebtJobs(before.st, before.conn); return hs }(), jobs.Options{})
-	wait(t, before.st.DB(), job)
+	stop := before.start(t)
+	wait(t, before, job)
 	stop()
 	first, _ = before.st.Debt(ctx, first.ID)
 	if first.State != store.DebtDelivered || first.FinrotaID == nil {
@@ -54,7 +57,7 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 	after := before.restarted(t)
 	after.start(t)
 	second, job := after.create(t, after.input("RS-2"))
-	if j := wait(t, after.st.DB(), job); j.State != jobs.StateDone {
+	if j := wait(t, after, job); j.State != stateDone {
 		t.Fatalf("delivery after the restart: job %s, %s", j.State, j.LastError)
 	}
 	second, _ = after.st.Debt(ctx, second.ID)
@@ -74,9 +77,9 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 	remote, _ := after.sb.Finrota.Debt("RS-3")
 	exec(t, after.st.DB(), `UPDATE debts SET finrota_id = $1 WHERE id = $2`, remote.ID, first.ID)
 	third, job := after.create(t, in)
-	j := wait(t, after.st.DB(), job)
+	j := wait(t, after, job)
 	third, _ = after.st.Debt(ctx, third.ID)
-	if j.State != jobs.StateFailed || j.Attempts != 1 || third.State != store.DebtFailed || third.LastErrorCode != jobs.DebtFailMirrorConflict {
+	if j.State != stateFailed || j.Attempts != 1 || third.State != store.DebtFailed || third.LastErrorCode != debts.FailMirrorConflict {
 		t.Fatalf("unresolvable conflict: job %s after %d attempts, debt %s %q", j.State, j.Attempts, third.State, third.LastErrorCode)
 	}
 	for _, l := range []i18n.Lang{i18n.TR, i18n.EN} {
@@ -95,6 +98,7 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 // named) or by an error on every attempt (failed after the last one): the
 // debt never stays pending with no job left to settle it.
 func TestDebtDeliveryTheMirrorCannotRecordFails(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newDebtEnv(t)
 	exec(t, e.st.DB(), `ALTER TABLE debts ADD CONSTRAINT test_refuse_rule CHECK (state <> 'delivered' OR erp_code <> 'MR-RULE')`)
@@ -105,9 +109,9 @@ func TestDebtDeliveryTheMirrorCannotRecordFails(t *testing.T) {
 	e.start(t)
 
 	rule, job := e.create(t, e.input("MR-RULE"))
-	j := wait(t, e.st.DB(), job)
+	j := wait(t, e, job)
 	rule, _ = e.st.Debt(ctx, rule.ID)
-	if j.State != jobs.StateFailed || j.Attempts != 1 || rule.State != store.DebtFailed || rule.LastErrorCode != jobs.DebtFailMirrorRule {
+	if j.State != stateFailed || j.Attempts != 1 || rule.State != store.DebtFailed || rule.LastErrorCode != debts.FailMirrorRule {
 		t.Fatalf("mirror rule: job %s after %d attempts, debt %s %q", j.State, j.Attempts, rule.State, rule.LastErrorCode)
 	}
 	if _, msg := views.DebtProviderErrors(i18n.EN, rule); msg != i18n.EN.T("debts.p.mirrorrule", "test_refuse_rule") {
@@ -115,9 +119,9 @@ func TestDebtDeliveryTheMirrorCannotRecordFails(t *testing.T) {
 	}
 
 	broken, job := e.create(t, e.input("MR-ERROR"))
-	j = wait(t, e.st.DB(), job)
+	j = wait(t, e, job)
 	broken, _ = e.st.Debt(ctx, broken.ID)
-	if j.State != jobs.StateFailed || j.Attempts != j.MaxAttempts || broken.State != store.DebtFailed || broken.LastErrorCode != jobs.DebtFailInternal {
+	if j.State != stateFailed || j.Attempts != j.MaxAttempts || broken.State != store.DebtFailed || broken.LastErrorCode != debts.FailInternal {
 		t.Fatalf("error on every attempt: job %s after %d of %d attempts, debt %s %q", j.State, j.Attempts, j.MaxAttempts, broken.State, broken.LastErrorCode)
 	}
 	if _, msg := views.DebtProviderErrors(i18n.TR, broken); msg != i18n.TR.T("debts.p.internal") {

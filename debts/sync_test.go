@@ -1,4 +1,4 @@
-package jobs_test
+package debts_test
 
 import (
 	"context"
@@ -8,27 +8,19 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
 	"github.com/shopspring/decimal"
 
-	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/debts"
 	"kasa/providers/finrota"
 	"kasa/store"
+	"kasa/tz"
 )
 
 // sync starts a person's sync and queues it, as the handler does.
 func (e *debtEnv) sync(t *testing.T) (int64, int64) {
 	t.Helper()
-	ctx := context.Background()
-	var syncID, job int64
-	err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if syncID, err = store.StartDebtSync(ctx, tx, 0); err != nil {
-			return err
-		}
-		job, err = jobs.EnqueueDebtSync(ctx, tx, syncID)
-		return err
-	})
+	syncID, job, err := e.svc.StartSync(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,20 +30,10 @@ func (e *debtEnv) sync(t *testing.T) (int64, int64) {
 // edit changes a debt and queues the delivery, as the form does.
 func (e *debtEnv) edit(t *testing.T, id int64, in store.DebtInput) int64 {
 	t.Helper()
-	ctx := context.Background()
-	var job int64
-	err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
-		d, err := store.EditDebt(ctx, tx, id, in, 0)
-		if err != nil {
-			return err
-		}
-		job, err = jobs.EnqueueDebtDelivery(ctx, tx, d)
-		return err
-	})
-	if err != nil {
+	if _, err := e.svc.Edit(context.Background(), id, in, 0); err != nil {
 		t.Fatal(err)
 	}
-	return job
+	return e.jobOf(t, id)
 }
 
 func (e *debtEnv) active() int {
@@ -81,6 +63,7 @@ func (e *debtEnv) warm(t *testing.T) {
 // renames the debt (delivered), then edits it again. The other party's
 // record must stay untouched, ours must be updated, and syncs keep working.
 func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	in := e.input("T-ELSE-2")
@@ -92,18 +75,18 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 	}
 	d, job := e.create(t, in)
 	e.start(t)
-	if j := wait(t, e.st.DB(), job); j.State != jobs.StateFailed {
+	if j := wait(t, e, job); j.State != stateFailed {
 		t.Fatalf("create under someone else's code: %+v", j)
 	}
 	_, sj := e.sync(t)
-	if j := wait(t, e.st.DB(), sj); j.State != jobs.StateDone {
+	if j := wait(t, e, sj); j.State != stateDone {
 		t.Fatalf("sync: %+v", j)
 	}
 	if got, _ := e.st.Debt(ctx, d.ID); got.FinrotaID != nil {
 		t.Fatalf("the sync gave our failed debt the other record's id %s", *got.FinrotaID)
 	}
 	in.ErpCode = "T-MINE-2"
-	if j := wait(t, e.st.DB(), e.edit(t, d.ID, in)); j.State != jobs.StateDone {
+	if j := wait(t, e, e.edit(t, d.ID, in)); j.State != stateDone {
 		t.Fatalf("edit and retry: %+v", j)
 	}
 	mine2, _ := e.sb.Finrota.Debt("T-MINE-2")
@@ -111,7 +94,7 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 		t.Fatalf("after the rename: %s, id %v (ours is %s)", got.State, got.FinrotaID, mine2.ID)
 	}
 	in.ErpCode, in.Amount = "T-MINE-3", decimal.RequireFromString("123.45")
-	if j := wait(t, e.st.DB(), e.edit(t, d.ID, in)); j.State != jobs.StateDone {
+	if j := wait(t, e, e.edit(t, d.ID, in)); j.State != stateDone {
 		t.Fatalf("second edit: %+v", j)
 	}
 	other, ok := e.sb.Finrota.Debt("T-ELSE-2")
@@ -125,7 +108,7 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 	// record now gets a row of its own.
 	for range 2 {
 		s, sj := e.sync(t)
-		if j := wait(t, e.st.DB(), sj); j.State != jobs.StateDone {
+		if j := wait(t, e, sj); j.State != stateDone {
 			t.Fatalf("sync after the rename: %+v", j)
 		}
 		if got, _ := e.st.DebtSyncByID(ctx, s); got.State != "done" {
@@ -141,6 +124,7 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 // TestDebtSyncResumesAtItsNextPage: a retried sync does not read the pages
 // it already has.
 func TestDebtSyncResumesAtItsNextPage(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	syncID, job := e.sync(t)
@@ -148,7 +132,7 @@ func TestDebtSyncResumesAtItsNextPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.start(t)
-	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone {
+	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("job %+v", j)
 	}
 	s, _ := e.st.DebtSyncByID(ctx, syncID)
@@ -166,15 +150,16 @@ func TestDebtSyncResumesAtItsNextPage(t *testing.T) {
 // TestDebtSyncThrottledIsRetried: a 429 the client's own waits do not
 // outlast is retried by the job after Retry-After; the sync completes.
 func TestDebtSyncThrottledIsRetried(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	e.warm(t)
 	e.sb.Finrota.Faults.FailNext(4, http.StatusTooManyRequests) // the first read and the client's 3 retries
 	syncID, job := e.sync(t)
 	e.start(t)
-	j := waitFor(t, e.st.DB(), job, "done", func(j jobs.Job) bool { return j.State == jobs.StateDone || j.State == jobs.StateFailed })
+	j := wait(t, e, job)
 	s, _ := e.st.DebtSyncByID(ctx, syncID)
-	if j.State != jobs.StateDone || j.Attempts != 2 || s.State != "done" || s.Items != e.active() {
+	if j.State != stateDone || j.Attempts != 2 || s.State != "done" || s.Items != e.active() {
 		t.Fatalf("job %+v, sync %+v", j, s)
 	}
 }
@@ -183,13 +168,16 @@ func TestDebtSyncThrottledIsRetried(t *testing.T) {
 // id; its retry must resume the sync its first attempt started, not find it
 // "running" and give up.
 func TestScheduledDebtSyncRetryResumesItsSync(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	e.warm(t)
 	e.sb.Finrota.Faults.FailNext(1, http.StatusServiceUnavailable)
-	job := enqueue(t, e.st.DB(), jobs.KindDebtSync, map[string]any{}, jobs.MaxAttempts(10))
+	res, err := e.ins.Insert(ctx, debts.SyncArgs{}, nil)
+	noErr(t, err)
+	job := res.Job.ID
 	e.start(t)
-	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone || j.Attempts != 2 {
+	if j := wait(t, e, job); j.State != stateDone || j.Attempts != 2 {
 		t.Fatalf("job %+v", j)
 	}
 	s, err := e.st.LatestDebtSync(ctx)
@@ -199,7 +187,7 @@ func TestScheduledDebtSyncRetryResumesItsSync(t *testing.T) {
 		t.Fatalf("sync %+v (%d syncs), want one done with %d items", s, syncs, e.active())
 	}
 	// A person's sync can start now.
-	if _, j := e.sync(t); wait(t, e.st.DB(), j).State != jobs.StateDone {
+	if _, j := e.sync(t); wait(t, e, j).State != stateDone {
 		t.Fatal("manual sync after the scheduled one")
 	}
 }
@@ -207,6 +195,7 @@ func TestScheduledDebtSyncRetryResumesItsSync(t *testing.T) {
 // TestDebtSyncFailureIsMarkedWithAReason: when attempts run out the sync is
 // marked failed with a reason code, never the error's text.
 func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	e.warm(t)
@@ -217,30 +206,35 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 		if syncID, err = store.StartDebtSync(ctx, tx, 0); err != nil {
 			return err
 		}
-		job, err = jobs.Enqueue(ctx, tx, jobs.KindDebtSync, map[string]int64{"syncId": syncID}, jobs.MaxAttempts(2))
+		res, err := e.ins.InsertTx(ctx, tx.Tx, debts.SyncArgs{SyncID: syncID}, &river.InsertOpts{MaxAttempts: 2})
+		if err != nil {
+			return err
+		}
+		job = res.Job.ID
+		_, err = tx.ExecContext(ctx, `UPDATE debt_syncs SET job_id = $2 WHERE id = $1`, syncID, job)
 		return err
 	}))
 	e.start(t)
-	if j := wait(t, e.st.DB(), job); j.State != jobs.StateFailed || j.Attempts != 2 {
+	if j := wait(t, e, job); j.State != stateFailed || j.Attempts != 2 {
 		t.Fatalf("job %+v", j)
 	}
 	s, _ := e.st.DebtSyncByID(ctx, syncID)
-	if s.State != "failed" || s.Error != jobs.SyncFailUnreachable {
+	if s.State != "failed" || s.Error != debts.SyncFailUnreachable {
 		t.Fatalf("sync %+v", s)
 	}
 	for _, c := range []struct {
 		err  error
 		code string
 	}{
-		{errors.New("dial tcp 10.0.0.7:5432: connection refused"), jobs.SyncFailInternal},
-		{&finrota.Error{Status: 401}, jobs.SyncFailCredentials},
-		{&finrota.Error{Status: 403}, jobs.SyncFailForbidden},
-		{&finrota.Error{Status: 429}, jobs.SyncFailThrottled},
-		{&finrota.Error{Status: 400}, jobs.SyncFailRefused},
-		{&finrota.Error{Status: 503}, jobs.SyncFailUnavailable},
-		{&finrota.Error{Status: 200, Code: finrota.CodeMalformed}, jobs.SyncFailMalformed},
+		{errors.New("dial tcp 10.0.0.7:5432: connection refused"), debts.SyncFailInternal},
+		{&finrota.Error{Status: 401}, debts.SyncFailCredentials},
+		{&finrota.Error{Status: 403}, debts.SyncFailForbidden},
+		{&finrota.Error{Status: 429}, debts.SyncFailThrottled},
+		{&finrota.Error{Status: 400}, debts.SyncFailRefused},
+		{&finrota.Error{Status: 503}, debts.SyncFailUnavailable},
+		{&finrota.Error{Status: 200, Code: finrota.CodeMalformed}, debts.SyncFailMalformed},
 	} {
-		if got := jobs.SyncFailureCode(c.err); got != c.code {
+		if got := debts.SyncFailureCode(c.err); got != c.code {
 			t.Errorf("%v: %s, want %s", c.err, got, c.code)
 		}
 	}
@@ -249,15 +243,16 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 // TestDebtSyncMarksUnlistedDebtsInactive: a delivered debt Finrota no
 // longer lists (soft-deleted) turns inactive, noted in its history.
 func TestDebtSyncMarksUnlistedDebtsInactive(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	e.start(t)
 	_, job := e.sync(t)
-	wait(t, e.st.DB(), job)
+	wait(t, e, job)
 	gone := e.sb.Finrota.Debts()[0].ErpCode
 	e.sb.Finrota.SetDebtActive(gone, false)
 	_, job = e.sync(t)
-	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone {
+	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("job %+v", j)
 	}
 	d, _ := e.st.DebtByErpCode(ctx, gone)
@@ -277,30 +272,26 @@ func TestDebtSyncMarksUnlistedDebtsInactive(t *testing.T) {
 // A refusal that means "not processed" (503) is retried and sent once. A
 // normal send after a forced one the same day is refused.
 func TestDebtNotificationIsSentAtMostOnce(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
-	day := i18n.Today(time.Now())
+	day := tz.Day(time.Now())
+	e.now = func() time.Time { return day }
 	send := func(forced bool) (int64, int64, error) {
-		var id, job int64
-		err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
-			var err error
-			id, job, err = jobs.EnqueueDebtNotification(ctx, tx, store.NewDebtNotification{Day: day, Forced: forced, Debts: 1, Agents: 1})
-			return err
-		})
-		return id, job, err
+		return e.svc.Notify(ctx, debts.Notification{Forced: forced, Debts: 1, Agents: 1})
 	}
 	e.warm(t)
 	crashed, job1, err := send(true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := send(false); !errors.Is(err, jobs.ErrDuplicate) {
+	if _, _, err := send(false); !errors.Is(err, debts.ErrDuplicate) {
 		t.Fatalf("a normal send after a forced one: %v", err)
 	}
 	// The first attempt marked it sending and its instance died.
 	e.st.DB().MustExec(`UPDATE debt_notifications SET state = 'sending' WHERE id = $1`, crashed)
 	e.start(t)
-	if j := wait(t, e.st.DB(), job1); j.State != jobs.StateFailed {
+	if j := wait(t, e, job1); j.State != stateFailed {
 		t.Fatalf("job %+v", j)
 	}
 	if n, _ := e.st.DebtNotificationByID(ctx, crashed); n.State != store.NotifyUnknown || len(e.sb.Finrota.Notifications()) != 0 {
@@ -309,16 +300,16 @@ func TestDebtNotificationIsSentAtMostOnce(t *testing.T) {
 
 	e.sb.Finrota.Faults.DropConnections(true)
 	lost, job2, _ := send(true)
-	j := wait(t, e.st.DB(), job2)
+	j := wait(t, e, job2)
 	e.sb.Finrota.Faults.Reset()
 	n, _ := e.st.DebtNotificationByID(ctx, lost)
-	if j.State != jobs.StateFailed || j.Attempts != 1 || n.State != store.NotifyUnknown {
+	if j.State != stateFailed || j.Attempts != 1 || n.State != store.NotifyUnknown {
 		t.Fatalf("no answer: job %+v, send %s", j, n.State)
 	}
 
 	e.sb.Finrota.Faults.FailNext(1, http.StatusServiceUnavailable)
 	ok, job3, _ := send(true)
-	if j := wait(t, e.st.DB(), job3); j.State != jobs.StateDone || j.Attempts != 2 {
+	if j := wait(t, e, job3); j.State != stateDone || j.Attempts != 2 {
 		t.Fatalf("503 then sent: %+v", j)
 	}
 	first := len(e.sb.Finrota.Notifications())

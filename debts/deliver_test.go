@@ -1,4 +1,4 @@
-package jobs_test
+package debts_test
 
 import (
 	"context"
@@ -7,97 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
-	"kasa/connect"
-	"kasa/i18n"
-	"kasa/jobs"
-	"kasa/providers/apicall"
+	"kasa/debts"
 	"kasa/providers/finrota"
-	"kasa/sandbox"
 	"kasa/store"
-	"kasa/store/storetest"
+	"kasa/tz"
 )
-
-// debtEnv is a store, the sandbox fakes and a connector whose calls land
-// in the API call log, as in the product.
-type debtEnv struct {
-	st   *store.Store
-	sb   *sandbox.Sandbox
-	conn *connect.Connector
-}
-
-func newDebtEnv(t *testing.T) *debtEnv {
-	t.Helper()
-	st := storetest.New(t)
-	sb, err := sandbox.Start(context.Background(), st, sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := sb.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	rec := apicall.RecorderFunc(func(ctx context.Context, c apicall.Call) {
-		// A call cut short by the runner stopping cannot be recorded; the
-		// product only logs that, and so does not fail a test.
-		if err := st.InsertAPICall(ctx, store.APICall{At: c.At, Provider: c.Provider, Operation: c.Operation, Method: c.Method,
-			Status: c.Status, RequestID: c.RequestID, ErrorCode: c.ErrorCode}); err != nil && ctx.Err() == nil {
-			t.Errorf("record api call: %v", err)
-		}
-	})
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &apicall.Transport{Recorder: rec}}
-	return &debtEnv{st: st, sb: sb, conn: connect.New(st, hc, "")}
-}
-
-func (e *debtEnv) start(t *testing.T) {
-	hs, _ := jobs.DebtJobs(e.st, e.conn)
-	start(t, e.st.DB(), hs, jobs.Options{Backoff: func(int) time.Duration { return 10 * time.Millisecond }})
-}
-
-func (e *debtEnv) input(code string) store.DebtInput {
-	return store.DebtInput{
-		AgentErpCode: e.sb.Finrota.ActiveAgentCodes()[0], CurrentAccountErpCode: e.sb.Finrota.ActiveCurrentAccountCodes()[0],
-		Amount: decimal.RequireFromString("99.90"), DocumentNo: "J-1", DocumentType: "Senet", CurrencyID: "EUR", ErpCode: code,
-		DueDate: time.Date(2026, 6, 30, 0, 0, 0, 0, i18n.Istanbul), TransactionDate: time.Date(2026, 6, 1, 0, 0, 0, 0, i18n.Istanbul),
-	}
-}
-
-// create stores a debt and queues its delivery, as the form does.
-func (e *debtEnv) create(t *testing.T, in store.DebtInput) (store.Debt, int64) {
-	t.Helper()
-	var d store.Debt
-	var job int64
-	err := e.st.InTx(context.Background(), func(tx *sqlx.Tx) error {
-		var err error
-		if d, err = store.CreateDebt(context.Background(), tx, in, 0); err != nil {
-			return err
-		}
-		job, err = jobs.EnqueueDebtDelivery(context.Background(), tx, d)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, job
-}
-
-func (e *debtEnv) records(code string) int {
-	n := 0
-	for _, r := range e.sb.Finrota.Debts() {
-		if r.ErpCode == code {
-			n++
-		}
-	}
-	return n
-}
 
 // TestDebtDeliveryAfterALostReply: the create landed but its answer was
 // lost, so the outbox's retry meets a 409; reading the record back shows
 // our data, so the debt is delivered, and Finrota holds it once.
 func TestDebtDeliveryAfterALostReply(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	in := e.input("J-LOST")
@@ -109,7 +31,7 @@ func TestDebtDeliveryAfterALostReply(t *testing.T) {
 	}
 	d, job := e.create(t, in)
 	e.start(t)
-	if j := wait(t, e.st.DB(), job); j.State != jobs.StateDone {
+	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("job %+v", j)
 	}
 	got, _ := e.st.Debt(ctx, d.ID)
@@ -127,7 +49,7 @@ func TestDebtDeliveryAfterALostReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	d2, job2 := e.create(t, in2)
-	if j := wait(t, e.st.DB(), job2); j.State != jobs.StateFailed {
+	if j := wait(t, e, job2); j.State != stateFailed {
 		t.Fatalf("conflict job %+v", j)
 	}
 	got, _ = e.st.Debt(ctx, d2.ID)
@@ -143,6 +65,7 @@ func TestDebtDeliveryAfterALostReply(t *testing.T) {
 // pending with the reason noted; the retry carries the same X-Request-ID
 // and lands.
 func TestDebtDeliveryRetriesWithTheSameRequestID(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	// Fetch the token first, so the failures below meet the create itself.
@@ -153,8 +76,8 @@ func TestDebtDeliveryRetriesWithTheSameRequestID(t *testing.T) {
 	e.sb.Finrota.Faults.FailNext(2, http.StatusServiceUnavailable)
 	d, job := e.create(t, e.input("J-RETRY"))
 	e.start(t)
-	j := wait(t, e.st.DB(), job)
-	if j.State != jobs.StateDone || j.Attempts != 3 {
+	j := wait(t, e, job)
+	if j.State != stateDone || j.Attempts != 3 {
 		t.Fatalf("job %+v", j)
 	}
 	got, _ := e.st.Debt(ctx, d.ID)
@@ -173,6 +96,7 @@ func TestDebtDeliveryRetriesWithTheSameRequestID(t *testing.T) {
 // TestDebtDeliveryRefusedIsFailedWithTheReason: input Finrota refuses is
 // not retried; its field errors are kept for the form.
 func TestDebtDeliveryRefusedIsFailedWithTheReason(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	in := e.input("J-BAD")
@@ -187,7 +111,7 @@ func TestDebtDeliveryRefusedIsFailedWithTheReason(t *testing.T) {
 		status  int
 		field   string
 	}{{d.ID, job, http.StatusBadRequest, "paidAmount"}, {d2.ID, job2, http.StatusNotFound, ""}} {
-		if j := wait(t, e.st.DB(), c.job); j.State != jobs.StateFailed || j.Attempts != 1 {
+		if j := wait(t, e, c.job); j.State != stateFailed || j.Attempts != 1 {
 			t.Fatalf("job %+v", j)
 		}
 		got, _ := e.st.Debt(ctx, c.id)
@@ -204,23 +128,19 @@ func TestDebtDeliveryRefusedIsFailedWithTheReason(t *testing.T) {
 // send, even one enqueued elsewhere; force sends again; the send reaches
 // the fake.
 func TestDebtNotificationOncePerIstanbulDay(t *testing.T) {
+	t.Parallel()
 	e := newDebtEnv(t)
 	ctx := context.Background()
-	day := i18n.Today(time.Now())
+	day := tz.Day(time.Now())
+	e.now = func() time.Time { return day }
 	send := func(forced bool) (int64, int64, error) {
-		var id, job int64
-		err := e.st.InTx(ctx, func(tx *sqlx.Tx) error {
-			var err error
-			id, job, err = jobs.EnqueueDebtNotification(ctx, tx, store.NewDebtNotification{Day: day, Forced: forced, Debts: 1, Agents: 1})
-			return err
-		})
-		return id, job, err
+		return e.svc.Notify(ctx, debts.Notification{Forced: forced, Debts: 1, Agents: 1})
 	}
 	id, job, err := send(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := send(false); !errors.Is(err, jobs.ErrDuplicate) {
+	if _, _, err := send(false); !errors.Is(err, debts.ErrDuplicate) {
 		t.Fatalf("second send the same day: %v", err)
 	}
 	if ns, _ := e.st.DebtNotifications(ctx, 10); len(ns) != 1 {
@@ -231,13 +151,49 @@ func TestDebtNotificationOncePerIstanbulDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.start(t)
-	wait(t, e.st.DB(), job)
-	wait(t, e.st.DB(), job2)
+	wait(t, e, job)
+	wait(t, e, job2)
 	n, _ := e.st.DebtNotificationByID(ctx, id)
 	if n.State != store.NotifySent || len(e.sb.Finrota.Notifications()) == 0 {
 		t.Fatalf("notification %+v, fake sent %d", n, len(e.sb.Finrota.Notifications()))
 	}
-	if k := jobs.DebtNotifyKey(time.Date(2026, 11, 20, 21, 30, 0, 0, time.UTC).In(i18n.Istanbul), false, 0); k != "debts.notify@2026-11-21" {
+	if k := debts.NotifyKey(time.Date(2026, 11, 20, 21, 30, 0, 0, time.UTC), false, 0); k != "debts.notify@2026-11-21" {
 		t.Errorf("key %q: the day must be Istanbul's", k)
+	}
+}
+
+// TestDebtNotificationAfterAForcedSend: a forced send counts as the day's
+// send, so a normal one after it is refused and the confirmation finds it.
+func TestDebtNotificationAfterAForcedSend(t *testing.T) {
+	t.Parallel()
+	e := newDebtEnv(t)
+	ctx := context.Background()
+	day := time.Date(2026, 5, 1, 10, 0, 0, 0, tz.Istanbul)
+	e.now = func() time.Time { return day }
+	create := func(forced bool) (int64, error) {
+		id, _, err := e.svc.Notify(ctx, debts.Notification{Forced: forced, Debts: 1, Agents: 1})
+		return id, err
+	}
+	forced, err := create(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create(false); !errors.Is(err, debts.ErrDuplicate) {
+		t.Fatalf("normal send after a forced one: %v", err)
+	}
+	ns, err := e.st.DebtNotifications(ctx, 1)
+	if err != nil || len(ns) != 1 || ns[0].ID != forced || ns[0].Day.Format(time.DateOnly) != "2026-05-01" {
+		t.Fatalf("the day's send: %+v %v", ns, err)
+	}
+	if _, err := create(true); err != nil {
+		t.Fatalf("another forced send: %v", err)
+	}
+	if _, err := create(false); !errors.Is(err, debts.ErrDuplicate) {
+		t.Fatal("still refused")
+	}
+	// The next day is free.
+	e.now = func() time.Time { return day.AddDate(0, 0, 1) }
+	if id, err := create(false); err != nil || id == 0 {
+		t.Fatalf("next day: %v", err)
 	}
 }
