@@ -14,6 +14,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"kasa/connect"
+	"kasa/consents"
+	"kasa/hgs"
 	"kasa/jobs"
 	"kasa/queue"
 	"kasa/store"
@@ -35,6 +37,11 @@ type Deps struct {
 type App struct {
 	// Jobs inserts and manages jobs; areas insert in their transactions.
 	Jobs *queue.Client
+	// Consents is the Garanti consent area: registration's consents, their
+	// approval, tokens and withdrawals.
+	Consents *consents.Service
+	// HGS is the HGS toll area: tags and passages synced under the consents.
+	HGS *hgs.Service
 
 	deps     Deps
 	workers  *queue.Workers
@@ -59,10 +66,15 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{Jobs: ins, deps: d, workers: queue.NewWorkers()}
 	a.periodic = append(a.periodic, queue.Maintenance(a.workers, d.Store, d.Sessions, d.APILogRetention)...)
+	a.Consents = consents.New(consents.Deps{Store: d.Store, Jobs: ins, Conn: d.Connect, Now: d.Now, Logger: d.Logger,
+		Activated: func(ctx context.Context, id int64) error { return a.HGS.Schedule(ctx, id) }})
+	a.HGS = hgs.New(hgs.Deps{Store: d.Store, Jobs: ins, Consents: a.Consents, Now: d.Now, Logger: d.Logger})
+	a.periodic = append(a.periodic, a.Consents.AddWorkers(a.workers)...)
+	a.periodic = append(a.periodic, a.HGS.AddWorkers(a.workers)...)
 
 	a.legacy = map[string]jobs.HandlerFunc{}
 	for _, area := range []func(*store.Store, *connect.Connector) (map[string]jobs.HandlerFunc, []jobs.Schedule){
-		jobs.DebtJobs, jobs.GarantiJobs, jobs.MovementJobs,
+		jobs.DebtJobs, jobs.MovementJobs,
 	} {
 		hs, ss := area(d.Store, d.Connect)
 		for k, fn := range hs {

@@ -14,7 +14,8 @@ import (
 
 	"kasa/eventually"
 	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/consents"
+	"kasa/hgs"
 	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
 	"kasa/store"
@@ -158,7 +159,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
-	g := &jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}
+	g, hg := e.h.app.Consents, e.h.app.HGS
 	path := "/consents/" + strconv.FormatInt(c.ID, 10)
 	s, _ := e.st.Settings(ctx)
 	secret := s["garanti.client_secret"]
@@ -203,7 +204,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	if c, _ = e.st.GarantiConsent(ctx, c.ID); c.NeedsReauth || c.LastErrorCode != "" || !c.Usable() {
 		t.Fatalf("after a working refresh: %+v", c)
 	}
-	res, err := g.Sync(ctx, c.ID, true)
+	res, err := hg.Sync(ctx, c.ID, true)
 	if err != nil || res.Calls == 0 {
 		t.Fatalf("sync after the fix: %+v %v", res, err)
 	}
@@ -360,7 +361,7 @@ func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
 	}
 	var calls int
 	noErr(t, e.st.DB().Get(&calls, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`))
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	res, err := e.h.app.HGS.Sync(ctx, c.ID, true)
 	if err != nil || res.Calls != 0 {
 		t.Fatalf("sync of an expired consent: %+v %v", res, err)
 	}
@@ -388,8 +389,7 @@ func TestConsentStatusJobMarksExpiry(t *testing.T) {
 	if _, err := e.st.DB().Exec(`UPDATE garanti_consents SET validation_date = $2 WHERE id = $1`, c.ID, yesterday); err != nil {
 		t.Fatal(err)
 	}
-	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
-	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := e.st.GarantiConsent(ctx, c.ID)
@@ -408,7 +408,7 @@ func TestSyncStopsForTheDayWhenTheBankSaysTheQuotaIsSpent(t *testing.T) {
 	if _, err := e.st.DB().Exec(`UPDATE garanti_usage SET calls = 0 WHERE consent_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	res, err := e.h.app.HGS.Sync(ctx, c.ID, true)
 	if err != nil || res.Calls != 0 || res.Deferred != 3 || res.Failed != 0 || !res.Quota || !res.RetryAt.IsZero() {
 		t.Fatalf("sync on the bank's quota 429: %+v %v", res, err)
 	}
@@ -416,7 +416,7 @@ func TestSyncStopsForTheDayWhenTheBankSaysTheQuotaIsSpent(t *testing.T) {
 		t.Fatalf("usage after the quota 429: %d, want the whole quota", used)
 	}
 	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
 		t.Fatalf("deferred sync = %+v", queued)
 	}
@@ -439,7 +439,7 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 	}
 	var before int
 	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	res, err := e.h.app.HGS.Sync(ctx, c.ID, true)
 	if err != nil || res.Failed != 0 || res.New != 1 {
 		t.Fatalf("sync with an unknown row: %+v %v", res, err)
 	}
@@ -463,7 +463,7 @@ func TestHGSAutoRefreshKeepsThePage(t *testing.T) {
 	e := newTestEnv(t)
 	admin, _ := activeConsent(t, e, 10)
 	// A sync due now that no runner has taken yet: the page refreshes itself.
-	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, jobs.KindHGSSync); err != nil {
+	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, hgs.SyncArgs{}.Kind()); err != nil {
 		t.Fatal(err)
 	}
 	_, doc := e.get(admin, "/hgs?page=2&kind=passages", "Accept-Language", "en")

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/connect"
+	"kasa/hgs"
 	"kasa/jobs"
 	"kasa/static"
 	"kasa/store"
@@ -109,7 +110,7 @@ func seedGaranti(t *testing.T, st *store.Store) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jobs.EnqueueHGSSync(ctx, st.DB(), ids[0], false); err != nil {
+	if _, err := jobs.Enqueue(ctx, st.DB(), hgs.SyncArgs{}.Kind(), hgs.SyncArgs{ConsentID: ids[0]}, jobs.MaxAttempts(5)); err != nil {
 		t.Fatal(err)
 	}
 	return ids

@@ -13,7 +13,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"kasa/eventually"
-	"kasa/jobs"
+	"kasa/consents"
+	"kasa/hgs"
 	"kasa/providers/garanti"
 	"kasa/store"
 )
@@ -77,16 +78,16 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 		t.Fatalf("consent page quota rule %q", got)
 	}
 	// The next attempt follows Retry-After, not the next day.
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.After(time.Now().Add(time.Minute)) {
 		t.Fatalf("retry after the 429 = %+v", queued)
 	}
 	// That attempt syncs and counts only what the bank accepted.
 	eventually.That(t, "the retry after Retry-After", func() error {
 		busy, _ := hgsSyncPending(ctx, e.st.DB())
-		j, _ := jobs.Get(ctx, e.st.DB(), queued[0].ID)
-		if busy || j.State != jobs.StateDone {
-			return fmt.Errorf("sync pending %v, retry job %s", busy, j.State)
+		state := jobState(ctx, e, queued[0].ID)
+		if busy || state != "completed" {
+			return fmt.Errorf("sync pending %v, retry job %s", busy, state)
 		}
 		return nil
 	})
@@ -189,8 +190,7 @@ func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
 		t.Fatalf("revoke A: %d", resp.StatusCode)
 	}
 	before = bankUsage(t, e, a)
-	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
-	if err := handlers[jobs.KindHGSSync](ctx, jobs.Job{Payload: []byte(`{"consent_id":0}`)}); err != nil {
+	if err := runJob(ctx, e, hgs.SyncArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	if bankUsage(t, e, a) != before {
@@ -274,14 +274,13 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 	ctx := context.Background()
 
 	// A status check is queued for when the approval's state expires.
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindGarantiStatus})
+	queued := queuedJobs(t, e, consents.StatusArgs{}.Kind())
 	expires := time.Now().Add(stateLifetime)
 	if len(queued) != 1 || queued[0].RunAt.Before(expires.Add(-time.Minute)) || queued[0].RunAt.After(expires.Add(time.Minute)) {
 		t.Fatalf("status checks queued = %+v", queued)
 	}
 	// Before then it is awaiting approval.
-	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
-	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAwaiting {
@@ -290,7 +289,7 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 	// The customer never came back: once the state has expired the consent
 	// can never be completed, and says so.
 	e.now.Advance(stateLifetime + time.Second)
-	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	_, doc := e.get(admin, path, "Accept-Language", "tr")

@@ -16,7 +16,7 @@ import (
 
 	"kasa/eventually"
 	"kasa/i18n"
-	"kasa/jobs"
+	"kasa/hgs"
 	"kasa/store"
 )
 
@@ -38,8 +38,8 @@ func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, store.Gara
 // waiting for tomorrow's quota).
 func hgsSyncPending(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
 	var n int
-	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM jobs WHERE kind = $1
-		AND (state = 'running' OR (state = 'queued' AND run_at <= now()))`, jobs.KindHGSSync)
+	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM river_job WHERE kind = $1
+		AND (state = 'running' OR (state IN ('available', 'retryable', 'scheduled') AND scheduled_at <= now()))`, hgs.SyncArgs{}.Kind())
 	if err != nil {
 		return false, fmt.Errorf("hgs sync pending: %w", err)
 	}
@@ -84,7 +84,7 @@ func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
 		t.Fatalf("%d tags, %d synced", len(vs), synced)
 	}
 	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
 		t.Fatalf("deferred sync = %+v", queued)
 	}
@@ -129,7 +129,7 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 	// The stored movements are the bank's, once each: a second sync adds no duplicates.
 	var before int
 	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
-	if _, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true); err != nil {
+	if _, err := e.h.app.HGS.Sync(ctx, c.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	var after int

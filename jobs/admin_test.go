@@ -147,7 +147,8 @@ func TestPruneKeepsFailed(t *testing.T) {
 }
 
 // TestPruneKeepsTheRecordsOfItsJobs: the records a pruned job delivered or
-// ran stay, and forget the job.
+// ran stay, and forget the job. (HGS sync records name River jobs, which
+// the old queue's prune does not touch.)
 func TestPruneKeepsTheRecordsOfItsJobs(t *testing.T) {
 	t.Parallel()
 	db, _ := openDB(t)
@@ -160,12 +161,11 @@ func TestPruneKeepsTheRecordsOfItsJobs(t *testing.T) {
 	exec(t, db, `INSERT INTO debt_syncs (state, job_id) VALUES ('done', $1)`, id)
 	exec(t, db, `INSERT INTO debt_notifications (day, debts, agents, request_id, state, job_id)
 		VALUES ('2025-01-01', 1, 1, 'r1', 'sent', $1)`, id)
-	exec(t, db, `INSERT INTO hgs_sync_runs (job_id, outcome) VALUES ($1, 'fetched')`, id)
 
 	if n, err := jobs.Prune(ctx, db, time.Now().Add(-24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("Prune = %d, %v; want 1", n, err)
 	}
-	for _, table := range []string{"debts", "debt_syncs", "debt_notifications", "hgs_sync_runs"} {
+	for _, table := range []string{"debts", "debt_syncs", "debt_notifications"} {
 		var rows, named int
 		if err := db.QueryRow(`SELECT count(*), count(job_id) FROM `+table).Scan(&rows, &named); err != nil {
 			t.Fatal(err)
