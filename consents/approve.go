@@ -55,7 +55,7 @@ func (s *Service) Declined(ctx context.Context, c store.GarantiConsent, code, de
 		return err
 	}
 	if err := s.RefreshStatus(ctx, cl, c); err != nil && code == "access_denied" {
-		if err := s.store.SetGarantiConsentStatus(ctx, c.ID, store.GarantiRejected, c.RawStatus, nil); err != nil {
+		if err := s.setStatus(ctx, c.ID, store.GarantiRejected, c.RawStatus, nil); err != nil {
 			s.log.Error("mark consent rejected", "consent", c.ID, "err", err)
 		}
 	}
@@ -82,7 +82,7 @@ func (s *Service) Approve(ctx context.Context, c store.GarantiConsent, code, ver
 	if err := s.store.SaveGarantiTokens(ctx, c.ID, store.GarantiToken{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry}); err != nil {
 		return nil, fmt.Errorf("consents: approve %d: %w", c.ID, err)
 	}
-	if err := s.store.SetGarantiConsentStatus(ctx, c.ID, store.GarantiAuthorised, "K", nil); err != nil {
+	if err := s.setStatus(ctx, c.ID, store.GarantiAuthorised, "K", nil); err != nil {
 		return nil, fmt.Errorf("consents: approve %d: %w", c.ID, err)
 	}
 	if err := s.activate(ctx, cl, c, tok.AccessToken); err != nil {

@@ -207,7 +207,7 @@ func (s *Service) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 	if c.Status == store.GarantiAbandoned && (status == store.GarantiAwaiting || status == store.GarantiAuthorised) {
 		status = c.Status // its approval can no longer come back to the product
 	}
-	if err := s.store.SetGarantiConsentStatus(ctx, c.ID, status, raw, auths); err != nil {
+	if err := s.setStatus(ctx, c.ID, status, raw, auths); err != nil {
 		return err
 	}
 	if c.LastErrorCode != "" && status != store.GarantiAwaiting && status != store.GarantiAuthorised {
@@ -231,7 +231,7 @@ func (s *Service) Refresh(ctx context.Context, c store.GarantiConsent) error {
 // still in play.
 func (s *Service) refreshStatuses(ctx context.Context) error {
 	// A consent whose approval can no longer come back is not asked about.
-	if _, err := s.store.AbandonGarantiConsents(ctx); err != nil {
+	if _, err := s.abandon(ctx); err != nil {
 		return err
 	}
 	cl, _, err := s.conn.Garanti(ctx)
@@ -261,7 +261,7 @@ func (s *Service) MarkExpiredIfPast(ctx context.Context, c store.GarantiConsent)
 	if c.Final() || !c.PastValidation(s.now()) {
 		return false, nil
 	}
-	if err := s.store.SetGarantiConsentStatus(ctx, c.ID, store.GarantiExpired, c.RawStatus, nil); err != nil {
+	if err := s.setStatus(ctx, c.ID, store.GarantiExpired, c.RawStatus, nil); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -270,7 +270,7 @@ func (s *Service) MarkExpiredIfPast(ctx context.Context, c store.GarantiConsent)
 // renewTokens is the token worker's work: every usable consent's access
 // token that expires within tokenMargin is renewed.
 func (s *Service) renewTokens(ctx context.Context) error {
-	ids, err := s.store.GarantiTokensExpiring(ctx, s.now().Add(tokenMargin))
+	ids, err := s.tokensExpiring(ctx, s.now().Add(tokenMargin))
 	if err != nil || len(ids) == 0 {
 		return err
 	}

@@ -81,10 +81,10 @@ func (s *Service) deliverRevocation(ctx context.Context, id int64, lastAttempt b
 		if raw == "" {
 			raw = c.RawStatus
 		}
-		return s.store.CompleteGarantiRevocation(ctx, r.ID, status, raw)
+		return s.completeRevocation(ctx, r, status, raw)
 	}
 	final := lastAttempt || !retryableRevoke(err)
-	if nerr := s.store.NoteGarantiRevocationError(ctx, r.ID, ErrorCode(err), err.Error(), final); nerr != nil {
+	if nerr := s.noteRevocationError(ctx, r.ID, ErrorCode(err), err.Error(), final); nerr != nil {
 		return nerr
 	}
 	if final {

@@ -60,7 +60,7 @@ func (s *Service) AddWorkers(w *queue.Workers) []*river.PeriodicJob {
 		return s.deliverRevocation(ctx, j.Args.RevocationID, j.Attempt >= j.MaxAttempts)
 	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[PruneArgs]) error {
-		_, err := s.store.PruneGarantiStates(ctx, s.now().Add(-stateRetention))
+		_, err := s.pruneStates(ctx, s.now().Add(-stateRetention))
 		return wrap("prune oauth states", err)
 	}))
 	return []*river.PeriodicJob{

@@ -87,7 +87,7 @@ func (s *Service) AddWorkers(w *queue.Workers) []*river.PeriodicJob {
 		return s.syncJob(ctx, j.ID, j.Args)
 	}))
 	river.AddWorker(w, river.WorkFunc(func(ctx context.Context, _ *river.Job[PruneRunsArgs]) error {
-		if _, err := s.store.PruneHGSSyncRuns(ctx, s.now().Add(-runRetention)); err != nil {
+		if _, err := s.pruneRuns(ctx, s.now().Add(-runRetention)); err != nil {
 			return fmt.Errorf("hgs: prune sync runs: %w", err)
 		}
 		return nil
@@ -123,7 +123,7 @@ func (s *Service) RefreshNow(ctx context.Context) (store.HGSSyncRun, error) {
 	if _, err := queue.Wait(ctx, s.jobs, res.Job.ID); err != nil {
 		return store.HGSSyncRun{}, fmt.Errorf("%w: %w", ErrPending, err)
 	}
-	return s.store.HGSSyncRunOfJob(context.WithoutCancel(ctx), res.Job.ID)
+	return s.RunOfJob(context.WithoutCancel(ctx), res.Job.ID)
 }
 
 // syncJob runs one sync job and records what it did.
@@ -136,7 +136,7 @@ func (s *Service) syncJob(ctx context.Context, jobID int64, p SyncArgs) error {
 			run.Outcome = store.HGSOutcomePartial
 		}
 	}
-	if rerr := s.store.RecordHGSSyncRun(ctx, run); rerr != nil {
+	if rerr := s.recordRun(ctx, run); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	if err != nil {
