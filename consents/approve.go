@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
 
 	"kasa/providers/garanti"
@@ -16,18 +17,22 @@ import (
 const statusCheckAttempts = 3
 
 // Create stores a consent the bank has just created, with its one-time
-// OAuth state and an audit entry, and queues a status check for when the
-// state expires: a consent the customer never approved then reads as
-// abandoned at once rather than at the next hourly check. Failing to queue
-// that check loses nothing but its promptness, so it is logged only.
+// OAuth state, its audit entry and a status check for when the state
+// expires, in one transaction: a consent the customer never approved then
+// reads as abandoned at once rather than at the next hourly check.
 func (s *Service) Create(ctx context.Context, n store.NewGarantiConsent) (int64, error) {
-	id, err := s.store.CreateGarantiConsent(ctx, n)
+	var id int64
+	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if id, err = s.store.CreateGarantiConsentTx(ctx, tx, n); err != nil {
+			return err
+		}
+		_, err = s.jobs.InsertTx(ctx, tx.Tx, StatusArgs{}, &river.InsertOpts{ScheduledAt: n.StateExpires.Add(time.Second),
+			MaxAttempts: statusCheckAttempts})
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("consents: create: %w", err)
-	}
-	opts := &river.InsertOpts{ScheduledAt: n.StateExpires.Add(time.Second), MaxAttempts: statusCheckAttempts}
-	if _, err := s.jobs.Insert(ctx, StatusArgs{}, opts); err != nil {
-		s.log.Error("create consent: queue status check", "consent", id, "err", err)
 	}
 	return id, nil
 }

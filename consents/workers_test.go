@@ -104,7 +104,7 @@ func (f *fixture) approvedAtBank(t *testing.T) (store.GarantiConsent, garanti.To
 		Status: string(garanti.MapStatus(cc.Status)), Recurring: true, ValidationDate: req.ValidationDate, FrequencyPerDay: 5,
 		TranBegin: req.TranBeginDate, TranEnd: req.TranEndDate,
 		Authorities: []store.GarantiAuthority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}},
-		State: state, Binding: "b", Verifier: verifier, StateExpires: time.Now().Add(10 * time.Minute)})
+		State:       state, Binding: "b", Verifier: verifier, StateExpires: time.Now().Add(10 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,33 +172,46 @@ type NewGarantiConsent struct {
 // CreateGarantiConsent stores a new consent and its one-time OAuth state in
 // one transaction, with an audit record.
 func (s *Store) CreateGarantiConsent(ctx context.Context, n NewGarantiConsent) (int64, error) {
+	var id int64
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = s.CreateGarantiConsentTx(ctx, tx, n)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// CreateGarantiConsentTx is CreateGarantiConsent in the caller's
+// transaction, so the consent area commits the job that checks on the
+// consent with it.
+func (s *Store) CreateGarantiConsentTx(ctx context.Context, tx sqlx.ExtContext, n NewGarantiConsent) (int64, error) {
 	auths, err := json.Marshal(n.Authorities)
 	if err != nil {
 		return 0, fmt.Errorf("store: create consent: %w", err)
 	}
 	var id int64
-	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &id, `INSERT INTO garanti_consents (consent_id, status, raw_status, recurring, validation_date,
-			frequency_per_day, tran_begin, tran_end, authorities, renews_id, creation_end_time, created_by, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
-			n.ConsentID, n.Status, n.RawStatus, n.Recurring, garantiDateParam(n.ValidationDate), n.FrequencyPerDay,
-			garantiDateParam(n.TranBegin), garantiDateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
-			sql.NullTime{Time: n.CreationEndTime, Valid: !n.CreationEndTime.IsZero()}, sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0},
-			s.now())
-		if isUniqueViolation(err) {
-			return ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO garanti_oauth_states (state_hash, binding_hash, consent_id, verifier_enc, user_id, created_at, expires_at)
+	err = sqlx.GetContext(ctx, tx, &id, `INSERT INTO garanti_consents (consent_id, status, raw_status, recurring, validation_date,
+		frequency_per_day, tran_begin, tran_end, authorities, renews_id, creation_end_time, created_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
+		n.ConsentID, n.Status, n.RawStatus, n.Recurring, garantiDateParam(n.ValidationDate), n.FrequencyPerDay,
+		garantiDateParam(n.TranBegin), garantiDateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
+		sql.NullTime{Time: n.CreationEndTime, Valid: !n.CreationEndTime.IsZero()}, sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0},
+		s.now())
+	if isUniqueViolation(err) {
+		err = ErrConflict
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO garanti_oauth_states (state_hash, binding_hash, consent_id, verifier_enc, user_id, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashID(n.State), hashID(n.Binding), id, s.keys.Encrypt([]byte(n.Verifier)),
-			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, s.now(), n.StateExpires); err != nil {
-			return err
-		}
-		return Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", GarantiSubject(id), map[string]any{
+			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, s.now(), n.StateExpires)
+	}
+	if err == nil {
+		err = Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", GarantiSubject(id), map[string]any{
 			"consentId": n.ConsentID, "recurring": n.Recurring, "frequencyPerDay": n.FrequencyPerDay, "renews": n.RenewsID})
-	})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: create consent: %w", err)
 	}
