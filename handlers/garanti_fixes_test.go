@@ -463,7 +463,7 @@ func TestHGSAutoRefreshKeepsThePage(t *testing.T) {
 	e := newTestEnv(t)
 	admin, _ := activeConsent(t, e, 10)
 	// A sync due now that no runner has taken yet: the page refreshes itself.
-	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, hgs.SyncArgs{}.Kind()); err != nil {
+	if _, err := e.st.DB().Exec(`INSERT INTO river_job (kind, args, state, attempt, attempted_at, max_attempts) VALUES ($1, '{}', 'running', 1, now(), 1)`, hgs.SyncArgs{}.Kind()); err != nil {
 		t.Fatal(err)
 	}
 	_, doc := e.get(admin, "/hgs?page=2&kind=passages", "Accept-Language", "en")

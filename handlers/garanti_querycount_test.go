@@ -16,7 +16,6 @@ import (
 
 	"kasa/connect"
 	"kasa/hgs"
-	"kasa/jobs"
 	"kasa/static"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -110,7 +109,8 @@ func seedGaranti(t *testing.T, st *store.Store) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jobs.Enqueue(ctx, st.DB(), hgs.SyncArgs{}.Kind(), hgs.SyncArgs{ConsentID: ids[0]}, jobs.MaxAttempts(5)); err != nil {
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO river_job (kind, args, max_attempts) VALUES ($1, jsonb_build_object('consent_id', $2::bigint), 5)`,
+		hgs.SyncArgs{}.Kind(), ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	return ids

@@ -73,7 +73,7 @@ func seedViews(t *testing.T, s *store.Store) (pending, active int64) {
 	if err := s.SetHGSVehicleError(ctx, "7002", "E052", "revoked"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB().ExecContext(ctx, `INSERT INTO jobs (kind) VALUES ('garanti.hgs_sync')`); err != nil {
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO river_job (kind, args, max_attempts) VALUES ('garanti.hgs_sync', '{}', 5)`); err != nil {
 		t.Fatal(err)
 	}
 	return pending, active

@@ -16,7 +16,7 @@ type HGSPageQuery struct {
 	Filter        HGSFilter
 	Limit, Offset int
 	Now           time.Time // its Istanbul day is the one the consents' calls are counted for
-	SyncKind      string    // the job kind of the HGS sync (jobs.KindHGSSync)
+	SyncKind      string    // the River job kind of the HGS sync (hgs.SyncArgs)
 }
 
 // HGSPage is what the HGS page shows.
@@ -146,8 +146,8 @@ func hgsPageStatement(q HGSPageQuery) (string, []any) {
 				'debit', x.debit, 'credit', x.credit) ORDER BY x.month DESC), '[]') FROM totals x WHERE x.grouped = 2) AS per_month,
 			(SELECT COALESCE(jsonb_agg(to_jsonb(v) ORDER BY v.plate = '', v.plate, v.product_id), '[]') FROM vehicles v) AS vehicles,
 			` + consentList("c.status = 'active'", arg(4)) + ` AS active,
-			EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ` + arg(5) + `
-				AND (j.state = 'running' OR (j.state = 'queued' AND j.run_at <= now()))) AS syncing,
+			EXISTS (SELECT 1 FROM river_job j WHERE j.kind = ` + arg(5) + `
+				AND (j.state = 'running' OR (j.state IN ('available', 'retryable', 'scheduled') AND j.scheduled_at <= now()))) AS syncing,
 			(SELECT to_jsonb(r) FROM (SELECT ` + hgsRunColumns + ` FROM hgs_sync_runs
 				ORDER BY finished_at DESC, id DESC LIMIT 1) r) AS last_run`, args
 }
