@@ -104,10 +104,10 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, args river.JobArgs, o
 	return res.Job.ID, nil
 }
 
-// Wait waits until job id finishes or ctx ends; the caller reads the
-// outcome from the area's tables either way.
+// Wait waits until job id has an outcome to show (see queue.Settled) or
+// ctx ends; the caller reads the outcome from the area's tables either way.
 func (s *Service) Wait(ctx context.Context, id int64) error {
-	_, err := queue.Wait(ctx, s.jobs, id)
+	_, err := queue.WaitSettled(ctx, s.jobs, id)
 	return err
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/finrota"
 	"kasa/store"
 	"kasa/views"
@@ -221,58 +220,6 @@ func (h *Handler) waitDebtJob(ctx context.Context, id int64) {
 	if err := h.app.Debts.Wait(wctx, id); err != nil && wctx.Err() == nil {
 		h.log.Warn("wait for job", "request_id", requestID(ctx), "job", id, "err", err)
 	}
-}
-
-// waitJob waits up to the configured time for a job to finish; the caller
-// reads the outcome from its own tables either way.
-func (h *Handler) waitJob(ctx context.Context, id int64) {
-	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
-	defer cancel()
-	h.awaitJob(wctx, id)
-}
-
-// awaitJob waits until a job has an outcome to show, or until ctx ends: it
-// finished, or an attempt failed and it waits to try again (the page then
-// says why it waits; waiting through the backoff would tell the user
-// nothing more). Running out of time is expected (the page then shows the
-// job as still running); any other failure is logged only, because the
-// caller reads the outcome from its own tables.
-func (h *Handler) awaitJob(ctx context.Context, id int64) {
-	t := time.NewTicker(jobPoll)
-	defer t.Stop()
-	for {
-		j, err := jobs.Get(ctx, h.store.DB(), id)
-		if err != nil {
-			if ctx.Err() == nil {
-				h.log.Warn("wait for job", "request_id", requestID(ctx), "job", id, "err", err)
-			}
-			return
-		}
-		if jobSettled(j) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// jobPoll is how often awaitJob reads the job: short enough for a form
-// waiting a few seconds, long enough to be no load.
-const jobPoll = 50 * time.Millisecond
-
-// jobSettled reports whether a job has an outcome a page can show: it
-// ended, or an attempt ended and the job waits for its next one.
-func jobSettled(j jobs.Job) bool {
-	switch j.State {
-	case jobs.StateDone, jobs.StateFailed, jobs.StateCancelled:
-		return true
-	case jobs.StateQueued:
-		return j.Attempts > 0
-	}
-	return false
 }
 
 // exportDebts streams the filtered list as CSV: UTF-8 with a BOM so Excel

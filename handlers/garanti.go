@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 
 	"kasa/connect"
+	"kasa/consents"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/garanti"
 	"kasa/store"
 	"kasa/views"
@@ -70,11 +70,6 @@ func (h *Handler) garantiBinding(w http.ResponseWriter, r *http.Request, create 
 	b := garanti.NewState()
 	s.Values[sessionGarantiBinding] = b
 	return b, s.Save(r, w)
-}
-
-// garantiWork is the Garanti work shared with the jobs, on the handler's clock.
-func (h *Handler) garantiWork() *jobs.Garanti {
-	return &jobs.Garanti{Store: h.store, Conn: h.conn, Now: h.now}
 }
 
 // garantiClient returns a client, and whether the application has the
@@ -137,7 +132,7 @@ func effectivePort(u *url.URL) string {
 
 // explain turns a failed Garanti call into the user's message.
 func explain(r *http.Request, err error) string {
-	return views.GarantiCodeText(r.Context(), jobs.ErrorCode(err))
+	return views.GarantiCodeText(r.Context(), consents.ErrorCode(err))
 }
 
 func (h *Handler) garantiSetupView(ctx context.Context) (views.GarantiSetupView, error) {

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"kasa/jobs"
-	"kasa/providers/garanti"
+	"kasa/consents"
 	"kasa/views"
 )
 
@@ -22,26 +21,22 @@ func (h *Handler) consentAtBank(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	bv := views.BankConsentView{ConsentView: v, ReadAt: h.now()}
-	cl, _, err := h.conn.Garanti(ctx)
-	var bank garanti.Consent
-	if err == nil {
-		bank, err = h.garantiWork().ReadAtBank(ctx, cl, v.C)
-	}
+	bank, err := h.app.Consents.ReadAtBank(ctx, v.C)
 	status := http.StatusOK
 	switch {
 	case err == nil:
-		cmp := jobs.CompareWithBank(v.C, v.Products, bank)
+		cmp := consents.CompareWithBank(v.C, v.Products, bank)
 		bv.Comparison = &cmp
-	case errors.Is(err, jobs.ErrGarantiQuota):
+	case errors.Is(err, consents.ErrQuota):
 		status = http.StatusTooManyRequests
-	case errors.Is(err, jobs.ErrGarantiNotActive):
+	case errors.Is(err, consents.ErrNotActive):
 		status = http.StatusConflict
 	default:
 		status = http.StatusBadGateway
 	}
 	if err != nil {
 		h.log.Warn("read consent at the bank", "request_id", requestID(ctx), "consent", v.C.ID, "err", err)
-		bv.ErrorCode = jobs.ErrorCode(err)
+		bv.ErrorCode = consents.ErrorCode(err)
 	}
 	// The call counted (or was refused for the day): show today's usage as
 	// it is now.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/garanti"
 	"kasa/store"
 	"kasa/views"
@@ -204,7 +203,7 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	for _, a := range req.Authorities {
 		auths = append(auths, store.GarantiAuthority{ID: a.ID, AttributeName: a.AttributeName, Attribute: a.Attribute})
 	}
-	id, err := h.store.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
+	id, err := h.app.Consents.Create(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
 		Status: string(garanti.MapStatus(cc.Status)), Recurring: req.Recurring, ValidationDate: req.ValidationDate,
 		FrequencyPerDay: req.FrequencyPerDay, TranBegin: req.TranBeginDate, TranEnd: req.TranEndDate, Authorities: auths,
 		RenewsID: f.RenewsID, CreationEndTime: cc.CreationEndTime, CreatedBy: currentUser(ctx).ID,
@@ -212,12 +211,6 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.serverError(w, r, errorf("create consent", err))
 		return
-	}
-	// The hourly status job would catch an abandoned approval too; this
-	// check says so as soon as the state expires. Failing to queue it loses
-	// nothing but that promptness.
-	if _, err := jobs.EnqueueStatusCheck(ctx, h.store.DB(), h.now().Add(stateLifetime+time.Second)); err != nil {
-		h.log.Error("create consent: queue status check", "request_id", requestID(ctx), "err", err)
 	}
 	if !linkOK {
 		// The consent exists at the bank but its approval link is not
@@ -229,7 +222,7 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 			where = href.Scheme + "://" + href.Host
 		}
 		h.log.Error("create consent: bank link points elsewhere", "request_id", requestID(ctx), "consent", cc.ConsentID, "link", where)
-		if err := h.store.CancelPendingGarantiConsent(ctx, id, currentUser(ctx).ID, "badlink", "approval link "+where); err != nil {
+		if err := h.app.Consents.CancelPending(ctx, id, currentUser(ctx).ID, "badlink", "approval link "+where); err != nil {
 			h.log.Error("create consent: cancel", "request_id", requestID(ctx), "err", err)
 		}
 		f.Error = lang.T("garanti.consent.badlink")

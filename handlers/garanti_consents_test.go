@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"kasa/consents"
 	"kasa/eventually"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
 	"kasa/store"
@@ -160,7 +160,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
-	g := &jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}
+	g, hg := e.h.app.Consents, e.h.app.HGS
 	path := "/consents/" + strconv.FormatInt(c.ID, 10)
 	s, _ := e.st.Settings(ctx)
 	secret := s["garanti.client_secret"]
@@ -205,7 +205,7 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	if c, _ = e.st.GarantiConsent(ctx, c.ID); c.NeedsReauth || c.LastErrorCode != "" || !c.Usable() {
 		t.Fatalf("after a working refresh: %+v", c)
 	}
-	res, err := g.Sync(ctx, c.ID, true)
+	res, err := hg.Sync(ctx, c.ID, true)
 	if err != nil || res.Calls == 0 {
 		t.Fatalf("sync after the fix: %+v %v", res, err)
 	}
@@ -368,7 +368,7 @@ func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
 	}
 	var calls int
 	noErr(t, e.st.DB().Get(&calls, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`))
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	res, err := e.h.app.HGS.Sync(ctx, c.ID, true)
 	if err != nil || res.Calls != 0 {
 		t.Fatalf("sync of an expired consent: %+v %v", res, err)
 	}
@@ -397,8 +397,7 @@ func TestConsentStatusJobMarksExpiry(t *testing.T) {
 	if _, err := e.st.DB().Exec(`UPDATE garanti_consents SET validation_date = $2 WHERE id = $1`, c.ID, yesterday); err != nil {
 		t.Fatal(err)
 	}
-	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
-	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := e.st.GarantiConsent(ctx, c.ID)
@@ -452,14 +451,13 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 	ctx := context.Background()
 
 	// A status check is queued for when the approval's state expires.
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindGarantiStatus})
+	queued := queuedJobs(t, e, consents.StatusArgs{}.Kind())
 	expires := time.Now().Add(stateLifetime)
 	if len(queued) != 1 || queued[0].RunAt.Before(expires.Add(-time.Minute)) || queued[0].RunAt.After(expires.Add(time.Minute)) {
 		t.Fatalf("status checks queued = %+v", queued)
 	}
 	// Before then it is awaiting approval.
-	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
-	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAwaiting {
@@ -468,7 +466,7 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 	// The customer never came back: once the state has expired the consent
 	// can never be completed, and says so.
 	e.now.Advance(stateLifetime + time.Second)
-	if err := handlers[jobs.KindGarantiStatus](ctx, jobs.Job{}); err != nil {
+	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	_, doc := e.get(admin, path, "Accept-Language", "tr")

@@ -1,15 +1,13 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/garanti"
 	"kasa/store"
 	"kasa/views"
@@ -24,11 +22,7 @@ func (h *Handler) refreshConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := i18n.FromContext(r.Context())
-	cl, _, err := h.conn.Garanti(r.Context())
-	if err == nil {
-		err = h.garantiWork().RefreshStatus(r.Context(), cl, c)
-	}
-	if err != nil {
+	if err := h.app.Consents.Refresh(r.Context(), c); err != nil {
 		h.log.Warn("refresh consent", "request_id", requestID(r.Context()), "err", err)
 		h.flash(w, r, "error", explain(r, err))
 	} else {
@@ -46,19 +40,8 @@ func (h *Handler) activateConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
-	cl, _, err := h.conn.Garanti(ctx)
-	var token string
-	if err == nil {
-		token, err = h.garantiWork().AccessToken(ctx, cl, c, "", 0)
-	}
-	if err == nil {
-		err = h.activate(ctx, cl, c, token)
-	}
-	if err != nil {
+	if err := h.app.Consents.Activate(ctx, c); err != nil {
 		h.log.Warn("activate consent", "request_id", requestID(ctx), "err", err)
-		if serr := h.store.SetGarantiConsentError(ctx, c.ID, jobs.ErrorCode(err), err.Error()); serr != nil {
-			h.log.Error("record consent error", "request_id", requestID(ctx), "consent", c.ID, "err", serr)
-		}
 		h.flash(w, r, "error", explain(r, err))
 	} else {
 		h.flash(w, r, "success", lang.T("garanti.callback.done"))
@@ -153,7 +136,7 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusUnprocessableEntity, views.RevokeConfirmPage(rv))
 			return
 		}
-		err := h.store.CancelPendingGarantiConsent(ctx, c.ID, u.ID, "", "")
+		err := h.app.Consents.CancelPending(ctx, c.ID, u.ID, "", "")
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			h.flash(w, r, "error", lang.T("garanti.revoke.changed"))
@@ -168,25 +151,18 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	// The withdrawal and its delivery job are stored together (the outbox):
 	// if the bank is down it stays pending and is retried, never lost.
-	var revID, jobID int64
-	err := h.store.InTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		if revID, err = store.CreateGarantiRevocation(ctx, tx, store.GarantiRevocationRequest{ConsentID: c.ID, Mode: rv.Mode,
-			AuthorityID: rv.AuthorityID, ProductID: rv.ProductID, RequestedBy: &u.ID}); err != nil {
-			return err
-		}
-		if jobID, err = jobs.EnqueueGarantiRevoke(ctx, tx, revID); err != nil {
-			return err
-		}
-		return store.SetGarantiRevocationJob(ctx, tx, revID, jobID)
-	})
+	revID, jobID, err := h.app.Consents.Revoke(ctx, store.GarantiRevocationRequest{ConsentID: c.ID, Mode: rv.Mode,
+		AuthorityID: rv.AuthorityID, ProductID: rv.ProductID, RequestedBy: &u.ID})
 	if err != nil {
 		h.serverError(w, r, errorf("revoke consent", err))
 		return
 	}
-	h.kick()
-	h.waitJob(ctx, jobID)
-	rev, err := h.store.GarantiRevocation(ctx, revID)
+	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
+	if _, err := h.app.Consents.Wait(wctx, jobID); err != nil && wctx.Err() == nil {
+		h.log.Warn("wait for job", "request_id", requestID(ctx), "job", jobID, "err", err)
+	}
+	cancel()
+	rev, err := h.app.Consents.Revocation(ctx, revID)
 	if err != nil {
 		h.serverError(w, r, errorf("revoke consent", err))
 		return

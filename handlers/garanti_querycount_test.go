@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
-	"kasa/jobs"
+	"kasa/hgs"
 	"kasa/store"
 )
 
@@ -97,7 +97,8 @@ func seedGaranti(t *testing.T, st *store.Store, pids []string, n int) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jobs.EnqueueHGSSync(ctx, st.DB(), ids[0], false); err != nil {
+	if _, err := st.DB().ExecContext(ctx, `INSERT INTO river_job (kind, args, max_attempts) VALUES ($1, jsonb_build_object('consent_id', $2::bigint), 5)`,
+		hgs.SyncArgs{}.Kind(), ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	return ids

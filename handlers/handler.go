@@ -66,9 +66,7 @@ type Deps struct {
 	Connect *connect.Connector
 	// App holds the areas: each handler calls one area method.
 	App *app.App
-	// KickJobs wakes the local job runner after a handler enqueued work.
-	KickJobs func()
-	Now      func() time.Time
+	Now func() time.Time
 }
 
 // Handler is the product's HTTP handler.
@@ -81,7 +79,6 @@ type Handler struct {
 	log      *slog.Logger
 	conn     *connect.Connector
 	app      *app.App
-	kick     func()
 	now      func() time.Time
 	mux      *http.ServeMux
 	root     http.Handler
@@ -123,9 +120,6 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.KickJobs == nil {
-		d.KickJobs = func() {}
-	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -141,7 +135,6 @@ func New(cfg Config, d Deps) *Handler {
 		log:       d.Logger,
 		conn:      d.Connect,
 		app:       d.App,
-		kick:      d.KickJobs,
 		now:       d.Now,
 		mux:       http.NewServeMux(),
 		uploads:   uploadRoutes(),

@@ -95,9 +95,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	// Scheduled work is not started in handler tests; tests insert what they need.
 	work, err := kasa.Start(context.Background(), app.WorkOptions{
-		Options:       queue.Options{Workers: 2, ListenURL: e.dbURL, PollInterval: 100 * time.Millisecond, Logger: quiet},
-		LegacyPoll:    100 * time.Millisecond,
-		ShutdownGrace: 5 * time.Second,
+		Options: queue.Options{Workers: 2, ListenURL: e.dbURL, PollInterval: 100 * time.Millisecond, Logger: quiet},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +119,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	e.h = New(cfg, Deps{
 		Store: e.st, Sessions: e.sessions, Assets: static.New(), Metrics: e.metrics,
-		KickJobs: work.Kick, Now: e.now.Now, Connect: e.conn, App: kasa,
+		Now: e.now.Now, Connect: e.conn, App: kasa,
 		Logger: quiet,
 	})
 	handler = e.h
@@ -150,7 +148,7 @@ func (e *testEnv) instance(dbURL string) *testEnv {
 	}
 	i.h = New(e.h.cfg, Deps{
 		Store: i.st, Sessions: i.sessions, Assets: static.New(), Metrics: i.metrics,
-		KickJobs: e.h.kick, Now: e.now.Now, Connect: e.conn, Logger: quiet, App: kasa,
+		Now: e.now.Now, Connect: e.conn, Logger: quiet, App: kasa,
 	})
 	i.srv = httptest.NewServer(i.h)
 	e.t.Cleanup(i.srv.Close)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"kasa/hgs"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/store"
 	"kasa/views"
 )
@@ -108,7 +108,7 @@ func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 	form, f, errs := h.hgsFilter(r)
 	page := queryInt(r, "page", 1)
 	p, err := h.store.HGSPageView(ctx, store.HGSPageQuery{Filter: f, Limit: hgsPageSize, Offset: (page - 1) * hgsPageSize,
-		Now: now, SyncKind: jobs.KindHGSSync})
+		Now: now, SyncKind: hgs.SyncArgs{}.Kind()})
 	if err != nil {
 		h.serverError(w, r, errorf("hgs", err))
 		return
@@ -198,21 +198,12 @@ func (h *Handler) hgsRefresh(w http.ResponseWriter, r *http.Request) {
 		h.redirect(w, r, "/hgs")
 		return
 	}
-	id, err := jobs.EnqueueHGSSync(ctx, h.store.DB(), 0, true)
-	if err != nil {
-		h.serverError(w, r, errorf("hgs refresh", err))
-		return
-	}
-	h.kick()
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.JobWait)
 	defer cancel()
-	if _, err := jobs.Wait(wctx, h.store.DB(), id); err != nil {
-		h.flash(w, r, "info", lang.T("hgs.refresh.pending"))
-		h.redirect(w, r, "/hgs")
-		return
-	}
-	run, err := h.store.HGSSyncRunOfJob(ctx, id)
+	run, err := h.app.HGS.RefreshNow(wctx)
 	switch {
+	case errors.Is(err, hgs.ErrPending):
+		h.flash(w, r, "info", lang.T("hgs.refresh.pending"))
 	case errors.Is(err, store.ErrNotFound):
 		h.flash(w, r, "error", lang.T("hgs.refresh.failed"))
 	case err != nil:

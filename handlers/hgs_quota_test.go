@@ -13,7 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"kasa/eventually"
-	"kasa/jobs"
+	"kasa/hgs"
 	"kasa/store"
 )
 
@@ -77,16 +77,16 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 		t.Fatalf("consent page quota rule %q", got)
 	}
 	// The next attempt follows Retry-After, not the next day.
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.After(time.Now().Add(time.Minute)) {
 		t.Fatalf("retry after the 429 = %+v", queued)
 	}
 	// That attempt syncs and counts only what the bank accepted.
 	eventually.That(t, "the retry after Retry-After", func() error {
 		busy, _ := hgsSyncPending(ctx, e.st.DB())
-		j, _ := jobs.Get(ctx, e.st.DB(), queued[0].ID)
-		if busy || j.State != jobs.StateDone {
-			return fmt.Errorf("sync pending %v, retry job %s", busy, j.State)
+		state := jobState(ctx, e, queued[0].ID)
+		if busy || state != "completed" {
+			return fmt.Errorf("sync pending %v, retry job %s", busy, state)
 		}
 		return nil
 	})
@@ -156,7 +156,7 @@ func TestSyncStopsForTheDayWhenTheBankSaysTheQuotaIsSpent(t *testing.T) {
 	if _, err := e.st.DB().Exec(`UPDATE garanti_usage SET calls = 0 WHERE consent_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	res, err := e.h.app.HGS.Sync(ctx, c.ID, true)
 	if err != nil || res.Calls != 0 || res.Deferred != 3 || res.Failed != 0 || !res.Quota || !res.RetryAt.IsZero() {
 		t.Fatalf("sync on the bank's quota 429: %+v %v", res, err)
 	}
@@ -164,7 +164,7 @@ func TestSyncStopsForTheDayWhenTheBankSaysTheQuotaIsSpent(t *testing.T) {
 		t.Fatalf("usage after the quota 429: %d, want the whole quota", used)
 	}
 	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
 		t.Fatalf("deferred sync = %+v", queued)
 	}

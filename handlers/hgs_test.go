@@ -16,8 +16,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/eventually"
+	"kasa/hgs"
 	"kasa/i18n"
-	"kasa/jobs"
 	"kasa/providers/garanti/garantitest"
 	"kasa/store"
 )
@@ -36,18 +36,6 @@ func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, store.Gara
 	return admin, c
 }
 
-// hgsSyncPending reports whether an HGS sync is running or due now (not one
-// waiting for tomorrow's quota).
-func hgsSyncPending(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
-	var n int
-	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM jobs WHERE kind = $1
-		AND (state = 'running' OR (state = 'queued' AND run_at <= now()))`, jobs.KindHGSSync)
-	if err != nil {
-		return false, fmt.Errorf("hgs sync pending: %w", err)
-	}
-	return n > 0, nil
-}
-
 // waitIdle waits until no sync is running or due.
 func waitIdle(t *testing.T, e *testEnv) {
 	t.Helper()
@@ -61,6 +49,18 @@ func waitIdle(t *testing.T, e *testEnv) {
 		}
 		return nil
 	})
+}
+
+// hgsSyncPending reports whether an HGS sync is running or due now (not one
+// waiting for tomorrow's quota).
+func hgsSyncPending(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	var n int
+	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM river_job WHERE kind = $1
+		AND (state = 'running' OR (state IN ('available', 'retryable', 'scheduled') AND scheduled_at <= now()))`, hgs.SyncArgs{}.Kind())
+	if err != nil {
+		return false, fmt.Errorf("hgs sync pending: %w", err)
+	}
+	return n > 0, nil
 }
 
 func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
@@ -87,7 +87,7 @@ func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
 		t.Fatalf("%d tags, %d synced", len(vs), synced)
 	}
 	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
-	queued, _, _ := jobs.List(ctx, e.st.DB(), jobs.Filter{State: jobs.StateQueued, Kind: jobs.KindHGSSync})
+	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
 		t.Fatalf("deferred sync = %+v", queued)
 	}
@@ -133,7 +133,7 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 	// The stored movements are the bank's, once each: a second sync adds no duplicates.
 	var before int
 	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
-	if _, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true); err != nil {
+	if _, err := e.h.app.HGS.Sync(ctx, c.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	var after int
@@ -279,7 +279,7 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 	}
 	var before int
 	noErr(t, e.st.DB().Get(&before, `SELECT count(*) FROM hgs_transactions`))
-	res, err := (&jobs.Garanti{Store: e.st, Conn: e.conn, Now: time.Now}).Sync(ctx, c.ID, true)
+	res, err := e.h.app.HGS.Sync(ctx, c.ID, true)
 	if err != nil || res.Failed != 0 || res.New != 1 {
 		t.Fatalf("sync with an unknown row: %+v %v", res, err)
 	}
@@ -304,7 +304,7 @@ func TestHGSAutoRefreshKeepsThePage(t *testing.T) {
 	e := newTestEnv(t)
 	admin, _ := activeConsent(t, e, 10)
 	// A sync due now that no runner has taken yet: the page refreshes itself.
-	if _, err := e.st.DB().Exec(`INSERT INTO jobs (kind, payload, state, run_at, max_attempts) VALUES ($1, '{}', 'running', now(), 1)`, jobs.KindHGSSync); err != nil {
+	if _, err := e.st.DB().Exec(`INSERT INTO river_job (kind, args, state, attempt, attempted_at, max_attempts) VALUES ($1, '{}', 'running', 1, now(), 1)`, hgs.SyncArgs{}.Kind()); err != nil {
 		t.Fatal(err)
 	}
 	_, doc := e.get(admin, "/hgs?page=2&kind=passages", "Accept-Language", "en")
@@ -383,8 +383,7 @@ func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
 		t.Fatalf("revoke A: %d", resp.StatusCode)
 	}
 	before = bankUsage(t, e, a)
-	handlers, _ := jobs.GarantiJobs(e.st, e.conn)
-	if err := handlers[jobs.KindHGSSync](ctx, jobs.Job{Payload: []byte(`{"consent_id":0}`)}); err != nil {
+	if err := runJob(ctx, e, hgs.SyncArgs{}); err != nil {
 		t.Fatal(err)
 	}
 	if bankUsage(t, e, a) != before {

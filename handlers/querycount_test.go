@@ -190,6 +190,7 @@ func seedRows(t *testing.T, e *testEnv, account int64, n int) {
 		SELECT $1, 'tx-' || $2::int || '-' || i, now() - i * interval '1 minute', CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END,
 			10 + i, 1000 + i, 'TRY', 'movement ' || i
 		FROM generate_series(1, $2::int) AS i`, account, n)
-	e.st.DB().MustExec(`INSERT INTO jobs (kind, state, finished_at) SELECT 'test.kind', 'done', now() FROM generate_series(1, $1::int)`, n)
+	e.st.DB().MustExec(`INSERT INTO river_job (kind, args, state, attempt, max_attempts, attempted_at, finalized_at)
+		SELECT 'test.kind', '{}', 'completed', 1, 1, now(), now() FROM generate_series(1, $1::int)`, n)
 	e.st.DB().MustExec(`INSERT INTO audit_log (action, subject, details) SELECT 'test.action', 'test:' || i, '{}' FROM generate_series(1, $1::int) AS i`, n)
 }

@@ -9,28 +9,63 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// Finished reports whether a job is in a final state.
+// waitPoll is how often Wait looks at the job.
+const waitPoll = 50 * time.Millisecond
+
+// Finished reports whether a job in state will not run again by itself:
+// completed, cancelled or discarded.
 func Finished(state rivertype.JobState) bool {
-	return state == rivertype.JobStateCompleted || state == rivertype.JobStateCancelled || state == rivertype.JobStateDiscarded
+	switch state {
+	case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		return true
+	}
+	return false
 }
 
-// Wait polls job id until it is finished (completed, cancelled or
-// discarded) or ctx ends, and returns its last row; a handler waits briefly
-// this way to show an outcome, and tests wait for a job.
+// Settled reports whether a job has an outcome a page can show: it is
+// finished, or an attempt ended (it failed, or the provider asked to wait)
+// and the job waits for its next one. Waiting through the backoff would
+// tell the user nothing more.
+func Settled(j *rivertype.JobRow) bool {
+	if Finished(j.State) {
+		return true
+	}
+	switch j.State {
+	case rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateScheduled:
+		return len(j.Errors) > 0 || snoozes(j) > 0
+	}
+	return false
+}
+
+// Wait polls the job until it is finished (see Finished) or ctx ends, and
+// returns it as last seen.
 func Wait(ctx context.Context, c *Client, id int64) (*rivertype.JobRow, error) {
-	t := time.NewTicker(25 * time.Millisecond)
+	return waitFor(ctx, c, id, func(j *rivertype.JobRow) bool { return Finished(j.State) })
+}
+
+// WaitSettled polls the job until it is settled (see Settled) or ctx ends,
+// and returns it as last seen. A page that shows a job's outcome waits here
+// briefly, then reads the outcome from its own tables.
+func WaitSettled(ctx context.Context, c *Client, id int64) (*rivertype.JobRow, error) {
+	return waitFor(ctx, c, id, Settled)
+}
+
+func waitFor(ctx context.Context, c *Client, id int64, done func(*rivertype.JobRow) bool) (*rivertype.JobRow, error) {
+	t := time.NewTicker(waitPoll)
 	defer t.Stop()
+	var last *rivertype.JobRow
 	for {
 		j, err := c.JobGet(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("queue: wait for job %d: %w", id, err)
+			return last, fmt.Errorf("queue: wait for job %d: %w", id, err)
 		}
-		if Finished(j.State) {
+		last = j
+		if done(j) {
 			return j, nil
 		}
 		select {
 		case <-ctx.Done():
-			return j, fmt.Errorf("queue: wait for job %d: %w", id, ctx.Err())
+			return last, fmt.Errorf("queue: wait for job %d: %w", id, ctx.Err())
 		case <-t.C:
 		}
 	}
@@ -41,9 +76,13 @@ func Wait(ctx context.Context, c *Client, id int64) (*rivertype.JobRow, error) {
 // job that waits out Retry-After has still tried, and its bound of
 // attempts should hold.
 func Attempts(j *rivertype.JobRow) int {
+	return j.Attempt + snoozes(j)
+}
+
+func snoozes(j *rivertype.JobRow) int {
 	var meta struct {
 		Snoozes int `json:"snoozes"`
 	}
 	_ = json.Unmarshal(j.Metadata, &meta) // no metadata: no snoozes
-	return j.Attempt + meta.Snoozes
+	return meta.Snoozes
 }

@@ -115,9 +115,9 @@ type Dashboard struct {
 }
 
 // DashboardCounts counts, in one query, the provider calls and failed calls
-// since t and the failed background jobs, on the old runner and on River
-// (where a job gave up when it was discarded, out of attempts, or cancelled
-// by its worker with an error). A failed debt delivery no longer
+// since t and the background jobs that gave up (River discarded them, out
+// of attempts, or their worker cancelled them with an error). A failed debt
+// delivery no longer
 // counts once its debt was delivered or a newer intent replaced it (an
 // edit, a retry): that failure is over, and counting it would send people
 // looking for a problem that is gone.
@@ -125,10 +125,7 @@ func (s *Store) DashboardCounts(ctx context.Context, since time.Time) (Dashboard
 	var d Dashboard
 	err := s.db.GetContext(ctx, &d, `SELECT count(*) AS calls,
 		count(*) FILTER (WHERE status = 0 OR status >= 400) AS failed_calls,
-		(SELECT count(*) FROM jobs j WHERE j.state = 'failed' AND NOT (j.kind = 'debts.deliver' AND EXISTS (
-			SELECT 1 FROM debts d WHERE d.id = (j.payload->>'debtId')::bigint
-				AND (d.state = 'delivered' OR d.version > (j.payload->>'version')::int))))
-		+ (SELECT count(*) FROM river_job j WHERE (j.state = 'discarded' OR j.state = 'cancelled' AND j.errors IS NOT NULL)
+		(SELECT count(*) FROM river_job j WHERE (j.state = 'discarded' OR j.state = 'cancelled' AND j.errors IS NOT NULL)
 			AND NOT (j.kind = 'debts.deliver' AND EXISTS (
 			SELECT 1 FROM debts d WHERE d.id = (j.args->>'debtId')::bigint
 				AND (d.state = 'delivered' OR d.version > (j.args->>'version')::int)))) AS failed_jobs

@@ -172,33 +172,46 @@ type NewGarantiConsent struct {
 // CreateGarantiConsent stores a new consent and its one-time OAuth state in
 // one transaction, with an audit record.
 func (s *Store) CreateGarantiConsent(ctx context.Context, n NewGarantiConsent) (int64, error) {
+	var id int64
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = s.CreateGarantiConsentTx(ctx, tx, n)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// CreateGarantiConsentTx is CreateGarantiConsent in the caller's
+// transaction, so the consent area commits the job that checks on the
+// consent with it.
+func (s *Store) CreateGarantiConsentTx(ctx context.Context, tx sqlx.ExtContext, n NewGarantiConsent) (int64, error) {
 	auths, err := json.Marshal(n.Authorities)
 	if err != nil {
 		return 0, fmt.Errorf("store: create consent: %w", err)
 	}
 	var id int64
-	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &id, `INSERT INTO garanti_consents (consent_id, status, raw_status, recurring, validation_date,
-			frequency_per_day, tran_begin, tran_end, authorities, renews_id, creation_end_time, created_by, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
-			n.ConsentID, n.Status, n.RawStatus, n.Recurring, garantiDateParam(n.ValidationDate), n.FrequencyPerDay,
-			garantiDateParam(n.TranBegin), garantiDateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
-			sql.NullTime{Time: n.CreationEndTime, Valid: !n.CreationEndTime.IsZero()}, sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0},
-			s.now())
-		if isUniqueViolation(err) {
-			return ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO garanti_oauth_states (state_hash, binding_hash, consent_id, verifier_enc, user_id, created_at, expires_at)
+	err = sqlx.GetContext(ctx, tx, &id, `INSERT INTO garanti_consents (consent_id, status, raw_status, recurring, validation_date,
+		frequency_per_day, tran_begin, tran_end, authorities, renews_id, creation_end_time, created_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
+		n.ConsentID, n.Status, n.RawStatus, n.Recurring, garantiDateParam(n.ValidationDate), n.FrequencyPerDay,
+		garantiDateParam(n.TranBegin), garantiDateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
+		sql.NullTime{Time: n.CreationEndTime, Valid: !n.CreationEndTime.IsZero()}, sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0},
+		s.now())
+	if isUniqueViolation(err) {
+		err = ErrConflict
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO garanti_oauth_states (state_hash, binding_hash, consent_id, verifier_enc, user_id, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashID(n.State), hashID(n.Binding), id, s.keys.Encrypt([]byte(n.Verifier)),
-			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, s.now(), n.StateExpires); err != nil {
-			return err
-		}
-		return Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", GarantiSubject(id), map[string]any{
+			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, s.now(), n.StateExpires)
+	}
+	if err == nil {
+		err = Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", GarantiSubject(id), map[string]any{
 			"consentId": n.ConsentID, "recurring": n.Recurring, "frequencyPerDay": n.FrequencyPerDay, "renews": n.RenewsID})
-	})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: create consent: %w", err)
 	}
@@ -234,22 +247,6 @@ func (s *Store) GarantiConsents(ctx context.Context, statuses ...string) ([]Gara
 		out[i] = r.consent()
 	}
 	return out, nil
-}
-
-// SetGarantiConsentStatus records the bank's latest status of a consent.
-// A consent that reaches a final status keeps the time it did.
-func (s *Store) SetGarantiConsentStatus(ctx context.Context, id int64, status, raw string, auths []GarantiAuthorityStatus) error {
-	b, err := json.Marshal(auths)
-	if err != nil {
-		return err
-	}
-	if auths == nil {
-		b = nil
-	}
-	return execOneGaranti(ctx, s.db, "set consent status", `UPDATE garanti_consents SET status = $2, raw_status = $3,
-		authority_status = COALESCE($4::jsonb, authority_status), status_checked_at = $5, updated_at = $5,
-		revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $5) ELSE revoked_at END
-		WHERE id = $1`, id, status, raw, garantiJSON(b), s.now())
 }
 
 // SetGarantiConsentError records (or, with code and msg empty, clears) the
@@ -341,60 +338,6 @@ func (s *Store) ActivateGarantiConsent(ctx context.Context, id int64, raw string
 type GarantiRevocation struct {
 	AuthorityID string
 	ProductID   string
-}
-
-// RevokeGaranti records a successful delete at the bank: raw is the
-// consent's status afterwards. by is the user who asked.
-func (s *Store) RevokeGaranti(ctx context.Context, id, by int64, items []GarantiRevocation, status, raw string) error {
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
-		return revokeGaranti(ctx, tx, id, by, items, status, raw, s.now())
-	})
-	if err != nil {
-		return fmt.Errorf("store: revoke consent %d: %w", id, err)
-	}
-	return nil
-}
-
-func revokeGaranti(ctx context.Context, tx *sqlx.Tx, id, by int64, items []GarantiRevocation, status, raw string, now time.Time) error {
-	for _, it := range items {
-		q := `UPDATE garanti_consent_products SET flag = false WHERE consent_id = $1 AND ($2 = '' OR authority_id = $2) AND ($3 = '' OR product_id = $3)`
-		if it.AuthorityID == "" {
-			q = `UPDATE garanti_consent_products SET revoked_at = COALESCE(revoked_at, $4) WHERE consent_id = $1 AND $2 = '' AND product_id = $3`
-		}
-		args := []any{id, it.AuthorityID, it.ProductID}
-		if it.AuthorityID == "" {
-			args = append(args, now)
-		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-	}
-	if err := settleAuthorityStatus(ctx, tx, id, status); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE garanti_consents SET status = $2, raw_status = $3, updated_at = $4,
-		revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $4) ELSE revoked_at END WHERE id = $1`, id, status, raw, now); err != nil {
-		return err
-	}
-	return Audit(ctx, tx, by, "garanti.consent.revoke", GarantiSubject(id), map[string]any{"items": items, "status": raw})
-}
-
-// settleAuthorityStatus brings the bank's per-authority statuses kept on a
-// consent in line with a withdrawal the bank has just confirmed: an
-// authority no product holds in force any more (every authority, when the
-// consent itself is revoked) reads as revoked at once rather than as the
-// status the bank last reported, until the next status check gives the
-// bank's own value. Its raw value is unknown until then, so it is cleared.
-func settleAuthorityStatus(ctx context.Context, tx *sqlx.Tx, id int64, status string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE garanti_consents c SET authority_status = COALESCE((
-			SELECT jsonb_agg(CASE WHEN $2 = 'revoked' OR (
-					EXISTS (SELECT 1 FROM garanti_consent_products p WHERE p.consent_id = c.id AND p.authority_id = a->>'authorityId')
-					AND NOT EXISTS (SELECT 1 FROM garanti_consent_products p WHERE p.consent_id = c.id
-						AND p.authority_id = a->>'authorityId' AND p.flag AND p.revoked_at IS NULL))
-				THEN a || jsonb_build_object('status', 'revoked', 'raw', '') ELSE a END ORDER BY t.ord)
-			FROM jsonb_array_elements(c.authority_status) WITH ORDINALITY AS t(a, ord)), '[]'::jsonb)
-		WHERE c.id = $1`, id, status)
-	return err
 }
 
 // execOneGaranti runs an update that must touch exactly one row.

@@ -69,15 +69,6 @@ func (s *Store) ConsumeGarantiState(ctx context.Context, state, binding string) 
 	return consentID, verifier, nil
 }
 
-// PruneGarantiStates deletes states that expired before `before`.
-func (s *Store) PruneGarantiStates(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM garanti_oauth_states WHERE expires_at < $1`, before)
-	if err != nil {
-		return 0, fmt.Errorf("store: prune oauth states: %w", err)
-	}
-	return res.RowsAffected()
-}
-
 // GarantiToken is a consent's access and refresh token pair.
 type GarantiToken struct {
 	Access  string
@@ -184,19 +175,6 @@ func (s *Store) RenewGarantiToken(ctx context.Context, consentID int64, stale st
 		return GarantiToken{}, fmt.Errorf("store: renew consent token: %w", err)
 	}
 	return out, nil
-}
-
-// GarantiTokensExpiring lists the consents (active, not superseded, not
-// flagged) whose access token expires before `before`.
-func (s *Store) GarantiTokensExpiring(ctx context.Context, before time.Time) ([]int64, error) {
-	var ids []int64
-	err := s.db.SelectContext(ctx, &ids, `SELECT t.consent_id FROM garanti_tokens t JOIN garanti_consents c ON c.id = t.consent_id
-		WHERE c.status = 'active' AND NOT c.needs_reauth AND c.superseded_by IS NULL AND t.expires_at IS NOT NULL AND t.expires_at < $1
-		ORDER BY t.consent_id`, before)
-	if err != nil {
-		return nil, fmt.Errorf("store: expiring tokens: %w", err)
-	}
-	return ids, nil
 }
 
 // rotateGarantiSecrets re-encrypts under the current key every consent token
@@ -321,12 +299,6 @@ func garantiNullTime(n sql.NullTime) *time.Time {
 		return nil
 	}
 	return &n.Time
-}
-
-// garantiJSON passes JSON as text, or NULL when b is nil (pq would send []byte
-// as bytea, which jsonb rejects).
-func garantiJSON(b []byte) sql.NullString {
-	return sql.NullString{String: string(b), Valid: b != nil}
 }
 
 func garantiStrings(s []string) any { return pq.Array(s) }

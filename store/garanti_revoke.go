@@ -120,47 +120,6 @@ func (s *Store) GarantiRevocations(ctx context.Context, consentID int64) ([]Gara
 	return out, nil
 }
 
-// NoteGarantiRevocationError records the latest failed attempt of a
-// withdrawal; with final it will not be tried again.
-func (s *Store) NoteGarantiRevocationError(ctx context.Context, id int64, code, msg string, final bool) error {
-	state := RevocationPending
-	var finished sql.NullTime
-	if final {
-		state, finished = RevocationFailed, sql.NullTime{Time: s.now(), Valid: true}
-	}
-	return execOneGaranti(ctx, s.db, "note revocation error", `UPDATE garanti_revocations SET last_error_code = $2, last_error = $3,
-		state = $4, finished_at = $5 WHERE id = $1 AND state <> 'done'`, id, code, Truncate(msg, 500), state, finished)
-}
-
-// CompleteGarantiRevocation records the bank's confirmation of a
-// withdrawal: the consent's products and status (as RevokeGaranti) and the
-// request done, in one transaction. A request already done is left alone.
-func (s *Store) CompleteGarantiRevocation(ctx context.Context, id int64, status, raw string) error {
-	r, err := s.GarantiRevocation(ctx, id)
-	if err != nil {
-		return err
-	}
-	if r.State == RevocationDone {
-		return nil
-	}
-	var by int64
-	if r.RequestedBy != nil {
-		by = *r.RequestedBy
-	}
-	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := revokeGaranti(ctx, tx, r.ConsentID, by, r.Items(), status, raw, s.now()); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE garanti_revocations SET state = 'done', raw_status = $2, last_error_code = '',
-			last_error = '', finished_at = $3 WHERE id = $1`, id, raw, s.now())
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: complete revocation %d: %w", id, err)
-	}
-	return nil
-}
-
 func garantiNullIDParam(p *int64) sql.NullInt64 {
 	if p == nil || *p == 0 {
 		return sql.NullInt64{}

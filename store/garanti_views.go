@@ -21,7 +21,7 @@ type GarantiConsentUse struct {
 
 // NextCall is when the next data call under the consent is allowed, given
 // the calls it made on now's Istanbul day: now while under frequencyPerDay,
-// else the next Istanbul midnight (the rule of jobs.Garanti.NextCall).
+// else the next Istanbul midnight (the rule of consents.Service.NextCall).
 func (c GarantiConsent) NextCall(used int, now time.Time) time.Time {
 	if used < c.FrequencyPerDay {
 		return now

@@ -61,7 +61,7 @@ func seedViews(t *testing.T, s *store.Store) (pending, active int64) {
 	if err := s.SetHGSVehicleError(ctx, "7002", "E052", "revoked"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB().ExecContext(ctx, `INSERT INTO jobs (kind) VALUES ('garanti.hgs_sync')`); err != nil {
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO river_job (kind, args, max_attempts) VALUES ('garanti.hgs_sync', '{}', 5)`); err != nil {
 		t.Fatal(err)
 	}
 	return pending, active
@@ -154,7 +154,7 @@ func TestGarantiPageViews(t *testing.T) {
 	if !p.Syncing || p.LastRun != nil {
 		t.Errorf("a queued sync and none run yet: syncing %v, last run %+v", p.Syncing, p.LastRun)
 	}
-	if err := s.RecordHGSSyncRun(ctx, store.HGSSyncRun{Outcome: store.HGSOutcomeQuota, Vehicles: 2, QuotaLimit: 10}); err != nil {
+	if _, err := s.DB().Exec(`INSERT INTO hgs_sync_runs (outcome, vehicles, quota_limit) VALUES ($1, 2, 10)`, store.HGSOutcomeQuota); err != nil {
 		t.Fatal(err)
 	}
 	if p, err = s.HGSPageView(ctx, store.HGSPageQuery{Limit: 50, Now: now, SyncKind: "garanti.hgs_sync"}); err != nil {

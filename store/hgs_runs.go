@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -42,39 +41,6 @@ type HGSSyncRun struct {
 
 const hgsRunColumns = `id, job_id, manual, outcome, vehicles, calls, new_rows, failed, deferred, uncovered, error_code,
 	quota_limit, retry_at, finished_at`
-
-// RecordHGSSyncRun keeps the outcome of a sync (finished now).
-func (s *Store) RecordHGSSyncRun(ctx context.Context, r HGSSyncRun) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO hgs_sync_runs (job_id, manual, outcome, vehicles, calls, new_rows, failed, deferred,
-		uncovered, error_code, quota_limit, retry_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		garantiNullIDParam(r.JobID), r.Manual, r.Outcome, r.Vehicles, r.Calls, r.NewRows, r.Failed, r.Deferred, r.Uncovered,
-		Truncate(r.ErrorCode, 40), r.QuotaLimit, garantiNullTimeParam(r.RetryAt), s.now())
-	if err != nil {
-		return fmt.Errorf("store: record hgs sync run: %w", err)
-	}
-	return nil
-}
-
-// HGSSyncRunOfJob returns the latest outcome recorded by a sync job;
-// ErrNotFound when it recorded none.
-func (s *Store) HGSSyncRunOfJob(ctx context.Context, jobID int64) (HGSSyncRun, error) {
-	var r HGSSyncRun
-	err := s.db.GetContext(ctx, &r, `SELECT `+hgsRunColumns+` FROM hgs_sync_runs WHERE job_id = $1 ORDER BY id DESC LIMIT 1`, jobID)
-	if err != nil {
-		return r, fmt.Errorf("store: hgs sync run of job %d: %w", jobID, notFound(err))
-	}
-	return r, nil
-}
-
-// PruneHGSSyncRuns deletes the records of syncs that finished before
-// `before`; the page only shows the latest.
-func (s *Store) PruneHGSSyncRuns(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM hgs_sync_runs WHERE finished_at < $1`, before)
-	if err != nil {
-		return 0, fmt.Errorf("store: prune hgs sync runs: %w", err)
-	}
-	return res.RowsAffected()
-}
 
 // garantiUsable is the condition, over a consent aliased c, that data calls
 // may be made under it on the Istanbul day given as a parameter (the rule of
@@ -121,14 +87,6 @@ func (s *Store) AssignHGSVehicles(ctx context.Context, now time.Time) (uncovered
 		return nil, fmt.Errorf("store: assign hgs vehicles: %w", err)
 	}
 	return uncovered, nil
-}
-
-// garantiNullTimeParam passes an optional time as a nullable parameter.
-func garantiNullTimeParam(t *time.Time) sql.NullTime {
-	if t == nil || t.IsZero() {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: *t, Valid: true}
 }
 
 // ReleaseGarantiCall gives back a call reserved with ReserveGarantiCall on

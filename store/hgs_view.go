@@ -12,7 +12,7 @@ type HGSPageQuery struct {
 	Filter        HGSFilter
 	Limit, Offset int
 	Now           time.Time // its Istanbul day is the one the consents' calls are counted for
-	SyncKind      string    // the job kind of the HGS sync (jobs.KindHGSSync)
+	SyncKind      string    // the River job kind of the HGS sync (hgs.SyncArgs)
 }
 
 // HGSPage is what the HGS page shows.
@@ -57,8 +57,8 @@ func (s *Store) HGSPageView(ctx context.Context, q HGSPageQuery) (HGSPage, error
 	if p.Active, err = s.garantiConsentUses(ctx, q.Now, GarantiActive); err != nil {
 		return HGSPage{}, fmt.Errorf("store: hgs view: %w", err)
 	}
-	if err = s.db.GetContext(ctx, &p.Syncing, `SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1
-		AND (state = 'running' OR (state = 'queued' AND run_at <= now())))`, q.SyncKind); err != nil {
+	if err = s.db.GetContext(ctx, &p.Syncing, `SELECT EXISTS (SELECT 1 FROM river_job WHERE kind = $1
+		AND (state = 'running' OR (state IN ('available', 'retryable', 'scheduled') AND scheduled_at <= now())))`, q.SyncKind); err != nil {
 		return HGSPage{}, fmt.Errorf("store: hgs view: syncing: %w", err)
 	}
 	var run HGSSyncRun

@@ -55,8 +55,8 @@ func OpenDriver(ctx context.Context, driverName, url string, keys *Keyring) (*St
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB returns the connection pool, for packages that keep their own tables
-// (jobs) and for transactions that span them.
+// DB returns the connection pool, for the areas, which keep their own SQL,
+// and for River, which runs on the same pool.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
 // SetClock replaces the store's clock; tests use it to move time.

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"kasa/jobs"
+	"kasa/consents"
 )
 
 // BankConsentView is the "what the bank holds" page's model: the product's
@@ -22,7 +22,7 @@ type BankConsentView struct {
 	ConsentView
 	// Comparison is nil when the bank was not read; ErrorCode then says why
 	// (a code for GarantiCodeText).
-	Comparison *jobs.BankComparison
+	Comparison *consents.BankComparison
 	ErrorCode  string
 	ReadAt     time.Time
 }

@@ -149,9 +149,8 @@ func run() error {
 		return err
 	}
 	work, err := kasa.Start(ctx, app.WorkOptions{
-		Options:       queue.Options{Workers: cfg.JobWorkers, ListenURL: dbURL, Logger: log},
-		Scheduled:     true,
-		ShutdownGrace: cfg.ShutdownTimeout,
+		Options:   queue.Options{Workers: cfg.JobWorkers, ListenURL: dbURL, Logger: log},
+		Scheduled: true,
 	})
 	if err != nil {
 		return err
@@ -165,7 +164,7 @@ func run() error {
 		SandboxLinks: sandboxLinks,
 	}, handlers.Deps{
 		Store: st, Sessions: sessions, Assets: static.New(), Metrics: metrics, Logger: log,
-		KickJobs: work.Kick, Connect: conn, App: kasa,
+		Connect: conn, App: kasa,
 	})
 
 	if cfg.MetricsAddr != "" {

@@ -1,10 +1,10 @@
-package jobs_test
+package consents_test
 
 import (
 	"testing"
 	"time"
 
-	"kasa/jobs"
+	"kasa/consents"
 	"kasa/providers/garanti"
 	"kasa/store"
 )
@@ -14,6 +14,7 @@ import (
 // authority differs when it is in force at one end only or for a different
 // number of vehicles.
 func TestCompareWithBank(t *testing.T) {
+	t.Parallel()
 	istanbul := time.FixedZone("Europe/Istanbul", 3*60*60)
 	valid := time.Date(2026, 3, 1, 0, 0, 0, 0, istanbul)
 	withdrawn := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -32,7 +33,7 @@ func TestCompareWithBank(t *testing.T) {
 			{ProductID: "1", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true},
 			{ProductID: "3", AuthorityID: garanti.AuthorityTransactionInfo, Flag: false},
 		}}
-	if cmp := jobs.CompareWithBank(ours, products, same); cmp.Differences() != 0 {
+	if cmp := consents.CompareWithBank(ours, products, same); cmp.Differences() != 0 {
 		t.Fatalf("same consent: %d differences: %+v", cmp.Differences(), cmp)
 	}
 
@@ -46,15 +47,15 @@ func TestCompareWithBank(t *testing.T) {
 		{ProductID: "2", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true},
 		{ProductID: "4", AuthorityID: garanti.AuthorityProductInfo, Flag: true},
 	}
-	cmp := jobs.CompareWithBank(ours, products, changed)
+	cmp := consents.CompareWithBank(ours, products, changed)
 	if !cmp.RecurringDiffers || !cmp.FrequencyDiffers || !cmp.ValidationDiffers || cmp.TranBeginDiffers || !cmp.TranEndDiffers {
 		t.Errorf("terms: %+v", cmp)
 	}
 	want := map[string][2]string{
-		"1/" + garanti.AuthorityTransactionInfo: {jobs.GrantLive, jobs.GrantInactive},
-		"2/" + garanti.AuthorityTransactionInfo: {jobs.GrantRevoked, jobs.GrantLive},
-		"3/" + garanti.AuthorityTransactionInfo: {jobs.GrantInactive, jobs.GrantAbsent},
-		"4/" + garanti.AuthorityProductInfo:     {jobs.GrantAbsent, jobs.GrantLive},
+		"1/" + garanti.AuthorityTransactionInfo: {consents.GrantLive, consents.GrantInactive},
+		"2/" + garanti.AuthorityTransactionInfo: {consents.GrantRevoked, consents.GrantLive},
+		"3/" + garanti.AuthorityTransactionInfo: {consents.GrantInactive, consents.GrantAbsent},
+		"4/" + garanti.AuthorityProductInfo:     {consents.GrantAbsent, consents.GrantLive},
 	}
 	for _, g := range cmp.Grants {
 		k := g.ProductID + "/" + g.AuthorityID
@@ -71,9 +72,33 @@ func TestCompareWithBank(t *testing.T) {
 		}
 	}
 	// Nothing recorded per product yet: the requested authorities count.
-	none := jobs.CompareWithBank(ours, nil, garanti.Consent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
+	none := consents.CompareWithBank(ours, nil, garanti.Consent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
 		Products: []garanti.ConsentProduct{{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true}}})
 	if len(none.Authorities) != 2 || none.Authorities[0].Differs || !none.Authorities[1].Differs || none.Authorities[1].ID != garanti.AuthorityTransactionInfo {
 		t.Errorf("authorities without products: %+v", none.Authorities)
+	}
+}
+
+func TestDaySpentOnlyWhenTheBankSaysSo(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 3, 15, 0, 0, 0, store.GarantiDay(time.Now()).Location())
+	untilMidnight := store.GarantiDay(now).AddDate(0, 0, 1).Sub(now)
+	cases := []struct {
+		name string
+		err  garanti.Error
+		want bool
+	}{
+		{"throttled for a second", garanti.Error{Status: 429, RetryAfter: time.Second, Info: "Too Many Requests"}, false},
+		{"plan limit text but a short Retry-After", garanti.Error{Status: 429, RetryAfter: time.Minute, Info: "API plan limit exceeded"}, false},
+		{"Retry-After into the next day", garanti.Error{Status: 429, RetryAfter: untilMidnight + time.Second}, true},
+		{"Retry-After to midnight exactly", garanti.Error{Status: 429, RetryAfter: untilMidnight}, true},
+		{"no Retry-After, frequencyPerDay named", garanti.Error{Status: 429, Info: "frequencyPerDay of the consent exceeded"}, true},
+		{"no Retry-After, plan limit named", garanti.Error{Status: 429, Info: "API plan limit exceeded"}, true},
+		{"no Retry-After, nothing said", garanti.Error{Status: 429, Info: "Too Many Requests"}, false},
+	}
+	for _, c := range cases {
+		if got := consents.DaySpent(&c.err, now); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

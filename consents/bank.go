@@ -1,25 +1,57 @@
-package jobs
+package consents
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"kasa/providers/garanti"
 	"kasa/store"
 )
 
-// ErrGarantiQuota means the consent's data calls for today are used up (by
-// the product's count, or because the bank said so with a 429): the next one
-// is allowed after Istanbul midnight.
-var ErrGarantiQuota = errors.New("garanti: the consent's calls for today are used up")
+// ErrQuota means the consent's data calls for today are used up (by the
+// product's count, or because the bank said so with a 429): the next one is
+// allowed after Istanbul midnight.
+var ErrQuota = errors.New("garanti: the consent's calls for today are used up")
 
-// ErrGarantiNotActive means the consent is not active in the product: the
-// bank would refuse to read it (E031), and renewing its token could flag a
+// ErrNotActive means the consent is not active in the product: the bank
+// would refuse to read it (E031), and renewing its token could flag a
 // consent that simply ended as needing re-approval, so the bank is not asked.
-var ErrGarantiNotActive = errors.New("garanti: consent is not active")
+var ErrNotActive = errors.New("garanti: consent is not active")
+
+// DaySpent reports whether a 429 means the consent's calls for the day are
+// used up. Only the bank can say so: its Retry-After runs into the next
+// Istanbul day, or, giving none, it names frequencyPerDay or the plan limit.
+// Any other 429 is throttling: the calls were not counted, and the caller
+// waits as long as the bank asked.
+func DaySpent(ge *garanti.Error, now time.Time) bool {
+	if ge.RetryAfter > 0 {
+		return !now.Add(ge.RetryAfter).Before(store.GarantiDay(now).AddDate(0, 0, 1))
+	}
+	info := strings.ToLower(ge.Info)
+	return strings.Contains(info, "frequencyperday") || strings.Contains(info, "plan limit")
+}
+
+// ReserveCall counts one data call of the consent on the Istanbul day of at
+// against its frequencyPerDay, and reports whether it could (see
+// store.ReserveGarantiCall).
+func (s *Service) ReserveCall(ctx context.Context, c store.GarantiConsent, at time.Time) (bool, error) {
+	return s.store.ReserveGarantiCall(ctx, c.ID, at, c.FrequencyPerDay)
+}
+
+// ReleaseCall gives back a call reserved at at that the bank did not count.
+func (s *Service) ReleaseCall(ctx context.Context, c store.GarantiConsent, at time.Time) error {
+	return s.store.ReleaseGarantiCall(ctx, c.ID, at)
+}
+
+// ExhaustQuota records that the bank said the consent's calls for now's day
+// are spent: no more are made until the next Istanbul day.
+func (s *Service) ExhaustQuota(ctx context.Context, c store.GarantiConsent, now time.Time) error {
+	return s.store.ExhaustGarantiQuota(ctx, c.ID, now, c.FrequencyPerDay)
+}
 
 // ReadAtBank reads the consent as the bank holds it now (Consent Read). The
 // call is one of the consent's data calls for the day: it is counted like
@@ -27,40 +59,44 @@ var ErrGarantiNotActive = errors.New("garanti: consent is not active")
 // when the bank did not answer it, and a 429 ends the day's calls only when
 // the bank says the day's limit is spent. A refused access token is renewed
 // once.
-func (g *Garanti) ReadAtBank(ctx context.Context, cl *garanti.Client, c store.GarantiConsent) (garanti.Consent, error) {
+func (s *Service) ReadAtBank(ctx context.Context, c store.GarantiConsent) (garanti.Consent, error) {
 	if c.Status != store.GarantiActive {
-		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, ErrGarantiNotActive)
+		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, ErrNotActive)
 	}
-	token, err := g.AccessToken(ctx, cl, c, "", callMargin)
+	cl, err := s.Client(ctx)
 	if err != nil {
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
 	}
-	at := g.Now()
-	ok, err := g.Store.ReserveGarantiCall(ctx, c.ID, at, c.FrequencyPerDay)
+	token, err := s.AccessToken(ctx, cl, c, "", CallMargin)
+	if err != nil {
+		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
+	}
+	at := s.now()
+	ok, err := s.ReserveCall(ctx, c, at)
 	if err != nil {
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
 	}
 	if !ok {
-		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, ErrGarantiQuota)
+		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, ErrQuota)
 	}
 	bank, err := cl.ReadConsent(ctx, c.ConsentID, token)
 	if garanti.IsUnauthorized(err) {
 		// Refused before it counted: renew once and use the same reservation.
-		if token, err = g.AccessToken(ctx, cl, c, token, callMargin); err == nil {
+		if token, err = s.AccessToken(ctx, cl, c, token, CallMargin); err == nil {
 			bank, err = cl.ReadConsent(ctx, c.ConsentID, token)
 		}
 	}
 	if err != nil {
 		// Only calls the bank accepted count against the day's calls.
-		if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
+		if rerr := s.ReleaseCall(ctx, c, at); rerr != nil {
 			return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, rerr)
 		}
 		var ge *garanti.Error
-		if now := g.Now(); errors.As(err, &ge) && ge.Status == 429 && daySpent(ge, now) {
-			if xerr := g.Store.ExhaustGarantiQuota(ctx, c.ID, now, c.FrequencyPerDay); xerr != nil {
+		if now := s.now(); errors.As(err, &ge) && ge.Status == 429 && DaySpent(ge, now) {
+			if xerr := s.ExhaustQuota(ctx, c, now); xerr != nil {
 				return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, xerr)
 			}
-			return garanti.Consent{}, fmt.Errorf("read consent %d: %w: %w", c.ID, ErrGarantiQuota, err)
+			return garanti.Consent{}, fmt.Errorf("read consent %d: %w: %w", c.ID, ErrQuota, err)
 		}
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, err)
 	}

@@ -1,4 +1,4 @@
-package jobs_test
+package hgs_test
 
 import (
 	"context"
@@ -8,14 +8,31 @@ import (
 	"time"
 
 	"kasa/connect"
-	"kasa/jobs"
+	"kasa/consents"
+	"kasa/hgs"
 	"kasa/providers/garanti"
+	"kasa/queue"
 	"kasa/sandbox"
 	"kasa/store"
 	"kasa/store/storetest"
 )
 
-func TestPlanHGSCalls(t *testing.T) {
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// services returns the consent and HGS areas over st and conn, on the
+// real clock, inserting jobs without working them.
+func services(t *testing.T, st *store.Store, conn *connect.Connector) (*consents.Service, *hgs.Service) {
+	t.Helper()
+	ins, err := queue.NewInserter(st.DB().DB, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := consents.New(consents.Deps{Store: st, Jobs: ins, Conn: conn, Now: time.Now})
+	return cs, hgs.New(hgs.Deps{Store: st, Jobs: ins, Consents: cs, Now: time.Now})
+}
+
+func TestPlanCalls(t *testing.T) {
+	t.Parallel()
 	d := func(s string) time.Time {
 		t, _ := time.Parse("2006-01-02", s)
 		return store.GarantiDay(t.Add(12 * time.Hour))
@@ -43,7 +60,7 @@ func TestPlanHGSCalls(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := jobs.PlanHGSCalls(store.HGSVehicle{ProductID: "p", SyncedFrom: c.from, SyncedTo: c.to}, d(c.begin), d(c.end), d(c.today))
+			got := hgs.PlanCalls(store.HGSVehicle{ProductID: "p", SyncedFrom: c.from, SyncedTo: c.to}, d(c.begin), d(c.end), d(c.today))
 			if len(got) != len(c.want) {
 				t.Fatalf("got %d calls %+v, want %v", len(got), got, c.want)
 			}
@@ -60,6 +77,7 @@ func TestPlanHGSCalls(t *testing.T) {
 }
 
 func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	sb, err := sandbox.Start(ctx, st, sandbox.Options{})
@@ -100,7 +118,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	if err := st.SaveGarantiTokens(ctx, id, store.GarantiToken{Access: "old", Refresh: "unknown-to-the-bank", Expiry: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	g := &jobs.Garanti{Store: st, Conn: conn, Now: time.Now}
+	g, hg := services(t, st, conn)
 	client := func() *garanti.Client {
 		cl, _, err := conn.Garanti(ctx)
 		if err != nil {
@@ -112,7 +130,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 
 	// A passing failure of the bank is retried later, the consent untouched.
 	sb.Garanti.Faults.FailNext(1, http.StatusServiceUnavailable)
-	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil || errors.Is(err, jobs.ErrGarantiReauth) {
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil || errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("503: %v", err)
 	}
 	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {
@@ -124,14 +142,14 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = g.AccessToken(ctx, client(), c, "", time.Minute)
-	if !errors.Is(err, jobs.ErrGarantiCredentials) || errors.Is(err, jobs.ErrGarantiReauth) {
+	if !errors.Is(err, consents.ErrCredentials) || errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("wrong client secret: %v", err)
 	}
 	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth || c.LastErrorCode != "invalid_client" || !c.Usable() {
 		t.Fatalf("consent after invalid_client = %+v", c)
 	}
 	// The sync stops without retrying what cannot work until an admin acts.
-	if _, err := g.Sync(ctx, id, false); err == nil || !errors.Is(err, jobs.ErrGarantiCredentials) {
+	if _, err := hg.Sync(ctx, id, false); err == nil || !errors.Is(err, consents.ErrCredentials) {
 		t.Fatalf("sync with wrong credentials: %v", err)
 	}
 	// With the secret fixed, the bank refuses the refresh token itself: only
@@ -139,7 +157,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	if err := st.PutSettings(ctx, 0, app); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); !errors.Is(err, jobs.ErrGarantiReauth) {
+	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); !errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("refused refresh: %v", err)
 	}
 	c, _ = st.GarantiConsent(ctx, id)
@@ -147,13 +165,14 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 		t.Fatalf("consent after a refused refresh = %+v", c)
 	}
 	// The sync leaves such a consent alone rather than failing.
-	res, err := g.Sync(ctx, id, false)
+	res, err := hg.Sync(ctx, id, false)
 	if err != nil || res.Calls != 0 {
 		t.Fatalf("sync of a consent needing reauth: %+v %v", res, err)
 	}
 }
 
 func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	sb, err := sandbox.Start(ctx, st, sandbox.Options{})
@@ -178,8 +197,8 @@ func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := st.GarantiConsent(ctx, id)
-	g := &jobs.Garanti{Store: st, Conn: conn, Now: time.Now}
-	if _, err := g.AccessToken(ctx, cl, c, "", 0); !errors.Is(err, jobs.ErrGarantiNoTokens) || errors.Is(err, jobs.ErrGarantiReauth) {
+	g, _ := services(t, st, conn)
+	if _, err := g.AccessToken(ctx, cl, c, "", 0); !errors.Is(err, consents.ErrNoTokens) || errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("no tokens: %v", err)
 	}
 	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {

@@ -1,30 +1,32 @@
-package jobs
+package hgs
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"kasa/consents"
 	"kasa/providers/garanti"
 	"kasa/store"
 )
 
-// HGSCall is one planned transaction list call: a tag and a window of at
+// Call is one planned transaction list call: a tag and a window of at
 // most one year of calendar days (both ends included).
-type HGSCall struct {
+type Call struct {
 	ProductID string
 	From, To  time.Time
 }
 
-// PlanHGSCalls lists the calls that bring a tag up to date over the
+// PlanCalls lists the calls that bring a tag up to date over the
 // consent's transaction dates [begin, end], as of today: first the newest
 // days (those not yet fetched, and today again since it is still filling),
 // then older history backwards, each window at most one year long as the
 // bank allows (E050). Nothing is planned for days already fetched.
-func PlanHGSCalls(v store.HGSVehicle, begin, end, today time.Time) []HGSCall {
+func PlanCalls(v store.HGSVehicle, begin, end, today time.Time) []Call {
 	last := end
 	if today.Before(last) {
 		last = today
@@ -32,7 +34,7 @@ func PlanHGSCalls(v store.HGSVehicle, begin, end, today time.Time) []HGSCall {
 	if last.Before(begin) {
 		return nil
 	}
-	var calls []HGSCall
+	var calls []Call
 	backward := func(to time.Time) {
 		for !to.Before(begin) {
 			from := to.AddDate(-1, 0, 0)
@@ -42,7 +44,7 @@ func PlanHGSCalls(v store.HGSVehicle, begin, end, today time.Time) []HGSCall {
 			if from.Before(begin) {
 				from = begin
 			}
-			calls = append(calls, HGSCall{ProductID: v.ProductID, From: from, To: to})
+			calls = append(calls, Call{ProductID: v.ProductID, From: from, To: to})
 			to = from.AddDate(0, 0, -1)
 		}
 	}
@@ -61,7 +63,7 @@ func PlanHGSCalls(v store.HGSVehicle, begin, end, today time.Time) []HGSCall {
 			if to.After(last) {
 				to = last
 			}
-			calls = append(calls, HGSCall{ProductID: v.ProductID, From: from, To: to})
+			calls = append(calls, Call{ProductID: v.ProductID, From: from, To: to})
 			from = to.AddDate(0, 0, 1)
 		}
 	}
@@ -74,8 +76,8 @@ func PlanHGSCalls(v store.HGSVehicle, begin, end, today time.Time) []HGSCall {
 // interleave orders the calls of several tags so each tag's first (newest)
 // window comes before any tag's older history: a short quota then still
 // brings every card up to date.
-func interleave(perTag [][]HGSCall) []HGSCall {
-	var out []HGSCall
+func interleave(perTag [][]Call) []Call {
+	var out []Call
 	for i := 0; ; i++ {
 		added := false
 		for _, calls := range perTag {
@@ -163,33 +165,20 @@ func (r SyncResult) run(jobID int64, manual bool) store.HGSSyncRun {
 // throttleWait is how long to wait after a 429 that names no Retry-After.
 const throttleWait = time.Minute
 
-// daySpent reports whether a 429 means the consent's calls for the day are
-// used up. Only the bank can say so: its Retry-After runs into the next
-// Istanbul day, or, giving none, it names frequencyPerDay or the plan limit.
-// Any other 429 is throttling: the calls were not counted, and the sync
-// waits as long as the bank asked.
-func daySpent(ge *garanti.Error, now time.Time) bool {
-	if ge.RetryAfter > 0 {
-		return !now.Add(ge.RetryAfter).Before(store.GarantiDay(now).AddDate(0, 0, 1))
-	}
-	info := strings.ToLower(ge.Info)
-	return strings.Contains(info, "frequencyperday") || strings.Contains(info, "plan limit")
-}
-
 // SyncAll brings the tags up to date: first every tag is put under a usable
 // consent that covers it (see store.AssignHGSVehicles), then the consent
 // given, or every usable consent when consentID is 0, is synced. Tags that
 // no consent covers are counted, not called for.
-func (g *Garanti) SyncAll(ctx context.Context, consentID int64, manual bool) (SyncResult, error) {
+func (s *Service) SyncAll(ctx context.Context, consentID int64, manual bool) (SyncResult, error) {
 	var res SyncResult
-	uncovered, err := g.Store.AssignHGSVehicles(ctx, g.Now())
+	uncovered, err := s.store.AssignHGSVehicles(ctx, s.now())
 	if err != nil {
 		return res, err
 	}
 	res.Uncovered = len(uncovered)
 	ids := []int64{consentID}
 	if consentID == 0 {
-		cs, err := g.Store.GarantiConsents(ctx, store.GarantiActive)
+		cs, err := s.store.GarantiConsents(ctx, store.GarantiActive)
 		if err != nil {
 			return res, err
 		}
@@ -202,7 +191,7 @@ func (g *Garanti) SyncAll(ctx context.Context, consentID int64, manual bool) (Sy
 	}
 	var failed error
 	for _, id := range ids {
-		r, err := g.Sync(ctx, id, manual)
+		r, err := s.Sync(ctx, id, manual)
 		res.add(r)
 		if err != nil {
 			if consentID != 0 {
@@ -222,25 +211,25 @@ func (g *Garanti) SyncAll(ctx context.Context, consentID int64, manual bool) (Sy
 // count it. It stops when the day's quota is spent, queueing the rest for
 // the next day, and when the bank throttles, queueing the rest after its
 // Retry-After. Tags the consent grants nothing in force for are skipped.
-func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncResult, error) {
+func (s *Service) Sync(ctx context.Context, consentID int64, manual bool) (SyncResult, error) {
 	var res SyncResult
-	c, err := g.Store.GarantiConsent(ctx, consentID)
+	c, err := s.consents.Consent(ctx, consentID)
 	if err != nil {
-		return res, Permanent(err)
+		return res, cancel(err)
 	}
 	if !c.Usable() {
 		return res, nil
 	}
 	// The status job may not have seen the validation date pass yet: a call
 	// now would only earn E031 on every card.
-	if expired, err := g.MarkExpiredIfPast(ctx, c); err != nil || expired {
+	if expired, err := s.consents.MarkExpiredIfPast(ctx, c); err != nil || expired {
 		return res, err
 	}
-	vehicles, err := g.Store.HGSVehicles(ctx, c.ID)
+	vehicles, err := s.store.HGSVehicles(ctx, c.ID)
 	if err != nil {
 		return res, err
 	}
-	products, err := g.Store.GarantiConsentProducts(ctx, c.ID)
+	products, err := s.store.GarantiConsentProducts(ctx, c.ID)
 	if err != nil {
 		return res, err
 	}
@@ -250,8 +239,8 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 			live[p.ProductID] = append(live[p.ProductID], p.AuthorityID)
 		}
 	}
-	today := store.GarantiDay(g.Now())
-	var perTag [][]HGSCall
+	today := store.GarantiDay(s.now())
+	var perTag [][]Call
 	for _, v := range vehicles {
 		if len(live[v.ProductID]) == 0 {
 			continue // nothing in force for it here: store.AssignHGSVehicles counts it
@@ -259,18 +248,18 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 		if v.LastErrorCode == "E052" && !manual {
 			continue // the tag left the consent; only a person retries it
 		}
-		perTag = append(perTag, PlanHGSCalls(v, c.TranBegin, c.TranEnd, today))
+		perTag = append(perTag, PlanCalls(v, c.TranBegin, c.TranEnd, today))
 	}
 	plan := interleave(perTag)
-	cl, _, err := g.Conn.Garanti(ctx)
+	cl, err := s.consents.Client(ctx)
 	if err != nil {
 		return res, err
 	}
 	token := ""
 	synced := map[string]bool{}
 	for i, call := range plan {
-		at := g.Now()
-		ok, err := g.Store.ReserveGarantiCall(ctx, c.ID, at, c.FrequencyPerDay)
+		at := s.now()
+		ok, err := s.consents.ReserveCall(ctx, c, at)
 		if err != nil {
 			return res, err
 		}
@@ -279,11 +268,11 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 			break
 		}
 		if token == "" {
-			if token, err = g.AccessToken(ctx, cl, c, "", callMargin); err != nil {
-				if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
+			if token, err = s.consents.AccessToken(ctx, cl, c, "", consents.CallMargin); err != nil {
+				if rerr := s.consents.ReleaseCall(ctx, c, at); rerr != nil {
 					return res, rerr
 				}
-				res.Failed, res.ErrorCode = res.Failed+1, ErrorCode(err)
+				res.Failed, res.ErrorCode = res.Failed+1, consents.ErrorCode(err)
 				return res, tokenFailure(err)
 			}
 		}
@@ -291,27 +280,27 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 		out, err := cl.HGSTransactions(ctx, c.ConsentID, token, q)
 		if garanti.IsUnauthorized(err) {
 			// Refused before it counted: renew once and use the same reservation.
-			if token, err = g.AccessToken(ctx, cl, c, token, callMargin); err != nil {
-				if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
+			if token, err = s.consents.AccessToken(ctx, cl, c, token, consents.CallMargin); err != nil {
+				if rerr := s.consents.ReleaseCall(ctx, c, at); rerr != nil {
 					return res, rerr
 				}
-				res.Failed, res.ErrorCode = res.Failed+1, ErrorCode(err)
+				res.Failed, res.ErrorCode = res.Failed+1, consents.ErrorCode(err)
 				return res, tokenFailure(err)
 			}
 			out, err = cl.HGSTransactions(ctx, c.ConsentID, token, q)
 		}
 		if err != nil {
-			if rerr := g.Store.ReleaseGarantiCall(ctx, c.ID, at); rerr != nil {
+			if rerr := s.consents.ReleaseCall(ctx, c, at); rerr != nil {
 				return res, rerr
 			}
 		}
 		var ge *garanti.Error
 		if errors.As(err, &ge) && ge.Status == http.StatusTooManyRequests {
 			res.Deferred = len(plan) - i
-			if now := g.Now(); daySpent(ge, now) {
+			if now := s.now(); consents.DaySpent(ge, now) {
 				// The bank counts differently from us (another client of the
 				// same consent?): believe it and stop for the day.
-				if err := g.Store.ExhaustGarantiQuota(ctx, c.ID, now, c.FrequencyPerDay); err != nil {
+				if err := s.consents.ExhaustQuota(ctx, c, now); err != nil {
 					return res, err
 				}
 				res.Quota, res.Limit = true, c.FrequencyPerDay
@@ -326,22 +315,22 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 		}
 		if err != nil {
 			res.Failed++
-			res.ErrorCode = ErrorCode(err)
+			res.ErrorCode = consents.ErrorCode(err)
 			res.Retryable = res.Retryable || garanti.IsRetryable(err)
-			if serr := g.Store.SetHGSVehicleError(ctx, call.ProductID, res.ErrorCode, err.Error()); serr != nil {
+			if serr := s.store.SetHGSVehicleError(ctx, call.ProductID, res.ErrorCode, err.Error()); serr != nil {
 				return res, serr
 			}
 			continue
 		}
 		res.Calls++
-		n, err := g.Store.SaveHGSWindow(ctx, window(c.ID, call, out))
+		n, err := s.store.SaveHGSWindow(ctx, window(c.ID, call, out))
 		if err != nil {
 			// What the bank sent cannot be stored (the rows were checked):
 			// the same call would fail again, so the tag says so and the
 			// others go on; the window stays unsynced for a later try.
 			res.Failed++
 			res.ErrorCode = "store"
-			if serr := g.Store.SetHGSVehicleError(ctx, call.ProductID, "store", err.Error()); serr != nil {
+			if serr := s.store.SetHGSVehicleError(ctx, call.ProductID, "store", err.Error()); serr != nil {
 				return res, serr
 			}
 			continue
@@ -352,25 +341,27 @@ func (g *Garanti) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 	res.Vehicles = len(synced)
 	if res.Quota && res.Deferred > 0 {
 		next := today.AddDate(0, 0, 1).Add(time.Minute)
-		if err := g.scheduleSync(ctx, c.ID, next, next.Format("2006-01-02")); err != nil {
+		if err := s.scheduleSync(ctx, c.ID, next, next.Format("2006-01-02")); err != nil {
 			return res, err
 		}
 	}
 	if !res.RetryAt.IsZero() {
-		if err := g.scheduleSync(ctx, c.ID, res.RetryAt, res.RetryAt.UTC().Format(time.RFC3339)); err != nil {
+		if err := s.scheduleSync(ctx, c.ID, res.RetryAt, res.RetryAt.UTC().Format(time.RFC3339)); err != nil {
 			return res, err
 		}
 	}
-	_, res.NextCall, err = g.NextCall(ctx, c)
+	_, res.NextCall, err = s.consents.NextCall(ctx, c)
 	return res, err
 }
 
-// scheduleSync queues a sync of the consent at at, once per key.
-func (g *Garanti) scheduleSync(ctx context.Context, consentID int64, at time.Time, key string) error {
-	_, err := Enqueue(ctx, g.Store.DB(), KindHGSSync, HGSSyncPayload{ConsentID: consentID}, RunAt(at), MaxAttempts(5),
-		UniqueKey(fmt.Sprintf("%s:%d:%s", KindHGSSync, consentID, key)))
-	if err != nil && !errors.Is(err, ErrDuplicate) {
-		return err
+// scheduleSync queues a sync of the consent at at, once per key: River's
+// unique jobs keep a second insert of the same consent and key (another
+// instance, a retried sync) from queueing it twice.
+func (s *Service) scheduleSync(ctx context.Context, consentID int64, at time.Time, key string) error {
+	_, err := s.jobs.Insert(ctx, SyncArgs{ConsentID: consentID, Key: key}, &river.InsertOpts{ScheduledAt: at,
+		UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	if err != nil {
+		return fmt.Errorf("hgs: schedule sync of consent %d: %w", consentID, err)
 	}
 	return nil
 }
@@ -380,20 +371,20 @@ func (g *Garanti) scheduleSync(ctx context.Context, consentID int64, at time.Tim
 // not worth retrying; a passing failure is retried.
 func tokenFailure(err error) error {
 	switch {
-	case errors.Is(err, ErrGarantiReauth):
+	case errors.Is(err, consents.ErrReauth):
 		return nil
-	case errors.Is(err, ErrGarantiCredentials), errors.Is(err, ErrGarantiNoTokens):
-		return Permanent(err)
+	case errors.Is(err, consents.ErrCredentials), errors.Is(err, consents.ErrNoTokens):
+		return cancel(err)
 	}
 	var ge *garanti.Error
 	if errors.As(err, &ge) && !garanti.IsRetryable(err) {
-		return Permanent(err)
+		return cancel(err)
 	}
 	return err
 }
 
 // window turns the bank's answer into what the store keeps.
-func window(consentID int64, call HGSCall, out garanti.HGSResult) store.HGSWindow {
+func window(consentID int64, call Call, out garanti.HGSResult) store.HGSWindow {
 	w := store.HGSWindow{ProductID: call.ProductID, ConsentID: consentID, From: call.From, To: call.To}
 	if p := out.Product; p.ProductID != "" {
 		w.Info = &store.HGSVehicleInfo{Plate: p.Plate, VehicleClass: p.VehicleClassID, Balance: p.Balance, StatusText: p.StatusText,
