@@ -20,6 +20,7 @@ import (
 	"kasa/i18n"
 	"kasa/providers/garanti/garantitest"
 	"kasa/store"
+	"kasa/tz"
 )
 
 // activeConsent runs the whole flow with frequencyPerDay freq and waits for
@@ -270,11 +271,16 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
 	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	// The new rows fall on today's Istanbul date, which the next sync reads
+	// again, and before now, whatever the hour: just after midnight, an hour
+	// ago is a day the first sync already read.
 	now := time.Now()
+	today := tz.Day(now)
+	span := now.Sub(today)
 	if !e.sandbox.Garanti.AddRawTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("12.50"),
-		DebitCreditInd: "X", EntranceTS: now.Add(-time.Hour), Explanation: "IADE"}) ||
+		DebitCreditInd: "X", EntranceTS: today.Add(span / 3), Explanation: "IADE"}) ||
 		!e.sandbox.Garanti.AddTransaction(garantitest.Transaction{ProductID: vs[0].ProductID, Amount: decimal.RequireFromString("95.00"),
-			DebitCreditInd: "B", EntranceTS: now.Add(-30 * time.Minute), DepartureTS: now.Add(-20 * time.Minute), EntranceMotorway: "Çamlıca"}) {
+			DebitCreditInd: "B", EntranceTS: today.Add(span / 2), DepartureTS: today.Add(span * 2 / 3), EntranceMotorway: "Çamlıca"}) {
 		t.Fatal("could not add rows at the bank")
 	}
 	var before int
