@@ -354,6 +354,10 @@ func TestJobsPageRetryAndCancel(t *testing.T) {
 	if !strings.Contains(doc.Find(`[data-testid=job-row]`).Text(), "no.such.kind") {
 		t.Fatal("failed job not listed")
 	}
+	_, doc = e.get(admin, "/jobs")
+	if !strings.Contains(doc.Find(`[data-testid=job-row]`).Text(), "no.such.kind") {
+		t.Fatal("the unfiltered list leaves out the failed job")
+	}
 	e.postForm(admin, "/jobs/"+itoa64(id)+"/cancel", nil)
 	_, doc = e.get(admin, "/jobs")
 	if testID(doc, "flash-error") == "" {

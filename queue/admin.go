@@ -103,7 +103,7 @@ func List(ctx context.Context, q sqlx.QueryerContext, f Filter) ([]Job, int, err
 		limit = 50
 	}
 	limit = min(limit, 1000)
-	var states []string
+	states := []string{} // none: every state (a nil slice would be NULL)
 	if f.State != "" {
 		if states = riverStates[f.State]; states == nil {
 			states = []string{f.State} // matches nothing: an unknown state lists no job

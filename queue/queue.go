@@ -105,6 +105,9 @@ func Start(ctx context.Context, db *sql.DB, workers *Workers, o Options) (*Worke
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	// River reports its producers' job counts at Info every few seconds;
+	// the product's log keeps River's warnings and errors only.
+	o.Logger = slog.New(warnings{o.Logger.Handler()})
 	if o.RetryPolicy == nil {
 		o.RetryPolicy = backoff{}
 	}
@@ -226,3 +229,17 @@ func (o *outcome) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 	o.onState(job.Kind, state)
 	return err
 }
+
+// warnings passes on records at Warn and above only.
+type warnings struct{ slog.Handler }
+
+// Enabled implements slog.Handler.
+func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs implements slog.Handler.
+func (w warnings) WithAttrs(attrs []slog.Attr) slog.Handler { return warnings{w.Handler.WithAttrs(attrs)} }
+
+// WithGroup implements slog.Handler.
+func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }
