@@ -285,3 +285,45 @@ func noErr(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestRotateSecretsReencryptsConsentSecrets: the store's rotation re-seals
+// the consent tokens and the pending PKCE verifiers that the consents area
+// keeps, so the old key can be retired and both still read back.
+func TestRotateSecretsReencryptsConsentSecrets(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t)
+	ctx := context.Background()
+	oldSpec := store.NewKey("old")
+	oldRing, err := store.ParseKeyring(oldSpec)
+	noErr(t, err)
+	st, err := store.Open(ctx, url, oldRing)
+	noErr(t, err)
+	cs := consents.New(consents.Deps{Store: st})
+	id := newConsent(t, cs, "rotate", time.Now().Add(time.Hour))
+	noErr(t, cs.SaveTokens(ctx, id, consents.Token{Access: "a1", Refresh: "r1", Expiry: time.Now().Add(time.Hour)}))
+	noErr(t, st.Close())
+
+	newSpec := store.NewKey("new")
+	both, err := store.ParseKeyring(newSpec + "," + oldSpec)
+	noErr(t, err)
+	st2, err := store.Open(ctx, url, both)
+	noErr(t, err)
+	n, err := st2.RotateSecrets(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("RotateSecrets = %d, %v; want 2 (the token pair and the verifier)", n, err)
+	}
+	noErr(t, st2.Close())
+
+	newOnly, err := store.ParseKeyring(newSpec)
+	noErr(t, err)
+	st3, err := store.Open(ctx, url, newOnly)
+	noErr(t, err)
+	t.Cleanup(func() { noErr(t, st3.Close()) })
+	cs3 := consents.New(consents.Deps{Store: st3})
+	if tok, err := cs3.Tokens(ctx, id); err != nil || tok.Access != "a1" || tok.Refresh != "r1" {
+		t.Fatalf("tokens after rotation: %+v, %v", tok, err)
+	}
+	if got, verifier, err := cs3.ConsumeState(ctx, "rotate", "binding-1"); err != nil || got != id || verifier != "verifier-rotate" {
+		t.Fatalf("state after rotation: %d %q %v", got, verifier, err)
+	}
+}
