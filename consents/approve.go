@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"kasa/providers/garanti"
-	"kasa/store"
 )
 
 // statusCheckAttempts is how many times the status check queued at a new
@@ -20,11 +19,11 @@ const statusCheckAttempts = 3
 // OAuth state, its audit entry and a status check for when the state
 // expires, in one transaction: a consent the customer never approved then
 // reads as abandoned at once rather than at the next hourly check.
-func (s *Service) Create(ctx context.Context, n store.NewGarantiConsent) (int64, error) {
+func (s *Service) Create(ctx context.Context, n NewConsent) (int64, error) {
 	var id int64
 	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if id, err = s.store.CreateGarantiConsentTx(ctx, tx, n); err != nil {
+		if id, err = s.insert(ctx, tx, n); err != nil {
 			return err
 		}
 		_, err = s.jobs.InsertTx(ctx, tx.Tx, StatusArgs{}, &river.InsertOpts{ScheduledAt: n.StateExpires.Add(time.Second),
@@ -37,16 +36,10 @@ func (s *Service) Create(ctx context.Context, n store.NewGarantiConsent) (int64,
 	return id, nil
 }
 
-// ConsumeState spends the one-time state of a redirect back from the bank
-// (see store.ConsumeGarantiState) and returns its consent and PKCE verifier.
-func (s *Service) ConsumeState(ctx context.Context, state, binding string) (int64, string, error) {
-	return s.store.ConsumeGarantiState(ctx, state, binding)
-}
-
 // Fail records on the consent why a step of its approval failed, for the
 // consent page to show.
-func (s *Service) Fail(ctx context.Context, c store.GarantiConsent, code, detail string) error {
-	return s.store.SetGarantiConsentError(ctx, c.ID, code, detail)
+func (s *Service) Fail(ctx context.Context, c Consent, code, detail string) error {
+	return s.setError(ctx, c.ID, code, detail)
 }
 
 // Declined records the bank's return with an error instead of a code: the
@@ -54,13 +47,13 @@ func (s *Service) Fail(ctx context.Context, c store.GarantiConsent, code, detail
 // it; a declined one (access_denied) reads as rejected even if the bank
 // cannot be asked now. The error itself is recorded on the consent. It
 // fails only when no client can be made; what it cannot record is logged.
-func (s *Service) Declined(ctx context.Context, c store.GarantiConsent, code, detail string) error {
+func (s *Service) Declined(ctx context.Context, c Consent, code, detail string) error {
 	cl, err := s.Client(ctx)
 	if err != nil {
 		return err
 	}
 	if err := s.RefreshStatus(ctx, cl, c); err != nil && code == "access_denied" {
-		if err := s.setStatus(ctx, c.ID, store.GarantiRejected, c.RawStatus, nil); err != nil {
+		if err := s.setStatus(ctx, c.ID, Rejected, c.RawStatus, nil); err != nil {
 			s.log.Error("mark consent rejected", "consent", c.ID, "err", err)
 		}
 	}
@@ -75,7 +68,7 @@ func (s *Service) Declined(ctx context.Context, c store.GarantiConsent, code, de
 // activated. bankErr is the bank's refusal (or its absence) at the exchange
 // or the activation, for the consent page; err is a failure of the product
 // itself.
-func (s *Service) Approve(ctx context.Context, c store.GarantiConsent, code, verifier string) (bankErr, err error) {
+func (s *Service) Approve(ctx context.Context, c Consent, code, verifier string) (bankErr, err error) {
 	cl, err := s.Client(ctx)
 	if err != nil {
 		return nil, err
@@ -84,10 +77,10 @@ func (s *Service) Approve(ctx context.Context, c store.GarantiConsent, code, ver
 	if err != nil {
 		return err, nil
 	}
-	if err := s.store.SaveGarantiTokens(ctx, c.ID, store.GarantiToken{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry}); err != nil {
+	if err := s.SaveTokens(ctx, c.ID, Token{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry}); err != nil {
 		return nil, fmt.Errorf("consents: approve %d: %w", c.ID, err)
 	}
-	if err := s.setStatus(ctx, c.ID, store.GarantiAuthorised, "K", nil); err != nil {
+	if err := s.setStatus(ctx, c.ID, Authorised, "K", nil); err != nil {
 		return nil, fmt.Errorf("consents: approve %d: %w", c.ID, err)
 	}
 	if err := s.activate(ctx, cl, c, tok.AccessToken); err != nil {
@@ -98,7 +91,7 @@ func (s *Service) Approve(ctx context.Context, c store.GarantiConsent, code, ver
 
 // Activate retries the product list call after it failed in the callback,
 // with the tokens already obtained; a failure is recorded on the consent.
-func (s *Service) Activate(ctx context.Context, c store.GarantiConsent) error {
+func (s *Service) Activate(ctx context.Context, c Consent) error {
 	cl, err := s.Client(ctx)
 	var token string
 	if err == nil {
@@ -118,16 +111,16 @@ func (s *Service) Activate(ctx context.Context, c store.GarantiConsent) error {
 
 // activate calls the product list, which makes the consent active at the
 // bank, stores what was granted and starts the first sync of its tags.
-func (s *Service) activate(ctx context.Context, cl *garanti.Client, c store.GarantiConsent, access string) error {
+func (s *Service) activate(ctx context.Context, cl *garanti.Client, c Consent, access string) error {
 	granted, err := cl.ConsentProducts(ctx, c.ConsentID, access)
 	if err != nil {
 		return err
 	}
-	var products []store.GarantiConsentProduct
+	var products []Product
 	for _, p := range granted.Products {
-		products = append(products, store.GarantiConsentProduct{ProductID: p.ProductID, AuthorityID: p.AuthorityID, Flag: p.Flag})
+		products = append(products, Product{ProductID: p.ProductID, AuthorityID: p.AuthorityID, Flag: p.Flag})
 	}
-	if err := s.store.ActivateGarantiConsent(ctx, c.ID, "A", products); err != nil {
+	if err := s.SaveActivation(ctx, c.ID, "A", products); err != nil {
 		return err
 	}
 	if s.activated != nil {

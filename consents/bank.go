@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"kasa/providers/garanti"
-	"kasa/store"
+	"kasa/tz"
 )
 
 // ErrQuota means the consent's data calls for today are used up (by the
@@ -29,7 +29,7 @@ var ErrNotActive = errors.New("garanti: consent is not active")
 // waits as long as the bank asked.
 func DaySpent(ge *garanti.Error, now time.Time) bool {
 	if ge.RetryAfter > 0 {
-		return !now.Add(ge.RetryAfter).Before(store.GarantiDay(now).AddDate(0, 0, 1))
+		return !now.Add(ge.RetryAfter).Before(tz.Day(now).AddDate(0, 0, 1))
 	}
 	info := strings.ToLower(ge.Info)
 	return strings.Contains(info, "frequencyperday") || strings.Contains(info, "plan limit")
@@ -37,20 +37,20 @@ func DaySpent(ge *garanti.Error, now time.Time) bool {
 
 // ReserveCall counts one data call of the consent on the Istanbul day of at
 // against its frequencyPerDay, and reports whether it could (see
-// store.ReserveGarantiCall).
-func (s *Service) ReserveCall(ctx context.Context, c store.GarantiConsent, at time.Time) (bool, error) {
-	return s.store.ReserveGarantiCall(ctx, c.ID, at, c.FrequencyPerDay)
+// Reserve).
+func (s *Service) ReserveCall(ctx context.Context, c Consent, at time.Time) (bool, error) {
+	return s.Reserve(ctx, c.ID, at, c.FrequencyPerDay)
 }
 
 // ReleaseCall gives back a call reserved at at that the bank did not count.
-func (s *Service) ReleaseCall(ctx context.Context, c store.GarantiConsent, at time.Time) error {
-	return s.store.ReleaseGarantiCall(ctx, c.ID, at)
+func (s *Service) ReleaseCall(ctx context.Context, c Consent, at time.Time) error {
+	return s.Release(ctx, c.ID, at)
 }
 
 // ExhaustQuota records that the bank said the consent's calls for now's day
 // are spent: no more are made until the next Istanbul day.
-func (s *Service) ExhaustQuota(ctx context.Context, c store.GarantiConsent, now time.Time) error {
-	return s.store.ExhaustGarantiQuota(ctx, c.ID, now, c.FrequencyPerDay)
+func (s *Service) ExhaustQuota(ctx context.Context, c Consent, now time.Time) error {
+	return s.Exhaust(ctx, c.ID, now, c.FrequencyPerDay)
 }
 
 // ReadAtBank reads the consent as the bank holds it now (Consent Read). The
@@ -59,8 +59,8 @@ func (s *Service) ExhaustQuota(ctx context.Context, c store.GarantiConsent, now 
 // when the bank did not answer it, and a 429 ends the day's calls only when
 // the bank says the day's limit is spent. A refused access token is renewed
 // once.
-func (s *Service) ReadAtBank(ctx context.Context, c store.GarantiConsent) (garanti.Consent, error) {
-	if c.Status != store.GarantiActive {
+func (s *Service) ReadAtBank(ctx context.Context, c Consent) (garanti.Consent, error) {
+	if c.Status != Active {
 		return garanti.Consent{}, fmt.Errorf("read consent %d: %w", c.ID, ErrNotActive)
 	}
 	cl, err := s.Client(ctx)
@@ -173,7 +173,7 @@ func (b BankComparison) Differences() int {
 // products) with the bank's answer. Dates compare as calendar days. A
 // product row the bank no longer lists matches a row the product recorded
 // as revoked: the bank leaves withdrawn rows out.
-func CompareWithBank(c store.GarantiConsent, products []store.GarantiConsentProduct, bank garanti.Consent) BankComparison {
+func CompareWithBank(c Consent, products []Product, bank garanti.Consent) BankComparison {
 	sameDay := func(a, b time.Time) bool {
 		ay, am, ad := a.Date()
 		by, bm, bd := b.Date()

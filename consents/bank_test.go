@@ -6,7 +6,7 @@ import (
 
 	"kasa/consents"
 	"kasa/providers/garanti"
-	"kasa/store"
+	"kasa/tz"
 )
 
 // TestCompareWithBank: terms compare as calendar days and numbers; a row
@@ -18,10 +18,10 @@ func TestCompareWithBank(t *testing.T) {
 	istanbul := time.FixedZone("Europe/Istanbul", 3*60*60)
 	valid := time.Date(2026, 3, 1, 0, 0, 0, 0, istanbul)
 	withdrawn := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	ours := store.GarantiConsent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
+	ours := consents.Consent{Recurring: true, ValidationDate: valid, FrequencyPerDay: 4,
 		TranBegin: time.Date(2025, 3, 1, 0, 0, 0, 0, istanbul), TranEnd: time.Date(2026, 3, 1, 0, 0, 0, 0, istanbul),
-		Authorities: []store.GarantiAuthority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}}}
-	products := []store.GarantiConsentProduct{
+		Authorities: []consents.Authority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}}}
+	products := []consents.Product{
 		{ProductID: "1", AuthorityID: garanti.AuthorityProductInfo, Flag: true},
 		{ProductID: "1", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true},
 		{ProductID: "2", AuthorityID: garanti.AuthorityTransactionInfo, Flag: true, RevokedAt: &withdrawn},
@@ -81,8 +81,8 @@ func TestCompareWithBank(t *testing.T) {
 
 func TestDaySpentOnlyWhenTheBankSaysSo(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 12, 3, 15, 0, 0, 0, store.GarantiDay(time.Now()).Location())
-	untilMidnight := store.GarantiDay(now).AddDate(0, 0, 1).Sub(now)
+	now := time.Date(2026, 12, 3, 15, 0, 0, 0, tz.Day(time.Now()).Location())
+	untilMidnight := tz.Day(now).AddDate(0, 0, 1).Sub(now)
 	cases := []struct {
 		name string
 		err  garanti.Error

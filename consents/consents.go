@@ -114,7 +114,7 @@ func ErrorCode(err error) string {
 		return "unauthorized"
 	case ge.Status == 429:
 		// Throttling, not the consent's daily quota: the bank counted
-		// nothing and asked to wait (store.HGSOutcomeQuota says when the
+		// nothing and asked to wait (hgs.OutcomeQuota says when the
 		// day's calls are spent).
 		return "throttled"
 	case ge.Status >= 500:
@@ -124,16 +124,16 @@ func ErrorCode(err error) string {
 }
 
 // Consent returns the consent with the product's id.
-func (s *Service) Consent(ctx context.Context, id int64) (store.GarantiConsent, error) {
-	return s.store.GarantiConsent(ctx, id)
+func (s *Service) Consent(ctx context.Context, id int64) (Consent, error) {
+	return getConsent(ctx, s.store.DB(), id)
 }
 
 // NextCall says how many data calls the consent made today and when the
 // next one is allowed: now while under frequencyPerDay, else the next
 // Istanbul midnight.
-func (s *Service) NextCall(ctx context.Context, c store.GarantiConsent) (used int, next time.Time, err error) {
+func (s *Service) NextCall(ctx context.Context, c Consent) (used int, next time.Time, err error) {
 	now := s.now()
-	used, err = s.store.GarantiUsage(ctx, c.ID, now)
+	used, err = s.Usage(ctx, c.ID, now)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -147,14 +147,14 @@ func (s *Service) NextCall(ctx context.Context, c store.GarantiConsent) (used in
 // bank refusing the application's credentials (invalid_client, 401) is
 // recorded on the consent as ErrCredentials for an admin to fix at setup; a
 // consent without tokens is ErrNoTokens; anything else is returned as it
-// is. A refresh that succeeds clears the flag (store.RenewGarantiToken).
-func (s *Service) AccessToken(ctx context.Context, cl *garanti.Client, c store.GarantiConsent, stale string, margin time.Duration) (string, error) {
-	tok, err := s.store.RenewGarantiToken(ctx, c.ID, stale, margin, func(ctx context.Context, refresh string) (store.GarantiToken, error) {
+// is. A refresh that succeeds clears the flag (RenewToken).
+func (s *Service) AccessToken(ctx context.Context, cl *garanti.Client, c Consent, stale string, margin time.Duration) (string, error) {
+	tok, err := s.RenewToken(ctx, c.ID, stale, margin, func(ctx context.Context, refresh string) (Token, error) {
 		t, err := cl.Refresh(ctx, refresh)
 		if err != nil {
-			return store.GarantiToken{}, err
+			return Token{}, err
 		}
-		return store.GarantiToken{Access: t.AccessToken, Refresh: t.RefreshToken, Expiry: t.Expiry}, nil
+		return Token{Access: t.AccessToken, Refresh: t.RefreshToken, Expiry: t.Expiry}, nil
 	})
 	switch {
 	case err == nil:
@@ -162,12 +162,12 @@ func (s *Service) AccessToken(ctx context.Context, cl *garanti.Client, c store.G
 	case errors.Is(err, store.ErrNotFound):
 		return "", fmt.Errorf("%w: %w", ErrNoTokens, err)
 	case garanti.IsCode(err, "invalid_grant"):
-		if merr := s.store.MarkGarantiReauth(ctx, c.ID, "invalid_grant"); merr != nil {
+		if merr := s.MarkReauth(ctx, c.ID, "invalid_grant"); merr != nil {
 			return "", merr
 		}
 		return "", fmt.Errorf("%w: %w", ErrReauth, err)
 	case garanti.IsCode(err, "invalid_client") || garanti.IsUnauthorized(err):
-		if serr := s.store.SetGarantiConsentError(ctx, c.ID, ErrorCode(err), err.Error()); serr != nil {
+		if serr := s.setError(ctx, c.ID, ErrorCode(err), err.Error()); serr != nil {
 			return "", serr
 		}
 		return "", fmt.Errorf("%w: %w", ErrCredentials, err)
@@ -178,19 +178,19 @@ func (s *Service) AccessToken(ctx context.Context, cl *garanti.Client, c store.G
 // RefreshStatus reads the consent's status from the bank (a call that does
 // not count against frequencyPerDay) and records it. A consent past its
 // validation date reads as expired, which is a status, not an error.
-func (s *Service) RefreshStatus(ctx context.Context, cl *garanti.Client, c store.GarantiConsent) error {
+func (s *Service) RefreshStatus(ctx context.Context, cl *garanti.Client, c Consent) error {
 	list, err := cl.ConsentStatus(ctx, c.ConsentID)
 	if err != nil {
-		if serr := s.store.SetGarantiConsentError(ctx, c.ID, ErrorCode(err), err.Error()); serr != nil {
+		if serr := s.setError(ctx, c.ID, ErrorCode(err), err.Error()); serr != nil {
 			return serr
 		}
 		return err
 	}
 	raw := c.RawStatus
-	var auths []store.GarantiAuthorityStatus
+	var auths []AuthorityStatus
 	for i, a := range list {
 		mapped := a.Mapped()
-		auths = append(auths, store.GarantiAuthorityStatus{AuthorityID: a.AuthorityID, Raw: a.Status, Status: string(mapped)})
+		auths = append(auths, AuthorityStatus{AuthorityID: a.AuthorityID, Raw: a.Status, Status: string(mapped)})
 		// The consent is active while any authority is; otherwise it takes
 		// the first authority's status.
 		if i == 0 || mapped == garanti.StatusActive {
@@ -201,24 +201,24 @@ func (s *Service) RefreshStatus(ctx context.Context, cl *garanti.Client, c store
 	if status == string(garanti.StatusUnknown) {
 		status = c.Status
 	}
-	if (status == store.GarantiActive || status == store.GarantiAuthorised) && c.PastValidation(s.now()) {
-		status = store.GarantiExpired
+	if (status == Active || status == Authorised) && c.PastValidation(s.now()) {
+		status = Expired
 	}
-	if c.Status == store.GarantiAbandoned && (status == store.GarantiAwaiting || status == store.GarantiAuthorised) {
+	if c.Status == Abandoned && (status == Awaiting || status == Authorised) {
 		status = c.Status // its approval can no longer come back to the product
 	}
 	if err := s.setStatus(ctx, c.ID, status, raw, auths); err != nil {
 		return err
 	}
-	if c.LastErrorCode != "" && status != store.GarantiAwaiting && status != store.GarantiAuthorised {
-		return s.store.SetGarantiConsentError(ctx, c.ID, "", "")
+	if c.LastErrorCode != "" && status != Awaiting && status != Authorised {
+		return s.setError(ctx, c.ID, "", "")
 	}
 	return nil
 }
 
 // Refresh asks the bank for the consent's status now (the consent page's
 // "refresh" button).
-func (s *Service) Refresh(ctx context.Context, c store.GarantiConsent) error {
+func (s *Service) Refresh(ctx context.Context, c Consent) error {
 	cl, err := s.Client(ctx)
 	if err != nil {
 		return err
@@ -241,7 +241,7 @@ func (s *Service) refreshStatuses(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.store.GarantiConsents(ctx, store.GarantiAwaiting, store.GarantiAuthorised, store.GarantiActive)
+	cs, err := s.Consents(ctx, Awaiting, Authorised, Active)
 	if err != nil {
 		return err
 	}
@@ -257,11 +257,11 @@ func (s *Service) refreshStatuses(ctx context.Context) error {
 // MarkExpiredIfPast records as expired a consent whose validation date
 // (an Istanbul calendar day) is over, and reports whether it did: no data
 // call is made under it, and it shows as expired rather than as errors.
-func (s *Service) MarkExpiredIfPast(ctx context.Context, c store.GarantiConsent) (bool, error) {
+func (s *Service) MarkExpiredIfPast(ctx context.Context, c Consent) (bool, error) {
 	if c.Final() || !c.PastValidation(s.now()) {
 		return false, nil
 	}
-	if err := s.setStatus(ctx, c.ID, store.GarantiExpired, c.RawStatus, nil); err != nil {
+	if err := s.setStatus(ctx, c.ID, Expired, c.RawStatus, nil); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -280,7 +280,7 @@ func (s *Service) renewTokens(ctx context.Context) error {
 	}
 	var failed error
 	for _, id := range ids {
-		c, err := s.store.GarantiConsent(ctx, id)
+		c, err := s.Consent(ctx, id)
 		if err != nil {
 			return err
 		}

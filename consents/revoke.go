@@ -21,10 +21,10 @@ const revokeAttempts = 8
 // transaction (the outbox): if the bank is down the withdrawal stays
 // pending and is retried, never lost. It returns the withdrawal's id and
 // its job's, for the caller to wait on.
-func (s *Service) Revoke(ctx context.Context, r store.GarantiRevocationRequest) (revID, jobID int64, err error) {
+func (s *Service) Revoke(ctx context.Context, r RevocationRequest) (revID, jobID int64, err error) {
 	err = s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if revID, err = store.CreateGarantiRevocation(ctx, tx, r); err != nil {
+		if revID, err = CreateRevocation(ctx, tx, r); err != nil {
 			return err
 		}
 		res, err := s.jobs.InsertTx(ctx, tx.Tx, RevokeArgs{RevocationID: revID}, nil)
@@ -32,7 +32,7 @@ func (s *Service) Revoke(ctx context.Context, r store.GarantiRevocationRequest) 
 			return err
 		}
 		jobID = res.Job.ID
-		return store.SetGarantiRevocationJob(ctx, tx, revID, jobID)
+		return setRevocationJob(ctx, tx, revID, jobID)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("consents: revoke consent %d: %w", r.ConsentID, err)
@@ -40,31 +40,19 @@ func (s *Service) Revoke(ctx context.Context, r store.GarantiRevocationRequest) 
 	return revID, jobID, nil
 }
 
-// Revocation returns one withdrawal.
-func (s *Service) Revocation(ctx context.Context, id int64) (store.GarantiRevocationRequest, error) {
-	return s.store.GarantiRevocation(ctx, id)
-}
-
-// CancelPending withdraws, in the product only, a consent the customer has
-// not approved (see store.CancelPendingGarantiConsent); store.ErrConflict
-// when it is no longer pending.
-func (s *Service) CancelPending(ctx context.Context, id, by int64, code, detail string) error {
-	return s.store.CancelPendingGarantiConsent(ctx, id, by, code, detail)
-}
-
 // deliverRevocation delivers one withdrawal. The bank's delete is
 // idempotent for a whole consent or an authority; a vehicle already
 // withdrawn answers E052, which after a lost reply means the first attempt
 // worked. lastAttempt says whether a failure now is the final one.
 func (s *Service) deliverRevocation(ctx context.Context, id int64, lastAttempt bool) error {
-	r, err := s.store.GarantiRevocation(ctx, id)
+	r, err := s.Revocation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}
-	if err != nil || r.State == store.RevocationDone {
+	if err != nil || r.State == RevocationDone {
 		return err
 	}
-	c, err := s.store.GarantiConsent(ctx, r.ConsentID)
+	c, err := s.Consent(ctx, r.ConsentID)
 	if err != nil {
 		return err
 	}
@@ -110,7 +98,7 @@ func retryableRevoke(err error) bool {
 
 // deleteAtBank makes the delete call with the consent's access token,
 // renewing it once if the bank refuses it, and returns the bank's status.
-func (s *Service) deleteAtBank(ctx context.Context, cl *garanti.Client, c store.GarantiConsent, r store.GarantiRevocationRequest) (string, error) {
+func (s *Service) deleteAtBank(ctx context.Context, cl *garanti.Client, c Consent, r RevocationRequest) (string, error) {
 	var items []garanti.DeleteItem
 	for _, it := range r.Items() {
 		items = append(items, garanti.DeleteItem{AuthorityID: it.AuthorityID, ProductID: it.ProductID})

@@ -13,9 +13,8 @@ import (
 	"kasa/store"
 )
 
-// The consent area's own statements: what only its use cases and workers
-// write or read. (What the pages read, and what the hgs area shares, stays
-// in store.)
+// The statements of the consent workers: statuses, abandonment, pruning,
+// token renewal and the delivery of withdrawals.
 
 // execOne runs an update that must touch exactly one row; store.ErrNotFound
 // when it touched none.
@@ -33,7 +32,7 @@ func execOne(ctx context.Context, q sqlx.ExecerContext, op, query string, args .
 // setStatus records the bank's latest status of a consent. A consent that
 // reaches a final status keeps the time it did. auths nil keeps the
 // authorities' statuses as they were.
-func setStatus(ctx context.Context, q sqlx.ExecerContext, id int64, status, raw string, auths []store.GarantiAuthorityStatus, now time.Time) error {
+func setStatus(ctx context.Context, q sqlx.ExecerContext, id int64, status, raw string, auths []AuthorityStatus, now time.Time) error {
 	var b sql.NullString
 	if auths != nil {
 		j, err := json.Marshal(auths)
@@ -50,13 +49,13 @@ func setStatus(ctx context.Context, q sqlx.ExecerContext, id int64, status, raw 
 }
 
 // setStatus records a consent's status (see the function setStatus).
-func (s *Service) setStatus(ctx context.Context, id int64, status, raw string, auths []store.GarantiAuthorityStatus) error {
+func (s *Service) setStatus(ctx context.Context, id int64, status, raw string, auths []AuthorityStatus) error {
 	return setStatus(ctx, s.store.DB(), id, status, raw, auths, s.now())
 }
 
 // abandon marks as abandoned the consents the customer never approved whose
 // one-time approval states have all expired: the bank's return for them
-// would be refused (store.ErrStateExpired), so they can never be completed,
+// would be refused (ErrStateExpired), so they can never be completed,
 // and showing them as awaiting approval, days counting down, would be a
 // promise the product cannot keep. It returns the consents it marked, each
 // with an audit entry in the same transaction.
@@ -73,7 +72,7 @@ func (s *Service) abandon(ctx context.Context) ([]int64, error) {
 			return err
 		}
 		for _, id := range ids {
-			if err := store.Audit(ctx, tx, 0, "garanti.consent.abandon", store.GarantiSubject(id), map[string]any{"reason": "state expired"}); err != nil {
+			if err := store.Audit(ctx, tx, 0, "garanti.consent.abandon", Subject(id), map[string]any{"reason": "state expired"}); err != nil {
 				return err
 			}
 		}
@@ -110,10 +109,10 @@ func (s *Service) tokensExpiring(ctx context.Context, before time.Time) ([]int64
 // noteRevocationError records the latest failed attempt of a withdrawal;
 // with final it will not be tried again.
 func (s *Service) noteRevocationError(ctx context.Context, id int64, code, msg string, final bool) error {
-	state := store.RevocationPending
+	state := RevocationPending
 	var finished sql.NullTime
 	if final {
-		state, finished = store.RevocationFailed, sql.NullTime{Time: s.now(), Valid: true}
+		state, finished = RevocationFailed, sql.NullTime{Time: s.now(), Valid: true}
 	}
 	return execOne(ctx, s.store.DB(), "note revocation error", `UPDATE garanti_revocations SET last_error_code = $2, last_error = $3,
 		state = $4, finished_at = $5 WHERE id = $1 AND state <> 'done'`, id, code, store.Truncate(msg, 500), state, finished)
@@ -122,8 +121,8 @@ func (s *Service) noteRevocationError(ctx context.Context, id int64, code, msg s
 // completeRevocation records the bank's confirmation of a withdrawal: the
 // consent's products and status, its audit entry and the request done, in
 // one transaction. A request already done is left alone.
-func (s *Service) completeRevocation(ctx context.Context, r store.GarantiRevocationRequest, status, raw string) error {
-	if r.State == store.RevocationDone {
+func (s *Service) completeRevocation(ctx context.Context, r RevocationRequest, status, raw string) error {
+	if r.State == RevocationDone {
 		return nil
 	}
 	var by int64
@@ -148,7 +147,7 @@ func (s *Service) completeRevocation(ctx context.Context, r store.GarantiRevocat
 // revoke records a delete the bank confirmed: what it withdrew (nothing
 // named is the whole consent), the consent's status afterwards (raw is the
 // bank's value), and the audit entry of the user by who asked.
-func revoke(ctx context.Context, tx sqlx.ExtContext, id, by int64, items []store.GarantiRevocation, status, raw string, now time.Time) error {
+func revoke(ctx context.Context, tx sqlx.ExtContext, id, by int64, items []Revocation, status, raw string, now time.Time) error {
 	for _, it := range items {
 		q := `UPDATE garanti_consent_products SET flag = false WHERE consent_id = $1 AND ($2 = '' OR authority_id = $2) AND ($3 = '' OR product_id = $3)`
 		if it.AuthorityID == "" {
@@ -169,7 +168,7 @@ func revoke(ctx context.Context, tx sqlx.ExtContext, id, by int64, items []store
 		revoked_at = CASE WHEN $2 = 'revoked' THEN COALESCE(revoked_at, $4) ELSE revoked_at END WHERE id = $1`, id, status, raw, now); err != nil {
 		return err
 	}
-	return store.Audit(ctx, tx, by, "garanti.consent.revoke", store.GarantiSubject(id), map[string]any{"items": items, "status": raw})
+	return store.Audit(ctx, tx, by, "garanti.consent.revoke", Subject(id), map[string]any{"items": items, "status": raw})
 }
 
 // settleAuthorityStatus brings the bank's per-authority statuses kept on a

@@ -22,6 +22,7 @@ import (
 	"kasa/sandbox"
 	"kasa/store"
 	"kasa/store/storetest"
+	"kasa/tz"
 )
 
 // fixture is the product over a test database with the fake bank, its
@@ -87,10 +88,10 @@ var requestIDField = regexp.MustCompile(`name="request_id" value="([^"]+)"`)
 // approve it there and exchanges the code: the bank holds it as authorised
 // and the tokens are the customer's. It returns the bank's consent id, the
 // tokens and the product's record of the consent (awaiting approval).
-func (f *fixture) approvedAtBank(t *testing.T) (store.GarantiConsent, garanti.Token) {
+func (f *fixture) approvedAtBank(t *testing.T) (consents.Consent, garanti.Token) {
 	t.Helper()
 	ctx := context.Background()
-	day := store.GarantiDay(time.Now())
+	day := tz.Day(time.Now())
 	req := garanti.ConsentRequest{Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 5,
 		TranBeginDate: day.AddDate(-1, 0, 0), TranEndDate: day,
 		Authorities: []garanti.Authority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}}}
@@ -100,10 +101,10 @@ func (f *fixture) approvedAtBank(t *testing.T) (store.GarantiConsent, garanti.To
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := f.st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
+	id, err := f.app.Consents.Insert(ctx, consents.NewConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
 		Status: string(garanti.MapStatus(cc.Status)), Recurring: true, ValidationDate: req.ValidationDate, FrequencyPerDay: 5,
 		TranBegin: req.TranBeginDate, TranEnd: req.TranEndDate,
-		Authorities: []store.GarantiAuthority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}},
+		Authorities: []consents.Authority{{ID: garanti.AuthorityProductInfo}, {ID: garanti.AuthorityTransactionInfo}},
 		State:       state, Binding: "b", Verifier: verifier, StateExpires: time.Now().Add(10 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +147,7 @@ func (f *fixture) approvedAtBank(t *testing.T) (store.GarantiConsent, garanti.To
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.st.GarantiConsent(ctx, id)
+	c, err := f.app.Consents.Consent(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestStatusWorkerActivatesAConsentTheBankApproved(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c, tok := f.approvedAtBank(t)
-	if c.Status != store.GarantiAwaiting {
+	if c.Status != consents.Awaiting {
 		t.Fatalf("consent before = %+v", c)
 	}
 	// The product list call makes the consent active at the bank.
@@ -189,15 +190,15 @@ func TestStatusWorkerActivatesAConsentTheBankApproved(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.run(t, consents.StatusArgs{})
-	got, err := f.st.GarantiConsent(ctx, c.ID)
+	got, err := f.app.Consents.Consent(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != store.GarantiActive || got.RawStatus != "A" || got.StatusCheckedAt == nil || len(got.AuthorityStatus) != 2 {
+	if got.Status != consents.Active || got.RawStatus != "A" || got.StatusCheckedAt == nil || len(got.AuthorityStatus) != 2 {
 		t.Fatalf("consent after the status worker = %+v", got)
 	}
 	for _, a := range got.AuthorityStatus {
-		if a.Status != store.GarantiActive {
+		if a.Status != consents.Active {
 			t.Errorf("authority %+v", a)
 		}
 	}
@@ -212,20 +213,20 @@ func TestActivateRecordsTheGrantsAndStartsTheSync(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c, tok := f.approvedAtBank(t)
-	if err := f.st.SaveGarantiTokens(ctx, c.ID, store.GarantiToken{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry}); err != nil {
+	if err := f.app.Consents.SaveTokens(ctx, c.ID, consents.Token{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: tok.Expiry}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.app.Consents.Activate(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.st.GarantiConsent(ctx, c.ID)
+	got, err := f.app.Consents.Consent(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != store.GarantiActive || got.ActivatedAt == nil || !got.Usable() {
+	if got.Status != consents.Active || got.ActivatedAt == nil || !got.Usable() {
 		t.Fatalf("consent after activation = %+v", got)
 	}
-	vs, err := f.st.HGSVehicles(ctx, c.ID)
+	vs, err := f.app.HGS.Vehicles(ctx, c.ID)
 	if err != nil || len(vs) != len(f.sb.Garanti.Products(garantitest.SandboxCustomerNo)) {
 		t.Fatalf("vehicles %+v, %v", vs, err)
 	}
@@ -250,15 +251,15 @@ func TestTokenWorkerRenewsATokenNearExpiry(t *testing.T) {
 	if _, err := f.cl.ConsentProducts(ctx, c.ConsentID, tok.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.st.ActivateGarantiConsent(ctx, c.ID, "A", nil); err != nil {
+	if err := f.app.Consents.SaveActivation(ctx, c.ID, "A", nil); err != nil {
 		t.Fatal(err)
 	}
 	soon := time.Now().Add(5 * time.Minute)
-	if err := f.st.SaveGarantiTokens(ctx, c.ID, store.GarantiToken{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: soon}); err != nil {
+	if err := f.app.Consents.SaveTokens(ctx, c.ID, consents.Token{Access: tok.AccessToken, Refresh: tok.RefreshToken, Expiry: soon}); err != nil {
 		t.Fatal(err)
 	}
 	f.run(t, consents.TokensArgs{})
-	got, err := f.st.GarantiTokens(ctx, c.ID)
+	got, err := f.app.Consents.Tokens(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestTokenWorkerRenewsATokenNearExpiry(t *testing.T) {
 	}
 	// A token far from expiry is left alone.
 	f.run(t, consents.TokensArgs{})
-	again, err := f.st.GarantiTokens(ctx, c.ID)
+	again, err := f.app.Consents.Tokens(ctx, c.ID)
 	if err != nil || again.Access != got.Access {
 		t.Fatalf("a fresh token was renewed again: %v", err)
 	}

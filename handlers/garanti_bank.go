@@ -40,7 +40,7 @@ func (h *Handler) consentAtBank(w http.ResponseWriter, r *http.Request) {
 	}
 	// The call counted (or was refused for the day): show today's usage as
 	// it is now.
-	if used, uerr := h.store.GarantiUsage(ctx, v.C.ID, h.now()); uerr == nil {
+	if used, uerr := h.app.Consents.Usage(ctx, v.C.ID, h.now()); uerr == nil {
 		bv.Used = used
 	} else {
 		h.log.Warn("read consent at the bank: usage", "request_id", requestID(ctx), "err", uerr)

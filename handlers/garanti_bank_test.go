@@ -59,7 +59,7 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 
 	// The same at both ends: nothing highlighted, one call spent and logged.
 	bankBefore, _ := e.sandbox.Garanti.Consent(c.ConsentID)
-	usedBefore, _ := e.st.GarantiUsage(ctx, c.ID, time.Now())
+	usedBefore, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now())
 	resp, doc := e.postForm(admin, page+"/bank", nil, "Accept-Language", "en")
 	rows, differing := bankRows(doc)
 	if resp.StatusCode != http.StatusOK || len(differing) != 0 || testID(doc, "bank-same") == "" || len(rows) < 4 {
@@ -73,7 +73,7 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 	if bankAfter, _ := e.sandbox.Garanti.Consent(c.ConsentID); bankAfter.UsageToday != bankBefore.UsageToday+1 {
 		t.Errorf("bank counted %d → %d calls", bankBefore.UsageToday, bankAfter.UsageToday)
 	}
-	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != usedBefore+1 {
+	if used, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now()); used != usedBefore+1 {
 		t.Errorf("product counted %d → %d calls", usedBefore, used)
 	}
 	if calls, _, err := e.st.APICalls(ctx, store.APICallFilter{Provider: "garanti", Operation: "read_consent"}); err != nil || len(calls) != 1 || calls[0].Status != 200 {
@@ -140,7 +140,7 @@ func TestConsentReadShowsWhatTheBankHolds(t *testing.T) {
 	// spent: it is explained as such and does not count, so the next read
 	// is allowed.
 	used := func() int {
-		n, err := e.st.GarantiUsage(context.Background(), c.ID, e.now.Now())
+		n, err := e.h.app.Consents.Usage(context.Background(), c.ID, e.now.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +206,7 @@ func TestConsentReadExplainsTheBanksCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := e.st.GarantiTokens(ctx, c.ID)
+	tok, err := e.h.app.Consents.Tokens(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"kasa/consents"
 	"kasa/i18n"
 	"kasa/providers/garanti"
-	"kasa/store"
 	"kasa/views"
 )
 
@@ -30,16 +29,16 @@ func (h *Handler) garantiCallback(w http.ResponseWriter, r *http.Request) {
 	binding, _ := h.garantiBinding(w, r, false)
 	id, verifier, err := h.app.Consents.ConsumeState(ctx, state, binding)
 	switch {
-	case errors.Is(err, store.ErrStateUnknown):
+	case errors.Is(err, consents.ErrStateUnknown):
 		h.renderError(w, r, http.StatusBadRequest, "garanti.callback.unknown")
 		return
-	case errors.Is(err, store.ErrStateUsed):
+	case errors.Is(err, consents.ErrStateUsed):
 		h.renderError(w, r, http.StatusBadRequest, "garanti.callback.used")
 		return
-	case errors.Is(err, store.ErrStateExpired):
+	case errors.Is(err, consents.ErrStateExpired):
 		h.renderError(w, r, http.StatusBadRequest, "garanti.callback.expired")
 		return
-	case errors.Is(err, store.ErrStateForeign):
+	case errors.Is(err, consents.ErrStateForeign):
 		h.log.Warn("garanti callback: state from another session", "request_id", requestID(ctx))
 		h.renderError(w, r, http.StatusForbidden, "garanti.callback.foreign")
 		return
@@ -47,7 +46,7 @@ func (h *Handler) garantiCallback(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, errorf("garanti callback", err))
 		return
 	}
-	c, err := h.store.GarantiConsent(ctx, id)
+	c, err := h.app.Consents.Consent(ctx, id)
 	if err != nil {
 		h.serverError(w, r, errorf("garanti callback", err))
 		return

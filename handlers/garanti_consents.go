@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"kasa/consents"
 	"kasa/i18n"
 	"kasa/providers/garanti"
 	"kasa/store"
@@ -22,7 +23,7 @@ const stateLifetime = 10 * time.Minute
 var knownAuthorities = []string{garanti.AuthorityProductInfo, garanti.AuthorityTransactionInfo}
 
 func (h *Handler) consentsPage(w http.ResponseWriter, r *http.Request) {
-	p, err := h.store.GarantiConsentsView(r.Context(), h.now())
+	p, err := h.app.Consents.ListView(r.Context(), h.now())
 	if err != nil {
 		h.serverError(w, r, errorf("consents", err))
 		return
@@ -49,7 +50,7 @@ func (h *Handler) defaultConsentForm() views.ConsentForm {
 func (h *Handler) newConsentPage(w http.ResponseWriter, r *http.Request) {
 	f := h.defaultConsentForm()
 	if id, err := strconv.ParseInt(r.URL.Query().Get("renew"), 10, 64); err == nil && id > 0 {
-		old, err := h.store.GarantiConsent(r.Context(), id)
+		old, err := h.app.Consents.Consent(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
 			h.notFound(w, r)
 			return
@@ -199,11 +200,11 @@ func (h *Handler) createConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	href, perr := url.Parse(cc.SCAHref)
 	linkOK := perr == nil && bankLinkAllowed(base, href)
-	var auths []store.GarantiAuthority
+	var auths []consents.Authority
 	for _, a := range req.Authorities {
-		auths = append(auths, store.GarantiAuthority{ID: a.ID, AttributeName: a.AttributeName, Attribute: a.Attribute})
+		auths = append(auths, consents.Authority{ID: a.ID, AttributeName: a.AttributeName, Attribute: a.Attribute})
 	}
-	id, err := h.app.Consents.Create(ctx, store.NewGarantiConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
+	id, err := h.app.Consents.Create(ctx, consents.NewConsent{ConsentID: cc.ConsentID, RawStatus: cc.Status,
 		Status: string(garanti.MapStatus(cc.Status)), Recurring: req.Recurring, ValidationDate: req.ValidationDate,
 		FrequencyPerDay: req.FrequencyPerDay, TranBegin: req.TranBeginDate, TranEnd: req.TranEndDate, Authorities: auths,
 		RenewsID: f.RenewsID, CreationEndTime: cc.CreationEndTime, CreatedBy: currentUser(ctx).ID,
@@ -240,7 +241,7 @@ func (h *Handler) checkRenews(ctx context.Context, lang i18n.Lang, f *views.Cons
 	if f.RenewsID == 0 {
 		return nil
 	}
-	old, err := h.store.GarantiConsent(ctx, f.RenewsID)
+	old, err := h.app.Consents.Consent(ctx, f.RenewsID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -254,13 +255,13 @@ func (h *Handler) checkRenews(ctx context.Context, lang i18n.Lang, f *views.Cons
 }
 
 // loadConsent reads the consent named in the path, answering 404 itself.
-func (h *Handler) loadConsent(w http.ResponseWriter, r *http.Request) (store.GarantiConsent, bool) {
+func (h *Handler) loadConsent(w http.ResponseWriter, r *http.Request) (consents.Consent, bool) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		h.notFound(w, r)
-		return store.GarantiConsent{}, false
+		return consents.Consent{}, false
 	}
-	c, err := h.store.GarantiConsent(r.Context(), id)
+	c, err := h.app.Consents.Consent(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w, r)
 		return c, false
@@ -281,7 +282,7 @@ func (h *Handler) consentView(w http.ResponseWriter, r *http.Request) (views.Con
 		return views.ConsentView{}, false
 	}
 	now := h.now()
-	p, err := h.store.GarantiConsentView(r.Context(), id, now, 20)
+	p, err := h.app.Consents.View(r.Context(), id, now, 20)
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w, r)
 		return views.ConsentView{}, false

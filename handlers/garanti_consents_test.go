@@ -36,8 +36,8 @@ func TestRevokePendingConsentCancelsIt(t *testing.T) {
 	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != path {
 		t.Fatalf("revoke: %d %q", resp.StatusCode, l)
 	}
-	got, _ := e.st.GarantiConsent(context.Background(), c.ID)
-	if got.Status != store.GarantiRevoked || got.NeedsReauth || got.ReauthReason != "" || !got.CancelledLocally() {
+	got, _ := e.h.app.Consents.Consent(context.Background(), c.ID)
+	if got.Status != consents.Revoked || got.NeedsReauth || got.ReauthReason != "" || !got.CancelledLocally() {
 		t.Fatalf("cancelled consent = %+v", got)
 	}
 	_, doc = e.get(admin, path, "Accept-Language", "en")
@@ -51,7 +51,7 @@ func TestRevokePendingConsentCancelsIt(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("callback after cancel: %d", resp.StatusCode)
 	}
-	if got, _ := e.st.GarantiConsent(context.Background(), c.ID); got.Status != store.GarantiRevoked || got.HasTokens {
+	if got, _ := e.h.app.Consents.Consent(context.Background(), c.ID); got.Status != consents.Revoked || got.HasTokens {
 		t.Fatalf("consent after a late callback = %+v", got)
 	}
 }
@@ -62,7 +62,7 @@ func TestRevokeModesThroughTheOutbox(t *testing.T) {
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
 	path := "/consents/" + strconv.FormatInt(c.ID, 10)
-	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	vs, _ := e.h.app.HGS.Vehicles(ctx, c.ID)
 	revoke := func(form url.Values) {
 		t.Helper()
 		form.Set("confirm", "yes")
@@ -70,15 +70,15 @@ func TestRevokeModesThroughTheOutbox(t *testing.T) {
 			t.Fatalf("revoke %v: %d", form, resp.StatusCode)
 		}
 	}
-	grant := func(product, authority string) store.GarantiConsentProduct {
-		ps, _ := e.st.GarantiConsentProducts(ctx, c.ID)
+	grant := func(product, authority string) consents.Product {
+		ps, _ := e.h.app.Consents.Products(ctx, c.ID)
 		for _, p := range ps {
 			if p.ProductID == product && p.AuthorityID == authority {
 				return p
 			}
 		}
 		t.Fatalf("no grant %s/%s", product, authority)
-		return store.GarantiConsentProduct{}
+		return consents.Product{}
 	}
 	bankGrant := func(product, authority string) garantitest.GrantState {
 		st, _ := e.sandbox.Garanti.Consent(c.ConsentID)
@@ -111,12 +111,12 @@ func TestRevokeModesThroughTheOutbox(t *testing.T) {
 	}
 	// All: the whole consent.
 	revoke(url.Values{"mode": {"all"}})
-	got, _ := e.st.GarantiConsent(ctx, c.ID)
-	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); got.Status != store.GarantiRevoked || got.RevokedAt == nil || st.Status != "I" {
+	got, _ := e.h.app.Consents.Consent(ctx, c.ID)
+	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); got.Status != consents.Revoked || got.RevokedAt == nil || st.Status != "I" {
 		t.Fatalf("all: consent %+v, bank %q", got, st.Status)
 	}
-	revs, _ := e.st.GarantiRevocations(ctx, c.ID)
-	if len(revs) != 3 || revs[0].Mode != "all" || revs[0].State != store.RevocationDone || revs[0].RawStatus != "I" {
+	revs, _ := e.h.app.Consents.Revocations(ctx, c.ID)
+	if len(revs) != 3 || revs[0].Mode != "all" || revs[0].State != consents.RevocationDone || revs[0].RawStatus != "I" {
 		t.Fatalf("withdrawals = %+v", revs)
 	}
 }
@@ -127,7 +127,7 @@ func TestRevokeWhileTheBankIsDownStaysPendingAndIsDelivered(t *testing.T) {
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
 	path := "/consents/" + strconv.FormatInt(c.ID, 10)
-	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	vs, _ := e.h.app.HGS.Vehicles(ctx, c.ID)
 	e.sandbox.Garanti.Faults.Down()
 	resp, _ := e.postForm(admin, path+"/revoke", url.Values{"mode": {"product"}, "product": {vs[2].ProductID}, "confirm": {"yes"}}, "Accept-Language", "en")
 	if resp.StatusCode != http.StatusSeeOther {
@@ -141,8 +141,8 @@ func TestRevokeWhileTheBankIsDownStaysPendingAndIsDelivered(t *testing.T) {
 	}
 	e.sandbox.Garanti.Faults.Reset()
 	eventually.That(t, "the withdrawal to be delivered", func() error {
-		revs, err := e.st.GarantiRevocations(ctx, c.ID)
-		if err != nil || len(revs) != 1 || revs[0].State != store.RevocationDone {
+		revs, err := e.h.app.Consents.Revocations(ctx, c.ID)
+		if err != nil || len(revs) != 1 || revs[0].State != consents.RevocationDone {
 			return fmt.Errorf("revocations %+v, %v", revs, err)
 		}
 		return nil
@@ -166,9 +166,9 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	secret := s["garanti.client_secret"]
 	expire := func() {
 		t.Helper()
-		tok, _ := e.st.GarantiTokens(ctx, c.ID)
+		tok, _ := e.h.app.Consents.Tokens(ctx, c.ID)
 		tok.Expiry = time.Now().Add(-time.Minute)
-		if err := e.st.SaveGarantiTokens(ctx, c.ID, tok); err != nil {
+		if err := e.h.app.Consents.SaveTokens(ctx, c.ID, tok); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,12 +183,12 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	// page tells the admin to fix the setup.
 	noErr(t, e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": "wrong"}))
 	expire()
-	c, _ = e.st.GarantiConsent(ctx, c.ID)
+	c, _ = e.h.app.Consents.Consent(ctx, c.ID)
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil {
 		t.Fatal("refresh with a wrong secret worked")
 	}
 	_, doc := e.get(admin, path, "Accept-Language", "en")
-	if c, _ = e.st.GarantiConsent(ctx, c.ID); c.NeedsReauth || testID(doc, "reauth") != "" ||
+	if c, _ = e.h.app.Consents.Consent(ctx, c.ID); c.NeedsReauth || testID(doc, "reauth") != "" ||
 		doc.Find(`[data-testid=consent-last-error]`).AttrOr("data-code", "") != "invalid_client" ||
 		doc.Find(`[data-testid=consent-setup-link]`).AttrOr("href", "") != "/consents/setup" {
 		t.Fatalf("after invalid_client: %+v, error %q", c, testID(doc, "consent-last-error"))
@@ -197,12 +197,12 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 	noErr(t, e.st.PutSettings(ctx, 0, map[string]string{"garanti.client_secret": secret}))
 	// A consent flagged by an older version (or any cause) is cleared by a
 	// refresh that works.
-	noErr(t, e.st.MarkGarantiReauth(ctx, c.ID, "unavailable"))
-	c, _ = e.st.GarantiConsent(ctx, c.ID)
+	noErr(t, e.h.app.Consents.MarkReauth(ctx, c.ID, "unavailable"))
+	c, _ = e.h.app.Consents.Consent(ctx, c.ID)
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err != nil {
 		t.Fatalf("refresh with the right secret: %v", err)
 	}
-	if c, _ = e.st.GarantiConsent(ctx, c.ID); c.NeedsReauth || c.LastErrorCode != "" || !c.Usable() {
+	if c, _ = e.h.app.Consents.Consent(ctx, c.ID); c.NeedsReauth || c.LastErrorCode != "" || !c.Usable() {
 		t.Fatalf("after a working refresh: %+v", c)
 	}
 	res, err := hg.Sync(ctx, c.ID, true)
@@ -210,14 +210,14 @@ func TestReauthFlagFollowsTheBanksRefusal(t *testing.T) {
 		t.Fatalf("sync after the fix: %+v %v", res, err)
 	}
 	// The bank refuses the refresh token itself: now the customer must approve again.
-	tok, _ := e.st.GarantiTokens(ctx, c.ID)
+	tok, _ := e.h.app.Consents.Tokens(ctx, c.ID)
 	tok.Refresh, tok.Expiry = "revoked-at-the-bank", time.Now().Add(-time.Minute)
-	noErr(t, e.st.SaveGarantiTokens(ctx, c.ID, tok))
+	noErr(t, e.h.app.Consents.SaveTokens(ctx, c.ID, tok))
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil {
 		t.Fatal("refused refresh token worked")
 	}
 	_, doc = e.get(admin, path, "Accept-Language", "en")
-	if c, _ = e.st.GarantiConsent(ctx, c.ID); !c.NeedsReauth || c.ReauthReason != "invalid_grant" || testID(doc, "reauth-renew") == "" {
+	if c, _ = e.h.app.Consents.Consent(ctx, c.ID); !c.NeedsReauth || c.ReauthReason != "invalid_grant" || testID(doc, "reauth-renew") == "" {
 		t.Fatalf("after invalid_grant: %+v", c)
 	}
 }
@@ -311,8 +311,8 @@ func TestBankLinkElsewhereLeavesAClearConsent(t *testing.T) {
 			doc.Find("#f-frequency").AttrOr("value", "") != "6" {
 			t.Fatalf("%s: %d %q", base, resp.StatusCode, testID(doc, "consent-error"))
 		}
-		cs, _ := e.st.GarantiConsents(context.Background())
-		if len(cs) != i+1 || cs[0].Status != store.GarantiRevoked || cs[0].LastErrorCode != "badlink" || !cs[0].CancelledLocally() {
+		cs, _ := e.h.app.Consents.Consents(context.Background())
+		if len(cs) != i+1 || cs[0].Status != consents.Revoked || cs[0].LastErrorCode != "badlink" || !cs[0].CancelledLocally() {
 			t.Fatalf("consent after a refused link: %+v", cs)
 		}
 	}
@@ -374,8 +374,8 @@ func TestExpiredConsentIsShownExpiredNotAsErrors(t *testing.T) {
 	}
 	var after int
 	noErr(t, e.st.DB().Get(&after, `SELECT count(*) FROM api_calls WHERE operation = 'hgs_transactions'`))
-	got, _ := e.st.GarantiConsent(ctx, c.ID)
-	if after != calls || got.Status != store.GarantiExpired || got.NeedsReauth || got.LastErrorCode != "" {
+	got, _ := e.h.app.Consents.Consent(ctx, c.ID)
+	if after != calls || got.Status != consents.Expired || got.NeedsReauth || got.LastErrorCode != "" {
 		t.Fatalf("consent %+v, %d calls", got, after-calls)
 	}
 	_, doc := e.get(admin, path, "Accept-Language", "en")
@@ -400,8 +400,8 @@ func TestConsentStatusJobMarksExpiry(t *testing.T) {
 	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := e.st.GarantiConsent(ctx, c.ID)
-	if got.Status != store.GarantiExpired || got.RawStatus != "A" || got.StatusCheckedAt == nil {
+	got, _ := e.h.app.Consents.Consent(ctx, c.ID)
+	if got.Status != consents.Expired || got.RawStatus != "A" || got.StatusCheckedAt == nil {
 		t.Fatalf("after the status job: %+v", got)
 	}
 }
@@ -426,7 +426,7 @@ func TestAuthorityBadgeFollowsAnAuthorityOnlyRevoke(t *testing.T) {
 	// Without a status refresh, the withdrawn authority reads as revoked;
 	// the other one is still in force.
 	_, doc = e.get(admin, path, "Accept-Language", "en")
-	if got := doc.Find(badge); got.AttrOr("data-status", "") != store.GarantiRevoked || strings.Contains(got.Text(), "Active") {
+	if got := doc.Find(badge); got.AttrOr("data-status", "") != consents.Revoked || strings.Contains(got.Text(), "Active") {
 		t.Fatalf("authority badge after the revoke %q", got.Text())
 	}
 	other := `[data-testid="authority-status-` + garanti.AuthorityTransactionInfo + `"]`
@@ -436,7 +436,7 @@ func TestAuthorityBadgeFollowsAnAuthorityOnlyRevoke(t *testing.T) {
 	// The bank agrees at the next status check.
 	e.postForm(admin, path+"/refresh", url.Values{})
 	_, doc = e.get(admin, path, "Accept-Language", "en")
-	if got := doc.Find(badge); got.AttrOr("data-status", "") != store.GarantiRevoked {
+	if got := doc.Find(badge); got.AttrOr("data-status", "") != consents.Revoked {
 		t.Fatalf("authority badge after the status check %q", got.Text())
 	}
 }
@@ -460,7 +460,7 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 	if err := runJob(ctx, e, consents.StatusArgs{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAwaiting {
+	if got, _ := e.h.app.Consents.Consent(ctx, c.ID); got.Status != consents.Awaiting {
 		t.Fatalf("consent before the state expired: %+v", got)
 	}
 	// The customer never came back: once the state has expired the consent
@@ -470,7 +470,7 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, doc := e.get(admin, path, "Accept-Language", "tr")
-	if got := doc.Find(`[data-testid=consent-status]`); got.AttrOr("data-status", "") != store.GarantiAbandoned ||
+	if got := doc.Find(`[data-testid=consent-status]`); got.AttrOr("data-status", "") != consents.Abandoned ||
 		strings.Contains(got.Text(), "Onay bekliyor") {
 		t.Fatalf("consent page status %q", got.Text())
 	}
@@ -481,13 +481,13 @@ func TestConsentAbandonedAtTheBankIsMarkedOnceItsStateExpires(t *testing.T) {
 		t.Fatal("no note on what to do with an abandoned consent")
 	}
 	_, doc = e.get(admin, "/consents", "Accept-Language", "tr")
-	if got := doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", ""); got != store.GarantiAbandoned ||
+	if got := doc.Find(`[data-testid=consent-status]`).AttrOr("data-status", ""); got != consents.Abandoned ||
 		strings.Contains(doc.Find(`[data-testid=consent-row]`).Text(), "gün kaldı") {
 		t.Fatalf("consent list shows %q", doc.Find(`[data-testid=consent-row]`).Text())
 	}
 	// Asking the bank again does not bring it back to "awaiting".
 	e.postForm(admin, path+"/refresh", url.Values{})
-	if got, _ := e.st.GarantiConsent(ctx, c.ID); got.Status != store.GarantiAbandoned {
+	if got, _ := e.h.app.Consents.Consent(ctx, c.ID); got.Status != consents.Abandoned {
 		t.Fatalf("after a status refresh: %+v", got)
 	}
 }

@@ -60,7 +60,7 @@ func TestConsentFormExplainsEveryRule(t *testing.T) {
 			}
 		})
 	}
-	if cs, _ := e.st.GarantiConsents(context.Background()); len(cs) != 0 {
+	if cs, _ := e.h.app.Consents.Consents(context.Background()); len(cs) != 0 {
 		t.Fatalf("invalid forms created %d consents", len(cs))
 	}
 }

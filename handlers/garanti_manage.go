@@ -7,13 +7,14 @@ import (
 	"strconv"
 	"strings"
 
+	"kasa/consents"
 	"kasa/i18n"
 	"kasa/providers/garanti"
 	"kasa/store"
 	"kasa/views"
 )
 
-func consentPath(c store.GarantiConsent) string { return "/consents/" + strconv.FormatInt(c.ID, 10) }
+func consentPath(c consents.Consent) string { return "/consents/" + strconv.FormatInt(c.ID, 10) }
 
 // refreshConsent asks the bank for the consent's status now.
 func (h *Handler) refreshConsent(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +128,7 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := currentUser(ctx)
-	if !c.HasTokens && (c.Status == store.GarantiAwaiting || c.Status == store.GarantiAuthorised) {
+	if !c.HasTokens && (c.Status == consents.Awaiting || c.Status == consents.Authorised) {
 		// Never approved: the bank's delete needs the customer's token, which
 		// this consent does not have. It is cancelled here and lapses at the
 		// bank's approval deadline.
@@ -151,7 +152,7 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	// The withdrawal and its delivery job are stored together (the outbox):
 	// if the bank is down it stays pending and is retried, never lost.
-	revID, jobID, err := h.app.Consents.Revoke(ctx, store.GarantiRevocationRequest{ConsentID: c.ID, Mode: rv.Mode,
+	revID, jobID, err := h.app.Consents.Revoke(ctx, consents.RevocationRequest{ConsentID: c.ID, Mode: rv.Mode,
 		AuthorityID: rv.AuthorityID, ProductID: rv.ProductID, RequestedBy: &u.ID})
 	if err != nil {
 		h.serverError(w, r, errorf("revoke consent", err))
@@ -168,11 +169,11 @@ func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch rev.State {
-	case store.RevocationFailed:
+	case consents.RevocationFailed:
 		h.flash(w, r, "error", lang.T("garanti.revoke.failed")+" "+views.GarantiCodeText(ctx, rev.LastErrorCode))
 		h.redirect(w, r, consentPath(c))
 		return
-	case store.RevocationPending:
+	case consents.RevocationPending:
 		h.flash(w, r, "info", lang.T("garanti.revoke.pending"))
 		h.redirect(w, r, consentPath(c))
 		return

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"kasa/consents"
 	"kasa/eventually"
+	"kasa/hgs"
 	"kasa/i18n"
 	"kasa/providers/garanti"
 	"kasa/providers/garanti/garantitest"
@@ -99,9 +101,9 @@ func back(e *testEnv, c *http.Client, loc *url.URL) *http.Response {
 }
 
 // onlyConsent returns the single consent stored.
-func onlyConsent(t *testing.T, e *testEnv) store.GarantiConsent {
+func onlyConsent(t *testing.T, e *testEnv) consents.Consent {
 	t.Helper()
-	cs, err := e.st.GarantiConsents(context.Background())
+	cs, err := e.h.app.Consents.Consents(context.Background())
 	if err != nil || len(cs) == 0 {
 		t.Fatalf("consents: %v %v", cs, err)
 	}
@@ -118,7 +120,7 @@ func TestConsentFlowActivatesAndSyncs(t *testing.T) {
 		t.Fatalf("bank link without state or PKCE: %s", href)
 	}
 	c := onlyConsent(t, e)
-	if c.Status != store.GarantiAwaiting || c.RawStatus != "B" || c.FrequencyPerDay != 10 {
+	if c.Status != consents.Awaiting || c.RawStatus != "B" || c.FrequencyPerDay != 10 {
 		t.Fatalf("stored consent = %+v", c)
 	}
 
@@ -136,7 +138,7 @@ func TestConsentFlowActivatesAndSyncs(t *testing.T) {
 	if n := doc.Find(`[data-testid=consent-product]`).Length(); n != 6 {
 		t.Fatalf("%d product rows, want 3 tags × 2 authorities", n)
 	}
-	tok, err := e.st.GarantiTokens(context.Background(), c.ID)
+	tok, err := e.h.app.Consents.Tokens(context.Background(), c.ID)
 	if err != nil || tok.Access == "" || tok.Refresh == "" || tok.Expiry.IsZero() {
 		t.Fatalf("tokens = %+v, %v", tok, err)
 	}
@@ -151,7 +153,7 @@ func TestConsentFlowActivatesAndSyncs(t *testing.T) {
 
 	// The first sync runs in the background: one call per tag.
 	waitSynced(t, e, 3)
-	if used, _ := e.st.GarantiUsage(context.Background(), c.ID, time.Now()); used != 3 {
+	if used, _ := e.h.app.Consents.Usage(context.Background(), c.ID, time.Now()); used != 3 {
 		t.Fatalf("usage %d, want 3", used)
 	}
 	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); st.UsageToday != 3 {
@@ -160,12 +162,12 @@ func TestConsentFlowActivatesAndSyncs(t *testing.T) {
 }
 
 // waitSynced waits until n tags have synced.
-func waitSynced(t *testing.T, e *testEnv, n int) []store.HGSVehicle {
+func waitSynced(t *testing.T, e *testEnv, n int) []hgs.Vehicle {
 	t.Helper()
-	var vs []store.HGSVehicle
+	var vs []hgs.Vehicle
 	eventually.That(t, fmt.Sprintf("%d tags synced", n), func() error {
 		var err error
-		if vs, err = e.st.HGSVehicles(context.Background(), 0); err != nil {
+		if vs, err = e.h.app.HGS.Vehicles(context.Background(), 0); err != nil {
 			t.Fatal(err)
 		}
 		done := 0
@@ -221,7 +223,7 @@ func TestCallbackRefusesBadStates(t *testing.T) {
 			}
 			// Nothing changed: the consent still awaits, no tokens, the code unspent.
 			c := onlyConsent(t, e)
-			if c.Status != store.GarantiAwaiting || c.HasTokens {
+			if c.Status != consents.Awaiting || c.HasTokens {
 				t.Fatalf("consent changed: %+v", c)
 			}
 		})
@@ -230,7 +232,7 @@ func TestCallbackRefusesBadStates(t *testing.T) {
 	if resp := back(e, admin, loc); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("rightful callback: %d", resp.StatusCode)
 	}
-	if c := onlyConsent(t, e); c.Status != store.GarantiActive || !c.HasTokens {
+	if c := onlyConsent(t, e); c.Status != consents.Active || !c.HasTokens {
 		t.Fatalf("after the rightful callback: %+v", c)
 	}
 	// Replayed: the same redirect again is refused.
@@ -250,7 +252,7 @@ func TestCallbackRefusesExpiredState(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(testID(doc, "error-message"), "more than 10 minutes") {
 		t.Fatalf("expired state: %d %q", resp.StatusCode, testID(doc, "error-message"))
 	}
-	if c := onlyConsent(t, e); c.Status != store.GarantiAwaiting || c.HasTokens {
+	if c := onlyConsent(t, e); c.Status != consents.Awaiting || c.HasTokens {
 		t.Fatalf("consent changed: %+v", c)
 	}
 }
@@ -268,7 +270,7 @@ func TestCallbackAccessDenied(t *testing.T) {
 	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != "/consents/"+strconv.FormatInt(c.ID, 10) {
 		t.Fatalf("callback: %d %q", resp.StatusCode, l)
 	}
-	if c.Status != store.GarantiRejected || c.RawStatus != "R" || c.LastErrorCode != "access_denied" || c.HasTokens {
+	if c.Status != consents.Rejected || c.RawStatus != "R" || c.LastErrorCode != "access_denied" || c.HasTokens {
 		t.Fatalf("declined consent = %+v", c)
 	}
 	_, doc := e.get(admin, "/consents/"+strconv.FormatInt(c.ID, 10), "Accept-Language", "en")
@@ -298,7 +300,7 @@ func TestCallbackReplayedCode(t *testing.T) {
 	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != "/consents/"+strconv.FormatInt(newest.ID, 10) {
 		t.Fatalf("callback with a replayed code: %d %q", resp.StatusCode, l)
 	}
-	if newest.LastErrorCode != "invalid_grant" || newest.HasTokens || newest.Status == store.GarantiActive {
+	if newest.LastErrorCode != "invalid_grant" || newest.HasTokens || newest.Status == consents.Active {
 		t.Fatalf("consent after a replayed code: %+v", newest)
 	}
 	_, doc := e.get(admin, "/consents/"+strconv.FormatInt(newest.ID, 10), "Accept-Language", "en")
@@ -322,19 +324,19 @@ func TestRenewKeepsOldConsentUntilApproved(t *testing.T) {
 	form.Set("renews", strconv.FormatInt(old.ID, 10))
 	form.Set("validation_date", i18n.Today(time.Now()).AddDate(0, 0, 10).Format("2006-01-02"))
 	loc := atBank(t, e, startConsent(t, e, admin, form), "approve")
-	if c, _ := e.st.GarantiConsent(context.Background(), old.ID); !c.Usable() {
+	if c, _ := e.h.app.Consents.Consent(context.Background(), old.ID); !c.Usable() {
 		t.Fatalf("old consent unusable before the renewal is approved: %+v", c)
 	}
 	back(e, admin, loc)
 	renewed := onlyConsent(t, e)
-	if renewed.ID == old.ID || renewed.Status != store.GarantiActive || renewed.RenewsID == nil || *renewed.RenewsID != old.ID {
+	if renewed.ID == old.ID || renewed.Status != consents.Active || renewed.RenewsID == nil || *renewed.RenewsID != old.ID {
 		t.Fatalf("renewal = %+v", renewed)
 	}
-	c, _ := e.st.GarantiConsent(context.Background(), old.ID)
+	c, _ := e.h.app.Consents.Consent(context.Background(), old.ID)
 	if c.SupersededBy == nil || *c.SupersededBy != renewed.ID || c.Usable() {
 		t.Fatalf("old consent after renewal = %+v", c)
 	}
-	vs, _ := e.st.HGSVehicles(context.Background(), renewed.ID)
+	vs, _ := e.h.app.HGS.Vehicles(context.Background(), renewed.ID)
 	if len(vs) != 3 {
 		t.Fatalf("%d tags moved to the renewal", len(vs))
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"kasa/consents"
 	"kasa/hgs"
 	"kasa/i18n"
 	"kasa/store"
@@ -19,15 +20,15 @@ const hgsPageSize = 50
 // hgsFilter reads the list's filters as typed and checks them, but for
 // whether the tag exists (knownVehicle); a filter with an error is not
 // applied.
-func (h *Handler) hgsFilter(r *http.Request) (views.HGSFilterForm, store.HGSFilter, views.Errors) {
+func (h *Handler) hgsFilter(r *http.Request) (views.HGSFilterForm, hgs.Filter, views.Errors) {
 	lang := i18n.FromContext(r.Context())
 	q := r.URL.Query()
 	form := views.HGSFilterForm{Vehicle: q.Get("vehicle"), Kind: q.Get("kind"), DebitCredit: q.Get("dc"),
 		From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")), Motorway: strings.TrimSpace(q.Get("motorway"))}
 	errs := views.Errors{}
-	f := store.HGSFilter{ProductID: form.Vehicle}
+	f := hgs.Filter{ProductID: form.Vehicle}
 	switch form.Kind {
-	case "", store.HGSPassages, store.HGSTopUps:
+	case "", hgs.Passages, hgs.TopUps:
 		f.Kind = form.Kind
 	default:
 		errs["kind"] = lang.T("hgs.valid.choice")
@@ -60,7 +61,7 @@ func (h *Handler) hgsFilter(r *http.Request) (views.HGSFilterForm, store.HGSFilt
 	}
 	textErrors(r, errs)
 	if len(errs) > 0 {
-		return form, store.HGSFilter{}, errs
+		return form, hgs.Filter{}, errs
 	}
 	f.Motorway = form.Motorway
 	return form, f, errs
@@ -69,7 +70,7 @@ func (h *Handler) hgsFilter(r *http.Request) (views.HGSFilterForm, store.HGSFilt
 // knownVehicle checks the filter's tag against the tags stored: a tag the
 // product does not know is an error, and then nothing is filtered (the
 // store's HGSPageView reads the page the same way).
-func knownVehicle(r *http.Request, form views.HGSFilterForm, vehicles []store.HGSVehicle, errs views.Errors) bool {
+func knownVehicle(r *http.Request, form views.HGSFilterForm, vehicles []hgs.Vehicle, errs views.Errors) bool {
 	if form.Vehicle == "" {
 		return true
 	}
@@ -84,13 +85,13 @@ func knownVehicle(r *http.Request, form views.HGSFilterForm, vehicles []store.HG
 
 // syncsTags reports whether the tags sync under the consent at now: it is
 // usable and within its validation date.
-func syncsTags(c store.GarantiConsent, now time.Time) bool {
+func syncsTags(c consents.Consent, now time.Time) bool {
 	return c.Usable() && !c.PastValidation(now)
 }
 
 // currentConsent is the newest usable consent, which the tags sync under.
-func (h *Handler) currentConsent(ctx context.Context) (*store.GarantiConsent, error) {
-	cs, err := h.store.GarantiConsents(ctx, store.GarantiActive)
+func (h *Handler) currentConsent(ctx context.Context) (*consents.Consent, error) {
+	cs, err := h.app.Consents.Consents(ctx, consents.Active)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	form, f, errs := h.hgsFilter(r)
 	page := queryInt(r, "page", 1)
-	p, err := h.store.HGSPageView(ctx, store.HGSPageQuery{Filter: f, Limit: hgsPageSize, Offset: (page - 1) * hgsPageSize,
+	p, err := h.app.HGS.View(ctx, hgs.PageQuery{Filter: f, Limit: hgsPageSize, Offset: (page - 1) * hgsPageSize,
 		Now: now, SyncKind: hgs.SyncArgs{}.Kind()})
 	if err != nil {
 		h.serverError(w, r, errorf("hgs", err))
@@ -143,7 +144,7 @@ func (h *Handler) hgsPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) hgsExport(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := i18n.FromContext(ctx)
-	vehicles, err := h.store.HGSVehicles(ctx, 0)
+	vehicles, err := h.app.HGS.Vehicles(ctx, 0)
 	if err != nil {
 		h.serverError(w, r, errorf("hgs export", err))
 		return
@@ -158,7 +159,7 @@ func (h *Handler) hgsExport(w http.ResponseWriter, r *http.Request) {
 		lang.T("hgs.exit"), lang.T("hgs.exit.motorway"), lang.T("hgs.explanation"), lang.T("hgs.amount"))
 	const layout = "2006-01-02 15:04:05"
 	if err == nil {
-		err = h.store.EachHGSTransaction(ctx, f, func(t store.HGSTransaction) error {
+		err = h.app.HGS.EachTransaction(ctx, f, func(t hgs.Transaction) error {
 			dep := ""
 			if t.DepartureTS.Valid {
 				dep = t.DepartureTS.Time.In(i18n.Istanbul).Format(layout)

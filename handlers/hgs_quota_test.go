@@ -12,13 +12,14 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/consents"
 	"kasa/eventually"
 	"kasa/hgs"
-	"kasa/store"
+	"kasa/tz"
 )
 
 // bankUsage is what the fake bank counted against the consent today.
-func bankUsage(t *testing.T, e *testEnv, c store.GarantiConsent) int {
+func bankUsage(t *testing.T, e *testEnv, c consents.Consent) int {
 	t.Helper()
 	st, ok := e.sandbox.Garanti.Consent(c.ConsentID)
 	if !ok {
@@ -48,7 +49,7 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
-	before, _ := e.st.GarantiUsage(ctx, c.ID, time.Now())
+	before, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now())
 	if before != bankUsage(t, e, c) {
 		t.Fatalf("usage %d, the bank counted %d", before, bankUsage(t, e, c))
 	}
@@ -59,7 +60,7 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 	if kind == "success" || !strings.Contains(flash, "busy") || !strings.Contains(flash, "try again after") {
 		t.Fatalf("refresh on 429 said %s %q", kind, flash)
 	}
-	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != before || used != bankUsage(t, e, c) {
+	if used, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now()); used != before || used != bankUsage(t, e, c) {
 		t.Fatalf("usage after a 429: %d (was %d), the bank counted %d", used, before, bankUsage(t, e, c))
 	}
 	if n := page.Find(`[data-testid=hgs-vehicle-error]`).Length(); n != 0 {
@@ -90,7 +91,7 @@ func TestHGSThrottled429KeepsTheQuotaAndRetriesAfterRetryAfter(t *testing.T) {
 		}
 		return nil
 	})
-	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != before+3 || used != bankUsage(t, e, c) {
+	if used, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now()); used != before+3 || used != bankUsage(t, e, c) {
 		t.Fatalf("usage after the retry: %d (was %d), the bank counted %d", used, before, bankUsage(t, e, c))
 	}
 }
@@ -109,14 +110,14 @@ func TestHGSFailedCallsDoNotCountAgainstTheQuota(t *testing.T) {
 		{"dropped connection", func() { f.DropConnections(true) }},
 		{"malformed reply", func() { f.Malformed(true) }},
 	} {
-		before, _ := e.st.GarantiUsage(ctx, c.ID, time.Now())
+		before, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now())
 		fault.on()
 		kind, flash, _ := refreshHGS(t, e, admin)
 		f.Reset()
 		if kind == "success" || !strings.Contains(flash, "Nothing was fetched") {
 			t.Errorf("%s: refresh said %s %q", fault.name, kind, flash)
 		}
-		used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now())
+		used, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now())
 		if used != before || used != bankUsage(t, e, c) {
 			t.Errorf("%s: usage %d (was %d), the bank counted %d", fault.name, used, before, bankUsage(t, e, c))
 		}
@@ -160,10 +161,10 @@ func TestSyncStopsForTheDayWhenTheBankSaysTheQuotaIsSpent(t *testing.T) {
 	if err != nil || res.Calls != 0 || res.Deferred != 3 || res.Failed != 0 || !res.Quota || !res.RetryAt.IsZero() {
 		t.Fatalf("sync on the bank's quota 429: %+v %v", res, err)
 	}
-	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != 3 {
+	if used, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now()); used != 3 {
 		t.Fatalf("usage after the quota 429: %d, want the whole quota", used)
 	}
-	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
+	tomorrow := tz.Day(time.Now()).AddDate(0, 0, 1)
 	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
 		t.Fatalf("deferred sync = %+v", queued)

@@ -15,17 +15,17 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"kasa/consents"
 	"kasa/eventually"
 	"kasa/hgs"
 	"kasa/i18n"
 	"kasa/providers/garanti/garantitest"
-	"kasa/store"
 	"kasa/tz"
 )
 
 // activeConsent runs the whole flow with frequencyPerDay freq and waits for
 // the first sync to finish.
-func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, store.GarantiConsent) {
+func activeConsent(t *testing.T, e *testEnv, freq int) (*http.Client, consents.Consent) {
 	t.Helper()
 	admin := registerGaranti(t, e)
 	loc := atBank(t, e, startConsent(t, e, admin, consentForm(freq)), "approve")
@@ -71,13 +71,13 @@ func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
 	ctx := context.Background()
 
 	// Three tags, two calls allowed: two cards synced, one left for tomorrow.
-	if used, _ := e.st.GarantiUsage(ctx, c.ID, time.Now()); used != 2 {
+	if used, _ := e.h.app.Consents.Usage(ctx, c.ID, time.Now()); used != 2 {
 		t.Fatalf("usage %d, want 2", used)
 	}
 	if st, _ := e.sandbox.Garanti.Consent(c.ConsentID); st.UsageToday != 2 {
 		t.Fatalf("the bank counted %d calls", st.UsageToday)
 	}
-	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	vs, _ := e.h.app.HGS.Vehicles(ctx, c.ID)
 	synced := 0
 	for _, v := range vs {
 		if v.LastSyncedAt != nil {
@@ -87,7 +87,7 @@ func TestSyncNeverExceedsFrequencyPerDay(t *testing.T) {
 	if len(vs) != 3 || synced != 2 {
 		t.Fatalf("%d tags, %d synced", len(vs), synced)
 	}
-	tomorrow := store.GarantiDay(time.Now()).AddDate(0, 0, 1)
+	tomorrow := tz.Day(time.Now()).AddDate(0, 0, 1)
 	queued := queuedJobs(t, e, hgs.SyncArgs{}.Kind())
 	if len(queued) != 1 || queued[0].RunAt.Before(tomorrow) {
 		t.Fatalf("deferred sync = %+v", queued)
@@ -120,7 +120,7 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
-	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	vs, _ := e.h.app.HGS.Vehicles(ctx, c.ID)
 	if len(vs) != 3 || vs[0].Plate == "" || vs[0].Balance == nil {
 		t.Fatalf("vehicles = %+v", vs)
 	}
@@ -168,7 +168,7 @@ func TestHGSPageFiltersTotalsAndExport(t *testing.T) {
 	}
 
 	// Totals per vehicle add up to the rows stored.
-	per, months, err := e.st.HGSTotals(ctx, store.HGSFilter{})
+	per, months, err := e.h.app.HGS.Totals(ctx, hgs.Filter{})
 	if err != nil || len(per) != 3 || len(months) < 12 {
 		t.Fatalf("totals %d per vehicle, %d months, %v", len(per), len(months), err)
 	}
@@ -209,7 +209,7 @@ func TestRevokedVehicleIsShownUncovered(t *testing.T) {
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	path := "/consents/" + strconv.FormatInt(c.ID, 10)
-	vs, _ := e.st.HGSVehicles(context.Background(), c.ID)
+	vs, _ := e.h.app.HGS.Vehicles(context.Background(), c.ID)
 	victim := vs[1].ProductID
 
 	// The confirmation step says what goes; a wrong choice is explained.
@@ -270,7 +270,7 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 	e := newTestEnv(t)
 	admin, c := activeConsent(t, e, 10)
 	ctx := context.Background()
-	vs, _ := e.st.HGSVehicles(ctx, c.ID)
+	vs, _ := e.h.app.HGS.Vehicles(ctx, c.ID)
 	// The new rows fall on today's Istanbul date, which the next sync reads
 	// again, and before now, whatever the hour: just after midnight, an hour
 	// ago is a day the first sync already read.
@@ -289,7 +289,7 @@ func TestSyncKeepsAnUnknownRowAside(t *testing.T) {
 	if err != nil || res.Failed != 0 || res.New != 1 {
 		t.Fatalf("sync with an unknown row: %+v %v", res, err)
 	}
-	vs, _ = e.st.HGSVehicles(ctx, c.ID)
+	vs, _ = e.h.app.HGS.Vehicles(ctx, c.ID)
 	if vs[0].Unrecognised != 1 || vs[0].LastErrorCode != "" {
 		t.Fatalf("vehicle = %+v", vs[0])
 	}
@@ -334,7 +334,7 @@ func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
 	if b.ID == a.ID {
 		t.Fatal("no second consent")
 	}
-	if vs, _ := e.st.HGSVehicles(ctx, b.ID); len(vs) != 3 {
+	if vs, _ := e.h.app.HGS.Vehicles(ctx, b.ID); len(vs) != 3 {
 		t.Fatalf("%d vehicles under B", len(vs))
 	}
 	bPath := "/consents/" + strconv.FormatInt(b.ID, 10)
@@ -348,7 +348,7 @@ func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
 	if kind != "success" || !strings.Contains(flash, "Vehicles brought up to date: 3;") {
 		t.Fatalf("refresh said %s %q", kind, flash)
 	}
-	if vs, _ := e.st.HGSVehicles(ctx, a.ID); len(vs) != 3 {
+	if vs, _ := e.h.app.HGS.Vehicles(ctx, a.ID); len(vs) != 3 {
 		t.Fatalf("%d vehicles back under A", len(vs))
 	}
 	if bankUsage(t, e, a) != before+3 {
@@ -360,7 +360,7 @@ func TestHGSVehiclesFollowAnActiveConsent(t *testing.T) {
 
 	// One vehicle is withdrawn from A: no active consent covers it. Its card
 	// and the page say so, with the way out; it costs no call.
-	vs, _ := e.st.HGSVehicles(ctx, a.ID)
+	vs, _ := e.h.app.HGS.Vehicles(ctx, a.ID)
 	victim := vs[0].ProductID
 	aPath := "/consents/" + strconv.FormatInt(a.ID, 10)
 	if resp, _ := e.postForm(admin, aPath+"/revoke", url.Values{"mode": {"product"}, "product": {victim}, "confirm": {"yes"}}); resp.StatusCode != http.StatusSeeOther {

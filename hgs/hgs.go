@@ -115,13 +115,13 @@ var ErrPending = errors.New("hgs: sync still running")
 // (tags that left their consent are tried again too), waits for the sync
 // until ctx ends and returns what it did. ErrPending when it has not
 // finished by then; store.ErrNotFound when it recorded nothing.
-func (s *Service) RefreshNow(ctx context.Context) (store.HGSSyncRun, error) {
+func (s *Service) RefreshNow(ctx context.Context) (SyncRun, error) {
 	res, err := s.jobs.Insert(ctx, SyncArgs{Manual: true}, nil)
 	if err != nil {
-		return store.HGSSyncRun{}, fmt.Errorf("hgs: refresh: %w", err)
+		return SyncRun{}, fmt.Errorf("hgs: refresh: %w", err)
 	}
 	if _, err := queue.WaitSettled(ctx, s.jobs, res.Job.ID); err != nil {
-		return store.HGSSyncRun{}, fmt.Errorf("%w: %w", ErrPending, err)
+		return SyncRun{}, fmt.Errorf("%w: %w", ErrPending, err)
 	}
 	return s.RunOfJob(context.WithoutCancel(ctx), res.Job.ID)
 }
@@ -131,9 +131,9 @@ func (s *Service) syncJob(ctx context.Context, jobID int64, p SyncArgs) error {
 	res, err := s.SyncAll(ctx, p.ConsentID, p.Manual)
 	run := res.run(jobID, p.Manual)
 	if err != nil {
-		run.Outcome, run.ErrorCode = store.HGSOutcomeFailed, consents.ErrorCode(err)
+		run.Outcome, run.ErrorCode = OutcomeFailed, consents.ErrorCode(err)
 		if res.Calls > 0 {
-			run.Outcome = store.HGSOutcomePartial
+			run.Outcome = OutcomePartial
 		}
 	}
 	if rerr := s.recordRun(ctx, run); rerr != nil {

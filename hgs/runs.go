@@ -10,12 +10,43 @@ import (
 	"kasa/store"
 )
 
-// runColumns select a store.HGSSyncRun.
+// The outcomes of an HGS sync, from the most to the least useful: what the
+// page and the "Refresh now" flash say.
+const (
+	OutcomeFetched   = "fetched"   // the bank answered every planned call
+	OutcomePartial   = "partial"   // some vehicles synced, some failed
+	OutcomeBusy      = "busy"      // the bank throttled (429): the rest waits for its Retry-After
+	OutcomeQuota     = "quota"     // the day's frequencyPerDay is spent: the rest waits for tomorrow
+	OutcomeFailed    = "failed"    // nothing synced: every call failed
+	OutcomeUncovered = "uncovered" // nothing synced: no active consent covers the vehicles
+	OutcomeNothing   = "nothing"   // nothing to sync: no vehicle yet
+)
+
+// SyncRun is what one HGS sync did, kept so a person sees the outcome
+// of the scheduled syncs as well as of their own "Refresh now".
+type SyncRun struct {
+	ID         int64      `db:"id" json:"id"`
+	JobID      *int64     `db:"job_id" json:"job_id"`
+	Manual     bool       `db:"manual" json:"manual"`
+	Outcome    string     `db:"outcome" json:"outcome"`
+	Vehicles   int        `db:"vehicles" json:"vehicles"`
+	Calls      int        `db:"calls" json:"calls"`
+	NewRows    int        `db:"new_rows" json:"new_rows"`
+	Failed     int        `db:"failed" json:"failed"`
+	Deferred   int        `db:"deferred" json:"deferred"`
+	Uncovered  int        `db:"uncovered" json:"uncovered"`
+	ErrorCode  string     `db:"error_code" json:"error_code"`
+	QuotaLimit int        `db:"quota_limit" json:"quota_limit"`
+	RetryAt    *time.Time `db:"retry_at" json:"retry_at"`
+	FinishedAt time.Time  `db:"finished_at" json:"finished_at"`
+}
+
+// runColumns select a SyncRun.
 const runColumns = `id, job_id, manual, outcome, vehicles, calls, new_rows, failed, deferred, uncovered, error_code,
 	quota_limit, retry_at, finished_at`
 
 // recordRun keeps the outcome of a sync (finished now).
-func (s *Service) recordRun(ctx context.Context, r store.HGSSyncRun) error {
+func (s *Service) recordRun(ctx context.Context, r SyncRun) error {
 	var job sql.NullInt64
 	if r.JobID != nil && *r.JobID != 0 {
 		job = sql.NullInt64{Int64: *r.JobID, Valid: true}
@@ -36,8 +67,8 @@ func (s *Service) recordRun(ctx context.Context, r store.HGSSyncRun) error {
 
 // RunOfJob returns the latest outcome recorded by a sync job;
 // store.ErrNotFound when it recorded none.
-func (s *Service) RunOfJob(ctx context.Context, jobID int64) (store.HGSSyncRun, error) {
-	var r store.HGSSyncRun
+func (s *Service) RunOfJob(ctx context.Context, jobID int64) (SyncRun, error) {
+	var r SyncRun
 	err := s.store.DB().GetContext(ctx, &r, `SELECT `+runColumns+` FROM hgs_sync_runs WHERE job_id = $1 ORDER BY id DESC LIMIT 1`, jobID)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound

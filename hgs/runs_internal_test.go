@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"kasa/store"
 	"kasa/store/storetest"
 )
 
@@ -16,15 +15,15 @@ func TestHGSSyncRunsAreKeptAndPruned(t *testing.T) {
 	s := New(Deps{Store: storetest.New(t), Now: func() time.Time { return clock }})
 	job := int64(42) // a River job's id: River prunes its jobs, the record stays
 	retry := clock.Add(time.Minute)
-	if err := s.recordRun(ctx, store.HGSSyncRun{JobID: &job, Outcome: store.HGSOutcomeBusy, RetryAt: &retry}); err != nil {
+	if err := s.recordRun(ctx, SyncRun{JobID: &job, Outcome: OutcomeBusy, RetryAt: &retry}); err != nil {
 		t.Fatal(err)
 	}
 	clock = time.Now()
-	if err := s.recordRun(ctx, store.HGSSyncRun{JobID: &job, Manual: true, Outcome: store.HGSOutcomeFetched, Vehicles: 3, Calls: 3}); err != nil {
+	if err := s.recordRun(ctx, SyncRun{JobID: &job, Manual: true, Outcome: OutcomeFetched, Vehicles: 3, Calls: 3}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := s.RunOfJob(ctx, job)
-	if err != nil || r.Outcome != store.HGSOutcomeFetched || !r.Manual || r.Vehicles != 3 || r.RetryAt != nil {
+	if err != nil || r.Outcome != OutcomeFetched || !r.Manual || r.Vehicles != 3 || r.RetryAt != nil {
 		t.Fatalf("latest run of the job = %+v, %v", r, err)
 	}
 	if n, err := s.pruneRuns(ctx, time.Now().Add(-90*24*time.Hour)); err != nil || n != 1 {

@@ -11,7 +11,7 @@ import (
 
 	"kasa/consents"
 	"kasa/providers/garanti"
-	"kasa/store"
+	"kasa/tz"
 )
 
 // Call is one planned transaction list call: a tag and a window of at
@@ -26,7 +26,7 @@ type Call struct {
 // days (those not yet fetched, and today again since it is still filling),
 // then older history backwards, each window at most one year long as the
 // bank allows (E050). Nothing is planned for days already fetched.
-func PlanCalls(v store.HGSVehicle, begin, end, today time.Time) []Call {
+func PlanCalls(v Vehicle, begin, end, today time.Time) []Call {
 	last := end
 	if today.Before(last) {
 		last = today
@@ -112,19 +112,19 @@ type SyncResult struct {
 func (r SyncResult) Outcome() string {
 	switch {
 	case !r.RetryAt.IsZero():
-		return store.HGSOutcomeBusy
+		return OutcomeBusy
 	case r.Quota && r.Calls == 0:
-		return store.HGSOutcomeQuota
+		return OutcomeQuota
 	case r.Failed > 0 && r.Calls == 0:
-		return store.HGSOutcomeFailed
+		return OutcomeFailed
 	case r.Failed > 0:
-		return store.HGSOutcomePartial
+		return OutcomePartial
 	case r.Calls > 0:
-		return store.HGSOutcomeFetched
+		return OutcomeFetched
 	case r.Uncovered > 0:
-		return store.HGSOutcomeUncovered
+		return OutcomeUncovered
 	}
-	return store.HGSOutcomeNothing
+	return OutcomeNothing
 }
 
 // add folds the result of another consent's sync into r.
@@ -147,8 +147,8 @@ func (r *SyncResult) add(o SyncResult) {
 }
 
 // run is the record of the result.
-func (r SyncResult) run(jobID int64, manual bool) store.HGSSyncRun {
-	out := store.HGSSyncRun{Manual: manual, Outcome: r.Outcome(), Vehicles: r.Vehicles, Calls: r.Calls, NewRows: r.New,
+func (r SyncResult) run(jobID int64, manual bool) SyncRun {
+	out := SyncRun{Manual: manual, Outcome: r.Outcome(), Vehicles: r.Vehicles, Calls: r.Calls, NewRows: r.New,
 		Failed: r.Failed, Deferred: r.Deferred, Uncovered: r.Uncovered, ErrorCode: r.ErrorCode, QuotaLimit: r.Limit}
 	if jobID != 0 {
 		out.JobID = &jobID
@@ -166,19 +166,19 @@ func (r SyncResult) run(jobID int64, manual bool) store.HGSSyncRun {
 const throttleWait = time.Minute
 
 // SyncAll brings the tags up to date: first every tag is put under a usable
-// consent that covers it (see store.AssignHGSVehicles), then the consent
+// consent that covers it (see assign), then the consent
 // given, or every usable consent when consentID is 0, is synced. Tags that
 // no consent covers are counted, not called for.
 func (s *Service) SyncAll(ctx context.Context, consentID int64, manual bool) (SyncResult, error) {
 	var res SyncResult
-	uncovered, err := s.store.AssignHGSVehicles(ctx, s.now())
+	uncovered, err := s.assign(ctx, s.now())
 	if err != nil {
 		return res, err
 	}
 	res.Uncovered = len(uncovered)
 	ids := []int64{consentID}
 	if consentID == 0 {
-		cs, err := s.store.GarantiConsents(ctx, store.GarantiActive)
+		cs, err := s.consents.Consents(ctx, consents.Active)
 		if err != nil {
 			return res, err
 		}
@@ -225,11 +225,11 @@ func (s *Service) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 	if expired, err := s.consents.MarkExpiredIfPast(ctx, c); err != nil || expired {
 		return res, err
 	}
-	vehicles, err := s.store.HGSVehicles(ctx, c.ID)
+	vehicles, err := s.Vehicles(ctx, c.ID)
 	if err != nil {
 		return res, err
 	}
-	products, err := s.store.GarantiConsentProducts(ctx, c.ID)
+	products, err := s.consents.Products(ctx, c.ID)
 	if err != nil {
 		return res, err
 	}
@@ -239,11 +239,11 @@ func (s *Service) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 			live[p.ProductID] = append(live[p.ProductID], p.AuthorityID)
 		}
 	}
-	today := store.GarantiDay(s.now())
+	today := tz.Day(s.now())
 	var perTag [][]Call
 	for _, v := range vehicles {
 		if len(live[v.ProductID]) == 0 {
-			continue // nothing in force for it here: store.AssignHGSVehicles counts it
+			continue // nothing in force for it here: assign counts it
 		}
 		if v.LastErrorCode == "E052" && !manual {
 			continue // the tag left the consent; only a person retries it
@@ -317,20 +317,20 @@ func (s *Service) Sync(ctx context.Context, consentID int64, manual bool) (SyncR
 			res.Failed++
 			res.ErrorCode = consents.ErrorCode(err)
 			res.Retryable = res.Retryable || garanti.IsRetryable(err)
-			if serr := s.store.SetHGSVehicleError(ctx, call.ProductID, res.ErrorCode, err.Error()); serr != nil {
+			if serr := s.SetVehicleError(ctx, call.ProductID, res.ErrorCode, err.Error()); serr != nil {
 				return res, serr
 			}
 			continue
 		}
 		res.Calls++
-		n, err := s.store.SaveHGSWindow(ctx, window(c.ID, call, out))
+		n, err := s.SaveWindow(ctx, window(c.ID, call, out))
 		if err != nil {
 			// What the bank sent cannot be stored (the rows were checked):
 			// the same call would fail again, so the tag says so and the
 			// others go on; the window stays unsynced for a later try.
 			res.Failed++
 			res.ErrorCode = "store"
-			if serr := s.store.SetHGSVehicleError(ctx, call.ProductID, "store", err.Error()); serr != nil {
+			if serr := s.SetVehicleError(ctx, call.ProductID, "store", err.Error()); serr != nil {
 				return res, serr
 			}
 			continue
@@ -384,19 +384,19 @@ func tokenFailure(err error) error {
 }
 
 // window turns the bank's answer into what the store keeps.
-func window(consentID int64, call Call, out garanti.HGSResult) store.HGSWindow {
-	w := store.HGSWindow{ProductID: call.ProductID, ConsentID: consentID, From: call.From, To: call.To}
+func window(consentID int64, call Call, out garanti.HGSResult) Window {
+	w := Window{ProductID: call.ProductID, ConsentID: consentID, From: call.From, To: call.To}
 	if p := out.Product; p.ProductID != "" {
-		w.Info = &store.HGSVehicleInfo{Plate: p.Plate, VehicleClass: p.VehicleClassID, Balance: p.Balance, StatusText: p.StatusText,
+		w.Info = &VehicleInfo{Plate: p.Plate, VehicleClass: p.VehicleClassID, Balance: p.Balance, StatusText: p.StatusText,
 			AutoPayment: p.AutoPaymentAmount, MinPayment: p.MinPaymentAmount}
 	}
 	for _, t := range out.Transactions {
-		in := store.HGSTransactionInput{Key: t.Key(), ProductID: call.ProductID, Amount: t.Amount,
+		in := TransactionInput{Key: t.Key(), ProductID: call.ProductID, Amount: t.Amount,
 			DebitCredit: t.DebitCredit, EntranceTS: t.EntranceTS, DepartureTS: t.DepartureTS, EntranceMotorway: t.EntranceMotorway,
 			DepartureMotorway: t.DepartureMotorway, Explanation: t.Explanation, Raw: t.Raw}
 		if why := in.Valid(); why != "" {
 			// Kept aside whole rather than blocking the tag's other rows.
-			w.Unrecognised = append(w.Unrecognised, store.HGSUnrecognisedRow{Key: in.Key, Reason: why, Raw: t.Raw})
+			w.Unrecognised = append(w.Unrecognised, UnrecognisedRow{Key: in.Key, Reason: why, Raw: t.Raw})
 			continue
 		}
 		w.Transactions = append(w.Transactions, in)

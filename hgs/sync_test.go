@@ -15,6 +15,7 @@ import (
 	"kasa/sandbox"
 	"kasa/store"
 	"kasa/store/storetest"
+	"kasa/tz"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -35,7 +36,7 @@ func TestPlanCalls(t *testing.T) {
 	t.Parallel()
 	d := func(s string) time.Time {
 		t, _ := time.Parse("2006-01-02", s)
-		return store.GarantiDay(t.Add(12 * time.Hour))
+		return tz.Day(t.Add(12 * time.Hour))
 	}
 	p := func(s string) *time.Time { v := d(s); return &v }
 	type win struct{ from, to string }
@@ -60,7 +61,7 @@ func TestPlanCalls(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := hgs.PlanCalls(store.HGSVehicle{ProductID: "p", SyncedFrom: c.from, SyncedTo: c.to}, d(c.begin), d(c.end), d(c.today))
+			got := hgs.PlanCalls(hgs.Vehicle{ProductID: "p", SyncedFrom: c.from, SyncedTo: c.to}, d(c.begin), d(c.end), d(c.today))
 			if len(got) != len(c.want) {
 				t.Fatalf("got %d calls %+v, want %v", len(got), got, c.want)
 			}
@@ -104,18 +105,19 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	if err := st.PutSettings(ctx, 0, app); err != nil {
 		t.Fatal(err)
 	}
-	day := store.GarantiDay(time.Now())
-	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000001", RawStatus: "A",
-		Status: store.GarantiActive, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
+	cs := consents.New(consents.Deps{Store: st})
+	day := tz.Day(time.Now())
+	id, err := cs.Insert(ctx, consents.NewConsent{ConsentID: "00000000-0000-0000-0000-000000000001", RawStatus: "A",
+		Status: consents.Active, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
 		TranEnd: day, State: "s", Binding: "b", Verifier: "v", StateExpires: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ActivateGarantiConsent(ctx, id, "A", []store.GarantiConsentProduct{{ProductID: "7001000101",
+	if err := cs.SaveActivation(ctx, id, "A", []consents.Product{{ProductID: "7001000101",
 		AuthorityID: garanti.AuthorityTransactionInfo, Flag: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveGarantiTokens(ctx, id, store.GarantiToken{Access: "old", Refresh: "unknown-to-the-bank", Expiry: time.Now().Add(-time.Minute)}); err != nil {
+	if err := cs.SaveTokens(ctx, id, consents.Token{Access: "old", Refresh: "unknown-to-the-bank", Expiry: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	g, hg := services(t, st, conn)
@@ -126,14 +128,14 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 		}
 		return cl
 	}
-	c, _ := st.GarantiConsent(ctx, id)
+	c, _ := cs.Consent(ctx, id)
 
 	// A passing failure of the bank is retried later, the consent untouched.
 	sb.Garanti.Faults.FailNext(1, http.StatusServiceUnavailable)
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); err == nil || errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("503: %v", err)
 	}
-	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {
+	if c, _ = cs.Consent(ctx, id); c.NeedsReauth {
 		t.Fatal("a 503 marked the consent for re-authorisation")
 	}
 	// The application's own secret is wrong: an admin's matter, not the
@@ -145,7 +147,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	if !errors.Is(err, consents.ErrCredentials) || errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("wrong client secret: %v", err)
 	}
-	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth || c.LastErrorCode != "invalid_client" || !c.Usable() {
+	if c, _ = cs.Consent(ctx, id); c.NeedsReauth || c.LastErrorCode != "invalid_client" || !c.Usable() {
 		t.Fatalf("consent after invalid_client = %+v", c)
 	}
 	// The sync stops without retrying what cannot work until an admin acts.
@@ -160,7 +162,7 @@ func TestAccessTokenFlagsOnlyARefusedRefreshToken(t *testing.T) {
 	if _, err := g.AccessToken(ctx, client(), c, "", time.Minute); !errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("refused refresh: %v", err)
 	}
-	c, _ = st.GarantiConsent(ctx, id)
+	c, _ = cs.Consent(ctx, id)
 	if !c.NeedsReauth || c.ReauthReason != "invalid_grant" || c.Usable() {
 		t.Fatalf("consent after a refused refresh = %+v", c)
 	}
@@ -185,9 +187,10 @@ func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 		}
 	})
 	conn := connect.New(st, http.DefaultClient, "http://127.0.0.1:9")
-	day := store.GarantiDay(time.Now())
-	id, err := st.CreateGarantiConsent(ctx, store.NewGarantiConsent{ConsentID: "00000000-0000-0000-0000-000000000002", RawStatus: "B",
-		Status: store.GarantiAwaiting, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
+	cs := consents.New(consents.Deps{Store: st})
+	day := tz.Day(time.Now())
+	id, err := cs.Insert(ctx, consents.NewConsent{ConsentID: "00000000-0000-0000-0000-000000000002", RawStatus: "B",
+		Status: consents.Awaiting, Recurring: true, ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 3, TranBegin: day.AddDate(-1, 0, 0),
 		TranEnd: day, State: "s2", Binding: "b", Verifier: "v", StateExpires: time.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -196,12 +199,12 @@ func TestAccessTokenWithoutTokensIsNotReauth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := st.GarantiConsent(ctx, id)
+	c, _ := cs.Consent(ctx, id)
 	g, _ := services(t, st, conn)
 	if _, err := g.AccessToken(ctx, cl, c, "", 0); !errors.Is(err, consents.ErrNoTokens) || errors.Is(err, consents.ErrReauth) {
 		t.Fatalf("no tokens: %v", err)
 	}
-	if c, _ = st.GarantiConsent(ctx, id); c.NeedsReauth {
+	if c, _ = cs.Consent(ctx, id); c.NeedsReauth {
 		t.Fatal("a consent awaiting approval was flagged for re-approval")
 	}
 }

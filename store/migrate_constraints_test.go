@@ -8,8 +8,8 @@ import (
 
 	"github.com/lib/pq"
 
+	"kasa/consents"
 	"kasa/migrations"
-	"kasa/store"
 	"kasa/store/storetest"
 )
 
@@ -95,8 +95,8 @@ func TestConstraintsMigrationOnOldData(t *testing.T) {
 	}
 	refused("a debt naming no job", "23503", `UPDATE debts SET job_id = $1`, pruned)
 	refused("a status the product does not write", "23514", `UPDATE garanti_consents SET status = 'pending'`)
-	for _, s := range []string{store.GarantiAwaiting, store.GarantiAuthorised, store.GarantiActive, store.GarantiExpired,
-		store.GarantiRevoked, store.GarantiRejected, store.GarantiAbandoned, "unknown"} {
+	for _, s := range []string{consents.Awaiting, consents.Authorised, consents.Active, consents.Expired,
+		consents.Revoked, consents.Rejected, consents.Abandoned, "unknown"} {
 		exec(`UPDATE garanti_consents SET status = $1`, s)
 	}
 }

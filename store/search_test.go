@@ -14,6 +14,8 @@ import (
 	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
+	"kasa/consents"
+	"kasa/hgs"
 	"kasa/movements"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -32,24 +34,31 @@ func TestSearchFollowsTurkishCase(t *testing.T) {
 	ctx := context.Background()
 
 	// HGS: motorways and explanations as the bank writes them.
-	id := newConsent(t, s, "search", time.Now().Add(time.Minute))
-	if err := s.ActivateGarantiConsent(ctx, id, "A", []store.GarantiConsentProduct{{ProductID: "p1", AuthorityID: "HgsTransactionInfo", Flag: true}}); err != nil {
+	cs := consents.New(consents.Deps{Store: s})
+	hs := hgs.New(hgs.Deps{Store: s, Consents: cs})
+	day := tz.Day(time.Now())
+	id, err := cs.Insert(ctx, consents.NewConsent{ConsentID: "c-search", RawStatus: "B", Status: consents.Awaiting, Recurring: true,
+		ValidationDate: day.AddDate(0, 0, 30), FrequencyPerDay: 4, TranBegin: day.AddDate(-1, 0, 0), TranEnd: day,
+		State: "search", Binding: "binding-1", Verifier: "verifier-search", StateExpires: time.Now().Add(time.Minute)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	day := store.GarantiDay(time.Now())
-	passage := func(key, entrance, departure, explanation string, h int) store.HGSTransactionInput {
-		return store.HGSTransactionInput{Key: key, ProductID: "p1", Amount: decimal.RequireFromString("45.00"), DebitCredit: "B",
+	if err := cs.SaveActivation(ctx, id, "A", []consents.Product{{ProductID: "p1", AuthorityID: "HgsTransactionInfo", Flag: true}}); err != nil {
+		t.Fatal(err)
+	}
+	passage := func(key, entrance, departure, explanation string, h int) hgs.TransactionInput {
+		return hgs.TransactionInput{Key: key, ProductID: "p1", Amount: decimal.RequireFromString("45.00"), DebitCredit: "B",
 			EntranceTS: day.Add(time.Duration(h) * time.Hour), DepartureTS: day.Add(time.Duration(h)*time.Hour + 10*time.Minute),
 			EntranceMotorway: entrance, DepartureMotorway: departure, Explanation: explanation}
 	}
-	w := store.HGSWindow{ProductID: "p1", ConsentID: id, From: day, To: day, Transactions: []store.HGSTransactionInput{
+	w := hgs.Window{ProductID: "p1", ConsentID: id, From: day, To: day, Transactions: []hgs.TransactionInput{
 		passage("k1", "Çamlıca", "Kınalı", "", 1),
 		passage("k2", "Ataşehir", "ÇAMLICA GİŞELERİ", "", 2),
 		passage("k3", "Mahmutbey", "Hasdal", "İstanbul Boğaz Köprüsü", 3),
 		passage("k4", "ISPARTA YOLU", "Akyazı", "", 4),
 		passage("k5", "Camlica", "Izmit", "", 5), // no Turkish letters: another place for Çamlıca
 	}}
-	if n, err := s.SaveHGSWindow(ctx, w); err != nil || n != 5 {
+	if n, err := hs.SaveWindow(ctx, w); err != nil || n != 5 {
 		t.Fatalf("save: %d %v", n, err)
 	}
 	for _, c := range []struct {
@@ -62,7 +71,7 @@ func TestSearchFollowsTurkishCase(t *testing.T) {
 		{"izmit", 1}, {"İZMİT", 1}, {"camlica", 1}, {"gişeleri", 1},
 		{"Çamlıca Kınalı", 0}, // the entrance and the exit are not one text
 	} {
-		if _, total, err := s.HGSTransactions(ctx, store.HGSFilter{Motorway: c.search}, 10, 0); err != nil || total != c.want {
+		if _, total, err := hs.Transactions(ctx, hgs.Filter{Motorway: c.search}, 10, 0); err != nil || total != c.want {
 			t.Errorf("HGS motorway %q: %d rows, %v; want %d", c.search, total, err, c.want)
 		}
 	}
@@ -196,7 +205,7 @@ func TestSearchIsServedByItsIndex(t *testing.T) {
 	plans = nil
 	plansMu.Unlock()
 
-	if _, _, err := s.HGSTransactions(ctx, store.HGSFilter{Motorway: "ÇAMLICA"}, 10, 0); err != nil {
+	if _, _, err := hgs.New(hgs.Deps{Store: s}).Transactions(ctx, hgs.Filter{Motorway: "ÇAMLICA"}, 10, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ListDebts(ctx, store.DebtFilter{Q: "İstanbul şubesi"}); err != nil {

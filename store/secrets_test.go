@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kasa/eventually"
 	"kasa/store"
 	"kasa/store/storetest"
 )
@@ -183,4 +185,21 @@ func TestSeedSettingsKeepsSavedValues(t *testing.T) {
 	if s["finrota.base_url"] != "https://saved.example" || s["finrota.api_key"] != "k" {
 		t.Fatalf("settings %v", s)
 	}
+}
+
+// waitLockWaiters waits until n sessions of the test's database are
+// blocked on a lock: the callers queued behind the one holding it.
+func waitLockWaiters(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	eventually.That(t, fmt.Sprintf("%d sessions waiting on a lock", n), func() error {
+		var waiting int
+		if err := s.DB().Get(&waiting, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting != n {
+			return fmt.Errorf("%d waiting", waiting)
+		}
+		return nil
+	})
 }

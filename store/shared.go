@@ -39,3 +39,11 @@ func ExecOne(ctx context.Context, q sqlx.ExecerContext, query string, args ...an
 func EachRow[T any](ctx context.Context, q sqlx.QueryerContext, op string, fn func(T) error, query string, args ...any) error {
 	return eachRow(ctx, q, op, fn, query, args...)
 }
+
+// Keys returns the keyring that seals the secrets an area stores in its
+// own tables (the consents area's tokens and PKCE verifiers).
+func (s *Store) Keys() *Keyring { return s.keys }
+
+// HashID is how one-time identifiers (session ids, OAuth states and their
+// session bindings) are stored: hashed, never in clear.
+func HashID(id string) []byte { return hashID(id) }

@@ -1,4 +1,4 @@
-package store
+package hgs
 
 import (
 	"context"
@@ -10,10 +10,13 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
+
+	"kasa/store"
+	"kasa/tz"
 )
 
-// HGSVehicle is one HGS tag with what the last sync learnt about it.
-type HGSVehicle struct {
+// Vehicle is one HGS tag with what the last sync learnt about it.
+type Vehicle struct {
 	ProductID     string
 	ConsentID     *int64
 	Plate         string
@@ -56,26 +59,30 @@ type vehicleRow struct {
 	Covered       bool                `db:"covered"`
 }
 
-func hgsNullDecimal(d decimal.NullDecimal) *decimal.Decimal {
+// nullDecimal is a nullable amount column as a pointer.
+func nullDecimal(d decimal.NullDecimal) *decimal.Decimal {
 	if !d.Valid {
 		return nil
 	}
 	return &d.Decimal
 }
 
-func hgsNullDay(t sql.NullTime) *time.Time {
+// nullDay is a nullable DATE column as a pointer to Istanbul midnight of
+// its calendar day.
+func nullDay(t sql.NullTime) *time.Time {
 	if !t.Valid {
 		return nil
 	}
-	d := garantiDate(t.Time)
+	y, m, dd := t.Time.Date()
+	d := time.Date(y, m, dd, 0, 0, 0, 0, tz.Istanbul)
 	return &d
 }
 
-func (r vehicleRow) vehicle() HGSVehicle {
-	return HGSVehicle{ProductID: r.ProductID, ConsentID: garantiNullID(r.ConsentID), Plate: r.Plate, VehicleClass: r.VehicleClass,
-		Balance: hgsNullDecimal(r.Balance), StatusText: r.StatusText, AutoPayment: hgsNullDecimal(r.AutoPayment), MinPayment: hgsNullDecimal(r.MinPayment),
-		SyncedFrom: hgsNullDay(r.SyncedFrom), SyncedTo: hgsNullDay(r.SyncedTo), LastSyncedAt: garantiNullTime(r.LastSyncedAt),
-		LastErrorCode: r.LastErrorCode, LastError: r.LastError, LastErrorAt: garantiNullTime(r.LastErrorAt),
+func (r vehicleRow) vehicle() Vehicle {
+	return Vehicle{ProductID: r.ProductID, ConsentID: nullID(r.ConsentID), Plate: r.Plate, VehicleClass: r.VehicleClass,
+		Balance: nullDecimal(r.Balance), StatusText: r.StatusText, AutoPayment: nullDecimal(r.AutoPayment), MinPayment: nullDecimal(r.MinPayment),
+		SyncedFrom: nullDay(r.SyncedFrom), SyncedTo: nullDay(r.SyncedTo), LastSyncedAt: nullTime(r.LastSyncedAt),
+		LastErrorCode: r.LastErrorCode, LastError: r.LastError, LastErrorAt: nullTime(r.LastErrorAt),
 		Unrecognised: r.Unrecognised, Covered: r.Covered}
 }
 
@@ -84,36 +91,36 @@ func (r vehicleRow) vehicle() HGSVehicle {
 var vehicleColumns = `v.product_id, v.consent_id, v.plate, v.vehicle_class, v.balance, v.status_text, v.auto_payment, v.min_payment,
 	v.synced_from, v.synced_to, v.last_synced_at, v.last_error_code, v.last_error, v.last_error_at,
 	(SELECT count(*) FROM hgs_unrecognised u WHERE u.product_id = v.product_id) AS unrecognised,
-	` + hgsCovered("$1") + ` AS covered`
+	` + covered("$1") + ` AS covered`
 
-// HGSVehicles lists the tags by plate (tags not yet synced, by product id,
+// Vehicles lists the tags by plate (tags not yet synced, by product id,
 // last); with consentID > 0, only those synced under that consent.
-func (s *Store) HGSVehicles(ctx context.Context, consentID int64) ([]HGSVehicle, error) {
-	return s.hgsVehicles(ctx, consentID, s.now())
+func (s *Service) Vehicles(ctx context.Context, consentID int64) ([]Vehicle, error) {
+	return s.vehicles(ctx, consentID, s.now())
 }
 
-// hgsVehicles is HGSVehicles with the tags covered as of now's Istanbul day.
-func (s *Store) hgsVehicles(ctx context.Context, consentID int64, now time.Time) ([]HGSVehicle, error) {
+// vehicles is Vehicles with the tags covered as of now's Istanbul day.
+func (s *Service) vehicles(ctx context.Context, consentID int64, now time.Time) ([]Vehicle, error) {
 	var rows []vehicleRow
 	q := `SELECT ` + vehicleColumns + ` FROM hgs_vehicles v`
-	args := []any{garantiDateParam(GarantiDay(now))}
+	args := []any{dateParam(tz.Day(now))}
 	if consentID > 0 {
 		q += ` WHERE v.consent_id = $2`
 		args = append(args, consentID)
 	}
-	if err := s.db.SelectContext(ctx, &rows, q+` ORDER BY v.plate = '', v.plate, v.product_id`, args...); err != nil {
-		return nil, fmt.Errorf("store: hgs vehicles: %w", err)
+	if err := s.store.DB().SelectContext(ctx, &rows, q+` ORDER BY v.plate = '', v.plate, v.product_id`, args...); err != nil {
+		return nil, fmt.Errorf("hgs: vehicles: %w", err)
 	}
-	out := make([]HGSVehicle, len(rows))
+	out := make([]Vehicle, len(rows))
 	for i, r := range rows {
 		out[i] = r.vehicle()
 	}
 	return out, nil
 }
 
-// HGSVehicleInfo is hgsProductInfo as the product keeps it (no personal
+// VehicleInfo is hgsProductInfo as the product keeps it (no personal
 // contact data).
-type HGSVehicleInfo struct {
+type VehicleInfo struct {
 	Plate        string
 	VehicleClass string
 	Balance      decimal.Decimal
@@ -122,21 +129,21 @@ type HGSVehicleInfo struct {
 	MinPayment   decimal.Decimal
 }
 
-// HGSWindow is the outcome of one successful transaction list call of a tag:
+// Window is the outcome of one successful transaction list call of a tag:
 // the days it covered, what it said about the tag, and its movements.
-type HGSWindow struct {
+type Window struct {
 	ProductID    string
 	ConsentID    int64
 	From, To     time.Time // calendar days, both included
-	Info         *HGSVehicleInfo
-	Transactions []HGSTransactionInput
+	Info         *VehicleInfo
+	Transactions []TransactionInput
 	// Unrecognised are rows that cannot be movements, kept aside.
-	Unrecognised []HGSUnrecognisedRow
+	Unrecognised []UnrecognisedRow
 }
 
-// HGSUnrecognisedRow is a row of the bank the product could not read as a
+// UnrecognisedRow is a row of the bank the product could not read as a
 // movement, with why; its raw JSON is kept.
-type HGSUnrecognisedRow struct {
+type UnrecognisedRow struct {
 	Key    string
 	Reason string
 	Raw    json.RawMessage
@@ -144,7 +151,7 @@ type HGSUnrecognisedRow struct {
 
 // Valid says why a movement cannot be stored ("" when it can): the table
 // keeps passages (B) and top-ups (A) only.
-func (t HGSTransactionInput) Valid() string {
+func (t TransactionInput) Valid() string {
 	if t.DebitCredit != "A" && t.DebitCredit != "B" {
 		return "unknown debitCreditInd " + strconv.Quote(t.DebitCredit)
 	}
@@ -154,8 +161,8 @@ func (t HGSTransactionInput) Valid() string {
 	return ""
 }
 
-// HGSTransactionInput is one movement as the bank listed it.
-type HGSTransactionInput struct {
+// TransactionInput is one movement as the bank listed it.
+type TransactionInput struct {
 	Key               string // the client's Key(): identity across syncs
 	ProductID         string
 	Amount            decimal.Decimal
@@ -168,13 +175,13 @@ type HGSTransactionInput struct {
 	Raw               json.RawMessage
 }
 
-// SaveHGSWindow stores a window's movements (skipping ones already stored),
+// SaveWindow stores a window's movements (skipping ones already stored),
 // updates the tag's card, widens its synced range and clears its last error,
 // in one transaction. It returns how many movements were new.
-func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
+func (s *Service) SaveWindow(ctx context.Context, w Window) (int, error) {
 	now := s.now()
 	inserted := 0
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		for _, t := range w.Transactions {
 			raw := string(t.Raw)
 			if raw == "" {
@@ -198,7 +205,7 @@ func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO hgs_unrecognised (key, product_id, consent_id, reason, raw, first_seen_at)
 				VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (key) DO NOTHING`,
-				u.Key, w.ProductID, w.ConsentID, Truncate(u.Reason, 200), raw, now); err != nil {
+				u.Key, w.ProductID, w.ConsentID, store.Truncate(u.Reason, 200), raw, now); err != nil {
 				return fmt.Errorf("unrecognised row %s: %w", u.Key, err)
 			}
 		}
@@ -213,18 +220,41 @@ func (s *Store) SaveHGSWindow(ctx context.Context, w HGSWindow) (int, error) {
 		_, err := tx.ExecContext(ctx, `UPDATE hgs_vehicles SET
 			synced_from = LEAST(COALESCE(synced_from, $2::date), $2::date), synced_to = GREATEST(COALESCE(synced_to, $3::date), $3::date),
 			last_synced_at = $4, last_error_code = '', last_error = '', last_error_at = NULL, updated_at = $4 WHERE product_id = $1`,
-			w.ProductID, garantiDateParam(w.From), garantiDateParam(w.To), now)
+			w.ProductID, dateParam(w.From), dateParam(w.To), now)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: save hgs window: %w", err)
+		return 0, fmt.Errorf("hgs: save window: %w", err)
 	}
 	return inserted, nil
 }
 
-// SetHGSVehicleError records why a tag's last sync failed (code is the
+// SetVehicleError records why a tag's last sync failed (code is the
 // bank's E-code or the product's own reason), shown on its card.
-func (s *Store) SetHGSVehicleError(ctx context.Context, productID, code, msg string) error {
-	return execOneGaranti(ctx, s.db, "set hgs vehicle error", `UPDATE hgs_vehicles SET last_error_code = $2, last_error = $3,
-		last_error_at = $4, updated_at = $4 WHERE product_id = $1`, productID, code, Truncate(msg, 500), s.now())
+func (s *Service) SetVehicleError(ctx context.Context, productID, code, msg string) error {
+	err := store.ExecOne(ctx, s.store.DB(), `UPDATE hgs_vehicles SET last_error_code = $2, last_error = $3,
+		last_error_at = $4, updated_at = $4 WHERE product_id = $1`, productID, code, store.Truncate(msg, 500), s.now())
+	if err != nil {
+		return fmt.Errorf("hgs: set vehicle error: %w", err)
+	}
+	return nil
+}
+
+// dateParam writes the Istanbul calendar day of t for a DATE column.
+func dateParam(t time.Time) string { return t.In(tz.Istanbul).Format("2006-01-02") }
+
+// nullID is a nullable id column as a pointer.
+func nullID(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Int64
+}
+
+// nullTime is a nullable time column as a pointer.
+func nullTime(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Time
 }

@@ -1,4 +1,4 @@
-package store
+package consents
 
 import (
 	"context"
@@ -8,50 +8,54 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"kasa/store"
+	"kasa/tz"
 )
 
 // Consent statuses as the product reads them (the values of
-// garanti.Status, repeated here because the store imports no provider).
+// garanti.Status, under the product's names).
 const (
-	GarantiAwaiting   = "awaiting_authorisation"
-	GarantiAuthorised = "authorised"
-	GarantiActive     = "active"
-	GarantiExpired    = "expired"
-	GarantiRevoked    = "revoked"
-	GarantiRejected   = "rejected"
-	// GarantiAbandoned is the product's own status for a consent the
+	Awaiting   = "awaiting_authorisation"
+	Authorised = "authorised"
+	Active     = "active"
+	Expired    = "expired"
+	Revoked    = "revoked"
+	Rejected   = "rejected"
+	// Abandoned is the product's own status for a consent the
 	// customer never approved before its one-time approval state expired:
 	// it can never be completed (the bank lets it lapse on its side).
-	GarantiAbandoned = "abandoned"
+	Abandoned = "abandoned"
 )
 
-// GarantiAuthority is one permission a consent asks for.
-type GarantiAuthority struct {
+// Authority is one permission a consent asks for.
+type Authority struct {
 	ID            string `json:"id"`
 	AttributeName string `json:"attributeName,omitempty"`
 	Attribute     string `json:"attribute,omitempty"`
 }
 
-// GarantiAuthorityStatus is the bank's status of one authority of a consent.
-type GarantiAuthorityStatus struct {
+// AuthorityStatus is the bank's status of one authority of a consent.
+type AuthorityStatus struct {
 	AuthorityID string `json:"authorityId"`
 	Raw         string `json:"raw"`
 	Status      string `json:"status"`
 }
 
-// GarantiConsent is a consent as the product manages it.
-type GarantiConsent struct {
+// Consent is a consent as the product manages it.
+type Consent struct {
 	ID              int64
 	ConsentID       string // the bank's id
-	Status          string // mapped: GarantiActive…
+	Status          string // mapped: Active…
 	RawStatus       string // the bank's value
 	Recurring       bool
 	ValidationDate  time.Time // Istanbul calendar day
 	FrequencyPerDay int
 	TranBegin       time.Time
 	TranEnd         time.Time
-	Authorities     []GarantiAuthority
-	AuthorityStatus []GarantiAuthorityStatus
+	Authorities     []Authority
+	AuthorityStatus []AuthorityStatus
 	RenewsID        *int64
 	SupersededBy    *int64
 	NeedsReauth     bool
@@ -68,30 +72,30 @@ type GarantiConsent struct {
 }
 
 // Final reports whether the consent can never be used again.
-func (c GarantiConsent) Final() bool {
-	return c.Status == GarantiExpired || c.Status == GarantiRevoked || c.Status == GarantiRejected || c.Status == GarantiAbandoned
+func (c Consent) Final() bool {
+	return c.Status == Expired || c.Status == Revoked || c.Status == Rejected || c.Status == Abandoned
 }
 
 // Usable reports whether data calls may be made under the consent.
-func (c GarantiConsent) Usable() bool {
-	return c.Status == GarantiActive && !c.NeedsReauth && c.SupersededBy == nil
+func (c Consent) Usable() bool {
+	return c.Status == Active && !c.NeedsReauth && c.SupersededBy == nil
 }
 
 // DaysLeft is how many Istanbul calendar days the consent remains valid
 // after today: 0 on its last day, -1 the day after, and so on.
-func (c GarantiConsent) DaysLeft(now time.Time) int {
-	return calendarDays(GarantiDay(now), c.ValidationDate)
+func (c Consent) DaysLeft(now time.Time) int {
+	return calendarDays(tz.Day(now), c.ValidationDate)
 }
 
 // PastValidation reports whether now's Istanbul day is after the consent's
 // validation date: the bank no longer answers data calls under it.
-func (c GarantiConsent) PastValidation(now time.Time) bool { return c.DaysLeft(now) < 0 }
+func (c Consent) PastValidation(now time.Time) bool { return c.DaysLeft(now) < 0 }
 
 // CancelledLocally reports whether the consent was withdrawn in the product
 // before the customer approved it (the bank cannot delete such a consent;
 // it lapses at its approval deadline).
-func (c GarantiConsent) CancelledLocally() bool {
-	return c.Status == GarantiRevoked && c.ActivatedAt == nil && !c.HasTokens
+func (c Consent) CancelledLocally() bool {
+	return c.Status == Revoked && c.ActivatedAt == nil && !c.HasTokens
 }
 
 // calendarDays counts the calendar days from a to b (b's date minus a's),
@@ -135,22 +139,22 @@ const consentColumns = `c.id, c.consent_id, c.status, c.raw_status, c.recurring,
 	c.activated_at, c.revoked_at, c.status_checked_at,
 	EXISTS (SELECT 1 FROM garanti_tokens t WHERE t.consent_id = c.id) AS has_tokens`
 
-func (r consentRow) consent() GarantiConsent {
-	c := GarantiConsent{ID: r.ID, ConsentID: r.ConsentID, Status: r.Status, RawStatus: r.RawStatus, Recurring: r.Recurring,
-		ValidationDate: garantiDate(r.ValidationDate), FrequencyPerDay: r.FrequencyPerDay, TranBegin: garantiDate(r.TranBegin),
-		TranEnd: garantiDate(r.TranEnd), RenewsID: garantiNullID(r.RenewsID), SupersededBy: garantiNullID(r.SupersededBy),
+func (r consentRow) consent() Consent {
+	c := Consent{ID: r.ID, ConsentID: r.ConsentID, Status: r.Status, RawStatus: r.RawStatus, Recurring: r.Recurring,
+		ValidationDate: date(r.ValidationDate), FrequencyPerDay: r.FrequencyPerDay, TranBegin: date(r.TranBegin),
+		TranEnd: date(r.TranEnd), RenewsID: nullID(r.RenewsID), SupersededBy: nullID(r.SupersededBy),
 		NeedsReauth: r.NeedsReauth, ReauthReason: r.ReauthReason, LastErrorCode: r.LastErrorCode, LastError: r.LastError,
-		CreationEndTime: garantiNullTime(r.CreationEndTime), CreatedBy: garantiNullID(r.CreatedBy), CreatedAt: r.CreatedAt,
-		ActivatedAt: garantiNullTime(r.ActivatedAt), RevokedAt: garantiNullTime(r.RevokedAt), StatusCheckedAt: garantiNullTime(r.StatusCheckedAt),
+		CreationEndTime: nullTime(r.CreationEndTime), CreatedBy: nullID(r.CreatedBy), CreatedAt: r.CreatedAt,
+		ActivatedAt: nullTime(r.ActivatedAt), RevokedAt: nullTime(r.RevokedAt), StatusCheckedAt: nullTime(r.StatusCheckedAt),
 		HasTokens: r.HasTokens}
 	_ = json.Unmarshal(r.Authorities, &c.Authorities)
 	_ = json.Unmarshal(r.AuthorityStatus, &c.AuthorityStatus)
 	return c
 }
 
-// NewGarantiConsent is a consent the bank has just created, awaiting the
+// NewConsent is a consent the bank has just created, awaiting the
 // customer, with the one-time state of the redirect that will approve it.
-type NewGarantiConsent struct {
+type NewConsent struct {
 	ConsentID       string
 	RawStatus       string
 	Status          string
@@ -159,7 +163,7 @@ type NewGarantiConsent struct {
 	FrequencyPerDay int
 	TranBegin       time.Time
 	TranEnd         time.Time
-	Authorities     []GarantiAuthority
+	Authorities     []Authority
 	RenewsID        int64 // 0 unless it renews that consent
 	CreationEndTime time.Time
 	CreatedBy       int64
@@ -169,13 +173,14 @@ type NewGarantiConsent struct {
 	StateExpires             time.Time
 }
 
-// CreateGarantiConsent stores a new consent and its one-time OAuth state in
-// one transaction, with an audit record.
-func (s *Store) CreateGarantiConsent(ctx context.Context, n NewGarantiConsent) (int64, error) {
+// Insert stores a new consent and its one-time OAuth state in one
+// transaction, with an audit record; unlike Create it queues no status
+// check.
+func (s *Service) Insert(ctx context.Context, n NewConsent) (int64, error) {
 	var id int64
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		id, err = s.CreateGarantiConsentTx(ctx, tx, n)
+		id, err = s.insert(ctx, tx, n)
 		return err
 	})
 	if err != nil {
@@ -184,87 +189,87 @@ func (s *Store) CreateGarantiConsent(ctx context.Context, n NewGarantiConsent) (
 	return id, nil
 }
 
-// CreateGarantiConsentTx is CreateGarantiConsent in the caller's
-// transaction, so the consent area commits the job that checks on the
-// consent with it.
-func (s *Store) CreateGarantiConsentTx(ctx context.Context, tx sqlx.ExtContext, n NewGarantiConsent) (int64, error) {
+// insert is Insert in the caller's transaction, so Create commits the job
+// that checks on the consent with it.
+func (s *Service) insert(ctx context.Context, tx sqlx.ExtContext, n NewConsent) (int64, error) {
 	auths, err := json.Marshal(n.Authorities)
 	if err != nil {
-		return 0, fmt.Errorf("store: create consent: %w", err)
+		return 0, fmt.Errorf("consents: create consent: %w", err)
 	}
+	now := s.now()
 	var id int64
 	err = sqlx.GetContext(ctx, tx, &id, `INSERT INTO garanti_consents (consent_id, status, raw_status, recurring, validation_date,
 		frequency_per_day, tran_begin, tran_end, authorities, renews_id, creation_end_time, created_by, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
-		n.ConsentID, n.Status, n.RawStatus, n.Recurring, garantiDateParam(n.ValidationDate), n.FrequencyPerDay,
-		garantiDateParam(n.TranBegin), garantiDateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
+		n.ConsentID, n.Status, n.RawStatus, n.Recurring, dateParam(n.ValidationDate), n.FrequencyPerDay,
+		dateParam(n.TranBegin), dateParam(n.TranEnd), string(auths), sql.NullInt64{Int64: n.RenewsID, Valid: n.RenewsID != 0},
 		sql.NullTime{Time: n.CreationEndTime, Valid: !n.CreationEndTime.IsZero()}, sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0},
-		s.now())
-	if isUniqueViolation(err) {
-		err = ErrConflict
+		now)
+	if store.IsUniqueViolation(err) {
+		err = store.ErrConflict
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, `INSERT INTO garanti_oauth_states (state_hash, binding_hash, consent_id, verifier_enc, user_id, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashID(n.State), hashID(n.Binding), id, s.keys.Encrypt([]byte(n.Verifier)),
-			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, s.now(), n.StateExpires)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, store.HashID(n.State), store.HashID(n.Binding), id, s.store.Keys().Encrypt([]byte(n.Verifier)),
+			sql.NullInt64{Int64: n.CreatedBy, Valid: n.CreatedBy != 0}, now, n.StateExpires)
 	}
 	if err == nil {
-		err = Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", GarantiSubject(id), map[string]any{
+		err = store.Audit(ctx, tx, n.CreatedBy, "garanti.consent.create", Subject(id), map[string]any{
 			"consentId": n.ConsentID, "recurring": n.Recurring, "frequencyPerDay": n.FrequencyPerDay, "renews": n.RenewsID})
 	}
 	if err != nil {
-		return 0, fmt.Errorf("store: create consent: %w", err)
+		return 0, fmt.Errorf("consents: create consent: %w", err)
 	}
 	return id, nil
 }
 
-// GarantiSubject names a consent in the audit log.
-func GarantiSubject(id int64) string { return fmt.Sprintf("garanti.consent:%d", id) }
+// Subject names a consent in the audit log.
+func Subject(id int64) string { return fmt.Sprintf("garanti.consent:%d", id) }
 
-// GarantiConsent returns the consent with the product's id.
-func (s *Store) GarantiConsent(ctx context.Context, id int64) (GarantiConsent, error) {
+// getConsent returns the consent with the product's id.
+func getConsent(ctx context.Context, q sqlx.QueryerContext, id int64) (Consent, error) {
 	var r consentRow
-	if err := s.db.GetContext(ctx, &r, `SELECT `+consentColumns+` FROM garanti_consents c WHERE c.id = $1`, id); err != nil {
-		return GarantiConsent{}, fmt.Errorf("store: consent %d: %w", id, notFound(err))
+	if err := sqlx.GetContext(ctx, q, &r, `SELECT `+consentColumns+` FROM garanti_consents c WHERE c.id = $1`, id); err != nil {
+		return Consent{}, fmt.Errorf("consents: consent %d: %w", id, store.NotFound(err))
 	}
 	return r.consent(), nil
 }
 
-// GarantiConsents lists consents, newest first; with statuses, only those.
-func (s *Store) GarantiConsents(ctx context.Context, statuses ...string) ([]GarantiConsent, error) {
+// Consents lists consents, newest first; with statuses, only those.
+func (s *Service) Consents(ctx context.Context, statuses ...string) ([]Consent, error) {
 	var rows []consentRow
 	q := `SELECT ` + consentColumns + ` FROM garanti_consents c`
 	args := []any{}
 	if len(statuses) > 0 {
 		q += ` WHERE c.status = ANY($1)`
-		args = append(args, garantiStrings(statuses))
+		args = append(args, pq.Array(statuses))
 	}
-	if err := s.db.SelectContext(ctx, &rows, q+` ORDER BY c.created_at DESC, c.id DESC`, args...); err != nil {
-		return nil, fmt.Errorf("store: consents: %w", err)
+	if err := s.store.DB().SelectContext(ctx, &rows, q+` ORDER BY c.created_at DESC, c.id DESC`, args...); err != nil {
+		return nil, fmt.Errorf("consents: consents: %w", err)
 	}
-	out := make([]GarantiConsent, len(rows))
+	out := make([]Consent, len(rows))
 	for i, r := range rows {
 		out[i] = r.consent()
 	}
 	return out, nil
 }
 
-// SetGarantiConsentError records (or, with code and msg empty, clears) the
-// last failure of a step of the consent's flow.
-func (s *Store) SetGarantiConsentError(ctx context.Context, id int64, code, msg string) error {
-	return execOneGaranti(ctx, s.db, "set consent error", `UPDATE garanti_consents SET last_error_code = $2, last_error = $3, updated_at = $4 WHERE id = $1`,
-		id, code, Truncate(msg, 500), s.now())
+// setError records (or, with code and msg empty, clears) the last failure
+// of a step of the consent's flow.
+func (s *Service) setError(ctx context.Context, id int64, code, msg string) error {
+	return execOne(ctx, s.store.DB(), "set consent error", `UPDATE garanti_consents SET last_error_code = $2, last_error = $3, updated_at = $4 WHERE id = $1`,
+		id, code, store.Truncate(msg, 500), s.now())
 }
 
-// MarkGarantiReauth flags a consent whose tokens can no longer be renewed:
-// the customer has to approve a new consent.
-func (s *Store) MarkGarantiReauth(ctx context.Context, id int64, reason string) error {
-	return execOneGaranti(ctx, s.db, "mark reauth", `UPDATE garanti_consents SET needs_reauth = true, reauth_reason = $2, updated_at = $3 WHERE id = $1`,
-		id, Truncate(reason, 500), s.now())
+// MarkReauth flags a consent whose tokens can no longer be renewed: the
+// customer has to approve a new consent.
+func (s *Service) MarkReauth(ctx context.Context, id int64, reason string) error {
+	return execOne(ctx, s.store.DB(), "mark reauth", `UPDATE garanti_consents SET needs_reauth = true, reauth_reason = $2, updated_at = $3 WHERE id = $1`,
+		id, store.Truncate(reason, 500), s.now())
 }
 
-// GarantiConsentProduct is one product (HGS tag) and authority of a consent.
-type GarantiConsentProduct struct {
+// Product is one product (HGS tag) and authority of a consent.
+type Product struct {
 	ProductID   string     `db:"product_id" json:"product_id"`
 	AuthorityID string     `db:"authority_id" json:"authority_id"`
 	Flag        bool       `db:"flag" json:"flag"`
@@ -273,31 +278,31 @@ type GarantiConsentProduct struct {
 }
 
 // Live reports whether the authority is in force for the product.
-func (p GarantiConsentProduct) Live() bool { return p.Flag && p.RevokedAt == nil }
+func (p Product) Live() bool { return p.Flag && p.RevokedAt == nil }
 
-// GarantiConsentProducts lists what a consent grants, by product and authority.
-func (s *Store) GarantiConsentProducts(ctx context.Context, id int64) ([]GarantiConsentProduct, error) {
-	var out []GarantiConsentProduct
-	err := s.db.SelectContext(ctx, &out, `SELECT p.product_id, p.authority_id, p.flag, p.revoked_at, COALESCE(v.plate, '') AS plate
+// Products lists what a consent grants, by product and authority.
+func (s *Service) Products(ctx context.Context, id int64) ([]Product, error) {
+	var out []Product
+	err := s.store.DB().SelectContext(ctx, &out, `SELECT p.product_id, p.authority_id, p.flag, p.revoked_at, COALESCE(v.plate, '') AS plate
 		FROM garanti_consent_products p LEFT JOIN hgs_vehicles v ON v.product_id = p.product_id
 		WHERE p.consent_id = $1 ORDER BY p.product_id, p.authority_id`, id)
 	if err != nil {
-		return nil, fmt.Errorf("store: consent products: %w", err)
+		return nil, fmt.Errorf("consents: consent products: %w", err)
 	}
 	return out, nil
 }
 
-// ActivateGarantiConsent records the products the customer granted and makes
-// the consent active. Its tags become vehicles synced under it; a consent it
+// SaveActivation records the products the customer granted and makes the
+// consent active. Its tags become vehicles synced under it; a consent it
 // renews is superseded, its vehicles moving over.
-func (s *Store) ActivateGarantiConsent(ctx context.Context, id int64, raw string, products []GarantiConsentProduct) error {
+func (s *Service) SaveActivation(ctx context.Context, id int64, raw string, products []Product) error {
 	now := s.now()
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.store.InTx(ctx, func(tx *sqlx.Tx) error {
 		var renews sql.NullInt64
 		if err := tx.GetContext(ctx, &renews, `UPDATE garanti_consents SET status = 'active', raw_status = $2, activated_at = COALESCE(activated_at, $3),
 			needs_reauth = false, reauth_reason = '', last_error_code = '', last_error = '', updated_at = $3
 			WHERE id = $1 RETURNING renews_id`, id, raw, now); err != nil {
-			return notFound(err)
+			return store.NotFound(err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM garanti_consent_products WHERE consent_id = $1`, id); err != nil {
 			return err
@@ -325,25 +330,17 @@ func (s *Store) ActivateGarantiConsent(ctx context.Context, id int64, raw string
 				return err
 			}
 		}
-		return Audit(ctx, tx, 0, "garanti.consent.activate", GarantiSubject(id), map[string]any{"products": len(seen)})
+		return store.Audit(ctx, tx, 0, "garanti.consent.activate", Subject(id), map[string]any{"products": len(seen)})
 	})
 	if err != nil {
-		return fmt.Errorf("store: activate consent %d: %w", id, err)
+		return fmt.Errorf("consents: activate consent %d: %w", id, err)
 	}
 	return nil
 }
 
-// GarantiRevocation is what a delete withdrew: nothing named is the whole
+// Revocation is what a delete withdrew: nothing named is the whole
 // consent; an authority, a product, or both narrow it (the bank's four modes).
-type GarantiRevocation struct {
+type Revocation struct {
 	AuthorityID string
 	ProductID   string
-}
-
-// execOneGaranti runs an update that must touch exactly one row.
-func execOneGaranti(ctx context.Context, q sqlx.ExecerContext, op, query string, args ...any) error {
-	if err := execOne(ctx, q, query, args...); err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return nil
 }
