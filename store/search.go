@@ -7,8 +7,7 @@ import "strings"
 // expression exactly for the index to serve it. Movements have no such
 // index: their search is bounded by an account and a period.
 var (
-	hgsSearchColumns  = []string{"entrance_motorway", "departure_motorway", "explanation"}
-	debtSearchColumns = []string{"erp_code", "document_no", "description"}
+	hgsSearchColumns = []string{"entrance_motorway", "departure_motorway", "explanation"}
 )
 
 // searchMatch is the condition that the columns contain the text bound to

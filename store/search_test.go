@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
+	"kasa/debts"
 	"kasa/movements"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -64,36 +64,6 @@ func TestSearchFollowsTurkishCase(t *testing.T) {
 	} {
 		if _, total, err := s.HGSTransactions(ctx, store.HGSFilter{Motorway: c.search}, 10, 0); err != nil || total != c.want {
 			t.Errorf("HGS motorway %q: %d rows, %v; want %d", c.search, total, err, c.want)
-		}
-	}
-
-	// Debts: codes and, now, the description.
-	for _, d := range []struct{ code, docNo, description string }{
-		{"INV-001", "D-1", "Kırtasiye ödemesi, İSTANBUL şubesi"},
-		{"cat-0002", "FTR-ÇĞ-7", "Şubat faturası"},
-		{"CAT-0003", "D-3", ""},
-	} {
-		in := debtInput(d.code)
-		in.DocumentNo, in.Description = d.docNo, d.description
-		createDebt(t, s, in)
-	}
-	for _, c := range []struct {
-		search string
-		want   []string
-	}{
-		{"inv-001", []string{"INV-001"}}, {"INV", []string{"INV-001"}},
-		{"istanbul", []string{"INV-001"}}, {"İstanbul Şubesi", []string{"INV-001"}}, {"KIRTASİYE", []string{"INV-001"}},
-		{"ŞUBAT", []string{"cat-0002"}}, {"ftr-çğ", []string{"cat-0002"}},
-		{"CAT-000", []string{"CAT-0003", "cat-0002"}}, {"yok", nil},
-	} {
-		p, err := s.ListDebts(ctx, store.DebtFilter{Q: c.search})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := codes(p.Items)
-		slices.Sort(got)
-		if !slices.Equal(got, c.want) {
-			t.Errorf("debts search %q: %v, want %v", c.search, got, c.want)
 		}
 	}
 
@@ -199,7 +169,7 @@ func TestSearchIsServedByItsIndex(t *testing.T) {
 	if _, _, err := s.HGSTransactions(ctx, store.HGSFilter{Motorway: "ÇAMLICA"}, 10, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ListDebts(ctx, store.DebtFilter{Q: "İstanbul şubesi"}); err != nil {
+	if _, err := debts.New(debts.Deps{Store: s}).ListDebts(ctx, debts.DebtFilter{Q: "İstanbul şubesi"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := movements.New(movements.Deps{Store: s}).Movements(ctx, movements.MovementFilter{AccountID: 1, From: time.Now().AddDate(-1, 0, 0), To: time.Now(), Text: "havale"}); err != nil {
