@@ -13,6 +13,7 @@ import (
 
 	"kasa/app"
 	"kasa/connect"
+	"kasa/debts"
 	"kasa/eventually"
 	"kasa/providers/apicall"
 	"kasa/queue"
@@ -108,8 +109,8 @@ func TestTwoInstancesDeliverOnceScheduleOnceAndRescue(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	input := func(code string) store.DebtInput {
-		return store.DebtInput{
+	input := func(code string) debts.DebtInput {
+		return debts.DebtInput{
 			AgentErpCode: sb.Finrota.ActiveAgentCodes()[0], CurrentAccountErpCode: sb.Finrota.ActiveCurrentAccountCodes()[0],
 			Amount: decimal.RequireFromString("120.50"), DocumentNo: "TI-" + code, DocumentType: "Senet", CurrencyID: "TRY", ErpCode: code,
 			DueDate: time.Date(2026, 6, 30, 0, 0, 0, 0, tz.Istanbul), TransactionDate: time.Date(2026, 6, 1, 0, 0, 0, 0, tz.Istanbul),

@@ -13,15 +13,15 @@ import (
 // it, read by Finrota's single query, so a person can see any difference
 // and choose which side is right.
 type Check struct {
-	Debt store.Debt
+	Debt Debt
 	// Found is false when Finrota has no record by the debt's id or ERP code.
 	Found  bool
-	Remote store.RemoteDebt
+	Remote RemoteDebt
 	// By names the reference Finrota was asked by: "Id" or "ErpCode".
 	By, Ref string
 	// Changes are the fields whose value differs, mirror (From) → Finrota
 	// (To), by the API's field names; empty when both agree.
-	Changes map[string]store.DebtChange
+	Changes map[string]DebtChange
 }
 
 // Check reads the record Finrota holds for debt id: by its Finrota id
@@ -29,7 +29,7 @@ type Check struct {
 // a debt never confirmed, the one it wants), and compares it with the
 // mirror. A page view never does this; a person asks for it.
 func (s *Service) Check(ctx context.Context, id int64) (Check, error) {
-	d, err := s.st.Debt(ctx, id)
+	d, err := s.Debt(ctx, id)
 	if err != nil {
 		return Check{}, err
 	}
@@ -57,7 +57,7 @@ func (s *Service) Check(ctx context.Context, id int64) (Check, error) {
 		return c, fmt.Errorf("debts: check %d: %w", id, err)
 	}
 	c.Found, c.Remote = true, remoteDebt(got)
-	c.Changes = store.DebtChanges(store.DebtValues(d), store.RemoteDebtValues(c.Remote))
+	c.Changes = DebtChanges(DebtValues(d), RemoteDebtValues(c.Remote))
 	return c, nil
 }
 
@@ -72,14 +72,14 @@ func (s *Service) TakeFinrotaValues(ctx context.Context, id, userID int64) (Chec
 	if !c.Found {
 		return c, fmt.Errorf("debts: take finrota values of %d: %w", id, store.ErrNotFound)
 	}
-	d, err := s.st.TakeFinrotaValues(ctx, id, c.Remote, userID)
+	d, err := s.takeFinrotaValues(ctx, id, c.Remote, userID)
 	c.Debt = d
 	return c, err
 }
 
 // remoteDebt is a Finrota record as the mirror takes it.
-func remoteDebt(d finrota.Debt) store.RemoteDebt {
-	return store.RemoteDebt{
+func remoteDebt(d finrota.Debt) RemoteDebt {
+	return RemoteDebt{
 		FinrotaID: d.ID, ErpCode: d.ErpCode, AgentErpCode: d.AgentErpCode, CurrentAccountErpCode: d.CurrentAccountErpCode,
 		Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo, DocumentType: d.DocumentType,
 		DueDate: d.DueDate, TransactionDate: d.TransactionDate, CurrencyID: strings.ToUpper(d.CurrencyID),

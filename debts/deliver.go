@@ -34,12 +34,12 @@ func (w *deliverWorker) Work(ctx context.Context, j *river.Job[DeliverArgs]) err
 	if err == nil || errors.As(err, &cancel) || errors.As(err, &snooze) || queue.Attempts(j.JobRow) < j.MaxAttempts {
 		return err
 	}
-	e := store.DebtError{Code: FailInternal, Message: "the last delivery attempt failed inside Kasa"}
+	e := DebtError{Code: FailInternal, Message: "the last delivery attempt failed inside Kasa"}
 	var fe *finrota.Error
 	if errors.As(err, &fe) || finrota.IsRetryable(err) {
 		e = debtError(err) // Finrota's answer, or no answer
 	}
-	if _, ferr := w.s.st.MarkDebtFailed(context.WithoutCancel(ctx), j.Args.DebtID, j.Args.Version, e); ferr != nil {
+	if _, ferr := w.s.MarkDebtFailed(context.WithoutCancel(ctx), j.Args.DebtID, j.Args.Version, e); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	return river.JobCancel(err) // the debt failed: no attempt is left for it
@@ -51,14 +51,14 @@ func (w *deliverWorker) Work(ctx context.Context, j *river.Job[DeliverArgs]) err
 // the record back: if it holds exactly our data, the first attempt landed.
 func (s *Service) deliverOnce(ctx context.Context, j *river.Job[DeliverArgs]) error {
 	p := j.Args
-	d, err := s.st.Debt(ctx, p.DebtID)
+	d, err := s.Debt(ctx, p.DebtID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("debts: deliver: debt %d: %w", p.DebtID, err))
 	}
 	if err != nil {
 		return err
 	}
-	if d.Version != p.Version || d.State != store.DebtPending {
+	if d.Version != p.Version || d.State != DebtPending {
 		return nil // a newer intent replaced this one, or it already landed
 	}
 	client, err := s.conn.Finrota(ctx)
@@ -67,7 +67,7 @@ func (s *Service) deliverOnce(ctx context.Context, j *river.Job[DeliverArgs]) er
 	}
 	ctx = apicall.WithRequestID(ctx, d.RequestID)
 	want := finrotaDebt(d)
-	if d.Op == store.DebtOpCreate {
+	if d.Op == DebtOpCreate {
 		// A create names no record: whatever id the debt may hold is not
 		// sent, and only the record of our own create will be taken.
 		_, err = client.Create(ctx, want)
@@ -89,7 +89,7 @@ func (s *Service) deliverOnce(ctx context.Context, j *river.Job[DeliverArgs]) er
 		return s.retryOrFail(ctx, j, d, err)
 	}
 	id := ""
-	if d.Op == store.DebtOpUpdate {
+	if d.Op == DebtOpUpdate {
 		id = deref(d.FinrotaID)
 	}
 	if id == "" {
@@ -121,28 +121,28 @@ const (
 // markDelivered records the delivery; when the mirror refuses it because
 // Finrota's record is linked to another debt, the debt fails with that
 // explanation rather than stay pending through every retry.
-func (s *Service) markDelivered(ctx context.Context, d store.Debt, finrotaID string) error {
-	_, err := s.st.MarkDebtDelivered(ctx, d.ID, d.Version, finrotaID)
-	var taken *store.FinrotaIDTakenError
-	var rule *store.DebtConstraintError
-	var e store.DebtError
+func (s *Service) markDelivered(ctx context.Context, d Debt, finrotaID string) error {
+	_, err := s.MarkDebtDelivered(ctx, d.ID, d.Version, finrotaID)
+	var taken *FinrotaIDTakenError
+	var rule *DebtConstraintError
+	var e DebtError
 	switch {
 	case errors.As(err, &taken):
-		e = store.DebtError{Code: FailMirrorConflict, Message: taken.Error(),
+		e = DebtError{Code: FailMirrorConflict, Message: taken.Error(),
 			Fields: map[string][]string{"finrotaId": {taken.FinrotaID}, "otherErpCode": {taken.OtherErpCode}}}
 	case errors.As(err, &rule):
-		e = store.DebtError{Code: FailMirrorRule, Message: rule.Error(), Fields: map[string][]string{"constraint": {rule.Constraint}}}
+		e = DebtError{Code: FailMirrorRule, Message: rule.Error(), Fields: map[string][]string{"constraint": {rule.Constraint}}}
 	default:
 		return err
 	}
-	if _, ferr := s.st.MarkDebtFailed(ctx, d.ID, d.Version, e); ferr != nil {
+	if _, ferr := s.MarkDebtFailed(ctx, d.ID, d.Version, e); ferr != nil {
 		return ferr
 	}
 	return river.JobCancel(err)
 }
 
 // readBack settles a 409 or 404 by reading the record under our ERP code.
-func (s *Service) readBack(ctx context.Context, client *finrota.Client, d store.Debt, want finrota.Debt, cause error) error {
+func (s *Service) readBack(ctx context.Context, client *finrota.Client, d Debt, want finrota.Debt, cause error) error {
 	got, err := client.GetByErpCode(ctx, d.ErpCode)
 	if err != nil && !finrota.IsNotFound(err) {
 		return err // cannot tell yet: try again later
@@ -155,7 +155,7 @@ func (s *Service) readBack(ctx context.Context, client *finrota.Client, d store.
 	if finrota.IsConflict(cause) {
 		e.Fields = map[string][]string{"erpCode": {e.Message}}
 	}
-	if _, err := s.st.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
+	if _, err := s.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
 		return err
 	}
 	return river.JobCancel(cause)
@@ -166,15 +166,15 @@ func (s *Service) readBack(ctx context.Context, client *finrota.Client, d store.
 // names inactive or unknown. The overdue page counts by it. A failure to
 // note it costs only that knowledge, so it is logged, not the delivery's
 // error.
-func (s *Service) learnRefs(ctx context.Context, d store.Debt, cause error) {
+func (s *Service) learnRefs(ctx context.Context, d Debt, cause error) {
 	note := func(kind, code string, active bool) {
-		if err := s.st.LearnDebtRef(ctx, kind, code, active); err != nil {
+		if err := s.LearnDebtRef(ctx, kind, code, active); err != nil {
 			s.log.Warn("debts: learn reference", "kind", kind, "code", code, "err", err)
 		}
 	}
 	if cause == nil {
-		note(store.RefAgent, d.AgentErpCode, true)
-		note(store.RefAccount, d.CurrentAccountErpCode, true)
+		note(RefAgent, d.AgentErpCode, true)
+		note(RefAccount, d.CurrentAccountErpCode, true)
 		return
 	}
 	var fe *finrota.Error
@@ -186,16 +186,16 @@ func (s *Service) learnRefs(ctx context.Context, d store.Debt, cause error) {
 		// The record itself ("current account transaction not found") or
 		// the currency: nothing about the agent or the account.
 	case strings.Contains(msg, "agent"):
-		note(store.RefAgent, d.AgentErpCode, false)
+		note(RefAgent, d.AgentErpCode, false)
 	case strings.Contains(msg, "current account"):
-		note(store.RefAccount, d.CurrentAccountErpCode, false)
+		note(RefAccount, d.CurrentAccountErpCode, false)
 	}
 }
 
 // retryOrFail keeps a retryable failure pending until the attempts run
 // out; when Finrota named a delay (Retry-After) the job is snoozed that
 // long. Anything else fails the debt with Finrota's reason.
-func (s *Service) retryOrFail(ctx context.Context, j *river.Job[DeliverArgs], d store.Debt, cause error) error {
+func (s *Service) retryOrFail(ctx context.Context, j *river.Job[DeliverArgs], d Debt, cause error) error {
 	e := debtError(cause)
 	retryable := finrota.IsRetryable(cause) || errors.Is(cause, connect.ErrNotConfigured)
 	if retryable && queue.Attempts(j.JobRow) < j.MaxAttempts {
@@ -206,7 +206,7 @@ func (s *Service) retryOrFail(ctx context.Context, j *river.Job[DeliverArgs], d 
 			wait = fe.RetryAfter
 			e.Fields = map[string][]string{"retryAfter": {fmt.Sprint(int((wait + time.Second - 1) / time.Second))}}
 		}
-		if err := s.st.NoteDebtRetry(ctx, d.ID, d.Version, e); err != nil {
+		if err := s.NoteDebtRetry(ctx, d.ID, d.Version, e); err != nil {
 			return err
 		}
 		if wait > 0 {
@@ -215,7 +215,7 @@ func (s *Service) retryOrFail(ctx context.Context, j *river.Job[DeliverArgs], d 
 		return cause
 	}
 	s.learnRefs(ctx, d, cause)
-	if _, err := s.st.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
+	if _, err := s.MarkDebtFailed(ctx, d.ID, d.Version, e); err != nil {
 		return err
 	}
 	return river.JobCancel(cause)
@@ -223,18 +223,18 @@ func (s *Service) retryOrFail(ctx context.Context, j *river.Job[DeliverArgs], d 
 
 // debtError keeps what the product shows of a failure; the message of a
 // transport failure is replaced, as it names hosts and ports.
-func debtError(err error) store.DebtError {
+func debtError(err error) DebtError {
 	var fe *finrota.Error
 	switch {
 	case errors.As(err, &fe):
-		return store.DebtError{Status: fe.Status, Code: fe.Code, Message: fe.Message, Fields: fe.Fields}
+		return DebtError{Status: fe.Status, Code: fe.Code, Message: fe.Message, Fields: fe.Fields}
 	case errors.Is(err, connect.ErrNotConfigured):
-		return store.DebtError{Code: "not_configured", Message: "Finrota is not configured"}
+		return DebtError{Code: "not_configured", Message: "Finrota is not configured"}
 	}
-	return store.DebtError{Code: "unreachable", Message: "no answer from Finrota"}
+	return DebtError{Code: "unreachable", Message: "no answer from Finrota"}
 }
 
-func finrotaDebt(d store.Debt) finrota.Debt {
+func finrotaDebt(d Debt) finrota.Debt {
 	return finrota.Debt{
 		AgentErpCode: d.AgentErpCode, Amount: d.Amount, PaidAmount: d.PaidAmount, DocumentNo: d.DocumentNo,
 		CurrentAccountErpCode: d.CurrentAccountErpCode, DocumentType: d.DocumentType,

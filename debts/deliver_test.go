@@ -34,9 +34,9 @@ func TestDebtDeliveryAfterALostReply(t *testing.T) {
 	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("job %+v", j)
 	}
-	got, _ := e.st.Debt(ctx, d.ID)
+	got, _ := e.svc.Debt(ctx, d.ID)
 	remote, _ := e.sb.Finrota.Debt("J-LOST")
-	if got.State != store.DebtDelivered || got.FinrotaID == nil || *got.FinrotaID != remote.ID || e.records("J-LOST") != 1 {
+	if got.State != debts.DebtDelivered || got.FinrotaID == nil || *got.FinrotaID != remote.ID || e.records("J-LOST") != 1 {
 		t.Fatalf("after 409 read-back: %s %v, %d records", got.State, got.FinrotaID, e.records("J-LOST"))
 	}
 
@@ -52,8 +52,8 @@ func TestDebtDeliveryAfterALostReply(t *testing.T) {
 	if j := wait(t, e, job2); j.State != stateFailed {
 		t.Fatalf("conflict job %+v", j)
 	}
-	got, _ = e.st.Debt(ctx, d2.ID)
-	if got.State != store.DebtFailed || got.LastErrorStatus != http.StatusConflict || len(got.ErrorFields()["erpCode"]) != 1 {
+	got, _ = e.svc.Debt(ctx, d2.ID)
+	if got.State != debts.DebtFailed || got.LastErrorStatus != http.StatusConflict || len(got.ErrorFields()["erpCode"]) != 1 {
 		t.Fatalf("conflict: %+v", got)
 	}
 	if r, _ := e.sb.Finrota.Debt("J-OTHER"); r.DocumentNo != "THEIRS" {
@@ -80,8 +80,8 @@ func TestDebtDeliveryRetriesWithTheSameRequestID(t *testing.T) {
 	if j.State != stateDone || j.Attempts != 3 {
 		t.Fatalf("job %+v", j)
 	}
-	got, _ := e.st.Debt(ctx, d.ID)
-	if got.State != store.DebtDelivered || got.LastErrorStatus != 0 || e.records("J-RETRY") != 1 {
+	got, _ := e.svc.Debt(ctx, d.ID)
+	if got.State != debts.DebtDelivered || got.LastErrorStatus != 0 || e.records("J-RETRY") != 1 {
 		t.Fatalf("debt %+v", got)
 	}
 	calls, _, err := e.st.APICalls(ctx, store.APICallFilter{RequestID: d.RequestID, Operation: "create_debt"})
@@ -114,8 +114,8 @@ func TestDebtDeliveryRefusedIsFailedWithTheReason(t *testing.T) {
 		if j := wait(t, e, c.job); j.State != stateFailed || j.Attempts != 1 {
 			t.Fatalf("job %+v", j)
 		}
-		got, _ := e.st.Debt(ctx, c.id)
-		if got.State != store.DebtFailed || got.LastErrorStatus != c.status || (c.field != "" && len(got.ErrorFields()[c.field]) == 0) {
+		got, _ := e.svc.Debt(ctx, c.id)
+		if got.State != debts.DebtFailed || got.LastErrorStatus != c.status || (c.field != "" && len(got.ErrorFields()[c.field]) == 0) {
 			t.Fatalf("debt %s: %d %s %v", got.ErpCode, got.LastErrorStatus, got.LastErrorMessage, got.ErrorFields())
 		}
 	}
@@ -143,7 +143,7 @@ func TestDebtNotificationOncePerIstanbulDay(t *testing.T) {
 	if _, _, err := send(false); !errors.Is(err, debts.ErrDuplicate) {
 		t.Fatalf("second send the same day: %v", err)
 	}
-	if ns, _ := e.st.DebtNotifications(ctx, 10); len(ns) != 1 {
+	if ns, _ := e.svc.DebtNotifications(ctx, 10); len(ns) != 1 {
 		t.Fatalf("the refused send left a record: %d", len(ns))
 	}
 	_, job2, err := send(true)
@@ -153,8 +153,8 @@ func TestDebtNotificationOncePerIstanbulDay(t *testing.T) {
 	e.start(t)
 	wait(t, e, job)
 	wait(t, e, job2)
-	n, _ := e.st.DebtNotificationByID(ctx, id)
-	if n.State != store.NotifySent || len(e.sb.Finrota.Notifications()) == 0 {
+	n, _ := e.svc.DebtNotificationByID(ctx, id)
+	if n.State != debts.NotifySent || len(e.sb.Finrota.Notifications()) == 0 {
 		t.Fatalf("notification %+v, fake sent %d", n, len(e.sb.Finrota.Notifications()))
 	}
 	if k := debts.NotifyKey(time.Date(2026, 11, 20, 21, 30, 0, 0, time.UTC), false, 0); k != "debts.notify@2026-11-21" {
@@ -181,7 +181,7 @@ func TestDebtNotificationAfterAForcedSend(t *testing.T) {
 	if _, err := create(false); !errors.Is(err, debts.ErrDuplicate) {
 		t.Fatalf("normal send after a forced one: %v", err)
 	}
-	ns, err := e.st.DebtNotifications(ctx, 1)
+	ns, err := e.svc.DebtNotifications(ctx, 1)
 	if err != nil || len(ns) != 1 || ns[0].ID != forced || ns[0].Day.Format(time.DateOnly) != "2026-05-01" {
 		t.Fatalf("the day's send: %+v %v", ns, err)
 	}

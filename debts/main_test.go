@@ -110,8 +110,8 @@ func (e *debtEnv) start(t *testing.T, periodic ...*river.PeriodicJob) (stop func
 	return stop
 }
 
-func (e *debtEnv) input(code string) store.DebtInput {
-	return store.DebtInput{
+func (e *debtEnv) input(code string) debts.DebtInput {
+	return debts.DebtInput{
 		AgentErpCode: e.sb.Finrota.ActiveAgentCodes()[0], CurrentAccountErpCode: e.sb.Finrota.ActiveCurrentAccountCodes()[0],
 		Amount: decimal.RequireFromString("99.90"), DocumentNo: "J-1", DocumentType: "Senet", CurrencyID: "EUR", ErpCode: code,
 		DueDate: time.Date(2026, 6, 30, 0, 0, 0, 0, tz.Istanbul), TransactionDate: time.Date(2026, 6, 1, 0, 0, 0, 0, tz.Istanbul),
@@ -121,7 +121,7 @@ func (e *debtEnv) input(code string) store.DebtInput {
 // jobOf returns the job delivering debt id's current intent.
 func (e *debtEnv) jobOf(t *testing.T, id int64) int64 {
 	t.Helper()
-	d, err := e.st.Debt(context.Background(), id)
+	d, err := e.svc.Debt(context.Background(), id)
 	if err != nil || d.JobID == nil {
 		t.Fatalf("debt %d has no job: %v", id, err)
 	}
@@ -129,7 +129,7 @@ func (e *debtEnv) jobOf(t *testing.T, id int64) int64 {
 }
 
 // create stores a debt and queues its delivery, as the form does.
-func (e *debtEnv) create(t *testing.T, in store.DebtInput) (store.Debt, int64) {
+func (e *debtEnv) create(t *testing.T, in debts.DebtInput) (debts.Debt, int64) {
 	t.Helper()
 	d, err := e.svc.Create(context.Background(), in, 0)
 	if err != nil {

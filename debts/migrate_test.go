@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"kasa/debts"
 	"kasa/migrations"
 	"kasa/store"
 )
@@ -47,8 +48,8 @@ func TestPendingIntentsMoveToRiver(t *testing.T) {
 	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("moved delivery: %+v", j)
 	}
-	d, err := e.st.Debt(ctx, id)
-	if err != nil || d.State != store.DebtDelivered || e.records("MV-1") != 1 {
+	d, err := e.svc.Debt(ctx, id)
+	if err != nil || d.State != debts.DebtDelivered || e.records("MV-1") != 1 {
 		t.Fatalf("after the move: %+v, %v, %d records", d, err, e.records("MV-1"))
 	}
 	calls, _, err := e.st.APICalls(ctx, store.APICallFilter{RequestID: "rq-moved", Operation: "create_debt"})

@@ -55,7 +55,7 @@ type Notification struct {
 func (s *Service) Notify(ctx context.Context, n Notification) (notificationID, jobID int64, err error) {
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		notificationID, jobID, err = s.enqueueNotification(ctx, tx, store.NewDebtNotification{
+		notificationID, jobID, err = s.enqueueNotification(ctx, tx, NewDebtNotification{
 			Day: tz.Day(s.now()), UserID: n.UserID, Forced: n.Forced, Debts: n.Debts, Agents: n.Agents,
 		})
 		if err != nil {
@@ -71,7 +71,7 @@ func (s *Service) Notify(ctx context.Context, n Notification) (notificationID, j
 }
 
 // enqueueNotification records a send and queues it through tx.
-func (s *Service) enqueueNotification(ctx context.Context, tx *sqlx.Tx, n store.NewDebtNotification) (notificationID, jobID int64, err error) {
+func (s *Service) enqueueNotification(ctx context.Context, tx *sqlx.Tx, n NewDebtNotification) (notificationID, jobID int64, err error) {
 	day := n.Day.In(tz.Istanbul)
 	notificationID, err = createNotification(ctx, tx, n)
 	if errors.Is(err, errNotifiedToday) {
@@ -120,21 +120,21 @@ type notifyWorker struct {
 // "not processed" (429, 503) makes it pending again for a retry.
 func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error {
 	s := w.s
-	n, err := s.st.DebtNotificationByID(ctx, j.Args.NotificationID)
+	n, err := s.DebtNotificationByID(ctx, j.Args.NotificationID)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("debts: notify: %w", err))
 	}
-	if n.State != store.NotifyPending && n.State != store.NotifySending {
+	if n.State != NotifyPending && n.State != NotifySending {
 		return nil
 	}
 	client, err := s.conn.Finrota(ctx)
 	if err != nil {
 		// Nothing was sent: a pending send stays pending for its retry.
 		e := debtError(err)
-		if queue.Attempts(j.JobRow) < j.MaxAttempts && n.State == store.NotifyPending {
+		if queue.Attempts(j.JobRow) < j.MaxAttempts && n.State == NotifyPending {
 			return err
 		}
-		if ferr := s.finishNotification(ctx, n.ID, store.NotifyFailed, e.Code, e.Message); ferr != nil {
+		if ferr := s.finishNotification(ctx, n.ID, NotifyFailed, e.Code, e.Message); ferr != nil {
 			return ferr
 		}
 		return river.JobCancel(err)
@@ -144,9 +144,9 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 		return err
 	}
 	switch found {
-	case store.NotifyPending:
-	case store.NotifySending:
-		if ferr := s.finishNotification(ctx, n.ID, store.NotifyUnknown, "unknown",
+	case NotifyPending:
+	case NotifySending:
+		if ferr := s.finishNotification(ctx, n.ID, NotifyUnknown, "unknown",
 			"an earlier attempt may have reached Finrota; not sent again"); ferr != nil {
 			return ferr
 		}
@@ -156,7 +156,7 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 	}
 	err = client.SendOverdueNotifications(apicall.WithRequestID(ctx, n.RequestID))
 	if err == nil {
-		return s.finishNotification(ctx, n.ID, store.NotifySent, "", "")
+		return s.finishNotification(ctx, n.ID, NotifySent, "", "")
 	}
 	e := debtError(err)
 	code := e.Code
@@ -171,11 +171,11 @@ func (w *notifyWorker) Work(ctx context.Context, j *river.Job[NotifyArgs]) error
 		}
 		return river.JobSnooze(max(fe.RetryAfter, 5*time.Second))
 	}
-	state := store.NotifyFailed
+	state := NotifyFailed
 	if !errors.As(err, &fe) || fe.Status >= 500 && !notProcessed || fe.Code == finrota.CodeMalformed {
 		// No answer, a server error or an unreadable one: Finrota may
 		// have sent the notifications.
-		state = store.NotifyUnknown
+		state = NotifyUnknown
 	}
 	if ferr := s.finishNotification(ctx, n.ID, state, code, e.Message); ferr != nil {
 		return ferr
@@ -210,7 +210,7 @@ type notifyDailyWorker struct {
 // is overdue; a send a person already requested that day makes it a no-op.
 func (w *notifyDailyWorker) Work(ctx context.Context, j *river.Job[NotifyDailyArgs]) error {
 	s := w.s
-	on, err := s.st.DebtDailyNotify(ctx)
+	on, err := s.DebtDailyNotify(ctx)
 	if err != nil || !on {
 		return err
 	}
@@ -218,12 +218,12 @@ func (w *notifyDailyWorker) Work(ctx context.Context, j *river.Job[NotifyDailyAr
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("debts: daily notify: day %q: %w", j.Args.Day, err))
 	}
-	sum, err := s.st.OverdueSummary(ctx, today)
+	sum, err := s.OverdueSummary(ctx, today)
 	if err != nil || sum.Debts == 0 {
 		return err
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, _, err := s.enqueueNotification(ctx, tx, store.NewDebtNotification{
+		_, _, err := s.enqueueNotification(ctx, tx, NewDebtNotification{
 			Day: today, Scheduled: true, Debts: sum.Debts, Agents: sum.Agents,
 		})
 		return err

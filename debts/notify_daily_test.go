@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"kasa/debts"
 	"kasa/eventually"
-	"kasa/store"
 	"kasa/tz"
 )
 
@@ -24,7 +24,7 @@ func TestDebtDailyNotificationOncePerIstanbulDayWhenOn(t *testing.T) {
 	if j := wait(t, e, sj); j.State != stateDone {
 		t.Fatalf("sync: %+v", j)
 	}
-	if sum, err := e.st.OverdueSummary(ctx, tz.Day(time.Now())); err != nil || sum.Debts == 0 {
+	if sum, err := e.svc.OverdueSummary(ctx, tz.Day(time.Now())); err != nil || sum.Debts == 0 {
 		t.Fatalf("nothing overdue to notify about: %+v, %v", sum, err)
 	}
 	// offer inserts the day's job as the schedule does; 0 when the day
@@ -41,9 +41,9 @@ func TestDebtDailyNotificationOncePerIstanbulDayWhenOn(t *testing.T) {
 		}
 		return res.Job.ID
 	}
-	sends := func() []store.DebtNotification {
+	sends := func() []debts.DebtNotification {
 		t.Helper()
-		ns, err := e.st.DebtNotifications(ctx, 10)
+		ns, err := e.svc.DebtNotifications(ctx, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestDebtDailyNotificationOncePerIstanbulDayWhenOn(t *testing.T) {
 	}
 	eventually.That(t, "the day's scheduled send to be sent", func() error {
 		ns := sends()
-		if len(ns) != 1 || !ns[0].Scheduled || ns[0].State != store.NotifySent ||
+		if len(ns) != 1 || !ns[0].Scheduled || ns[0].State != debts.NotifySent ||
 			ns[0].Day.Format(time.DateOnly) != tomorrow.Format(time.DateOnly) {
 			return fmt.Errorf("sends %+v", ns)
 		}

@@ -20,7 +20,7 @@ var errNotifiedToday = errors.New("debts: overdue notifications already requeste
 // attempt of it will carry. A send that is not forced gets errNotifiedToday
 // when any send (a forced one too) was requested that Istanbul day; the
 // table lock makes concurrent requests, on any instance, see each other.
-func createNotification(ctx context.Context, tx sqlx.ExtContext, n store.NewDebtNotification) (int64, error) {
+func createNotification(ctx context.Context, tx sqlx.ExtContext, n NewDebtNotification) (int64, error) {
 	if _, err := tx.ExecContext(ctx, `LOCK TABLE debt_notifications IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return 0, fmt.Errorf("debts: create notification: %w", err)
 	}
@@ -59,7 +59,7 @@ func (s *Service) claimNotification(ctx context.Context, id int64) (string, erro
 		if err := tx.GetContext(ctx, &state, `SELECT state FROM debt_notifications WHERE id = $1 FOR UPDATE`, id); err != nil {
 			return err
 		}
-		if state != store.NotifyPending {
+		if state != NotifyPending {
 			return nil
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE debt_notifications SET state = 'sending' WHERE id = $1`, id)

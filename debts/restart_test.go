@@ -13,7 +13,6 @@ import (
 	"kasa/providers/apicall"
 	"kasa/providers/finrota"
 	"kasa/sandbox"
-	"kasa/store"
 	"kasa/views"
 )
 
@@ -49,8 +48,8 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 	stop := before.start(t)
 	wait(t, before, job)
 	stop()
-	first, _ = before.st.Debt(ctx, first.ID)
-	if first.State != store.DebtDelivered || first.FinrotaID == nil {
+	first, _ = before.svc.Debt(ctx, first.ID)
+	if first.State != debts.DebtDelivered || first.FinrotaID == nil {
 		t.Fatalf("before the restart: %s %v", first.State, first.FinrotaID)
 	}
 
@@ -60,8 +59,8 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 	if j := wait(t, after, job); j.State != stateDone {
 		t.Fatalf("delivery after the restart: job %s, %s", j.State, j.LastError)
 	}
-	second, _ = after.st.Debt(ctx, second.ID)
-	if second.State != store.DebtDelivered || second.FinrotaID == nil || *second.FinrotaID == *first.FinrotaID {
+	second, _ = after.svc.Debt(ctx, second.ID)
+	if second.State != debts.DebtDelivered || second.FinrotaID == nil || *second.FinrotaID == *first.FinrotaID {
 		t.Fatalf("after the restart: %s, id %v (the first debt's is %s)", second.State, second.FinrotaID, *first.FinrotaID)
 	}
 
@@ -78,8 +77,8 @@ func TestDebtDeliveryAfterAFakeRestart(t *testing.T) {
 	exec(t, after.st.DB(), `UPDATE debts SET finrota_id = $1 WHERE id = $2`, remote.ID, first.ID)
 	third, job := after.create(t, in)
 	j := wait(t, after, job)
-	third, _ = after.st.Debt(ctx, third.ID)
-	if j.State != stateFailed || j.Attempts != 1 || third.State != store.DebtFailed || third.LastErrorCode != debts.FailMirrorConflict {
+	third, _ = after.svc.Debt(ctx, third.ID)
+	if j.State != stateFailed || j.Attempts != 1 || third.State != debts.DebtFailed || third.LastErrorCode != debts.FailMirrorConflict {
 		t.Fatalf("unresolvable conflict: job %s after %d attempts, debt %s %q", j.State, j.Attempts, third.State, third.LastErrorCode)
 	}
 	for _, l := range []i18n.Lang{i18n.TR, i18n.EN} {
@@ -110,8 +109,8 @@ func TestDebtDeliveryTheMirrorCannotRecordFails(t *testing.T) {
 
 	rule, job := e.create(t, e.input("MR-RULE"))
 	j := wait(t, e, job)
-	rule, _ = e.st.Debt(ctx, rule.ID)
-	if j.State != stateFailed || j.Attempts != 1 || rule.State != store.DebtFailed || rule.LastErrorCode != debts.FailMirrorRule {
+	rule, _ = e.svc.Debt(ctx, rule.ID)
+	if j.State != stateFailed || j.Attempts != 1 || rule.State != debts.DebtFailed || rule.LastErrorCode != debts.FailMirrorRule {
 		t.Fatalf("mirror rule: job %s after %d attempts, debt %s %q", j.State, j.Attempts, rule.State, rule.LastErrorCode)
 	}
 	if _, msg := views.DebtProviderErrors(i18n.EN, rule); msg != i18n.EN.T("debts.p.mirrorrule", "test_refuse_rule") {
@@ -120,8 +119,8 @@ func TestDebtDeliveryTheMirrorCannotRecordFails(t *testing.T) {
 
 	broken, job := e.create(t, e.input("MR-ERROR"))
 	j = wait(t, e, job)
-	broken, _ = e.st.Debt(ctx, broken.ID)
-	if j.State != stateFailed || j.Attempts != j.MaxAttempts || broken.State != store.DebtFailed || broken.LastErrorCode != debts.FailInternal {
+	broken, _ = e.svc.Debt(ctx, broken.ID)
+	if j.State != stateFailed || j.Attempts != j.MaxAttempts || broken.State != debts.DebtFailed || broken.LastErrorCode != debts.FailInternal {
 		t.Fatalf("error on every attempt: job %s after %d of %d attempts, debt %s %q", j.State, j.Attempts, j.MaxAttempts, broken.State, broken.LastErrorCode)
 	}
 	if _, msg := views.DebtProviderErrors(i18n.TR, broken); msg != i18n.TR.T("debts.p.internal") {

@@ -1,8 +1,10 @@
 // Package debts is the Finrota CAT debts area: saving a debt through the
 // outbox (the debt, its audit entry and its delivery job commit together),
 // the delivery, the sync of Finrota's list into the mirror, the check of one
-// debt against Finrota, and the overdue notifications. Its River workers
-// live here; handlers call one Service method per action.
+// debt against Finrota, and the overdue notifications. Its record types,
+// its SQL (the debts, their references, syncs and notifications, and the
+// reads of its pages) and its River workers live here; handlers call one
+// Service method per action.
 package debts
 
 import (

@@ -13,7 +13,6 @@ import (
 	"kasa/connect"
 	"kasa/providers/finrota"
 	"kasa/queue"
-	"kasa/store"
 )
 
 // SyncArgs is a pull of Finrota's list into the mirror. A person's sync
@@ -30,19 +29,19 @@ func (SyncArgs) Kind() string { return "debts.sync" }
 func (SyncArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
 
 // StartSync starts a person's pull of every debt from Finrota and queues
-// it, in one transaction; store.ErrSyncRunning while another runs.
+// it, in one transaction; ErrSyncRunning while another runs.
 func (s *Service) StartSync(ctx context.Context, userID int64) (syncID, jobID int64, err error) {
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if syncID, err = store.StartDebtSync(ctx, tx, userID); err != nil {
+		if syncID, err = StartDebtSync(ctx, tx, userID); err != nil {
 			return err
 		}
 		if jobID, err = s.insert(ctx, tx, SyncArgs{SyncID: syncID}, nil, nil); err != nil {
 			return err
 		}
-		return store.SetDebtSyncJob(ctx, tx, syncID, jobID)
+		return SetDebtSyncJob(ctx, tx, syncID, jobID)
 	})
-	if err != nil && !errors.Is(err, store.ErrSyncRunning) {
+	if err != nil && !errors.Is(err, ErrSyncRunning) {
 		err = fmt.Errorf("debts: start sync: %w", err)
 	}
 	return syncID, jobID, err
@@ -65,8 +64,8 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 	if syncID == 0 {
 		// The schedule: its first attempt starts a sync tied to the job,
 		// so a retry resumes that sync instead of finding it running.
-		id, err := s.st.StartScheduledDebtSync(ctx, j.ID)
-		if errors.Is(err, store.ErrSyncRunning) {
+		id, err := s.StartScheduledDebtSync(ctx, j.ID)
+		if errors.Is(err, ErrSyncRunning) {
 			return nil // a person's sync is under way and does the work
 		}
 		if err != nil {
@@ -74,7 +73,7 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 		}
 		syncID = id
 	}
-	sync, err := s.st.DebtSyncByID(ctx, syncID)
+	sync, err := s.DebtSyncByID(ctx, syncID)
 	if err != nil {
 		return err
 	}
@@ -85,7 +84,7 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 		if !isPermanentSync(err) && queue.Attempts(j.JobRow) < j.MaxAttempts {
 			// The sync stays running; the page says why it waits and when
 			// it tries again, rather than only that it is running.
-			if nerr := s.st.NoteDebtSyncRetry(ctx, sync.ID, SyncFailureCode(err)); nerr != nil {
+			if nerr := s.NoteDebtSyncRetry(ctx, sync.ID, SyncFailureCode(err)); nerr != nil {
 				return nerr
 			}
 			var fe *finrota.Error
@@ -96,7 +95,7 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 		}
 		// The row keeps a reason code for the page; the error's text (it
 		// may name hosts) stays in the job's record and the log.
-		if ferr := s.st.FinishDebtSync(ctx, sync.ID, SyncFailureCode(err)); ferr != nil {
+		if ferr := s.FinishDebtSync(ctx, sync.ID, SyncFailureCode(err)); ferr != nil {
 			return ferr
 		}
 		return river.JobCancel(err)
@@ -112,31 +111,31 @@ func (w *syncWorker) Work(ctx context.Context, j *river.Job[SyncArgs]) error {
 		if err != nil {
 			return fail(err)
 		}
-		remote := make([]store.RemoteDebt, 0, len(pg.Items))
+		remote := make([]RemoteDebt, 0, len(pg.Items))
 		agents, accounts, currencies := []string{}, []string{}, []string{}
 		for _, d := range pg.Items {
 			remote = append(remote, remoteDebt(d))
 			agents, accounts = append(agents, d.AgentErpCode), append(accounts, d.CurrentAccountErpCode)
 			currencies = append(currencies, strings.ToUpper(d.CurrencyID))
 		}
-		if _, err := s.st.UpsertRemoteDebts(ctx, remote, fetched); err != nil {
+		if _, err := s.UpsertRemoteDebts(ctx, remote, fetched); err != nil {
 			return fail(err)
 		}
-		for kind, codes := range map[string][]string{store.RefAgent: agents, store.RefAccount: accounts, store.RefCurrency: currencies} {
-			if err := s.st.NoteDebtRefs(ctx, kind, codes); err != nil {
+		for kind, codes := range map[string][]string{RefAgent: agents, RefAccount: accounts, RefCurrency: currencies} {
+			if err := s.NoteDebtRefs(ctx, kind, codes); err != nil {
 				return fail(err)
 			}
 		}
 		items += len(pg.Items)
 		page++
-		if err := s.st.DebtSyncProgress(ctx, sync.ID, page, items, pg.TotalCount); err != nil {
+		if err := s.DebtSyncProgress(ctx, sync.ID, page, items, pg.TotalCount); err != nil {
 			return fail(err)
 		}
 		if len(pg.Items) < finrota.MaxPageSize || (page-1)*finrota.MaxPageSize >= pg.TotalCount {
 			break
 		}
 	}
-	if err := s.st.FinishDebtSync(ctx, sync.ID, ""); err != nil {
+	if err := s.FinishDebtSync(ctx, sync.ID, ""); err != nil {
 		return fail(err)
 	}
 	return nil

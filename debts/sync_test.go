@@ -28,7 +28,7 @@ func (e *debtEnv) sync(t *testing.T) (int64, int64) {
 }
 
 // edit changes a debt and queues the delivery, as the form does.
-func (e *debtEnv) edit(t *testing.T, id int64, in store.DebtInput) int64 {
+func (e *debtEnv) edit(t *testing.T, id int64, in debts.DebtInput) int64 {
 	t.Helper()
 	if _, err := e.svc.Edit(context.Background(), id, in, 0); err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 	if j := wait(t, e, sj); j.State != stateDone {
 		t.Fatalf("sync: %+v", j)
 	}
-	if got, _ := e.st.Debt(ctx, d.ID); got.FinrotaID != nil {
+	if got, _ := e.svc.Debt(ctx, d.ID); got.FinrotaID != nil {
 		t.Fatalf("the sync gave our failed debt the other record's id %s", *got.FinrotaID)
 	}
 	in.ErpCode = "T-MINE-2"
@@ -90,7 +90,7 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 		t.Fatalf("edit and retry: %+v", j)
 	}
 	mine2, _ := e.sb.Finrota.Debt("T-MINE-2")
-	if got, _ := e.st.Debt(ctx, d.ID); got.State != store.DebtDelivered || got.FinrotaID == nil || *got.FinrotaID != mine2.ID {
+	if got, _ := e.svc.Debt(ctx, d.ID); got.State != debts.DebtDelivered || got.FinrotaID == nil || *got.FinrotaID != mine2.ID {
 		t.Fatalf("after the rename: %s, id %v (ours is %s)", got.State, got.FinrotaID, mine2.ID)
 	}
 	in.ErpCode, in.Amount = "T-MINE-3", decimal.RequireFromString("123.45")
@@ -111,11 +111,11 @@ func TestDebtNeverTakesSomeoneElsesRecord(t *testing.T) {
 		if j := wait(t, e, sj); j.State != stateDone {
 			t.Fatalf("sync after the rename: %+v", j)
 		}
-		if got, _ := e.st.DebtSyncByID(ctx, s); got.State != "done" {
+		if got, _ := e.svc.DebtSyncByID(ctx, s); got.State != "done" {
 			t.Fatalf("sync row %+v", got)
 		}
 	}
-	row, err := e.st.DebtByErpCode(ctx, "T-ELSE-2")
+	row, err := e.svc.DebtByErpCode(ctx, "T-ELSE-2")
 	if err != nil || row.ID == d.ID || *row.FinrotaID != other.ID {
 		t.Fatalf("the other record in the mirror: %+v %v", row, err)
 	}
@@ -128,14 +128,14 @@ func TestDebtSyncResumesAtItsNextPage(t *testing.T) {
 	e := newDebtEnv(t)
 	ctx := context.Background()
 	syncID, job := e.sync(t)
-	if err := e.st.DebtSyncProgress(ctx, syncID, 3, 200, 0); err != nil {
+	if err := e.svc.DebtSyncProgress(ctx, syncID, 3, 200, 0); err != nil {
 		t.Fatal(err)
 	}
 	e.start(t)
 	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("job %+v", j)
 	}
-	s, _ := e.st.DebtSyncByID(ctx, syncID)
+	s, _ := e.svc.DebtSyncByID(ctx, syncID)
 	var n int
 	noErr(t, e.st.DB().Get(&n, `SELECT count(*) FROM debts`))
 	if s.State != "done" || s.Items != e.active() || n != e.active()-200 {
@@ -158,7 +158,7 @@ func TestDebtSyncThrottledIsRetried(t *testing.T) {
 	syncID, job := e.sync(t)
 	e.start(t)
 	j := wait(t, e, job)
-	s, _ := e.st.DebtSyncByID(ctx, syncID)
+	s, _ := e.svc.DebtSyncByID(ctx, syncID)
 	if j.State != stateDone || j.Attempts != 2 || s.State != "done" || s.Items != e.active() {
 		t.Fatalf("job %+v, sync %+v", j, s)
 	}
@@ -180,7 +180,7 @@ func TestScheduledDebtSyncRetryResumesItsSync(t *testing.T) {
 	if j := wait(t, e, job); j.State != stateDone || j.Attempts != 2 {
 		t.Fatalf("job %+v", j)
 	}
-	s, err := e.st.LatestDebtSync(ctx)
+	s, err := e.svc.LatestDebtSync(ctx)
 	var syncs int
 	noErr(t, e.st.DB().Get(&syncs, `SELECT count(*) FROM debt_syncs`))
 	if err != nil || s.State != "done" || s.Items != e.active() || syncs != 1 {
@@ -203,7 +203,7 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 	var syncID, job int64
 	noErr(t, e.st.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if syncID, err = store.StartDebtSync(ctx, tx, 0); err != nil {
+		if syncID, err = debts.StartDebtSync(ctx, tx, 0); err != nil {
 			return err
 		}
 		res, err := e.ins.InsertTx(ctx, tx.Tx, debts.SyncArgs{SyncID: syncID}, &river.InsertOpts{MaxAttempts: 2})
@@ -218,7 +218,7 @@ func TestDebtSyncFailureIsMarkedWithAReason(t *testing.T) {
 	if j := wait(t, e, job); j.State != stateFailed || j.Attempts != 2 {
 		t.Fatalf("job %+v", j)
 	}
-	s, _ := e.st.DebtSyncByID(ctx, syncID)
+	s, _ := e.svc.DebtSyncByID(ctx, syncID)
 	if s.State != "failed" || s.Error != debts.SyncFailUnreachable {
 		t.Fatalf("sync %+v", s)
 	}
@@ -255,12 +255,12 @@ func TestDebtSyncMarksUnlistedDebtsInactive(t *testing.T) {
 	if j := wait(t, e, job); j.State != stateDone {
 		t.Fatalf("job %+v", j)
 	}
-	d, _ := e.st.DebtByErpCode(ctx, gone)
-	other, _ := e.st.DebtByErpCode(ctx, e.sb.Finrota.Debts()[1].ErpCode)
+	d, _ := e.svc.DebtByErpCode(ctx, gone)
+	other, _ := e.svc.DebtByErpCode(ctx, e.sb.Finrota.Debts()[1].ErpCode)
 	if d.IsActive || !other.IsActive {
 		t.Fatalf("unlisted %s active %v; listed one active %v", gone, d.IsActive, other.IsActive)
 	}
-	trail, _ := e.st.AuditTrail(ctx, store.DebtSubject(d.ID), 5)
+	trail, _ := e.st.AuditTrail(ctx, debts.DebtSubject(d.ID), 5)
 	if len(trail) != 1 || trail[0].Action != "debt.synced" {
 		t.Fatalf("history %+v", trail)
 	}
@@ -294,7 +294,7 @@ func TestDebtNotificationIsSentAtMostOnce(t *testing.T) {
 	if j := wait(t, e, job1); j.State != stateFailed {
 		t.Fatalf("job %+v", j)
 	}
-	if n, _ := e.st.DebtNotificationByID(ctx, crashed); n.State != store.NotifyUnknown || len(e.sb.Finrota.Notifications()) != 0 {
+	if n, _ := e.svc.DebtNotificationByID(ctx, crashed); n.State != debts.NotifyUnknown || len(e.sb.Finrota.Notifications()) != 0 {
 		t.Fatalf("after a crashed attempt: %s, %d sent", n.State, len(e.sb.Finrota.Notifications()))
 	}
 
@@ -302,8 +302,8 @@ func TestDebtNotificationIsSentAtMostOnce(t *testing.T) {
 	lost, job2, _ := send(true)
 	j := wait(t, e, job2)
 	e.sb.Finrota.Faults.Reset()
-	n, _ := e.st.DebtNotificationByID(ctx, lost)
-	if j.State != stateFailed || j.Attempts != 1 || n.State != store.NotifyUnknown {
+	n, _ := e.svc.DebtNotificationByID(ctx, lost)
+	if j.State != stateFailed || j.Attempts != 1 || n.State != debts.NotifyUnknown {
 		t.Fatalf("no answer: job %+v, send %s", j, n.State)
 	}
 
@@ -313,7 +313,7 @@ func TestDebtNotificationIsSentAtMostOnce(t *testing.T) {
 		t.Fatalf("503 then sent: %+v", j)
 	}
 	first := len(e.sb.Finrota.Notifications())
-	if n, _ := e.st.DebtNotificationByID(ctx, ok); n.State != store.NotifySent || first == 0 {
+	if n, _ := e.svc.DebtNotificationByID(ctx, ok); n.State != debts.NotifySent || first == 0 {
 		t.Fatalf("send %s, %d notified", n.State, first)
 	}
 	seen := map[string]bool{}

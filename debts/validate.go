@@ -9,7 +9,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/i18n"
-	"kasa/store"
 )
 
 // Length limits of the form's text fields.
@@ -44,9 +43,9 @@ func (ps problems) has(field string) bool { _, ok := ps.p[field]; return ok }
 // reused; agents, accounts and currencies where an authoritative list
 // names them). l is the language numbers and dates were typed in; id is
 // the edited debt, 0 on create.
-func (s *Service) Validate(ctx context.Context, l i18n.Lang, v map[string]string, id int64) (store.DebtInput, Problems, error) {
+func (s *Service) Validate(ctx context.Context, l i18n.Lang, v map[string]string, id int64) (DebtInput, Problems, error) {
 	errs := problems{Problems{}}
-	var in store.DebtInput
+	var in DebtInput
 	text := func(name string, required bool, limit int) string {
 		s := strings.TrimSpace(v[name])
 		switch {
@@ -131,7 +130,7 @@ func (s *Service) Validate(ctx context.Context, l i18n.Lang, v map[string]string
 		errs.set("documentType", "debts.v.doctype")
 	}
 
-	refs, err := s.st.AllDebtRefs(ctx)
+	refs, err := s.AllDebtRefs(ctx)
 	if err != nil {
 		return in, errs.p, err
 	}
@@ -139,7 +138,7 @@ func (s *Service) Validate(ctx context.Context, l i18n.Lang, v map[string]string
 	// unknown or inactive; codes merely seen on synced debts cannot, so
 	// outside the sandbox Finrota judges them and its 404 lands on the
 	// same field. A new dealer's first debt is not refused here.
-	listed := map[string][]store.DebtRef{}
+	listed := map[string][]DebtRef{}
 	for _, r := range refs {
 		if r.Listed() {
 			listed[r.Kind] = append(listed[r.Kind], r)
@@ -152,15 +151,15 @@ func (s *Service) Validate(ctx context.Context, l i18n.Lang, v map[string]string
 		errs.set("currencyId", "debts.v.required")
 	case !isCurrencyCode(in.CurrencyID):
 		errs.set("currencyId", "debts.v.currency.format")
-	case len(listed[store.RefCurrency]) > 0:
-		if _, known := findRef(listed[store.RefCurrency], in.CurrencyID); !known {
+	case len(listed[RefCurrency]) > 0:
+		if _, known := findRef(listed[RefCurrency], in.CurrencyID); !known {
 			errs.set("currencyId", "debts.v.currency")
 		}
 	}
 
 	for _, c := range []struct{ field, kind, value string }{
-		{"agentErpCode", store.RefAgent, in.AgentErpCode},
-		{"currentAccountErpCode", store.RefAccount, in.CurrentAccountErpCode},
+		{"agentErpCode", RefAgent, in.AgentErpCode},
+		{"currentAccountErpCode", RefAccount, in.CurrentAccountErpCode},
 	} {
 		if c.value == "" || errs.has(c.field) || len(listed[c.kind]) == 0 {
 			continue
@@ -175,7 +174,7 @@ func (s *Service) Validate(ctx context.Context, l i18n.Lang, v map[string]string
 	}
 
 	if in.ErpCode != "" && !errs.has("erpCode") {
-		taken, err := s.st.ErpCodeTaken(ctx, in.ErpCode, id)
+		taken, err := s.ErpCodeTaken(ctx, in.ErpCode, id)
 		if err != nil {
 			return in, errs.p, err
 		}
@@ -201,11 +200,11 @@ func isCurrencyCode(s string) bool {
 }
 
 // findRef finds code among refs, exactly: Finrota matches codes case-sensitively.
-func findRef(refs []store.DebtRef, code string) (store.DebtRef, bool) {
+func findRef(refs []DebtRef, code string) (DebtRef, bool) {
 	for _, r := range refs {
 		if r.Code == code {
 			return r, true
 		}
 	}
-	return store.DebtRef{}, false
+	return DebtRef{}, false
 }

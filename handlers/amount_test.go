@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/movements"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -66,7 +67,7 @@ func TestDebtAmountFollowsTheUserLanguage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := waitDebtState(t, e, mustInt(t, strings.TrimPrefix(loc, "/debts/")), store.DebtDelivered)
+			d := waitDebtState(t, e, mustInt(t, strings.TrimPrefix(loc, "/debts/")), debts.DebtDelivered)
 			if !d.Amount.Equal(mustDec(tc.want)) {
 				t.Errorf("stored %v, want %s", d.Amount, tc.want)
 			}

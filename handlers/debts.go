@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/providers/finrota"
 	"kasa/store"
@@ -46,9 +47,9 @@ func canEditDebts(ctx context.Context) bool {
 
 // debtFilter reads the list's filters and sort from the query. Unknown
 // values are dropped rather than refused: a stale bookmark still opens.
-func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
+func (h *Handler) debtFilter(r *http.Request) (debts.DebtFilter, url.Values) {
 	q := r.URL.Query()
-	f := store.DebtFilter{
+	f := debts.DebtFilter{
 		Agent:    strings.TrimSpace(q.Get("agent")),
 		Account:  strings.TrimSpace(q.Get("account")),
 		Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
@@ -60,18 +61,18 @@ func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
 	if f.Overdue {
 		// The list's overdue filter is the overdue page's rule, so both
 		// count the same debts: what Finrota's notification selects.
-		rule := store.OverdueFilter(f.Today)
+		rule := debts.OverdueFilter(f.Today)
 		f.AtFinrota, f.Reachable = rule.AtFinrota, rule.Reachable
 	}
 	if t, ok := finrota.LookupDocumentType(q.Get("type")); ok {
 		f.DocumentType = t.Wire
 	}
 	switch s := q.Get("state"); s {
-	case store.DebtPending, store.DebtDelivered, store.DebtFailed:
+	case debts.DebtPending, debts.DebtDelivered, debts.DebtFailed:
 		f.State = s
 	}
 	switch s := q.Get("sort"); s {
-	case store.DebtSortDue, store.DebtSortAmount:
+	case debts.DebtSortDue, debts.DebtSortAmount:
 		f.Sort = s
 	default:
 		f.Sort, f.Desc = "", q.Get("dir") != "asc" // newest first
@@ -86,24 +87,24 @@ func (h *Handler) debtFilter(r *http.Request) (store.DebtFilter, url.Values) {
 		keep.Set("sort", f.Sort)
 		keep.Set("dir", map[bool]string{true: "desc", false: "asc"}[f.Desc])
 	}
-	if c, ok := store.ParseDebtCursor(q.Get("after"), f.Sort); ok {
+	if c, ok := debts.ParseDebtCursor(q.Get("after"), f.Sort); ok {
 		f.After = &c
-	} else if c, ok := store.ParseDebtCursor(q.Get("before"), f.Sort); ok {
+	} else if c, ok := debts.ParseDebtCursor(q.Get("before"), f.Sort); ok {
 		f.Before = &c
 	}
 	return f, keep
 }
 
 // debtListView builds the list's view model from what the store read.
-func debtListView(ctx context.Context, f store.DebtFilter, q url.Values, p store.DebtListPage) views.DebtListView {
+func debtListView(ctx context.Context, f debts.DebtFilter, q url.Values, p debts.DebtListPage) views.DebtListView {
 	v := views.DebtListView{Filter: f, Query: q, Today: f.Today, CanEdit: canEditDebts(ctx), Page: p.Page, LastSync: p.LastSync, Errors: views.Errors{}}
 	for _, r := range p.Refs {
 		switch r.Kind {
-		case store.RefAgent:
+		case debts.RefAgent:
 			v.Agents = append(v.Agents, r)
-		case store.RefAccount:
+		case debts.RefAccount:
 			v.Accounts = append(v.Accounts, r)
-		case store.RefCurrency:
+		case debts.RefCurrency:
 			v.Currencies = append(v.Currencies, r.Code)
 		}
 	}
@@ -112,7 +113,7 @@ func debtListView(ctx context.Context, f store.DebtFilter, q url.Values, p store
 
 func (h *Handler) debtsPage(w http.ResponseWriter, r *http.Request) {
 	f, q := h.debtFilter(r)
-	p, err := h.store.DebtListView(r.Context(), f)
+	p, err := h.app.Debts.DebtListView(r.Context(), f)
 	if err != nil {
 		h.serverError(w, r, errorf("debts list", err))
 		return
@@ -125,10 +126,10 @@ func (h *Handler) debtsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadDebt reads the {id} debt, answering 404 itself when there is none.
-func (h *Handler) loadDebt(w http.ResponseWriter, r *http.Request) (store.Debt, bool) {
-	var d store.Debt
+func (h *Handler) loadDebt(w http.ResponseWriter, r *http.Request) (debts.Debt, bool) {
+	var d debts.Debt
 	ok := h.loadDebtWith(w, r, "debt", func(id int64) (err error) {
-		d, err = h.store.Debt(r.Context(), id)
+		d, err = h.app.Debts.Debt(r.Context(), id)
 		return err
 	})
 	return d, ok
@@ -176,10 +177,10 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(ctx)
 	syncID, jobID, err := h.app.Debts.StartSync(ctx, u.ID)
 	back := safeNext(r.PostFormValue("next"), "/debts")
-	if errors.Is(err, store.ErrSyncRunning) {
+	if errors.Is(err, debts.ErrSyncRunning) {
 		// Say what the running sync is doing: during an outage it waits
 		// for its next attempt, and the person should know why and when.
-		s, lerr := h.store.LatestDebtSync(ctx)
+		s, lerr := h.app.Debts.LatestDebtSync(ctx)
 		if lerr != nil {
 			h.serverError(w, r, errorf("running debt sync", lerr))
 			return
@@ -193,7 +194,7 @@ func (h *Handler) syncDebts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.waitDebtJob(ctx, jobID)
-	s, err := h.store.DebtSyncByID(ctx, syncID)
+	s, err := h.app.Debts.DebtSyncByID(ctx, syncID)
 	switch {
 	case err != nil:
 		h.serverError(w, r, errorf("debt sync", err))
@@ -237,7 +238,7 @@ func (h *Handler) exportDebts(w http.ResponseWriter, r *http.Request) {
 	}
 	err := c.Write(cols...)
 	if err == nil {
-		err = h.store.EachDebt(ctx, f, func(d store.Debt) error {
+		err = h.app.Debts.EachDebt(ctx, f, func(d debts.Debt) error {
 			active := lang.T("common.no")
 			if d.IsActive {
 				active = lang.T("common.yes")

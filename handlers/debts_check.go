@@ -47,7 +47,7 @@ func debtCheckView(c debts.Check) views.DebtCheckView {
 	if !c.Found {
 		return v
 	}
-	ours, theirs := store.DebtValues(c.Debt), store.RemoteDebtValues(c.Remote)
+	ours, theirs := debts.DebtValues(c.Debt), debts.RemoteDebtValues(c.Remote)
 	for _, f := range append(append([]string(nil), views.DebtFields...), "isActive") {
 		_, differs := c.Changes[f]
 		v.Rows = append(v.Rows, views.DebtCheckRow{Field: f, Ours: ours[f], Theirs: theirs[f], Differs: differs})
@@ -74,7 +74,7 @@ func (h *Handler) takeFinrotaValues(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, store.ErrNotFound):
 		h.flash(w, r, "error", l.T("debts.check.take.notfound"))
-	case errors.Is(err, store.ErrDebtBusy):
+	case errors.Is(err, debts.ErrDebtBusy):
 		h.flash(w, r, "info", l.T("debts.busy"))
 	case errors.Is(err, store.ErrConflict):
 		h.flash(w, r, "error", l.T("debts.check.take.conflict"))
@@ -97,7 +97,7 @@ func (h *Handler) resendDebt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := h.app.Debts.Resend(ctx, cur.ID, currentUser(ctx).ID)
-	if errors.Is(err, store.ErrDebtBusy) {
+	if errors.Is(err, debts.ErrDebtBusy) {
 		h.flash(w, r, "info", l.T("debts.busy"))
 		h.redirect(w, r, debtPath(cur.ID))
 		return

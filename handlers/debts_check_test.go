@@ -33,7 +33,7 @@ func TestDebtCheckShowsValuesAsTheDebtPageDoes(t *testing.T) {
 			break
 		}
 	}
-	d, err := e.st.DebtByErpCode(ctx, code)
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, code)
 	if err != nil || d.FinrotaID == nil {
 		t.Fatalf("synced debt %s: %+v %v", code, d, err)
 	}
@@ -114,7 +114,7 @@ func TestDebtCheckFailureSaysCheckAgain(t *testing.T) {
 	c, _ := e.login(store.RoleOperator)
 	ctx := context.Background()
 	syncDebtsNow(t, e, c)
-	d, err := e.st.DebtByErpCode(ctx, e.sandbox.Finrota.Debts()[0].ErpCode)
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, e.sandbox.Finrota.Debts()[0].ErpCode)
 	if err != nil {
 		t.Fatal(err)
 	}

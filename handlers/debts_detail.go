@@ -3,7 +3,7 @@ package handlers
 import (
 	"net/http"
 
-	"kasa/store"
+	"kasa/debts"
 	"kasa/views"
 )
 
@@ -13,9 +13,9 @@ const debtTrail = 100
 // debtPage shows a debt with its history (who changed what, from the audit
 // log) and the API calls of each delivery (by their request ids).
 func (h *Handler) debtPage(w http.ResponseWriter, r *http.Request) {
-	var v store.DebtDetail
+	var v debts.DebtDetail
 	if !h.loadDebtWith(w, r, "debt", func(id int64) (err error) {
-		v, err = h.store.DebtDetailView(r.Context(), id, debtTrail)
+		v, err = h.app.Debts.DebtDetailView(r.Context(), id, debtTrail)
 		return err
 	}) {
 		return

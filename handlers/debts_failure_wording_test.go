@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/store"
 	"kasa/views"
@@ -24,7 +25,7 @@ func TestDebtRefusalReadsOnce(t *testing.T) {
 	syncDebtsNow(t, e, c)
 	const said = "The request could not be processed."
 	d := pendingWithFault(t, e, c, faults.Down)
-	ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, store.DebtError{Status: 422, Code: "422", Message: said})
+	ok, err := e.h.app.Debts.MarkDebtFailed(ctx, d.ID, d.Version, debts.DebtError{Status: 422, Code: "422", Message: said})
 	faults.Reset()
 	if !ok || err != nil {
 		t.Fatalf("mark failed: %v %v", ok, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/debts"
 	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/finrota"
@@ -48,7 +49,7 @@ func TestDebtOverdueRuleIsFinrotas(t *testing.T) {
 	portalDebt(t, e, "RULE-TODAY", "120.00", "0", 0)
 	syncDebtsNow(t, e, c)
 	ctx := context.Background()
-	sum, err := e.st.OverdueSummary(ctx, i18n.Today(e.now.Now()))
+	sum, err := e.h.app.Debts.OverdueSummary(ctx, i18n.Today(e.now.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,18 +107,18 @@ func keys(m map[string]bool) []string {
 // pendingWithFault saves a debt while the fake Finrota misbehaves as fault
 // makes it, and waits until the outbox has recorded why it keeps retrying.
 // The fault stays on (the debt stays pending) until the caller resets it.
-func pendingWithFault(t *testing.T, e *testEnv, c *http.Client, fault func()) store.Debt {
+func pendingWithFault(t *testing.T, e *testEnv, c *http.Client, fault func()) debts.Debt {
 	t.Helper()
 	fault()
 	form := validDebtForm(e, "T-CLASS-"+randomSuffix())
 	e.postForm(c, "/debts", form)
-	var d store.Debt
+	var d debts.Debt
 	eventually.That(t, "the outbox to record why it retries", func() error {
 		var err error
-		if d, err = e.st.DebtByErpCode(context.Background(), form.Get("erpCode")); err != nil {
+		if d, err = e.h.app.Debts.DebtByErpCode(context.Background(), form.Get("erpCode")); err != nil {
 			t.Fatal(err)
 		}
-		if d.State != store.DebtPending || (d.LastErrorStatus == 0 && d.LastErrorCode == "") {
+		if d.State != debts.DebtPending || (d.LastErrorStatus == 0 && d.LastErrorCode == "") {
 			return fmt.Errorf("no retry recorded: %+v", d)
 		}
 		return nil
@@ -161,23 +162,23 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 	// Once the outbox gave up, or Finrota refused: what to do next.
 	for _, tc := range []struct {
 		name string
-		err  store.DebtError
+		err  debts.DebtError
 		want func(l i18n.Lang) string
 	}{
-		{"throttled", store.DebtError{Status: 429, Code: "429", Message: "API calls quota exceeded!"}, func(l i18n.Lang) string { return l.T("debts.p.throttled.gaveup") }},
-		{"malformed", store.DebtError{Status: 200, Code: "malformed", Message: "malformed response"}, func(l i18n.Lang) string { return l.T("debts.p.malformed.gaveup") }},
-		{"unreachable", store.DebtError{Code: "unreachable", Message: "no answer from Finrota"}, func(l i18n.Lang) string { return l.T("debts.p.unreachable.gaveup") }},
-		{"validation", store.DebtError{Status: 400, Code: "400", Message: "One or more validation errors occurred."},
+		{"throttled", debts.DebtError{Status: 429, Code: "429", Message: "API calls quota exceeded!"}, func(l i18n.Lang) string { return l.T("debts.p.throttled.gaveup") }},
+		{"malformed", debts.DebtError{Status: 200, Code: "malformed", Message: "malformed response"}, func(l i18n.Lang) string { return l.T("debts.p.malformed.gaveup") }},
+		{"unreachable", debts.DebtError{Code: "unreachable", Message: "no answer from Finrota"}, func(l i18n.Lang) string { return l.T("debts.p.unreachable.gaveup") }},
+		{"validation", debts.DebtError{Status: 400, Code: "400", Message: "One or more validation errors occurred."},
 			func(l i18n.Lang) string {
 				return l.T("debts.p.validation") + " " + l.T("debts.p.said", "One or more validation errors occurred.")
 			}},
-		{"other", store.DebtError{Status: 415, Message: "Content-Type must be application/json."},
+		{"other", debts.DebtError{Status: 415, Message: "Content-Type must be application/json."},
 			func(l i18n.Lang) string {
 				return l.T("debts.p.other", 415) + " " + l.T("debts.p.said", "Content-Type must be application/json.")
 			}},
 	} {
 		d := pendingWithFault(t, e, c, faults.Down)
-		ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, tc.err)
+		ok, err := e.h.app.Debts.MarkDebtFailed(ctx, d.ID, d.Version, tc.err)
 		faults.Reset()
 		if !ok || err != nil {
 			t.Fatalf("%s: mark failed: %v %v", tc.name, ok, err)
@@ -218,11 +219,11 @@ func TestDebtFinrotaErrorsEachSayWhatToDo(t *testing.T) {
 		t.Errorf("throttled send: flash %q", got)
 	}
 	eventually.That(t, "the throttled send to settle as failed", func() error {
-		ns, err := e.st.DebtNotifications(ctx, 1)
+		ns, err := e.h.app.Debts.DebtNotifications(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ns[0].State != store.NotifyFailed {
+		if ns[0].State != debts.NotifyFailed {
 			return fmt.Errorf("throttled send: %+v", ns[0])
 		}
 		return nil
@@ -247,7 +248,7 @@ func TestDebtSyncDuringAnOutageSaysWhyAndWhen(t *testing.T) {
 	e.sandbox.Finrota.Faults.Down()
 	e.postForm(c, "/debts/sync", url.Values{})
 	eventually.That(t, "the sync to record why it waits", func() error {
-		s, err := e.st.LatestDebtSync(ctx)
+		s, err := e.h.app.Debts.LatestDebtSync(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +292,7 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 			break
 		}
 	}
-	d, err := e.st.DebtByErpCode(ctx, code)
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, code)
 	if err != nil || d.FinrotaID == nil {
 		t.Fatalf("synced debt %s: %+v %v", code, d, err)
 	}
@@ -351,8 +352,8 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("take: %d", resp.StatusCode)
 	}
-	got, _ := e.st.Debt(ctx, d.ID)
-	if !got.PaidAmount.Equal(mustDec("10.00")) || got.Description != "changed at the portal" || got.State != store.DebtDelivered {
+	got, _ := e.h.app.Debts.Debt(ctx, d.ID)
+	if !got.PaidAmount.Equal(mustDec("10.00")) || got.Description != "changed at the portal" || got.State != debts.DebtDelivered {
 		t.Fatalf("after take: %s %q %s", got.PaidAmount, got.Description, got.State)
 	}
 	_, doc := e.get(c, debtPath(d.ID), "Accept-Language", "en")
@@ -373,7 +374,7 @@ func TestDebtCheckAtFinrota(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("resend: %d", resp.StatusCode)
 	}
-	waitDebtState(t, e, d.ID, store.DebtDelivered)
+	waitDebtState(t, e, d.ID, debts.DebtDelivered)
 	if r, _ := e.sandbox.Finrota.Debt(code); !r.PaidAmount.Equal(mustDec("10.00")) || r.Description != "changed at the portal" {
 		t.Fatalf("Finrota holds %s %q after sending ours again", r.PaidAmount, r.Description)
 	}
@@ -409,11 +410,11 @@ func TestDashboardFailedJobsLeavesOutDeliveriesThatLaterLanded(t *testing.T) {
 	e.sandbox.Finrota.Faults.FailNext(1, http.StatusBadRequest)
 	form := validDebtForm(e, "T-DASH-1")
 	e.postForm(c, "/debts", form)
-	d, err := e.st.DebtByErpCode(context.Background(), "T-DASH-1")
+	d, err := e.h.app.Debts.DebtByErpCode(context.Background(), "T-DASH-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d = waitDebtState(t, e, d.ID, store.DebtFailed)
+	d = waitDebtState(t, e, d.ID, debts.DebtFailed)
 	if d.JobID == nil {
 		t.Fatal("no delivery job")
 	}
@@ -424,7 +425,7 @@ func TestDashboardFailedJobsLeavesOutDeliveriesThatLaterLanded(t *testing.T) {
 		return nil
 	})
 	e.postForm(c, debtPath(d.ID)+"/retry", url.Values{})
-	waitDebtState(t, e, d.ID, store.DebtDelivered)
+	waitDebtState(t, e, d.ID, debts.DebtDelivered)
 	if got := dashboardFailedJobs(t, e, c); got != "0" {
 		t.Fatalf("after the retry delivered the debt, the dashboard still counts %s failed jobs", got)
 	}

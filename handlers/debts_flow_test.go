@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"kasa/debts"
 	"kasa/eventually"
 	"kasa/store"
 )
@@ -23,7 +24,7 @@ func syncDebtsNow(t *testing.T, e *testEnv, c *http.Client) {
 	// The request waits only briefly for the sync; on a busy machine it
 	// may finish after the answer, so poll for it.
 	eventually.That(t, "the debt sync to finish", func() error {
-		s, err := e.st.LatestDebtSync(context.Background())
+		s, err := e.h.app.Debts.LatestDebtSync(context.Background())
 		if err != nil || s.State == "failed" {
 			t.Fatalf("sync did not finish: %+v, %v", s, err)
 		}
@@ -45,12 +46,12 @@ func validDebtForm(e *testEnv, erp string) url.Values {
 }
 
 // waitDebtState polls the mirror until the debt reaches state.
-func waitDebtState(t *testing.T, e *testEnv, id int64, state string) store.Debt {
+func waitDebtState(t *testing.T, e *testEnv, id int64, state string) debts.Debt {
 	t.Helper()
-	var d store.Debt
+	var d debts.Debt
 	eventually.That(t, fmt.Sprintf("debt %d to be %s", id, state), func() error {
 		var err error
-		if d, err = e.st.Debt(context.Background(), id); err != nil {
+		if d, err = e.h.app.Debts.Debt(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
 		if d.State != state {
@@ -72,11 +73,11 @@ func TestDebtCreateIsDeliveredAndShown(t *testing.T) {
 		t.Fatalf("create: status %d", resp.StatusCode)
 	}
 	loc, _ := location(resp)
-	d, err := e.st.DebtByErpCode(context.Background(), "T-CREATE-1")
+	d, err := e.h.app.Debts.DebtByErpCode(context.Background(), "T-CREATE-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loc != debtPath(d.ID) || d.State != store.DebtDelivered {
+	if loc != debtPath(d.ID) || d.State != debts.DebtDelivered {
 		t.Fatalf("redirect %q, state %s; want %s delivered", loc, d.State, debtPath(d.ID))
 	}
 	if !d.Amount.Equal(mustDec("1550")) || d.DueDate.Format("2006-01-02") != "2026-04-01" || d.TransactionDate.Format("2006-01-02") != "2026-03-01" {

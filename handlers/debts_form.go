@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/store"
 	"kasa/views"
@@ -20,7 +21,7 @@ func debtValues(r *http.Request) map[string]string {
 }
 
 // valuesOf fills the form from a stored debt.
-func valuesOf(l i18n.Lang, d store.Debt) map[string]string {
+func valuesOf(l i18n.Lang, d debts.Debt) map[string]string {
 	return map[string]string{
 		"agentErpCode": d.AgentErpCode, "currentAccountErpCode": d.CurrentAccountErpCode,
 		"amount": l.Number(d.Amount, 2), "paidAmount": l.Number(d.PaidAmount, 2),
@@ -32,16 +33,16 @@ func valuesOf(l i18n.Lang, d store.Debt) map[string]string {
 
 // debtForm builds the form model with the active references among refs
 // as the choices.
-func debtForm(d *store.Debt, values map[string]string, errs views.Errors, refs []store.DebtRef) views.DebtForm {
+func debtForm(d *debts.Debt, values map[string]string, errs views.Errors, refs []debts.DebtRef) views.DebtForm {
 	f := views.DebtForm{Debt: d, Values: values, Errors: errs}
 	for _, r := range refs {
 		switch {
 		case !r.Active:
-		case r.Kind == store.RefAgent:
+		case r.Kind == debts.RefAgent:
 			f.Agents = append(f.Agents, r)
-		case r.Kind == store.RefAccount:
+		case r.Kind == debts.RefAccount:
 			f.Accounts = append(f.Accounts, r)
-		case r.Kind == store.RefCurrency:
+		case r.Kind == debts.RefCurrency:
 			f.Currencies = append(f.Currencies, r.Code)
 		}
 	}
@@ -50,8 +51,8 @@ func debtForm(d *store.Debt, values map[string]string, errs views.Errors, refs [
 
 // renderDebtForm shows the form again after a post, with the references
 // read afresh.
-func (h *Handler) renderDebtForm(w http.ResponseWriter, r *http.Request, status int, d *store.Debt, values map[string]string, errs views.Errors, notice string) {
-	refs, err := h.store.AllDebtRefs(r.Context())
+func (h *Handler) renderDebtForm(w http.ResponseWriter, r *http.Request, status int, d *debts.Debt, values map[string]string, errs views.Errors, notice string) {
+	refs, err := h.app.Debts.AllDebtRefs(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("debt form", err))
 		return
@@ -62,12 +63,12 @@ func (h *Handler) renderDebtForm(w http.ResponseWriter, r *http.Request, status 
 }
 
 func (h *Handler) newDebtPage(w http.ResponseWriter, r *http.Request) {
-	code, err := h.store.NewErpCode(r.Context())
+	code, err := h.app.Debts.NewErpCode(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("new debt", err))
 		return
 	}
-	refs, err := h.store.AllDebtRefs(r.Context())
+	refs, err := h.app.Debts.AllDebtRefs(r.Context())
 	if err != nil {
 		h.serverError(w, r, errorf("new debt", err))
 		return
@@ -111,18 +112,18 @@ func (h *Handler) createDebt(w http.ResponseWriter, r *http.Request) {
 // awaitDelivery wakes the runner, waits up to JobWait for the intent's
 // outcome and shows it: delivered or pending on the debt's page (which
 // polls), failed on the form with Finrota's reasons at their fields.
-func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d store.Debt, values map[string]string, doneKey string) {
+func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d debts.Debt, values map[string]string, doneKey string) {
 	ctx := r.Context()
 	l := i18n.FromContext(ctx)
 	if d.JobID == nil {
-		if fresh, err := h.store.Debt(ctx, d.ID); err == nil {
+		if fresh, err := h.app.Debts.Debt(ctx, d.ID); err == nil {
 			d = fresh
 		}
 	}
 	if d.JobID != nil {
 		h.waitDebtJob(ctx, *d.JobID)
 	}
-	fresh, err := h.store.Debt(ctx, d.ID)
+	fresh, err := h.app.Debts.Debt(ctx, d.ID)
 	if err != nil {
 		h.serverError(w, r, errorf("debt outcome", err))
 		return
@@ -130,10 +131,10 @@ func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d store.
 	switch {
 	case fresh.Version != d.Version:
 		h.redirect(w, r, debtPath(d.ID)) // edited again meanwhile
-	case fresh.State == store.DebtDelivered:
+	case fresh.State == debts.DebtDelivered:
 		h.flash(w, r, "success", l.T(doneKey))
 		h.redirect(w, r, debtPath(d.ID))
-	case fresh.State == store.DebtFailed:
+	case fresh.State == debts.DebtFailed:
 		errs, general := views.DebtProviderErrors(l, fresh)
 		notice := l.T("debts.failed")
 		if general != "" {
@@ -149,13 +150,13 @@ func (h *Handler) awaitDelivery(w http.ResponseWriter, r *http.Request, d store.
 func debtPath(id int64) string { return "/debts/" + strconv.FormatInt(id, 10) }
 
 func (h *Handler) editDebtPage(w http.ResponseWriter, r *http.Request) {
-	var d store.Debt
-	var refs []store.DebtRef
+	var d debts.Debt
+	var refs []debts.DebtRef
 	if !h.loadDebtWith(w, r, "edit debt", func(id int64) (err error) {
-		if d, err = h.store.Debt(r.Context(), id); err != nil {
+		if d, err = h.app.Debts.Debt(r.Context(), id); err != nil {
 			return err
 		}
-		refs, err = h.store.AllDebtRefs(r.Context())
+		refs, err = h.app.Debts.AllDebtRefs(r.Context())
 		return err
 	}) {
 		return
@@ -163,9 +164,9 @@ func (h *Handler) editDebtPage(w http.ResponseWriter, r *http.Request) {
 	l := i18n.FromContext(r.Context())
 	errs, notice := views.Errors{}, ""
 	switch d.State {
-	case store.DebtFailed:
+	case debts.DebtFailed:
 		errs, notice = views.DebtProviderErrors(l, d)
-	case store.DebtPending:
+	case debts.DebtPending:
 		notice = l.T("debts.busy")
 	}
 	f := debtForm(&d, valuesOf(l, d), errs, refs)
@@ -200,7 +201,7 @@ func (h *Handler) updateDebt(w http.ResponseWriter, r *http.Request) {
 		errs["erpCode"] = l.T("debts.v.erp.taken")
 		h.renderDebtForm(w, r, http.StatusUnprocessableEntity, &cur, values, errs, "")
 		return
-	case errors.Is(err, store.ErrDebtBusy):
+	case errors.Is(err, debts.ErrDebtBusy):
 		h.renderDebtForm(w, r, http.StatusConflict, &cur, values, errs, l.T("debts.busy"))
 		return
 	case err != nil:
@@ -220,7 +221,7 @@ func (h *Handler) retryDebt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := h.app.Debts.Retry(ctx, cur.ID, u.ID)
-	if errors.Is(err, store.ErrDebtBusy) {
+	if errors.Is(err, debts.ErrDebtBusy) {
 		h.flash(w, r, "info", l.T("debts.busy"))
 		h.redirect(w, r, debtPath(cur.ID))
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/store"
 )
@@ -73,8 +74,8 @@ func TestDebtListPagesSortsAndFilters(t *testing.T) {
 	}
 
 	// The overdue filter is the overdue page's rule (OverdueFilter).
-	rule, err := e.st.ListDebts(context.Background(), func() store.DebtFilter {
-		f := store.OverdueFilter(i18n.Today(e.now.Now()))
+	rule, err := e.h.app.Debts.ListDebts(context.Background(), func() debts.DebtFilter {
+		f := debts.OverdueFilter(i18n.Today(e.now.Now()))
 		f.Limit = 500
 		return f
 	}())
@@ -88,17 +89,17 @@ func TestDebtListPagesSortsAndFilters(t *testing.T) {
 	agent := remote[0].AgentErpCode
 	cases := []struct {
 		query string
-		match func(r store.Debt) bool
+		match func(r debts.Debt) bool
 	}{
-		{"agent=" + url.QueryEscape(agent), func(d store.Debt) bool { return d.AgentErpCode == agent }},
-		{"currency=USD", func(d store.Debt) bool { return d.CurrencyID == "USD" }},
-		{"type=Invoice", func(d store.Debt) bool { return d.DocumentType == "Fatura" }},
-		{"overdue=1", func(d store.Debt) bool { return overdue[d.ID] }},
-		{"q=" + url.QueryEscape(strings.ToLower(remote[5].ErpCode)), func(d store.Debt) bool { return d.ErpCode == remote[5].ErpCode }},
-		{"q=" + url.QueryEscape(remote[7].DocumentNo), func(d store.Debt) bool { return strings.HasPrefix(d.DocumentNo, remote[7].DocumentNo) }},
-		{"state=failed", func(d store.Debt) bool { return false }},
+		{"agent=" + url.QueryEscape(agent), func(d debts.Debt) bool { return d.AgentErpCode == agent }},
+		{"currency=USD", func(d debts.Debt) bool { return d.CurrencyID == "USD" }},
+		{"type=Invoice", func(d debts.Debt) bool { return d.DocumentType == "Fatura" }},
+		{"overdue=1", func(d debts.Debt) bool { return overdue[d.ID] }},
+		{"q=" + url.QueryEscape(strings.ToLower(remote[5].ErpCode)), func(d debts.Debt) bool { return d.ErpCode == remote[5].ErpCode }},
+		{"q=" + url.QueryEscape(remote[7].DocumentNo), func(d debts.Debt) bool { return strings.HasPrefix(d.DocumentNo, remote[7].DocumentNo) }},
+		{"state=failed", func(d debts.Debt) bool { return false }},
 	}
-	all, err := e.st.ListDebts(context.Background(), store.DebtFilter{Limit: 500})
+	all, err := e.h.app.Debts.ListDebts(context.Background(), debts.DebtFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestDebtListPagesSortsAndFilters(t *testing.T) {
 		for path := "/debts?" + tc.query; path != ""; {
 			_, doc := e.get(c, path)
 			for _, code := range rowCodes(doc) {
-				d, _ := e.st.DebtByErpCode(context.Background(), code)
+				d, _ := e.h.app.Debts.DebtByErpCode(context.Background(), code)
 				if !tc.match(d) {
 					t.Errorf("%s: %s does not match", tc.query, code)
 				}
@@ -179,7 +180,7 @@ func TestDebtOverdueNotifications(t *testing.T) {
 	c, _ := e.login(store.RoleOperator)
 	syncDebtsNow(t, e, c)
 	ctx := context.Background()
-	sum, err := e.st.OverdueSummary(ctx, i18n.Today(e.now.Now()))
+	sum, err := e.h.app.Debts.OverdueSummary(ctx, i18n.Today(e.now.Now()))
 	if err != nil || sum.Debts == 0 || sum.Agents == 0 {
 		t.Fatalf("seeded data has nothing overdue: %+v %v", sum, err)
 	}
@@ -229,7 +230,7 @@ func TestDebtOverdueNotifications(t *testing.T) {
 		t.Fatalf("the page said %s debts and %s agents; Finrota notified %d debts (%d notifications) of %d agents",
 			shownDebts, shownAgents, len(notified), first, len(agents))
 	}
-	all, _ := e.st.ListDebts(ctx, store.DebtFilter{Overdue: true, Today: i18n.Today(e.now.Now()), AtFinrota: true, Reachable: true, Limit: 500})
+	all, _ := e.h.app.Debts.ListDebts(ctx, debts.DebtFilter{Overdue: true, Today: i18n.Today(e.now.Now()), AtFinrota: true, Reachable: true, Limit: 500})
 	for _, d := range all.Items {
 		if !notified[d.ErpCode] {
 			t.Errorf("%s is listed as overdue but Finrota did not notify it", d.ErpCode)
@@ -253,7 +254,7 @@ func TestDebtOverdueNotifications(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || len(e.sandbox.Finrota.Notifications()) != 2*first {
 		t.Fatalf("forced send: %d, %d notifications (want %d)", resp.StatusCode, len(e.sandbox.Finrota.Notifications()), 2*first)
 	}
-	ns, _ := e.st.DebtNotifications(ctx, 10)
+	ns, _ := e.h.app.Debts.DebtNotifications(ctx, 10)
 	if len(ns) != 2 || !ns[0].Forced || ns[1].Forced || ns[0].Debts != sum.Debts {
 		t.Fatalf("history %+v", ns)
 	}
@@ -293,8 +294,8 @@ func TestDebtHistoryAndExportGaps(t *testing.T) {
 	syncDebtsNow(t, e, c)
 	ctx := context.Background()
 	e.postForm(c, "/debts", validDebtForm(e, "T-HIST"))
-	d, err := e.st.DebtByErpCode(ctx, "T-HIST")
-	if err != nil || d.State != store.DebtDelivered {
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, "T-HIST")
+	if err != nil || d.State != debts.DebtDelivered {
 		t.Fatalf("create: %v %v", d.State, err)
 	}
 	form := validDebtForm(e, "T-HIST")

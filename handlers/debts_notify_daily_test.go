@@ -26,7 +26,7 @@ func TestDebtDailyNotifySwitch(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/debts/overdue" {
 			t.Fatalf("switch %v: status %d to %q", on, resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if got, err := e.st.DebtDailyNotify(ctx); err != nil || got != on {
+		if got, err := e.h.app.Debts.DebtDailyNotify(ctx); err != nil || got != on {
 			t.Fatalf("daily send after switching %v: %v, %v", on, got, err)
 		}
 		_, doc := e.get(c, "/debts/overdue", "Accept-Language", "en")
@@ -46,7 +46,7 @@ func TestDebtDailyNotifySwitch(t *testing.T) {
 	if resp, _ := e.postForm(viewer, "/debts/overdue/daily", url.Values{"daily": {"1"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a viewer switched the daily send: status %d", resp.StatusCode)
 	}
-	if on, _ := e.st.DebtDailyNotify(ctx); on {
+	if on, _ := e.h.app.Debts.DebtDailyNotify(ctx); on {
 		t.Error("the viewer's switch was saved")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"kasa/debts"
 	"kasa/eventually"
 	"kasa/i18n"
 	"kasa/providers/finrota"
@@ -27,11 +28,11 @@ func TestDebtProviderDownThenBack(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create while down: status %d", resp.StatusCode)
 	}
-	d, err := e.st.DebtByErpCode(context.Background(), "T-FAULT-1")
+	d, err := e.h.app.Debts.DebtByErpCode(context.Background(), "T-FAULT-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.State != store.DebtPending || d.LastErrorStatus != http.StatusServiceUnavailable {
+	if d.State != debts.DebtPending || d.LastErrorStatus != http.StatusServiceUnavailable {
 		t.Fatalf("while down: state %s, last error %d", d.State, d.LastErrorStatus)
 	}
 	_, doc := e.get(c, debtPath(d.ID), "Accept-Language", "en")
@@ -51,7 +52,7 @@ func TestDebtProviderDownThenBack(t *testing.T) {
 	}
 
 	e.sandbox.Finrota.Faults.Reset()
-	waitDebtState(t, e, d.ID, store.DebtDelivered)
+	waitDebtState(t, e, d.ID, debts.DebtDelivered)
 	n := 0
 	for _, r := range e.sandbox.Finrota.Debts() {
 		if r.ErpCode == "T-FAULT-1" {
@@ -92,7 +93,7 @@ func TestDebtProviderRefusalsLandOnFields(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := e.st.PutDebtRefs(ctx, []store.DebtRef{{Kind: store.RefCurrency, Code: "GBP", Active: true}}); err != nil {
+	if err := e.h.app.Debts.PutDebtRefs(ctx, []debts.DebtRef{{Kind: debts.RefCurrency, Code: "GBP", Active: true}}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -120,8 +121,8 @@ func TestDebtProviderRefusalsLandOnFields(t *testing.T) {
 				if got, ok := shownValue(doc, tc.field); !ok || got != value {
 					t.Errorf("the form lost %s: %q", tc.field, got)
 				}
-				d, err := e.st.DebtByErpCode(ctx, form.Get("erpCode"))
-				if err != nil || d.State != store.DebtFailed {
+				d, err := e.h.app.Debts.DebtByErpCode(ctx, form.Get("erpCode"))
+				if err != nil || d.State != debts.DebtFailed {
 					t.Fatalf("the refused debt must be kept as failed: %+v %v", d.State, err)
 				}
 				// The form now edits the kept debt: edit-and-retry.
@@ -136,8 +137,8 @@ func TestDebtProviderRefusalsLandOnFields(t *testing.T) {
 	}
 
 	// Edit and retry: the failed debt gets a free code and is delivered.
-	d, err := e.st.DebtByErpCode(ctx, "T-ELSEWHERE-en")
-	if err != nil || d.State != store.DebtFailed {
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, "T-ELSEWHERE-en")
+	if err != nil || d.State != debts.DebtFailed {
 		t.Fatalf("failed debt: %v %v", d.State, err)
 	}
 	_, doc := e.get(c, debtPath(d.ID), "Accept-Language", "en")
@@ -150,8 +151,8 @@ func TestDebtProviderRefusalsLandOnFields(t *testing.T) {
 	}
 	form := validDebtForm(e, "T-FIXED")
 	resp, _ := e.postForm(c, debtPath(d.ID), form)
-	d, _ = e.st.Debt(ctx, d.ID)
-	if resp.StatusCode != http.StatusSeeOther || d.State != store.DebtDelivered || d.Op != store.DebtOpCreate {
+	d, _ = e.h.app.Debts.Debt(ctx, d.ID)
+	if resp.StatusCode != http.StatusSeeOther || d.State != debts.DebtDelivered || d.Op != debts.DebtOpCreate {
 		t.Fatalf("edit and retry: %d, %s %s", resp.StatusCode, d.State, d.Op)
 	}
 	if rec, ok := e.sandbox.Finrota.Debt("T-FIXED"); !ok || rec.DocumentNo != form.Get("documentNo") {
@@ -169,8 +170,8 @@ func TestDebtRenameAndRoles(t *testing.T) {
 	syncDebtsNow(t, e, c)
 	ctx := context.Background()
 	e.postForm(c, "/debts", validDebtForm(e, "T-OLD"))
-	d, err := e.st.DebtByErpCode(ctx, "T-OLD")
-	if err != nil || d.State != store.DebtDelivered {
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, "T-OLD")
+	if err != nil || d.State != debts.DebtDelivered {
 		t.Fatalf("create: %+v %v", d.State, err)
 	}
 	_, doc := e.get(c, debtPath(d.ID)+"/edit")
@@ -183,8 +184,8 @@ func TestDebtRenameAndRoles(t *testing.T) {
 	if l, _ := location(resp); resp.StatusCode != http.StatusSeeOther || l != debtPath(d.ID) {
 		t.Fatalf("rename: status %d to %q", resp.StatusCode, l)
 	}
-	d, _ = e.st.Debt(ctx, d.ID)
-	if d.State != store.DebtDelivered || d.ErpCode != "T-NEW" || *d.RemoteErpCode != "T-NEW" {
+	d, _ = e.h.app.Debts.Debt(ctx, d.ID)
+	if d.State != debts.DebtDelivered || d.ErpCode != "T-NEW" || *d.RemoteErpCode != "T-NEW" {
 		t.Fatalf("after rename: %s %s %v", d.State, d.ErpCode, d.RemoteErpCode)
 	}
 	if _, ok := e.sandbox.Finrota.Debt("T-OLD"); ok {
@@ -258,7 +259,7 @@ func TestDebtProviderRefusalsOfEveryKind(t *testing.T) {
 		}
 	}
 
-	failed := func(t *testing.T, de store.DebtError) store.Debt {
+	failed := func(t *testing.T, de debts.DebtError) debts.Debt {
 		t.Helper()
 		form := validDebtForm(e, "T-KIND-"+randomSuffix())
 		// Finrota stays down until the refusal is recorded as the outbox
@@ -266,40 +267,40 @@ func TestDebtProviderRefusalsOfEveryKind(t *testing.T) {
 		e.sandbox.Finrota.Faults.Down()
 		defer e.sandbox.Finrota.Faults.Reset()
 		e.postForm(c, "/debts", form)
-		d, err := e.st.DebtByErpCode(ctx, form.Get("erpCode"))
+		d, err := e.h.app.Debts.DebtByErpCode(ctx, form.Get("erpCode"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := e.st.MarkDebtFailed(ctx, d.ID, d.Version, de); !ok || err != nil {
+		if ok, err := e.h.app.Debts.MarkDebtFailed(ctx, d.ID, d.Version, de); !ok || err != nil {
 			t.Fatalf("mark failed: %v %v", ok, err)
 		}
 		return d
 	}
 	for _, tc := range []struct {
 		name  string
-		err   store.DebtError
+		err   debts.DebtError
 		field string // "" for the notice above the form
 		want  func(l i18n.Lang) string
 	}{
-		{"field known", store.DebtError{Status: 400, Message: "One or more validation errors occurred.",
+		{"field known", debts.DebtError{Status: 400, Message: "One or more validation errors occurred.",
 			Fields: map[string][]string{"paidAmount": {"paidAmount cannot be greater than amount."}}}, "paidAmount",
 			func(l i18n.Lang) string {
 				return l.T("debts.v.paid.over") + " " + l.T("debts.p.detail", "paidAmount cannot be greater than amount.")
 			}},
-		{"field unknown wording", store.DebtError{Status: 400, Message: "One or more validation errors occurred.",
+		{"field unknown wording", debts.DebtError{Status: 400, Message: "One or more validation errors occurred.",
 			Fields: map[string][]string{"DocumentNo": {"Belge numarası biçimi geçersiz."}}}, "documentNo",
 			func(l i18n.Lang) string {
 				return l.T("debts.p.field.other") + " " + l.T("debts.p.detail", "Belge numarası biçimi geçersiz.")
 			}},
-		{"not found", store.DebtError{Status: 404, Message: "Current account transaction not found."}, "",
+		{"not found", debts.DebtError{Status: 404, Message: "Current account transaction not found."}, "",
 			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.notfound") }},
-		{"credentials", store.DebtError{Status: 401, Message: "The token has expired."}, "",
+		{"credentials", debts.DebtError{Status: 401, Message: "The token has expired."}, "",
 			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.credentials") }},
-		{"forbidden", store.DebtError{Status: 403, Message: "Forbidden"}, "",
+		{"forbidden", debts.DebtError{Status: 403, Message: "Forbidden"}, "",
 			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.forbidden") }},
-		{"gave up", store.DebtError{Status: 503, Message: "Service Unavailable"}, "",
+		{"gave up", debts.DebtError{Status: 503, Message: "Service Unavailable"}, "",
 			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.gaveup") }},
-		{"not configured", store.DebtError{Code: "not_configured", Message: "Finrota is not configured"}, "",
+		{"not configured", debts.DebtError{Code: "not_configured", Message: "Finrota is not configured"}, "",
 			func(l i18n.Lang) string { return l.T("debts.failed") + " " + l.T("debts.p.notconfigured") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -343,7 +344,7 @@ func TestDebtDeliveryOutlastingTheWaitIsShownPendingThenDelivered(t *testing.T) 
 	if resp.StatusCode != http.StatusSeeOther || err != nil {
 		t.Fatalf("create: status %d, %v", resp.StatusCode, err)
 	}
-	d, err := e.st.DebtByErpCode(context.Background(), "T-SLOW-1")
+	d, err := e.h.app.Debts.DebtByErpCode(context.Background(), "T-SLOW-1")
 	if err != nil || loc != debtPath(d.ID) {
 		t.Fatalf("redirect %q for debt %d, %v", loc, d.ID, err)
 	}
@@ -353,7 +354,7 @@ func TestDebtDeliveryOutlastingTheWaitIsShownPendingThenDelivered(t *testing.T) 
 	}
 	eventually.That(t, "the debt's badge to say delivered", func() error {
 		_, frag := e.get(c, debtPath(d.ID)+"/state", "HX-Request", "true")
-		if got := frag.Find(`[data-testid=debt-state]`).AttrOr("data-state", ""); got != store.DebtDelivered {
+		if got := frag.Find(`[data-testid=debt-state]`).AttrOr("data-state", ""); got != debts.DebtDelivered {
 			return fmt.Errorf("badge state %q", got)
 		}
 		return nil

@@ -7,7 +7,6 @@ import (
 
 	"kasa/debts"
 	"kasa/i18n"
-	"kasa/store"
 	"kasa/views"
 )
 
@@ -31,9 +30,9 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 		q.Set("paid", "1")
 	}
 	if f.Sort == "" {
-		f.Sort, f.Desc = store.DebtSortDue, false
+		f.Sort, f.Desc = debts.DebtSortDue, false
 	}
-	p, err := h.store.DebtOverdueView(ctx, f, overdueSends)
+	p, err := h.app.Debts.DebtOverdueView(ctx, f, overdueSends)
 	if err != nil {
 		h.serverError(w, r, errorf("overdue page", err))
 		return
@@ -48,11 +47,11 @@ func (h *Handler) overduePage(w http.ResponseWriter, r *http.Request) {
 // today's when any went out today).
 func (h *Handler) notifyConfirm(r *http.Request) (views.DebtNotifyConfirmView, error) {
 	today := h.today()
-	sum, err := h.store.OverdueSummary(r.Context(), today)
+	sum, err := h.app.Debts.OverdueSummary(r.Context(), today)
 	if err != nil {
 		return views.DebtNotifyConfirmView{}, err
 	}
-	sends, err := h.store.DebtNotifications(r.Context(), 1)
+	sends, err := h.app.Debts.DebtNotifications(r.Context(), 1)
 	if err != nil {
 		return views.DebtNotifyConfirmView{}, err
 	}
@@ -114,16 +113,16 @@ func (h *Handler) sendNotifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.waitDebtJob(ctx, jobID)
-	n, err := h.store.DebtNotificationByID(ctx, id)
+	n, err := h.app.Debts.DebtNotificationByID(ctx, id)
 	switch {
 	case err != nil:
 		h.serverError(w, r, errorf("notification outcome", err))
 		return
-	case n.State == store.NotifySent:
+	case n.State == debts.NotifySent:
 		h.flash(w, r, "success", l.T("debts.notify.sent"))
-	case n.State == store.NotifyUnknown || n.State == store.NotifyFailed && n.ErrorCode == "unreachable":
+	case n.State == debts.NotifyUnknown || n.State == debts.NotifyFailed && n.ErrorCode == "unreachable":
 		h.flash(w, r, "error", l.T("debts.notify.unknown"))
-	case n.State == store.NotifyFailed:
+	case n.State == debts.NotifyFailed:
 		h.flash(w, r, "error", l.T("debts.notify.failed", views.NotifyFailure(l, n)))
 	case n.ErrorCode != "":
 		// Refused without acting (429, 503): say why it waits.

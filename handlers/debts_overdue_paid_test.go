@@ -22,7 +22,7 @@ func TestDebtOverdueFullyPaidInView(t *testing.T) {
 	portalDebt(t, e, "SHOWN-PAID", "800.00", "800.00", 10)
 	portalDebt(t, e, "SHOWN-OPEN", "120.00", "20.00", 3)
 	syncDebtsNow(t, e, c)
-	sum, err := e.st.OverdueSummary(context.Background(), i18n.Today(e.now.Now()))
+	sum, err := e.h.app.Debts.OverdueSummary(context.Background(), i18n.Today(e.now.Now()))
 	if err != nil || sum.FullyPaid == 0 {
 		t.Fatalf("summary %+v %v", sum, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/store"
 )
@@ -27,8 +28,8 @@ func TestDebtPagesCostNoStatementPerRow(t *testing.T) {
 
 	// Few rows: a reference of each kind, three overdue debts, a sync, a
 	// send, and a debt with its delivery and an API call.
-	if err := st.PutDebtRefs(ctx, []store.DebtRef{{Kind: store.RefAgent, Code: "AG-1", Name: "Agent 1", Active: true},
-		{Kind: store.RefAccount, Code: "ACC-1", Name: "Account 1", Active: true}}); err != nil {
+	if err := debts.New(debts.Deps{Store: st}).PutDebtRefs(ctx, []debts.DebtRef{{Kind: debts.RefAgent, Code: "AG-1", Name: "Agent 1", Active: true},
+		{Kind: debts.RefAccount, Code: "ACC-1", Name: "Account 1", Active: true}}); err != nil {
 		t.Fatal(err)
 	}
 	seedDebtRows := func(from, to int) {
@@ -45,15 +46,15 @@ func TestDebtPagesCostNoStatementPerRow(t *testing.T) {
 			today.Format(time.DateOnly), u.ID, from-1, to-1)
 	}
 	seedDebtRows(1, 3)
-	var d store.Debt
+	var d debts.Debt
 	err := st.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		in := store.DebtInput{AgentErpCode: "AG-1", CurrentAccountErpCode: "ACC-1", Amount: mustDec("1550.00"), DocumentNo: "D-X",
+		in := debts.DebtInput{AgentErpCode: "AG-1", CurrentAccountErpCode: "ACC-1", Amount: mustDec("1550.00"), DocumentNo: "D-X",
 			DocumentType: "Fatura", DueDate: today, TransactionDate: today, CurrencyID: "TRY", ErpCode: "Q-NEW"}
-		if d, err = store.CreateDebt(ctx, tx, in, u.ID); err != nil {
+		if d, err = debts.CreateDebt(ctx, tx, in, u.ID); err != nil {
 			return err
 		}
-		return store.Audit(ctx, tx, u.ID, "debt.create", store.DebtSubject(d.ID), map[string]any{"values": store.DebtValues(d), "requestId": d.RequestID})
+		return store.Audit(ctx, tx, u.ID, "debt.create", debts.DebtSubject(d.ID), map[string]any{"values": debts.DebtValues(d), "requestId": d.RequestID})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,12 +71,12 @@ func TestDebtPagesCostNoStatementPerRow(t *testing.T) {
 	// Many rows: references, 150 more debts over several agents, accounts
 	// and currencies, syncs and sends, and the debt's history and API calls.
 	for i := 2; i <= 40; i++ {
-		noErr(t, st.PutDebtRefs(ctx, []store.DebtRef{{Kind: store.RefAgent, Code: fmt.Sprint("AG-", i), Name: "Agent", Active: i%5 != 0},
-			{Kind: store.RefAccount, Code: fmt.Sprint("ACC-", i), Name: "Account", Active: true}}))
+		noErr(t, debts.New(debts.Deps{Store: st}).PutDebtRefs(ctx, []debts.DebtRef{{Kind: debts.RefAgent, Code: fmt.Sprint("AG-", i), Name: "Agent", Active: i%5 != 0},
+			{Kind: debts.RefAccount, Code: fmt.Sprint("ACC-", i), Name: "Account", Active: true}}))
 	}
 	seedDebtRows(4, 153)
 	for i := range 30 {
-		noErr(t, store.Audit(ctx, st.DB(), u.ID, "debt.note", store.DebtSubject(d.ID), map[string]any{"n": i}))
+		noErr(t, store.Audit(ctx, st.DB(), u.ID, "debt.note", debts.DebtSubject(d.ID), map[string]any{"n": i}))
 		noErr(t, st.InsertAPICall(ctx, store.APICall{At: time.Now(), Provider: "finrota", Operation: "create_debt", Method: "POST", Status: 503, RequestID: d.RequestID}))
 	}
 	sameStatements(t, few, pageStatements(e, count, admin, pages))

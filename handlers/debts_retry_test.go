@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"kasa/debts"
 	"kasa/store"
 )
 
@@ -18,11 +19,11 @@ func TestDebtRetryOfAFailedDebtDelivers(t *testing.T) {
 	ctx := context.Background()
 	e.sandbox.Finrota.Faults.FailNext(1, http.StatusBadRequest)
 	e.postForm(c, "/debts", validDebtForm(e, "T-RETRY-1"))
-	d, err := e.st.DebtByErpCode(ctx, "T-RETRY-1")
+	d, err := e.h.app.Debts.DebtByErpCode(ctx, "T-RETRY-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := waitDebtState(t, e, d.ID, store.DebtFailed)
+	failed := waitDebtState(t, e, d.ID, debts.DebtFailed)
 	_, doc := e.get(c, debtPath(d.ID), "Accept-Language", "en")
 	if doc.Find(`[data-testid=retry]`).Length() != 1 {
 		t.Fatal("a failed debt's page offers no retry")
@@ -32,7 +33,7 @@ func TestDebtRetryOfAFailedDebtDelivers(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("retry: status %d", resp.StatusCode)
 	}
-	got := waitDebtState(t, e, d.ID, store.DebtDelivered)
+	got := waitDebtState(t, e, d.ID, debts.DebtDelivered)
 	if got.RequestID == failed.RequestID || got.Version <= failed.Version || got.FinrotaID == nil {
 		t.Errorf("retried intent: request id %s (was %s), version %d (was %d), finrota id %v",
 			got.RequestID, failed.RequestID, got.Version, failed.Version, got.FinrotaID)
@@ -46,7 +47,7 @@ func TestDebtRetryOfAFailedDebtDelivers(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d records at Finrota, want exactly 1", n)
 	}
-	trail, err := e.st.AuditTrail(ctx, store.DebtSubject(d.ID), 10)
+	trail, err := e.st.AuditTrail(ctx, debts.DebtSubject(d.ID), 10)
 	if err != nil {
 		t.Fatal(err)
 	}

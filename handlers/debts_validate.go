@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/store"
 	"kasa/views"
 )
 
@@ -20,7 +20,7 @@ func formDate(l i18n.Lang, t time.Time) string {
 
 // validateDebt checks the form through the debts area and words each
 // problem in the user's language.
-func (h *Handler) validateDebt(ctx context.Context, l i18n.Lang, v map[string]string, id int64) (store.DebtInput, views.Errors, error) {
+func (h *Handler) validateDebt(ctx context.Context, l i18n.Lang, v map[string]string, id int64) (debts.DebtInput, views.Errors, error) {
 	in, problems, err := h.app.Debts.Validate(ctx, l, v, id)
 	errs := views.Errors{}
 	for field, p := range problems {

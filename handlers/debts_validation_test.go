@@ -9,6 +9,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/providers/finrota/finrotatest"
 	"kasa/store"
@@ -160,7 +161,7 @@ func TestDebtFormsRoundTrip(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: new form's own values refused: %d %s", lang, resp.StatusCode, doc.Find(`[data-testid^=error-]`).Text())
 		}
-		d, err := e.st.DebtByErpCode(context.Background(), form.Get("erpCode"))
+		d, err := e.h.app.Debts.DebtByErpCode(context.Background(), form.Get("erpCode"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,8 +175,8 @@ func TestDebtFormsRoundTrip(t *testing.T) {
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: edit form's own values refused: %d %s", lang, resp.StatusCode, doc.Find(`[data-testid^=error-]`).Text())
 		}
-		after, _ := e.st.Debt(context.Background(), d.ID)
-		if !after.Amount.Equal(d.Amount) || !after.DueDate.Equal(d.DueDate) || after.State != store.DebtDelivered {
+		after, _ := e.h.app.Debts.Debt(context.Background(), d.ID)
+		if !after.Amount.Equal(d.Amount) || !after.DueDate.Equal(d.DueDate) || after.State != debts.DebtDelivered {
 			t.Fatalf("%s: round trip changed the debt: %+v", lang, after)
 		}
 	}
@@ -202,7 +203,7 @@ func TestDebtFormLeavesUnlistedCodesToFinrota(t *testing.T) {
 	if resp, doc := e.postForm(c, "/debts", form); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a new dealer's first debt in GBP: %d %s", resp.StatusCode, doc.Find(`[data-testid^=error-]`).Text())
 	}
-	if d, _ := e.st.DebtByErpCode(ctx, "T-NEWDEALER"); d.State != store.DebtDelivered || d.CurrencyID != "GBP" {
+	if d, _ := e.h.app.Debts.DebtByErpCode(ctx, "T-NEWDEALER"); d.State != debts.DebtDelivered || d.CurrencyID != "GBP" {
 		t.Fatalf("debt %s %s", d.State, d.CurrencyID)
 	}
 
@@ -227,7 +228,7 @@ func TestDebtFormLeavesUnlistedCodesToFinrota(t *testing.T) {
 	}
 	// Without lists the overdue counts are an upper bound, and say so.
 	_, doc = e.get(c, "/debts/overdue", "Accept-Language", "en")
-	sum, _ := e.st.OverdueSummary(ctx, i18n.Today(e.now.Now()))
+	sum, _ := e.h.app.Debts.OverdueSummary(ctx, i18n.Today(e.now.Now()))
 	if sum.Unknown == 0 || testID(doc, "overdue-upper-bound") != i18n.EN.T("debts.overdue.upperbound", sum.Unknown) {
 		t.Errorf("upper-bound note %q (unknown %d)", testID(doc, "overdue-upper-bound"), sum.Unknown)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/movements"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -41,7 +42,7 @@ func TestInvalidUTF8IsRefusedAtTheField(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create a debt to edit: status %d, %v", resp.StatusCode, err)
 	}
-	waitDebtState(t, e, mustInt(t, strings.TrimPrefix(editPath, "/debts/")), store.DebtDelivered)
+	waitDebtState(t, e, mustInt(t, strings.TrimPrefix(editPath, "/debts/")), debts.DebtDelivered)
 
 	type kept struct{ field, value string }
 	cases := []struct {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"kasa/debts"
 	"kasa/providers/finrota/finrotatest"
 	"kasa/providers/garanti/garantitest"
 	"kasa/providers/vakifbank/vakifbanktest"
@@ -121,7 +122,7 @@ func (s *Sandbox) configure(ctx context.Context, st *store.Store, current map[st
 	}
 	s.Garanti.AddRegistration(garantitest.Registration{ClientID: current["garanti.client_id"],
 		ClientSecret: current["garanti.client_secret"], CompanyName: company, RedirectURIs: redirects})
-	if err := st.PutDebtRefs(ctx, s.debtRefs()); err != nil {
+	if err := debts.New(debts.Deps{Store: st}).PutDebtRefs(ctx, s.debtRefs()); err != nil {
 		return fmt.Errorf("sandbox: seed debt references: %w", err)
 	}
 	return nil
@@ -131,16 +132,16 @@ func (s *Sandbox) configure(ctx context.Context, st *store.Store, current map[st
 // with names and activity: the choices the debt form offers. Finrota's API
 // has no endpoint for them, so a real portal's come from the synced debts;
 // the fake's list is complete, hence authoritative.
-func (s *Sandbox) debtRefs() []store.DebtRef {
-	var refs []store.DebtRef
+func (s *Sandbox) debtRefs() []debts.DebtRef {
+	var refs []debts.DebtRef
 	for _, a := range s.Finrota.Agents() {
-		refs = append(refs, store.DebtRef{Kind: store.RefAgent, Code: a.Code, Name: a.Name, Active: a.Active})
+		refs = append(refs, debts.DebtRef{Kind: debts.RefAgent, Code: a.Code, Name: a.Name, Active: a.Active})
 	}
 	for _, a := range s.Finrota.CurrentAccounts() {
-		refs = append(refs, store.DebtRef{Kind: store.RefAccount, Code: a.ErpCode, Name: a.Name, Active: a.Active})
+		refs = append(refs, debts.DebtRef{Kind: debts.RefAccount, Code: a.ErpCode, Name: a.Name, Active: a.Active})
 	}
 	for _, c := range s.Finrota.Currencies() {
-		refs = append(refs, store.DebtRef{Kind: store.RefCurrency, Code: c, Active: true})
+		refs = append(refs, debts.DebtRef{Kind: debts.RefCurrency, Code: c, Active: true})
 	}
 	return refs
 }

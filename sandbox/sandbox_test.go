@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kasa/connect"
+	"kasa/debts"
 	"kasa/providers/finrota/finrotatest"
 	"kasa/providers/vakifbank/vakifbanktest"
 	"kasa/store"
@@ -89,7 +90,7 @@ func TestStartSeedsTheFormChoices(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	sb := start(t, st)
-	agents, err := st.DebtRefs(ctx, store.RefAgent)
+	agents, err := debts.New(debts.Deps{Store: st}).DebtRefs(ctx, debts.RefAgent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestStartSeedsTheFormChoices(t *testing.T) {
 	if len(agents) != len(want) || len(want) == 0 {
 		t.Fatalf("%d agents, the fake has %d", len(agents), len(want))
 	}
-	byCode := map[string]store.DebtRef{}
+	byCode := map[string]debts.DebtRef{}
 	for _, a := range agents {
 		byCode[a.Code] = a
 	}
@@ -106,8 +107,8 @@ func TestStartSeedsTheFormChoices(t *testing.T) {
 			t.Errorf("agent %s: %+v, fake %+v", a.Code, got, a)
 		}
 	}
-	for kind, n := range map[string]int{store.RefAccount: len(sb.Finrota.CurrentAccounts()), store.RefCurrency: len(sb.Finrota.Currencies())} {
-		refs, err := st.DebtRefs(ctx, kind)
+	for kind, n := range map[string]int{debts.RefAccount: len(sb.Finrota.CurrentAccounts()), debts.RefCurrency: len(sb.Finrota.Currencies())} {
+		refs, err := debts.New(debts.Deps{Store: st}).DebtRefs(ctx, kind)
 		if err != nil || len(refs) != n || n == 0 {
 			t.Errorf("%s: %d refs (%v), the fake has %d", kind, len(refs), err, n)
 		}

@@ -2,14 +2,6 @@ package store
 
 import "strings"
 
-// The searched text columns of each table, in the order of the trigram
-// index over them (migration 00008): a search must repeat the index's
-// expression exactly for the index to serve it. Movements have no such
-// index: their search is bounded by an account and a period.
-var (
-	debtSearchColumns = []string{"erp_code", "document_no", "description"}
-)
-
 // searchMatch is the condition that the columns contain the text bound to
 // param (already escaped with escapeLike), compared by Turkish case rules
 // through search_fold: ÇAMLICA finds Çamlıca, İSTANBUL and ISTANBUL find

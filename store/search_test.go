@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"kasa/consents"
+	"kasa/debts"
 	"kasa/hgs"
 	"kasa/movements"
 	"kasa/store"
@@ -73,36 +73,6 @@ func TestSearchFollowsTurkishCase(t *testing.T) {
 	} {
 		if _, total, err := hs.Transactions(ctx, hgs.Filter{Motorway: c.search}, 10, 0); err != nil || total != c.want {
 			t.Errorf("HGS motorway %q: %d rows, %v; want %d", c.search, total, err, c.want)
-		}
-	}
-
-	// Debts: codes and, now, the description.
-	for _, d := range []struct{ code, docNo, description string }{
-		{"INV-001", "D-1", "Kırtasiye ödemesi, İSTANBUL şubesi"},
-		{"cat-0002", "FTR-ÇĞ-7", "Şubat faturası"},
-		{"CAT-0003", "D-3", ""},
-	} {
-		in := debtInput(d.code)
-		in.DocumentNo, in.Description = d.docNo, d.description
-		createDebt(t, s, in)
-	}
-	for _, c := range []struct {
-		search string
-		want   []string
-	}{
-		{"inv-001", []string{"INV-001"}}, {"INV", []string{"INV-001"}},
-		{"istanbul", []string{"INV-001"}}, {"İstanbul Şubesi", []string{"INV-001"}}, {"KIRTASİYE", []string{"INV-001"}},
-		{"ŞUBAT", []string{"cat-0002"}}, {"ftr-çğ", []string{"cat-0002"}},
-		{"CAT-000", []string{"CAT-0003", "cat-0002"}}, {"yok", nil},
-	} {
-		p, err := s.ListDebts(ctx, store.DebtFilter{Q: c.search})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := codes(p.Items)
-		slices.Sort(got)
-		if !slices.Equal(got, c.want) {
-			t.Errorf("debts search %q: %v, want %v", c.search, got, c.want)
 		}
 	}
 
@@ -208,7 +178,7 @@ func TestSearchIsServedByItsIndex(t *testing.T) {
 	if _, _, err := hgs.New(hgs.Deps{Store: s}).Transactions(ctx, hgs.Filter{Motorway: "ÇAMLICA"}, 10, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ListDebts(ctx, store.DebtFilter{Q: "İstanbul şubesi"}); err != nil {
+	if _, err := debts.New(debts.Deps{Store: s}).ListDebts(ctx, debts.DebtFilter{Q: "İstanbul şubesi"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := movements.New(movements.Deps{Store: s}).Movements(ctx, movements.MovementFilter{AccountID: 1, From: time.Now().AddDate(-1, 0, 0), To: time.Now(), Text: "havale"}); err != nil {

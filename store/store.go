@@ -1,7 +1,9 @@
-// Package store keeps the product's data in Postgres. One Store serves every
-// aggregate, one file each; secrets are encrypted and decrypted at this
-// boundary, so nothing above it sees ciphertext and nothing below it sees a
-// secret in clear text.
+// Package store holds what every area shares in Postgres: the database
+// handle and its transactions, migrations, settings and the keyring, users,
+// sessions, sign-in throttling, the audit trail and the API call log, and
+// the helpers the areas write their own SQL with (shared.go). Each area
+// (debts, consents, hgs, movements) keeps its own tables' SQL. Settings'
+// secrets are encrypted and decrypted at this boundary.
 package store
 
 import (

@@ -14,14 +14,14 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/store"
 )
 
 // DebtCheckView is the model of the comparison of a debt with the record
 // Finrota holds for it.
 type DebtCheckView struct {
-	Debt store.Debt
+	Debt debts.Debt
 	// Found is false when Finrota has no record by By = Ref.
 	Found   bool
 	By, Ref string
@@ -508,7 +508,7 @@ func DebtCheckPage(v DebtCheckView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.CanEdit && v.Error == "" && v.Debt.State != store.DebtPending && (!v.Found || v.Differences > 0) {
+			if v.CanEdit && v.Error == "" && v.Debt.State != debts.DebtPending && (!v.Found || v.Differences > 0) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<div class=\"form-actions\" data-testid=\"check-actions\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

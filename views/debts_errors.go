@@ -4,9 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"kasa/i18n"
 	"kasa/debts"
-	"kasa/store"
+	"kasa/i18n"
 )
 
 // The kinds of Finrota failure the product explains, each with its own
@@ -65,7 +64,7 @@ func FinrotaClass(status int, code string) string {
 
 // retryAfterSeconds is the wait Finrota asked for with a 429, as recorded
 // with the debt's last attempt; 0 when it named none.
-func retryAfterSeconds(d store.Debt) int {
+func retryAfterSeconds(d debts.Debt) int {
 	secs, err := strconv.Atoi(first(d.ErrorFields()["retryAfter"]))
 	if err != nil || secs <= 0 {
 		return 0
@@ -82,8 +81,8 @@ func first(s []string) string {
 
 // deliveryRetryMessage explains a failure the outbox retries by itself:
 // pending while attempts remain, and what to do once they ran out.
-func deliveryRetryMessage(l i18n.Lang, class string, d store.Debt) string {
-	failed := d.State == store.DebtFailed
+func deliveryRetryMessage(l i18n.Lang, class string, d debts.Debt) string {
+	failed := d.State == debts.DebtFailed
 	switch class {
 	case FinrotaUnreachable:
 		if failed {
@@ -148,7 +147,7 @@ func SyncFailed(l i18n.Lang, code string) string {
 
 // SyncState explains a sync still running: while it waits for its next
 // attempt, why and when; otherwise how far it got.
-func SyncState(l i18n.Lang, s store.DebtSync) string {
+func SyncState(l i18n.Lang, s debts.DebtSync) string {
 	switch {
 	case s.Retrying() && s.RetryAt != nil:
 		return l.T("debts.sync.retrying", SyncFailure(l, s.Error), l.DateTime(*s.RetryAt), s.Attempts+1, s.MaxAttempts)
@@ -161,15 +160,15 @@ func SyncState(l i18n.Lang, s store.DebtSync) string {
 // NotifyFailure explains in l why an overdue-notification send did not go
 // out (or may have), or why it waits for another attempt, from the code it
 // recorded, with what to do.
-func NotifyFailure(l i18n.Lang, n store.DebtNotification) string {
-	if n.State == store.NotifyUnknown {
+func NotifyFailure(l i18n.Lang, n debts.DebtNotification) string {
+	if n.State == debts.NotifyUnknown {
 		return l.T("debts.notify.unknown")
 	}
 	class := FinrotaClass(0, n.ErrorCode)
 	if class == "" {
 		return ""
 	}
-	if n.State == store.NotifyPending || n.State == store.NotifySending {
+	if n.State == debts.NotifyPending || n.State == debts.NotifySending {
 		// Refused without acting (429, 503): the job tries again.
 		if class == FinrotaThrottled {
 			return l.T("debts.notify.retrying.throttled")

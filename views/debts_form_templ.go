@@ -13,8 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"kasa/debts"
 	"kasa/i18n"
-	"kasa/store"
 )
 
 // DebtFields are the form's field names: exactly the API's JSON names.
@@ -23,20 +23,20 @@ var DebtFields = []string{"agentErpCode", "amount", "paidAmount", "documentNo", 
 
 // DebtForm is the model of the create and edit forms.
 type DebtForm struct {
-	Debt   *store.Debt       // nil on create
+	Debt   *debts.Debt       // nil on create
 	Values map[string]string // what the user typed, by field name
 	Errors Errors
 	// Notice is a message above the form (a provider failure not tied to
 	// one field, a pending intent).
 	Notice           string
-	Agents, Accounts []store.DebtRef // active ones
+	Agents, Accounts []debts.DebtRef // active ones
 	Currencies       []string
 }
 
 // DebtProviderErrors explains Finrota's refusal of a debt in l: messages
 // for the fields it concerns, and one for the rest, each saying what
 // happened and what to do next (FinrotaClass names the kinds).
-func DebtProviderErrors(l i18n.Lang, d store.Debt) (Errors, string) {
+func DebtProviderErrors(l i18n.Lang, d debts.Debt) (Errors, string) {
 	errs := Errors{}
 	msg := strings.ToLower(d.LastErrorMessage)
 	switch class := FinrotaClass(d.LastErrorStatus, d.LastErrorCode); class {
@@ -182,7 +182,7 @@ func debtFormTitle(ctx context.Context, f DebtForm) string {
 	return T(ctx, "debts.edit")
 }
 
-func refHint(ctx context.Context, refs []store.DebtRef) string {
+func refHint(ctx context.Context, refs []debts.DebtRef) string {
 	if len(refs) == 0 {
 		return T(ctx, "debts.h.refs.none")
 	}
@@ -196,7 +196,7 @@ func erpHint(ctx context.Context, f DebtForm) string {
 	return T(ctx, "debts.h.erpCode.edit")
 }
 
-func listAttr(id string, refs []store.DebtRef) templ.Attributes {
+func listAttr(id string, refs []debts.DebtRef) templ.Attributes {
 	a := templ.Attributes{"autocomplete": "off"}
 	if len(refs) > 0 {
 		a["list"] = id
@@ -565,7 +565,7 @@ func currencyList(codes []string) templ.Component {
 	})
 }
 
-func refList(id string, refs []store.DebtRef) templ.Component {
+func refList(id string, refs []debts.DebtRef) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

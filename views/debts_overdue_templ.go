@@ -11,38 +11,38 @@ import templruntime "github.com/a-h/templ/runtime"
 import (
 	"context"
 
-	"kasa/store"
+	"kasa/debts"
 )
 
 // DebtOverdueView is the model of the overdue page.
 type DebtOverdueView struct {
-	Summary       store.OverdueSummary
+	Summary       debts.OverdueSummary
 	List          DebtListView
-	Notifications []store.DebtNotification
+	Notifications []debts.DebtNotification
 	DailyNotify   bool
 	CanSend       bool
 }
 
 // DebtNotifyConfirmView is the model of the confirmation before a send.
 type DebtNotifyConfirmView struct {
-	Summary store.OverdueSummary
+	Summary debts.OverdueSummary
 	// Already is today's earlier send, if any.
-	Already *store.DebtNotification
+	Already *debts.DebtNotification
 	Force   bool
 	Error   string
 }
 
 func notifyStateClass(state string) string {
 	switch state {
-	case store.NotifySent:
+	case debts.NotifySent:
 		return "badge badge-ok"
-	case store.NotifyFailed, store.NotifyUnknown:
+	case debts.NotifyFailed, debts.NotifyUnknown:
 		return "badge badge-err"
 	}
 	return "badge badge-warn"
 }
 
-func notifyWho(ctx context.Context, n store.DebtNotification) string {
+func notifyWho(ctx context.Context, n debts.DebtNotification) string {
 	if n.RequestedBy != nil {
 		return *n.RequestedBy
 	}
@@ -769,7 +769,7 @@ func DebtOverduePage(v DebtOverdueView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					if n.State == store.NotifyFailed || n.State == store.NotifyUnknown || n.ErrorCode != "" {
+					if n.State == debts.NotifyFailed || n.State == debts.NotifyUnknown || n.ErrorCode != "" {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<span class=\"muted\" data-testid=\"notify-reason\">")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
@@ -996,7 +996,7 @@ func DebtNotifyConfirmPage(v DebtNotifyConfirmView) templ.Component {
 // overdueUnknown says the counts are an upper bound when the activity of
 // some debts' agents or current accounts is not known: Finrota skips the
 // inactive ones, and outside the sandbox it offers no list of them.
-func overdueUnknown(sum store.OverdueSummary) templ.Component {
+func overdueUnknown(sum debts.OverdueSummary) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -1044,7 +1044,7 @@ func overdueUnknown(sum store.OverdueSummary) templ.Component {
 // Finrota's rule (PaidAmount ≤ Amount) mails them too, and its API takes no
 // filter, so the person confirming must know before sending. link offers
 // the overdue list narrowed to them.
-func overdueFullyPaid(sum store.OverdueSummary, link bool) templ.Component {
+func overdueFullyPaid(sum debts.OverdueSummary, link bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

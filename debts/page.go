@@ -1,4 +1,4 @@
-package store
+package debts
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 // (up to CountCap) and the page's rows, each an ordinary query that the
 // debts' indexes serve. Pages are keyset-paginated from a cursor (After or
 // Before), so a late page costs what the first does.
-func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
+func (s *Service) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -20,9 +20,9 @@ func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
 	var page DebtPage
 	// Counted no further than CountCap+1: an exact count of 100,000 rows
 	// would cost more than the page.
-	if err := s.db.GetContext(ctx, &page.Total, `SELECT count(*) FROM (SELECT 1 FROM debts`+where+
+	if err := s.st.DB().GetContext(ctx, &page.Total, `SELECT count(*) FROM (SELECT 1 FROM debts`+where+
 		fmt.Sprintf(` LIMIT %d`, CountCap+1)+`) AS capped`, args...); err != nil {
-		return DebtPage{}, fmt.Errorf("store: count debts: %w", err)
+		return DebtPage{}, fmt.Errorf("debts: count debts: %w", err)
 	}
 	if page.Total > CountCap {
 		page.Total, page.Capped = CountCap, true
@@ -31,8 +31,8 @@ func (s *Store) ListDebts(ctx context.Context, f DebtFilter) (DebtPage, error) {
 	// Going back a page reads backwards from the cursor, then flips the rows.
 	backwards := f.Before != nil && f.After == nil
 	query, args := f.pageSQL(where, args, backwards, limit)
-	if err := s.db.SelectContext(ctx, &page.Items, query, args...); err != nil {
-		return DebtPage{}, fmt.Errorf("store: list debts: %w", err)
+	if err := s.st.DB().SelectContext(ctx, &page.Items, query, args...); err != nil {
+		return DebtPage{}, fmt.Errorf("debts: list debts: %w", err)
 	}
 	more := len(page.Items) > limit
 	if more {

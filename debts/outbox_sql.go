@@ -1,4 +1,4 @@
-package store
+package debts
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"kasa/store"
 )
 
 // DebtError is Finrota's answer to a failed delivery, kept so the product
@@ -73,9 +75,9 @@ func (e *DebtConstraintError) Unwrap() error { return e.Err }
 // finished), changing nothing. A *FinrotaIDTakenError when another debt
 // already holds finrotaID, a *DebtConstraintError when another of the
 // mirror's rules refuses the change.
-func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
+func (s *Service) MarkDebtDelivered(ctx context.Context, id int64, version int, finrotaID string) (bool, error) {
 	applied := false
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var d Debt
 		err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'delivered', remote_erp_code = erp_code,
 				finrota_id = CASE WHEN op = 'create' THEN NULLIF($3, '') ELSE COALESCE(NULLIF($3, ''), finrota_id) END,
@@ -83,60 +85,60 @@ func (s *Store) MarkDebtDelivered(ctx context.Context, id int64, version int, fi
 				last_error_status = 0, last_error_code = '', last_error_message = '', last_error_fields = '{}', updated_at = now()
 			WHERE id = $1 AND version = $2 AND state = 'pending' RETURNING `+debtColumns, id, version, finrotaID)
 		if err != nil {
-			if notFound(err) == ErrNotFound {
+			if store.NotFound(err) == store.ErrNotFound {
 				return nil
 			}
 			return err
 		}
 		applied = true
-		return Audit(ctx, tx, 0, "debt.delivered", DebtSubject(id), map[string]any{
+		return store.Audit(ctx, tx, 0, "debt.delivered", DebtSubject(id), map[string]any{
 			"op": d.Op, "erpCode": d.ErpCode, "requestId": d.RequestID,
 		})
 	})
-	if isUniqueViolation(err) && finrotaID != "" {
+	if store.IsUniqueViolation(err) && finrotaID != "" {
 		taken := &FinrotaIDTakenError{FinrotaID: finrotaID}
 		var other struct {
 			ID      int64  `db:"id"`
 			ErpCode string `db:"erp_code"`
 		}
-		if gerr := s.db.GetContext(ctx, &other, `SELECT id, erp_code FROM debts WHERE finrota_id = $1 AND id <> $2`, finrotaID, id); gerr == nil {
+		if gerr := s.st.DB().GetContext(ctx, &other, `SELECT id, erp_code FROM debts WHERE finrota_id = $1 AND id <> $2`, finrotaID, id); gerr == nil {
 			taken.OtherID, taken.OtherErpCode = other.ID, other.ErpCode
 		}
-		return false, fmt.Errorf("store: mark debt delivered: %w", taken)
+		return false, fmt.Errorf("debts: mark debt delivered: %w", taken)
 	}
 	var pe *pq.Error
 	if errors.As(err, &pe) && pe.Code.Class() == "23" {
-		return false, fmt.Errorf("store: mark debt delivered: %w", &DebtConstraintError{Constraint: pe.Constraint, Err: err})
+		return false, fmt.Errorf("debts: mark debt delivered: %w", &DebtConstraintError{Constraint: pe.Constraint, Err: err})
 	}
 	if err != nil {
-		return false, fmt.Errorf("store: mark debt delivered: %w", err)
+		return false, fmt.Errorf("debts: mark debt delivered: %w", err)
 	}
 	return applied, nil
 }
 
 // MarkDebtFailed records that Finrota refused intent version of debt id,
 // with its reason; false when the intent is no longer current.
-func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e DebtError) (bool, error) {
+func (s *Service) MarkDebtFailed(ctx context.Context, id int64, version int, e DebtError) (bool, error) {
 	applied := false
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var d Debt
 		err := tx.GetContext(ctx, &d, `UPDATE debts SET state = 'failed', last_error_status = $3, last_error_code = $4,
 				last_error_message = $5, last_error_fields = $6::jsonb, updated_at = now()
 			WHERE id = $1 AND version = $2 AND state = 'pending' RETURNING `+debtColumns,
-			id, version, e.Status, e.Code, Truncate(e.Message, 1000), string(e.fieldsJSON()))
+			id, version, e.Status, e.Code, store.Truncate(e.Message, 1000), string(e.fieldsJSON()))
 		if err != nil {
-			if notFound(err) == ErrNotFound {
+			if store.NotFound(err) == store.ErrNotFound {
 				return nil
 			}
 			return err
 		}
 		applied = true
-		return Audit(ctx, tx, 0, "debt.failed", DebtSubject(id), map[string]any{
-			"op": d.Op, "status": e.Status, "code": e.Code, "message": Truncate(e.Message, 300), "requestId": d.RequestID,
+		return store.Audit(ctx, tx, 0, "debt.failed", DebtSubject(id), map[string]any{
+			"op": d.Op, "status": e.Status, "code": e.Code, "message": store.Truncate(e.Message, 300), "requestId": d.RequestID,
 		})
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: mark debt failed: %w", err)
+		return false, fmt.Errorf("debts: mark debt failed: %w", err)
 	}
 	return applied, nil
 }
@@ -144,34 +146,34 @@ func (s *Store) MarkDebtFailed(ctx context.Context, id int64, version int, e Deb
 // NoteDebtRetry keeps intent version of debt id pending and notes why the
 // last attempt did not land (with e.Fields, e.g. the wait Finrota asked
 // for), so the page can say the outbox is retrying and why.
-func (s *Store) NoteDebtRetry(ctx context.Context, id int64, version int, e DebtError) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE debts SET last_error_status = $3, last_error_code = $4, last_error_message = $5,
+func (s *Service) NoteDebtRetry(ctx context.Context, id int64, version int, e DebtError) error {
+	_, err := s.st.DB().ExecContext(ctx, `UPDATE debts SET last_error_status = $3, last_error_code = $4, last_error_message = $5,
 			last_error_fields = $6::jsonb, updated_at = now()
-		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, Truncate(e.Message, 1000), string(e.fieldsJSON()))
+		WHERE id = $1 AND version = $2 AND state = 'pending'`, id, version, e.Status, e.Code, store.Truncate(e.Message, 1000), string(e.fieldsJSON()))
 	if err != nil {
-		return fmt.Errorf("store: note debt retry: %w", err)
+		return fmt.Errorf("debts: note debt retry: %w", err)
 	}
 	return nil
 }
 
 // DebtDelivery is one intent sent for a debt, with the API calls it made.
 type DebtDelivery struct {
-	ID        int64     `db:"id" json:"id"`
-	Version   int       `db:"version" json:"version"`
-	Op        string    `db:"op" json:"op"`
-	RequestID string    `db:"request_id" json:"request_id"`
-	By        *string   `db:"by_email" json:"by_email"`
-	CreatedAt time.Time `db:"created_at" json:"created_at"`
-	Calls     []APICall `db:"-" json:"-"`
+	ID        int64           `db:"id" json:"id"`
+	Version   int             `db:"version" json:"version"`
+	Op        string          `db:"op" json:"op"`
+	RequestID string          `db:"request_id" json:"request_id"`
+	By        *string         `db:"by_email" json:"by_email"`
+	CreatedAt time.Time       `db:"created_at" json:"created_at"`
+	Calls     []store.APICall `db:"-" json:"-"`
 }
 
 // DebtDeliveries returns the intents sent for debt id, newest first, each
 // with the calls recorded under its X-Request-ID (retries share it).
-func (s *Store) DebtDeliveries(ctx context.Context, id int64) ([]DebtDelivery, error) {
+func (s *Service) DebtDeliveries(ctx context.Context, id int64) ([]DebtDelivery, error) {
 	var ds []DebtDelivery
-	if err := s.db.SelectContext(ctx, &ds, `SELECT d.id, d.version, d.op, d.request_id, u.email AS by_email, d.created_at
+	if err := s.st.DB().SelectContext(ctx, &ds, `SELECT d.id, d.version, d.op, d.request_id, u.email AS by_email, d.created_at
 		FROM debt_deliveries d LEFT JOIN users u ON u.id = d.created_by WHERE d.debt_id = $1 ORDER BY d.id DESC LIMIT 50`, id); err != nil {
-		return nil, fmt.Errorf("store: debt deliveries: %w", err)
+		return nil, fmt.Errorf("debts: debt deliveries: %w", err)
 	}
 	if len(ds) == 0 {
 		return ds, nil
@@ -180,11 +182,11 @@ func (s *Store) DebtDeliveries(ctx context.Context, id int64) ([]DebtDelivery, e
 	for i, d := range ds {
 		requestIDs[i] = d.RequestID
 	}
-	var calls []APICall
-	if err := s.db.SelectContext(ctx, &calls, `SELECT c.id, c.at, c.provider, c.operation, c.method, c.status, c.duration_ms,
+	var calls []store.APICall
+	if err := s.st.DB().SelectContext(ctx, &calls, `SELECT c.id, c.at, c.provider, c.operation, c.method, c.status, c.duration_ms,
 			c.request_id, c.error_code, c.failure
 		FROM api_calls c WHERE c.request_id = ANY($1) ORDER BY c.at DESC, c.id DESC LIMIT 200`, pq.Array(requestIDs)); err != nil {
-		return nil, fmt.Errorf("store: debt api calls: %w", err)
+		return nil, fmt.Errorf("debts: debt api calls: %w", err)
 	}
 	byRequest := map[string]int{}
 	for i, d := range ds {

@@ -1,9 +1,11 @@
-package store
+package debts
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"kasa/store"
 )
 
 // The states of an overdue-debt notification send.
@@ -48,32 +50,32 @@ type NewDebtNotification struct {
 const notificationColumns = `n.id, n.day, u.email AS requested_by, n.requested_at, n.forced, n.scheduled, n.debts, n.agents,
 	n.request_id, n.job_id, n.state, n.error_code, n.error_message, n.finished_at`
 
-// DebtNotificationByID returns a send, or ErrNotFound.
-func (s *Store) DebtNotificationByID(ctx context.Context, id int64) (DebtNotification, error) {
+// DebtNotificationByID returns a send, or store.ErrNotFound.
+func (s *Service) DebtNotificationByID(ctx context.Context, id int64) (DebtNotification, error) {
 	var n DebtNotification
-	err := s.db.GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM debt_notifications n
+	err := s.st.DB().GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM debt_notifications n
 		LEFT JOIN users u ON u.id = n.requested_by WHERE n.id = $1`, id)
-	return n, notFound(err)
+	return n, store.NotFound(err)
 }
 
 // DebtNotifications returns the latest sends, newest first.
-func (s *Store) DebtNotifications(ctx context.Context, limit int) ([]DebtNotification, error) {
+func (s *Service) DebtNotifications(ctx context.Context, limit int) ([]DebtNotification, error) {
 	var ns []DebtNotification
-	err := s.db.SelectContext(ctx, &ns, `SELECT `+notificationColumns+` FROM debt_notifications n
+	err := s.st.DB().SelectContext(ctx, &ns, `SELECT `+notificationColumns+` FROM debt_notifications n
 		LEFT JOIN users u ON u.id = n.requested_by ORDER BY n.requested_at DESC, n.id DESC LIMIT $1`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: debt notifications: %w", err)
+		return nil, fmt.Errorf("debts: debt notifications: %w", err)
 	}
 	return ns, nil
 }
 
 // DebtDailyNotify reports whether the overdue notifications go out daily
 // by themselves.
-func (s *Store) DebtDailyNotify(ctx context.Context) (bool, error) {
+func (s *Service) DebtDailyNotify(ctx context.Context) (bool, error) {
 	var on bool
-	err := s.db.GetContext(ctx, &on, `SELECT daily_notify FROM debt_options`)
+	err := s.st.DB().GetContext(ctx, &on, `SELECT daily_notify FROM debt_options`)
 	if err != nil {
-		return false, fmt.Errorf("store: debt options: %w", err)
+		return false, fmt.Errorf("debts: debt options: %w", err)
 	}
 	return on, nil
 }

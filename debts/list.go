@@ -1,4 +1,4 @@
-package store
+package debts
 
 import (
 	"context"
@@ -10,8 +10,14 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"kasa/store"
 	"kasa/tz"
 )
+
+// debtSearchColumns are the debts' searched text columns, in the order of
+// the trigram index over them (migration 00008): a search must repeat the
+// index's expression exactly for the index to serve it.
+var debtSearchColumns = []string{"erp_code", "document_no", "description"}
 
 // The sort keys of the debt list.
 const (
@@ -159,7 +165,7 @@ func (f DebtFilter) where(args []any) (string, []any) {
 			`NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = debts.current_account_erp_code AND NOT r.active)`)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		add(searchMatch("", debtSearchColumns, "$?"), escapeLike(q))
+		add(store.SearchMatch("", debtSearchColumns, "$?"), store.EscapeLike(q))
 	}
 	if len(conds) == 0 {
 		return "", args
@@ -180,7 +186,7 @@ func cursorOf(d Debt, sort string) DebtCursor {
 // EachDebt calls fn for every debt matching f in the list's order (cursors
 // and Limit are ignored), streaming rows so an export of any size runs in
 // constant memory.
-func (s *Store) EachDebt(ctx context.Context, f DebtFilter, fn func(Debt) error) error {
+func (s *Service) EachDebt(ctx context.Context, f DebtFilter, fn func(Debt) error) error {
 	f.After, f.Before = nil, nil
 	col, _ := sortColumn(f.Sort)
 	dir := "ASC"
@@ -192,7 +198,7 @@ func (s *Store) EachDebt(ctx context.Context, f DebtFilter, fn func(Debt) error)
 		order = col + " " + dir + ", id " + dir
 	}
 	where, args := f.where(nil)
-	return eachRow(ctx, s.db, "export debts", fn, `SELECT `+debtColumns+` FROM debts`+where+` ORDER BY `+order, args...)
+	return store.EachRow(ctx, s.st.DB(), "export debts", fn, `SELECT `+debtColumns+` FROM debts`+where+` ORDER BY `+order, args...)
 }
 
 // OverdueTotal is the open balance of overdue debts in one currency, for
@@ -234,7 +240,7 @@ func OverdueFilter(today time.Time) DebtFilter {
 // are grouped first, by agent, current account and currency in one pass,
 // and the references looked up per group rather than per debt; the totals
 // are then summed from the groups.
-func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSummary, error) {
+func (s *Service) OverdueSummary(ctx context.Context, today time.Time) (OverdueSummary, error) {
 	f := OverdueFilter(today)
 	f.Reachable = false // applied per group below
 	where, args := f.where(nil)
@@ -250,7 +256,7 @@ func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSum
 	// A group is left out when its agent or account is known to be inactive
 	// (DebtFilter.Reachable); its activity is known when both are listed.
 	// (kind, code) is debt_refs' key, so each join matches at most once.
-	if err := s.db.SelectContext(ctx, &groups, `WITH overdue AS (
+	if err := s.st.DB().SelectContext(ctx, &groups, `WITH overdue AS (
 			SELECT agent_erp_code AS agent, current_account_erp_code AS account, currency_id AS currency, count(*) AS debts,
 				count(*) FILTER (WHERE paid_amount >= amount) AS paid, sum(amount - paid_amount) AS outstanding
 			FROM debts`+where+` GROUP BY agent_erp_code, current_account_erp_code, currency_id)
@@ -261,7 +267,7 @@ func (s *Store) OverdueSummary(ctx context.Context, today time.Time) (OverdueSum
 		WHERE NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'agent' AND r.code = o.agent AND NOT r.active)
 			AND NOT EXISTS (SELECT 1 FROM debt_refs r WHERE r.kind = 'account' AND r.code = o.account AND NOT r.active)
 		ORDER BY o.agent, o.currency`, args...); err != nil {
-		return OverdueSummary{}, fmt.Errorf("store: overdue summary: %w", err)
+		return OverdueSummary{}, fmt.Errorf("debts: overdue summary: %w", err)
 	}
 	var sum OverdueSummary
 	agents, accounts, byCurrency := map[string]bool{}, map[string]bool{}, map[string]int{}

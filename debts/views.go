@@ -1,4 +1,4 @@
-package store
+package debts
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
+	"kasa/store"
 	"kasa/tz"
 )
 
@@ -28,25 +29,25 @@ type DebtListPage struct {
 
 // DebtListView reads the debts list's page of f with the filters' choices
 // and the latest sync.
-func (s *Store) DebtListView(ctx context.Context, f DebtFilter) (DebtListPage, error) {
+func (s *Service) DebtListView(ctx context.Context, f DebtFilter) (DebtListPage, error) {
 	var v DebtListPage
 	var err error
 	if v.Page, err = s.ListDebts(ctx, f); err != nil {
-		return DebtListPage{}, fmt.Errorf("store: debt list view: %w", err)
+		return DebtListPage{}, fmt.Errorf("debts: debt list view: %w", err)
 	}
 	if v.Refs, err = s.AllDebtRefs(ctx); err != nil {
-		return DebtListPage{}, fmt.Errorf("store: debt list view: %w", err)
+		return DebtListPage{}, fmt.Errorf("debts: debt list view: %w", err)
 	}
 	if v.LastSync, err = s.lastDebtSync(ctx); err != nil {
-		return DebtListPage{}, fmt.Errorf("store: debt list view: %w", err)
+		return DebtListPage{}, fmt.Errorf("debts: debt list view: %w", err)
 	}
 	return v, nil
 }
 
 // lastDebtSync is LatestDebtSync with nil before the first sync.
-func (s *Store) lastDebtSync(ctx context.Context) (*DebtSync, error) {
+func (s *Service) lastDebtSync(ctx context.Context) (*DebtSync, error) {
 	ds, err := s.LatestDebtSync(ctx)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -68,20 +69,20 @@ type DebtOverduePage struct {
 // DebtOverdueView reads the overdue page: the list page of f (the caller
 // applies the overdue rule to it), the summary of OverdueFilter(f.Today),
 // and the latest notifications sends.
-func (s *Store) DebtOverdueView(ctx context.Context, f DebtFilter, notifications int) (DebtOverduePage, error) {
+func (s *Service) DebtOverdueView(ctx context.Context, f DebtFilter, notifications int) (DebtOverduePage, error) {
 	var v DebtOverduePage
 	var err error
 	if v.List, err = s.DebtListView(ctx, f); err != nil {
-		return DebtOverduePage{}, fmt.Errorf("store: debt overdue view: %w", err)
+		return DebtOverduePage{}, fmt.Errorf("debts: debt overdue view: %w", err)
 	}
 	if v.Summary, err = s.OverdueSummary(ctx, f.Today); err != nil {
-		return DebtOverduePage{}, fmt.Errorf("store: debt overdue view: %w", err)
+		return DebtOverduePage{}, fmt.Errorf("debts: debt overdue view: %w", err)
 	}
 	if v.Notifications, err = s.DebtNotifications(ctx, notifications); err != nil {
-		return DebtOverduePage{}, fmt.Errorf("store: debt overdue view: %w", err)
+		return DebtOverduePage{}, fmt.Errorf("debts: debt overdue view: %w", err)
 	}
 	if v.DailyNotify, err = s.DebtDailyNotify(ctx); err != nil {
-		return DebtOverduePage{}, fmt.Errorf("store: debt overdue view: %w", err)
+		return DebtOverduePage{}, fmt.Errorf("debts: debt overdue view: %w", err)
 	}
 	return v, nil
 }
@@ -90,47 +91,47 @@ func (s *Store) DebtOverdueView(ctx context.Context, f DebtFilter, notifications
 // audit log and the intents sent for it with their API calls.
 type DebtDetail struct {
 	Debt       Debt
-	Trail      []AuditEntry
+	Trail      []store.AuditEntry
 	Deliveries []DebtDelivery
 }
 
 // DebtDetailView reads debt id with its latest history (trail entries at
 // most), its latest 50 deliveries and their latest 200 API calls;
-// ErrNotFound when there is no such debt.
-func (s *Store) DebtDetailView(ctx context.Context, id int64, trail int) (DebtDetail, error) {
+// store.ErrNotFound when there is no such debt.
+func (s *Service) DebtDetailView(ctx context.Context, id int64, trail int) (DebtDetail, error) {
 	var v DebtDetail
 	var err error
 	if v.Debt, err = s.Debt(ctx, id); err != nil {
-		return DebtDetail{}, fmt.Errorf("store: debt detail view: %w", err)
+		return DebtDetail{}, fmt.Errorf("debts: debt detail view: %w", err)
 	}
-	if v.Trail, err = s.AuditTrail(ctx, DebtSubject(id), trail); err != nil {
-		return DebtDetail{}, fmt.Errorf("store: debt detail view: %w", err)
+	if v.Trail, err = s.st.AuditTrail(ctx, DebtSubject(id), trail); err != nil {
+		return DebtDetail{}, fmt.Errorf("debts: debt detail view: %w", err)
 	}
 	if v.Deliveries, err = s.DebtDeliveries(ctx, id); err != nil {
-		return DebtDetail{}, fmt.Errorf("store: debt detail view: %w", err)
+		return DebtDetail{}, fmt.Errorf("debts: debt detail view: %w", err)
 	}
 	return v, nil
 }
 
 // NewErpCode proposes an ERP code no debt has used: a date and a random
 // part, short enough to read over the phone.
-func (s *Store) NewErpCode(ctx context.Context) (string, error) {
+func (s *Service) NewErpCode(ctx context.Context) (string, error) {
 	var codes []string
-	err := s.db.SelectContext(ctx, &codes, `SELECT c FROM unnest($1::text[]) WITH ORDINALITY AS t (c, i)
+	err := s.st.DB().SelectContext(ctx, &codes, `SELECT c FROM unnest($1::text[]) WITH ORDINALITY AS t (c, i)
 		WHERE NOT EXISTS (SELECT 1 FROM debt_erp_codes WHERE code = c) AND NOT EXISTS (SELECT 1 FROM debts WHERE erp_code = c)
 		ORDER BY i LIMIT 1`, pq.Array(s.erpCodeCandidates()))
 	if err != nil {
-		return "", fmt.Errorf("store: new erp code: %w", err)
+		return "", fmt.Errorf("debts: new erp code: %w", err)
 	}
 	if len(codes) == 0 {
-		return "", fmt.Errorf("store: new erp code: no free erp code found")
+		return "", fmt.Errorf("debts: new erp code: no free erp code found")
 	}
 	return codes[0], nil
 }
 
 // erpCodeCandidates proposes five ERP codes: a date and a random part,
 // short enough to read over the phone.
-func (s *Store) erpCodeCandidates() []string {
+func (s *Service) erpCodeCandidates() []string {
 	day := s.now().In(tz.Istanbul).Format("20060102")
 	codes := make([]string, 5)
 	for i := range codes {

@@ -1,21 +1,23 @@
-package store
+package debts
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+
+	"kasa/store"
 )
 
-// TakeFinrotaValues makes debt id hold what Finrota's record r holds, after
+// takeFinrotaValues makes debt id hold what Finrota's record r holds, after
 // a person compared both and chose Finrota's: the debt becomes delivered
 // under r's ERP code and id, and the change is recorded in its history as
 // the user's. ErrDebtBusy while an intent is pending (its outcome would
-// overwrite the choice); ErrConflict when another debt holds r's ERP code
+// overwrite the choice); store.ErrConflict when another debt holds r's ERP code
 // or Finrota id.
-func (s *Store) TakeFinrotaValues(ctx context.Context, id int64, r RemoteDebt, userID int64) (Debt, error) {
+func (s *Service) takeFinrotaValues(ctx context.Context, id int64, r RemoteDebt, userID int64) (Debt, error) {
 	var after Debt
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		before, err := LockDebt(ctx, tx, id)
 		if err != nil {
 			return err
@@ -35,18 +37,18 @@ func (s *Store) TakeFinrotaValues(ctx context.Context, id int64, r RemoteDebt, u
 			WHERE id = $1 RETURNING `+debtColumns,
 			id, r.ErpCode, nullIfEmpty(r.FinrotaID), r.AgentErpCode, r.CurrentAccountErpCode, r.Amount, r.PaidAmount, r.DocumentNo,
 			r.DocumentType, dayString(r.DueDate), dayString(r.TransactionDate), r.CurrencyID, r.Description, r.IsActive, nullUser(userID))
-		if isUniqueViolation(err) {
-			return ErrConflict
+		if store.IsUniqueViolation(err) {
+			return store.ErrConflict
 		}
 		if err != nil {
 			return err
 		}
-		return Audit(ctx, tx, userID, "debt.check.take", DebtSubject(id), map[string]any{
+		return store.Audit(ctx, tx, userID, "debt.check.take", DebtSubject(id), map[string]any{
 			"changes": DebtChanges(DebtValues(before), DebtValues(after)), "finrotaId": r.FinrotaID,
 		})
 	})
 	if err != nil {
-		return Debt{}, fmt.Errorf("store: take finrota values: %w", err)
+		return Debt{}, fmt.Errorf("debts: take finrota values: %w", err)
 	}
 	return after, nil
 }

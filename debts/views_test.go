@@ -1,4 +1,4 @@
-package store_test
+package debts_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/store"
 	"kasa/store/storetest"
@@ -19,24 +20,25 @@ import (
 func TestDebtPageViews(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t)
+	svc := debts.New(debts.Deps{Store: s})
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	today := i18n.Today(now)
 	db := s.DB()
 
 	// Before anything is there: empty lists, no sync, no sends.
-	empty, err := s.DebtOverdueView(ctx, store.DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true}, 20)
+	empty, err := svc.DebtOverdueView(ctx, debts.DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true}, 20)
 	if err != nil || len(empty.List.Page.Items) != 0 || empty.List.LastSync != nil || empty.Summary.Debts != 0 || len(empty.Notifications) != 0 {
 		t.Fatalf("empty overdue view %+v, %v", empty, err)
 	}
 
-	if err := s.PutDebtRefs(ctx, []store.DebtRef{
-		{Kind: store.RefAgent, Code: "AG-1", Name: "Bir", Active: true}, {Kind: store.RefAgent, Code: "AG-2", Name: "İki", Active: false},
-		{Kind: store.RefAccount, Code: "ACC-1", Name: "Hesap", Active: true}, {Kind: store.RefAccount, Code: "ACC-2", Active: false},
+	if err := svc.PutDebtRefs(ctx, []debts.DebtRef{
+		{Kind: debts.RefAgent, Code: "AG-1", Name: "Bir", Active: true}, {Kind: debts.RefAgent, Code: "AG-2", Name: "İki", Active: false},
+		{Kind: debts.RefAccount, Code: "ACC-1", Name: "Hesap", Active: true}, {Kind: debts.RefAccount, Code: "ACC-2", Active: false},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	noErr(t, s.NoteDebtRefs(ctx, store.RefAgent, []string{"AG-3"}))
-	noErr(t, s.LearnDebtRef(ctx, store.RefAccount, "ACC-3", true))
+	noErr(t, svc.NoteDebtRefs(ctx, debts.RefAgent, []string{"AG-3"}))
+	noErr(t, svc.LearnDebtRef(ctx, debts.RefAccount, "ACC-3", true))
 	db.MustExec(`INSERT INTO debts (erp_code, remote_erp_code, finrota_id, agent_erp_code, current_account_erp_code, amount, paid_amount,
 			document_no, document_type, due_date, transaction_date, currency_id, description, is_active, state, delivered_at, seen_at,
 			last_error_status, last_error_fields)
@@ -55,12 +57,12 @@ func TestDebtPageViews(t *testing.T) {
 
 	var refs int
 	noErr(t, db.Get(&refs, `SELECT count(*) FROM debt_refs`))
-	var last store.DebtPage
-	for _, f := range []store.DebtFilter{
-		{}, {Sort: store.DebtSortAmount, Desc: true}, {Sort: store.DebtSortDue, Limit: 7}, {Currency: "USD", Overdue: true, Today: today},
-		{Agent: "AG-1", Q: "v-1"}, {Q: "nothing"}, {State: store.DebtFailed, Sort: store.DebtSortDue, Desc: true},
+	var last debts.DebtPage
+	for _, f := range []debts.DebtFilter{
+		{}, {Sort: debts.DebtSortAmount, Desc: true}, {Sort: debts.DebtSortDue, Limit: 7}, {Currency: "USD", Overdue: true, Today: today},
+		{Agent: "AG-1", Q: "v-1"}, {Q: "nothing"}, {State: debts.DebtFailed, Sort: debts.DebtSortDue, Desc: true},
 	} {
-		v, err := s.DebtListView(ctx, f)
+		v, err := svc.DebtListView(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,11 +82,11 @@ func TestDebtPageViews(t *testing.T) {
 	}
 
 	// The overdue page: its list, and the summary as OverdueSummary counts it.
-	for _, f := range []store.DebtFilter{
-		{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: store.DebtSortDue},
-		{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: store.DebtSortAmount, Desc: true, Currency: "EUR"},
+	for _, f := range []debts.DebtFilter{
+		{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: debts.DebtSortDue},
+		{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: debts.DebtSortAmount, Desc: true, Currency: "EUR"},
 	} {
-		v, err := s.DebtOverdueView(ctx, f, 20)
+		v, err := svc.DebtOverdueView(ctx, f, 20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +94,7 @@ func TestDebtPageViews(t *testing.T) {
 		if len(v.Notifications) != 2 || v.Notifications[0].RequestID != "n-2" || len(v.List.Refs) != refs || len(v.List.Page.Items) == 0 {
 			t.Fatalf("overdue view: sends %+v, %d refs, %d debts", v.Notifications, len(v.List.Refs), len(v.List.Page.Items))
 		}
-		daily, _ := s.DebtDailyNotify(ctx)
+		daily, _ := svc.DebtDailyNotify(ctx)
 		if v.DailyNotify != daily || sum.Debts == 0 || sum.Unknown == 0 || sum.Unknown == sum.Debts || len(sum.ByAgent) < 2 {
 			t.Fatalf("summary %+v (daily %v): the data should cover known, unknown and several agents", sum, v.DailyNotify)
 		}
@@ -100,13 +102,13 @@ func TestDebtPageViews(t *testing.T) {
 
 	// A debt's page.
 	in := debtInput("V-NEW")
-	var d store.Debt
+	var d debts.Debt
 	err = s.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if d, err = store.CreateDebt(ctx, tx, in, 0); err != nil {
+		if d, err = debts.CreateDebt(ctx, tx, in, 0); err != nil {
 			return err
 		}
-		return store.Audit(ctx, tx, 0, "debt.create", store.DebtSubject(d.ID), map[string]any{"values": store.DebtValues(d)})
+		return store.Audit(ctx, tx, 0, "debt.create", debts.DebtSubject(d.ID), map[string]any{"values": debts.DebtValues(d)})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +117,7 @@ func TestDebtPageViews(t *testing.T) {
 		noErr(t, s.InsertAPICall(ctx, store.APICall{At: now.Add(time.Duration(i) * time.Second), Provider: "finrota", Operation: "create_debt",
 			Method: "POST", Status: 503, DurationMS: 12.5 + float64(i), RequestID: d.RequestID, ErrorCode: "E", Failure: "down"}))
 	}
-	detail, err := s.DebtDetailView(ctx, d.ID, 100)
+	detail, err := svc.DebtDetailView(ctx, d.ID, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,16 +127,16 @@ func TestDebtPageViews(t *testing.T) {
 	if len(detail.Trail) != 1 || len(detail.Deliveries) != 1 || len(detail.Deliveries[0].Calls) != 3 {
 		t.Fatalf("detail %+v", detail)
 	}
-	if _, err := s.DebtDetailView(ctx, 999999, 100); !errors.Is(err, store.ErrNotFound) {
+	if _, err := svc.DebtDetailView(ctx, 999999, 100); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing debt: %v, want ErrNotFound", err)
 	}
 
 	// The new form: a code no debt has used.
-	code, err := s.NewErpCode(ctx)
+	code, err := svc.NewErpCode(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if taken, _ := s.ErpCodeTaken(ctx, code, 0); taken || len(code) != len("CAT-20261121-ABCDEF") {
+	if taken, _ := svc.ErpCodeTaken(ctx, code, 0); taken || len(code) != len("CAT-20261121-ABCDEF") {
 		t.Fatalf("proposed code %q (taken %v)", code, taken)
 	}
 }

@@ -1,4 +1,4 @@
-package store_test
+package debts_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"kasa/debts"
 	"kasa/i18n"
 	"kasa/static"
 	"kasa/store"
@@ -28,28 +29,29 @@ func BenchmarkDebtListPage(b *testing.B) {
 	// translation would rebuild the asset table.
 	ctx := views.WithEnv(context.Background(), &views.Env{Lang: i18n.TR, Assets: static.New()})
 	s := storetest.New(b)
+	svc := debts.New(debts.Deps{Store: s})
 	seedDebts(b, s, 100_000)
 	today := time.Date(2026, 11, 21, 0, 0, 0, 0, i18n.Istanbul)
 
-	var late store.DebtCursor
+	var late debts.DebtCursor
 	if err := s.DB().GetContext(ctx, &late, `SELECT to_char(due_date, 'YYYY-MM-DD') AS value, id FROM debts ORDER BY due_date, id OFFSET 99800 LIMIT 1`); err != nil {
 		b.Fatal(err)
 	}
 	cases := []struct {
 		name    string
-		f       store.DebtFilter
+		f       debts.DebtFilter
 		overdue bool // the whole overdue page rather than the list
 	}{
-		{"first", store.DebtFilter{Sort: store.DebtSortDue}, false},
-		{"late", store.DebtFilter{Sort: store.DebtSortDue, After: &late}, false},
-		{"filter+sort", store.DebtFilter{Currency: "USD", Overdue: true, Today: today, Sort: store.DebtSortAmount, Desc: true}, false},
-		{"agent+search", store.DebtFilter{Agent: "AG-007", Q: "cat-0001", Sort: store.DebtSortDue}, false},
-		{"EUR+Virman", store.DebtFilter{Currency: "EUR", DocumentType: "Virman"}, false},
-		{"amount-desc", store.DebtFilter{Sort: store.DebtSortAmount, Desc: true}, false},
-		{"EUR+amount-desc", store.DebtFilter{Currency: "EUR", Sort: store.DebtSortAmount, Desc: true}, false},
-		{"delivered", store.DebtFilter{State: store.DebtDelivered}, false},
-		{"overdue-list", store.OverdueFilter(today), false},
-		{"overdue-page", store.DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: store.DebtSortDue}, true},
+		{"first", debts.DebtFilter{Sort: debts.DebtSortDue}, false},
+		{"late", debts.DebtFilter{Sort: debts.DebtSortDue, After: &late}, false},
+		{"filter+sort", debts.DebtFilter{Currency: "USD", Overdue: true, Today: today, Sort: debts.DebtSortAmount, Desc: true}, false},
+		{"agent+search", debts.DebtFilter{Agent: "AG-007", Q: "cat-0001", Sort: debts.DebtSortDue}, false},
+		{"EUR+Virman", debts.DebtFilter{Currency: "EUR", DocumentType: "Virman"}, false},
+		{"amount-desc", debts.DebtFilter{Sort: debts.DebtSortAmount, Desc: true}, false},
+		{"EUR+amount-desc", debts.DebtFilter{Currency: "EUR", Sort: debts.DebtSortAmount, Desc: true}, false},
+		{"delivered", debts.DebtFilter{State: debts.DebtDelivered}, false},
+		{"overdue-list", debts.OverdueFilter(today), false},
+		{"overdue-page", debts.DebtFilter{Overdue: true, Today: today, AtFinrota: true, Reachable: true, Sort: debts.DebtSortDue}, true},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -59,7 +61,7 @@ func BenchmarkDebtListPage(b *testing.B) {
 				start := time.Now()
 				var page templ.Component
 				if tc.overdue {
-					p, err := s.DebtOverdueView(ctx, tc.f, 20)
+					p, err := svc.DebtOverdueView(ctx, tc.f, 20)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -67,7 +69,7 @@ func BenchmarkDebtListPage(b *testing.B) {
 						Summary: p.Summary, Notifications: p.Notifications, DailyNotify: p.DailyNotify})
 					rows = len(p.List.Page.Items)
 				} else {
-					p, err := s.DebtListView(ctx, tc.f)
+					p, err := svc.DebtListView(ctx, tc.f)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -87,13 +89,13 @@ func BenchmarkDebtListPage(b *testing.B) {
 }
 
 // benchListView is the list's view model, as the handler builds it.
-func benchListView(p store.DebtListPage, f store.DebtFilter, today time.Time) views.DebtListView {
+func benchListView(p debts.DebtListPage, f debts.DebtFilter, today time.Time) views.DebtListView {
 	v := views.DebtListView{Page: p.Page, Filter: f, Query: url.Values{}, Today: today, LastSync: p.LastSync}
 	for _, r := range p.Refs {
 		switch r.Kind {
-		case store.RefAgent:
+		case debts.RefAgent:
 			v.Agents = append(v.Agents, r)
-		case store.RefAccount:
+		case debts.RefAccount:
 			v.Accounts = append(v.Accounts, r)
 		default:
 			v.Currencies = append(v.Currencies, r.Code)

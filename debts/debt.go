@@ -1,4 +1,4 @@
-package store
+package debts
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
+
+	"kasa/store"
 )
 
 // The states of a debt in the outbox.
@@ -27,7 +29,7 @@ const (
 
 // ErrDebtBusy means the debt has an intent still being delivered; it cannot
 // be changed until Finrota has answered.
-var ErrDebtBusy = errors.New("store: debt is being delivered")
+var ErrDebtBusy = errors.New("debts: debt is being delivered")
 
 // Debt is a CAT debt as the mirror holds it: what the user wants Finrota to
 // hold, and how far that has got.
@@ -121,43 +123,35 @@ const debtColumns = `id, erp_code, remote_erp_code, finrota_id, agent_erp_code, 
 	is_active, state, op, version, request_id, job_id, last_error_status, last_error_code, last_error_message,
 	last_error_fields, created_by, updated_by, created_at, updated_at, delivered_at, seen_at`
 
-// nullUser stores 0 as NULL.
-func nullUser(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
+// Debt returns the debt with id, or store.ErrNotFound.
+func (s *Service) Debt(ctx context.Context, id int64) (Debt, error) {
+	var d Debt
+	err := s.st.DB().GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1`, id)
+	return d, store.NotFound(err)
 }
 
-// Debt returns the debt with id, or ErrNotFound.
-func (s *Store) Debt(ctx context.Context, id int64) (Debt, error) {
+// DebtByErpCode returns the debt whose wanted ERP code is code, or store.ErrNotFound.
+func (s *Service) DebtByErpCode(ctx context.Context, code string) (Debt, error) {
 	var d Debt
-	err := s.db.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1`, id)
-	return d, notFound(err)
-}
-
-// DebtByErpCode returns the debt whose wanted ERP code is code, or ErrNotFound.
-func (s *Store) DebtByErpCode(ctx context.Context, code string) (Debt, error) {
-	var d Debt
-	err := s.db.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE erp_code = $1`, code)
-	return d, notFound(err)
+	err := s.st.DB().GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE erp_code = $1`, code)
+	return d, store.NotFound(err)
 }
 
 // ErpCodeTaken reports whether code was ever used by a debt other than
 // exceptID (0 for none): Finrota never lets an ERP code be reused.
-func (s *Store) ErpCodeTaken(ctx context.Context, code string, exceptID int64) (bool, error) {
+func (s *Service) ErpCodeTaken(ctx context.Context, code string, exceptID int64) (bool, error) {
 	var taken bool
-	err := s.db.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM debt_erp_codes WHERE code = $1 AND debt_id <> $2)
+	err := s.st.DB().GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM debt_erp_codes WHERE code = $1 AND debt_id <> $2)
 		OR EXISTS (SELECT 1 FROM debts WHERE erp_code = $1 AND id <> $2)`, code, exceptID)
 	if err != nil {
-		return false, fmt.Errorf("store: erp code taken: %w", err)
+		return false, fmt.Errorf("debts: erp code taken: %w", err)
 	}
 	return taken, nil
 }
 
 // CreateDebt stores a new debt as a pending create through tx, with a fresh
 // request id, and records the intent. The caller enqueues its delivery in
-// the same transaction (SetDebtJob). ErrConflict when the ERP code was ever
+// the same transaction (SetDebtJob). store.ErrConflict when the ERP code was ever
 // used.
 func CreateDebt(ctx context.Context, tx *sqlx.Tx, in DebtInput, userID int64) (Debt, error) {
 	var d Debt
@@ -168,11 +162,11 @@ func CreateDebt(ctx context.Context, tx *sqlx.Tx, in DebtInput, userID int64) (D
 		RETURNING `+debtColumns,
 		in.ErpCode, in.AgentErpCode, in.CurrentAccountErpCode, in.Amount, in.PaidAmount, in.DocumentNo, in.DocumentType,
 		dayString(in.DueDate), dayString(in.TransactionDate), in.CurrencyID, in.Description, uuid.NewString(), nullUser(userID))
-	if isUniqueViolation(err) {
-		return Debt{}, ErrConflict
+	if store.IsUniqueViolation(err) {
+		return Debt{}, store.ErrConflict
 	}
 	if err != nil {
-		return Debt{}, fmt.Errorf("store: create debt: %w", err)
+		return Debt{}, fmt.Errorf("debts: create debt: %w", err)
 	}
 	if err := claimErpCode(ctx, tx, d.ErpCode, d.ID); err != nil {
 		return Debt{}, err
@@ -186,12 +180,12 @@ func CreateDebt(ctx context.Context, tx *sqlx.Tx, in DebtInput, userID int64) (D
 // EditDebt replaces a delivered or failed debt's data through tx and makes
 // it a pending intent again with a fresh request id: an update when Finrota
 // holds the debt, else (a create that failed) the create once more.
-// ErrDebtBusy while an earlier intent is pending; ErrConflict when the new
-// ERP code was ever used by another debt; ErrNotFound when there is no debt.
+// ErrDebtBusy while an earlier intent is pending; store.ErrConflict when the new
+// ERP code was ever used by another debt; store.ErrNotFound when there is no debt.
 func EditDebt(ctx context.Context, tx *sqlx.Tx, id int64, in DebtInput, userID int64) (Debt, error) {
 	var state string
 	if err := tx.GetContext(ctx, &state, `SELECT state FROM debts WHERE id = $1 FOR UPDATE`, id); err != nil {
-		return Debt{}, notFound(err)
+		return Debt{}, store.NotFound(err)
 	}
 	if state == DebtPending {
 		return Debt{}, ErrDebtBusy
@@ -209,11 +203,11 @@ func EditDebt(ctx context.Context, tx *sqlx.Tx, id int64, in DebtInput, userID i
 		WHERE id = $1 RETURNING `+debtColumns,
 		id, in.ErpCode, in.AgentErpCode, in.CurrentAccountErpCode, in.Amount, in.PaidAmount, in.DocumentNo, in.DocumentType,
 		dayString(in.DueDate), dayString(in.TransactionDate), in.CurrencyID, in.Description, uuid.NewString(), nullUser(userID))
-	if isUniqueViolation(err) {
-		return Debt{}, ErrConflict
+	if store.IsUniqueViolation(err) {
+		return Debt{}, store.ErrConflict
 	}
 	if err != nil {
-		return Debt{}, fmt.Errorf("store: edit debt: %w", err)
+		return Debt{}, fmt.Errorf("debts: edit debt: %w", err)
 	}
 	if err := recordDelivery(ctx, tx, d, userID); err != nil {
 		return Debt{}, err
@@ -229,13 +223,13 @@ func RetryDebt(ctx context.Context, tx *sqlx.Tx, id int64, userID int64) (Debt, 
 			job_id = NULL, updated_by = $3, updated_at = now()
 		WHERE id = $1 AND state = 'failed' RETURNING `+debtColumns, id, uuid.NewString(), nullUser(userID))
 	if err != nil {
-		if errors.Is(notFound(err), ErrNotFound) {
+		if errors.Is(store.NotFound(err), store.ErrNotFound) {
 			if _, gerr := getDebt(ctx, tx, id); gerr != nil {
 				return Debt{}, gerr
 			}
 			return Debt{}, ErrDebtBusy
 		}
-		return Debt{}, fmt.Errorf("store: retry debt: %w", err)
+		return Debt{}, fmt.Errorf("debts: retry debt: %w", err)
 	}
 	if err := recordDelivery(ctx, tx, d, userID); err != nil {
 		return Debt{}, err
@@ -245,26 +239,26 @@ func RetryDebt(ctx context.Context, tx *sqlx.Tx, id int64, userID int64) (Debt, 
 
 // SetDebtJob notes the job delivering the debt's current intent.
 func SetDebtJob(ctx context.Context, tx *sqlx.Tx, id, jobID int64) error {
-	return execOne(ctx, tx, `UPDATE debts SET job_id = $2 WHERE id = $1`, id, jobID)
+	return store.ExecOne(ctx, tx, `UPDATE debts SET job_id = $2 WHERE id = $1`, id, jobID)
 }
 
 func getDebt(ctx context.Context, q sqlx.QueryerContext, id int64) (Debt, error) {
 	var d Debt
 	err := sqlx.GetContext(ctx, q, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1`, id)
-	return d, notFound(err)
+	return d, store.NotFound(err)
 }
 
-// claimErpCode records code as used by debt id; ErrConflict when another
+// claimErpCode records code as used by debt id; store.ErrConflict when another
 // debt has used it.
 func claimErpCode(ctx context.Context, q sqlx.ExtContext, code string, id int64) error {
 	var owner int64
 	err := sqlx.GetContext(ctx, q, &owner, `INSERT INTO debt_erp_codes (code, debt_id) VALUES ($1, $2)
 		ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING debt_id`, code, id)
 	if err != nil {
-		return fmt.Errorf("store: claim erp code: %w", err)
+		return fmt.Errorf("debts: claim erp code: %w", err)
 	}
 	if owner != id {
-		return ErrConflict
+		return store.ErrConflict
 	}
 	return nil
 }
@@ -273,7 +267,7 @@ func recordDelivery(ctx context.Context, q sqlx.ExecerContext, d Debt, userID in
 	_, err := q.ExecContext(ctx, `INSERT INTO debt_deliveries (debt_id, version, op, request_id, created_by) VALUES ($1, $2, $3, $4, $5)`,
 		d.ID, d.Version, d.Op, d.RequestID, nullUser(userID))
 	if err != nil {
-		return fmt.Errorf("store: record delivery: %w", err)
+		return fmt.Errorf("debts: record delivery: %w", err)
 	}
 	return nil
 }
@@ -332,5 +326,5 @@ func DebtChanges(before, after map[string]string) map[string]DebtChange {
 func LockDebt(ctx context.Context, tx *sqlx.Tx, id int64) (Debt, error) {
 	var d Debt
 	err := tx.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE id = $1 FOR UPDATE`, id)
-	return d, notFound(err)
+	return d, store.NotFound(err)
 }

@@ -1,4 +1,4 @@
-package store
+package debts
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
+
+	"kasa/store"
 )
 
 // ErrSyncRunning means a sync from Finrota is already under way.
-var ErrSyncRunning = errors.New("store: a debt sync is already running")
+var ErrSyncRunning = errors.New("debts: a debt sync is already running")
 
 // syncStale is how long a sync may stay "running" before another may start:
 // its instance died, and the job runner will have given up on it.
@@ -54,12 +56,12 @@ const debtSyncColumns = `s.id, u.email AS requested_by, s.started_at, s.next_pag
 // table lock makes two concurrent starts see each other.
 func StartDebtSync(ctx context.Context, tx *sqlx.Tx, userID int64) (int64, error) {
 	if _, err := tx.ExecContext(ctx, `LOCK TABLE debt_syncs IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-		return 0, fmt.Errorf("store: start debt sync: %w", err)
+		return 0, fmt.Errorf("debts: start debt sync: %w", err)
 	}
 	var running bool
 	if err := tx.GetContext(ctx, &running, `SELECT EXISTS (SELECT 1 FROM debt_syncs WHERE state = 'running' AND started_at > now() - $1 * interval '1 second')`,
 		int(syncStale.Seconds())); err != nil {
-		return 0, fmt.Errorf("store: start debt sync: %w", err)
+		return 0, fmt.Errorf("debts: start debt sync: %w", err)
 	}
 	if running {
 		return 0, ErrSyncRunning
@@ -67,41 +69,41 @@ func StartDebtSync(ctx context.Context, tx *sqlx.Tx, userID int64) (int64, error
 	var id int64
 	err := tx.GetContext(ctx, &id, `INSERT INTO debt_syncs (requested_by) VALUES ($1) RETURNING id`, nullUser(userID))
 	if err != nil {
-		return 0, fmt.Errorf("store: start debt sync: %w", err)
+		return 0, fmt.Errorf("debts: start debt sync: %w", err)
 	}
 	return id, nil
 }
 
 // SetDebtSyncJob ties sync id to the job that runs it, through tx.
 func SetDebtSyncJob(ctx context.Context, tx *sqlx.Tx, id, jobID int64) error {
-	return execOne(ctx, tx, `UPDATE debt_syncs SET job_id = $2 WHERE id = $1`, id, jobID)
+	return store.ExecOne(ctx, tx, `UPDATE debt_syncs SET job_id = $2 WHERE id = $1`, id, jobID)
 }
 
 // NoteDebtSyncRetry records why a running sync's attempt failed (a reason
 // code, as FinishDebtSync takes), while it waits for the next one.
-func (s *Store) NoteDebtSyncRetry(ctx context.Context, id int64, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET error = $2 WHERE id = $1 AND state = 'running'`, id, Truncate(reason, 1000))
+func (s *Service) NoteDebtSyncRetry(ctx context.Context, id int64, reason string) error {
+	_, err := s.st.DB().ExecContext(ctx, `UPDATE debt_syncs SET error = $2 WHERE id = $1 AND state = 'running'`, id, store.Truncate(reason, 1000))
 	if err != nil {
-		return fmt.Errorf("store: note debt sync retry: %w", err)
+		return fmt.Errorf("debts: note debt sync retry: %w", err)
 	}
 	return nil
 }
 
-// DebtSyncByID returns a sync, or ErrNotFound.
-func (s *Store) DebtSyncByID(ctx context.Context, id int64) (DebtSync, error) {
+// DebtSyncByID returns a sync, or store.ErrNotFound.
+func (s *Service) DebtSyncByID(ctx context.Context, id int64) (DebtSync, error) {
 	var ds DebtSync
-	err := s.db.GetContext(ctx, &ds, `SELECT `+debtSyncColumns+` FROM debt_syncs s LEFT JOIN users u ON u.id = s.requested_by WHERE s.id = $1`, id)
-	return ds, notFound(err)
+	err := s.st.DB().GetContext(ctx, &ds, `SELECT `+debtSyncColumns+` FROM debt_syncs s LEFT JOIN users u ON u.id = s.requested_by WHERE s.id = $1`, id)
+	return ds, store.NotFound(err)
 }
 
 // StartScheduledDebtSync returns the sync run by the scheduled job jobID,
 // starting it on the job's first attempt so that its retries resume the
 // same sync; ErrSyncRunning when another sync is running.
-func (s *Store) StartScheduledDebtSync(ctx context.Context, jobID int64) (int64, error) {
+func (s *Service) StartScheduledDebtSync(ctx context.Context, jobID int64) (int64, error) {
 	var id int64
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &id, `SELECT id FROM debt_syncs WHERE job_id = $1`, jobID)
-		if !errors.Is(notFound(err), ErrNotFound) {
+		if !errors.Is(store.NotFound(err), store.ErrNotFound) {
 			return err
 		}
 		if id, err = StartDebtSync(ctx, tx, 0); err != nil {
@@ -111,27 +113,27 @@ func (s *Store) StartScheduledDebtSync(ctx context.Context, jobID int64) (int64,
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrSyncRunning) {
-		return 0, fmt.Errorf("store: start scheduled debt sync: %w", err)
+		return 0, fmt.Errorf("debts: start scheduled debt sync: %w", err)
 	}
 	return id, err
 }
 
-// LatestDebtSync returns the most recent sync, or ErrNotFound.
-func (s *Store) LatestDebtSync(ctx context.Context) (DebtSync, error) {
+// LatestDebtSync returns the most recent sync, or store.ErrNotFound.
+func (s *Service) LatestDebtSync(ctx context.Context) (DebtSync, error) {
 	var ds DebtSync
-	err := s.db.GetContext(ctx, &ds, `SELECT `+debtSyncColumns+` FROM debt_syncs s LEFT JOIN users u ON u.id = s.requested_by ORDER BY s.id DESC LIMIT 1`)
-	return ds, notFound(err)
+	err := s.st.DB().GetContext(ctx, &ds, `SELECT `+debtSyncColumns+` FROM debt_syncs s LEFT JOIN users u ON u.id = s.requested_by ORDER BY s.id DESC LIMIT 1`)
+	return ds, store.NotFound(err)
 }
 
 // DebtSyncProgress records that the pages before nextPage are in the
 // mirror, so a retried sync resumes there rather than spend the rate limit
 // on them again.
-func (s *Store) DebtSyncProgress(ctx context.Context, id int64, nextPage, items, total int) error {
+func (s *Service) DebtSyncProgress(ctx context.Context, id int64, nextPage, items, total int) error {
 	// A page read means the sync runs again: the last failure is past.
-	_, err := s.db.ExecContext(ctx, `UPDATE debt_syncs SET next_page = $2, items = $3, total = $4,
+	_, err := s.st.DB().ExecContext(ctx, `UPDATE debt_syncs SET next_page = $2, items = $3, total = $4,
 		error = CASE WHEN state = 'running' THEN '' ELSE error END WHERE id = $1`, id, nextPage, items, total)
 	if err != nil {
-		return fmt.Errorf("store: debt sync progress: %w", err)
+		return fmt.Errorf("debts: debt sync progress: %w", err)
 	}
 	return nil
 }
@@ -140,16 +142,16 @@ func (s *Store) DebtSyncProgress(ctx context.Context, id int64, nextPage, items,
 // to translate (never an error's text, which may name hosts). A complete
 // sync also marks inactive the delivered debts Finrota no longer lists (it
 // hides soft-deleted debts), and notes that in their history.
-func (s *Store) FinishDebtSync(ctx context.Context, id int64, failure string) error {
-	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Service) FinishDebtSync(ctx context.Context, id int64, failure string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		state := "done"
 		if failure != "" {
 			state = "failed"
 		}
 		var started time.Time
 		if err := tx.GetContext(ctx, &started, `UPDATE debt_syncs SET state = $2, error = $3, finished_at = now()
-			WHERE id = $1 RETURNING started_at`, id, state, Truncate(failure, 1000)); err != nil {
-			return fmt.Errorf("store: finish debt sync: %w", notFound(err))
+			WHERE id = $1 RETURNING started_at`, id, state, store.Truncate(failure, 1000)); err != nil {
+			return fmt.Errorf("debts: finish debt sync: %w", store.NotFound(err))
 		}
 		if failure != "" {
 			return nil
@@ -157,10 +159,10 @@ func (s *Store) FinishDebtSync(ctx context.Context, id int64, failure string) er
 		var gone []int64
 		if err := tx.SelectContext(ctx, &gone, `UPDATE debts SET is_active = false, updated_at = now()
 			WHERE state = 'delivered' AND is_active AND seen_at < $1 RETURNING id`, started); err != nil {
-			return fmt.Errorf("store: finish debt sync: %w", err)
+			return fmt.Errorf("debts: finish debt sync: %w", err)
 		}
 		for _, d := range gone {
-			if err := Audit(ctx, tx, 0, "debt.synced", DebtSubject(d), map[string]any{
+			if err := store.Audit(ctx, tx, 0, "debt.synced", DebtSubject(d), map[string]any{
 				"changes": map[string]DebtChange{"isActive": {From: "true", To: "false"}}, "sync": id,
 			}); err != nil {
 				return err
@@ -197,9 +199,9 @@ type RemoteDebt struct {
 // after fetchedAt keeps its newer data. New debts arrive delivered.
 // Changes a sync makes to a debt are recorded in its history. It returns
 // how many rows it inserted.
-func (s *Store) UpsertRemoteDebts(ctx context.Context, items []RemoteDebt, fetchedAt time.Time) (int, error) {
+func (s *Service) UpsertRemoteDebts(ctx context.Context, items []RemoteDebt, fetchedAt time.Time) (int, error) {
 	inserted := 0
-	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		inserted = 0
 		for _, r := range items {
 			local, proven, err := matchRemote(ctx, tx, r)
@@ -226,7 +228,7 @@ func (s *Store) UpsertRemoteDebts(ctx context.Context, items []RemoteDebt, fetch
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: upsert remote debts: %w", err)
+		return 0, fmt.Errorf("debts: upsert remote debts: %w", err)
 	}
 	return inserted, nil
 }
@@ -253,7 +255,7 @@ func matchRemote(ctx context.Context, tx *sqlx.Tx, r RemoteDebt) (*Debt, string,
 			continue
 		}
 		err := tx.GetContext(ctx, &d, `SELECT `+debtColumns+` FROM debts WHERE `+m.where+` LIMIT 1 FOR UPDATE`, m.arg)
-		if errors.Is(notFound(err), ErrNotFound) {
+		if errors.Is(store.NotFound(err), store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -290,7 +292,7 @@ func upsertMatched(ctx context.Context, tx *sqlx.Tx, local Debt, how string, r R
 			WHERE id = $1`, local.ID); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, 0, "debt.delivered", DebtSubject(local.ID), map[string]any{"op": local.Op, "erpCode": local.ErpCode, "via": "sync"})
+		return store.Audit(ctx, tx, 0, "debt.delivered", DebtSubject(local.ID), map[string]any{"op": local.Op, "erpCode": local.ErpCode, "via": "sync"})
 	}
 	if local.State != DebtDelivered || (local.DeliveredAt != nil && local.DeliveredAt.After(fetchedAt)) {
 		_, err := tx.ExecContext(ctx, `UPDATE debts SET finrota_id = COALESCE(finrota_id, $2), seen_at = now() WHERE id = $1`,
@@ -307,10 +309,10 @@ func upsertMatched(ctx context.Context, tx *sqlx.Tx, local Debt, how string, r R
 		switch {
 		case err == nil:
 			rename = false
-		case !errors.Is(notFound(err), ErrNotFound):
+		case !errors.Is(store.NotFound(err), store.ErrNotFound):
 			return err
 		default:
-			if err := claimErpCode(ctx, tx, r.ErpCode, local.ID); errors.Is(err, ErrConflict) {
+			if err := claimErpCode(ctx, tx, r.ErpCode, local.ID); errors.Is(err, store.ErrConflict) {
 				rename = false
 			} else if err != nil {
 				return err
@@ -341,7 +343,7 @@ func upsertMatched(ctx context.Context, tx *sqlx.Tx, local Debt, how string, r R
 	if !rename && r.ErpCode != after.ErpCode {
 		details["finrotaErpCode"] = r.ErpCode // another local debt holds it: for a person
 	}
-	return Audit(ctx, tx, 0, "debt.synced", DebtSubject(local.ID), details)
+	return store.Audit(ctx, tx, 0, "debt.synced", DebtSubject(local.ID), details)
 }
 
 // insertRemote adds a record Finrota holds and the mirror does not; false
@@ -357,14 +359,14 @@ func insertRemote(ctx context.Context, tx *sqlx.Tx, r RemoteDebt) (bool, error) 
 		ON CONFLICT DO NOTHING RETURNING id`,
 		r.ErpCode, r.FinrotaID, r.AgentErpCode, r.CurrentAccountErpCode, r.Amount, r.PaidAmount, r.DocumentNo, r.DocumentType,
 		dayString(r.DueDate), dayString(r.TransactionDate), r.CurrencyID, r.Description, r.IsActive)
-	if errors.Is(notFound(err), ErrNotFound) {
+	if errors.Is(store.NotFound(err), store.ErrNotFound) {
 		return false, nil // the code or id is held by another row: nothing to add
 	}
 	if err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO debt_erp_codes (code, debt_id) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING`, r.ErpCode, id); err != nil {
-		return false, fmt.Errorf("store: claim erp code: %w", err)
+		return false, fmt.Errorf("debts: claim erp code: %w", err)
 	}
 	return true, nil
 }
@@ -401,27 +403,27 @@ func (r DebtRef) ActivityKnown() bool { return r.Source == RefList || r.Source =
 
 // NoteDebtRefs records codes seen on Finrota's debts; what is already
 // known (names, activity from a list or from Finrota) is kept.
-func (s *Store) NoteDebtRefs(ctx context.Context, kind string, codes []string) error {
+func (s *Service) NoteDebtRefs(ctx context.Context, kind string, codes []string) error {
 	if len(codes) == 0 {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO debt_refs (kind, code) SELECT $1, c FROM (SELECT DISTINCT unnest($2::text[]) AS c) AS codes WHERE c <> ''
+	_, err := s.st.DB().ExecContext(ctx, `INSERT INTO debt_refs (kind, code) SELECT $1, c FROM (SELECT DISTINCT unnest($2::text[]) AS c) AS codes WHERE c <> ''
 		ON CONFLICT (kind, code) DO UPDATE SET seen_at = now()`, kind, pq.Array(codes))
 	if err != nil {
-		return fmt.Errorf("store: note debt refs: %w", err)
+		return fmt.Errorf("debts: note debt refs: %w", err)
 	}
 	return nil
 }
 
 // PutDebtRefs records an authoritative list's reference data with names
 // and activity, replacing what is known about those codes.
-func (s *Store) PutDebtRefs(ctx context.Context, refs []DebtRef) error {
-	return s.InTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Service) PutDebtRefs(ctx context.Context, refs []DebtRef) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, r := range refs {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO debt_refs (kind, code, name, active, source) VALUES ($1, $2, $3, $4, 'list')
 				ON CONFLICT (kind, code) DO UPDATE SET name = EXCLUDED.name, active = EXCLUDED.active, source = 'list', seen_at = now()`,
 				r.Kind, r.Code, r.Name, r.Active); err != nil {
-				return fmt.Errorf("store: put debt refs: %w", err)
+				return fmt.Errorf("debts: put debt refs: %w", err)
 			}
 		}
 		return nil
@@ -430,36 +432,36 @@ func (s *Store) PutDebtRefs(ctx context.Context, refs []DebtRef) error {
 
 // LearnDebtRef records what Finrota's answer to a delivery showed about a
 // code: active (it accepted a debt booked to it) or not (a 404 naming it).
-func (s *Store) LearnDebtRef(ctx context.Context, kind, code string, active bool) error {
+func (s *Service) LearnDebtRef(ctx context.Context, kind, code string, active bool) error {
 	if code == "" {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO debt_refs (kind, code, active, source) VALUES ($1, $2, $3, 'provider')
+	_, err := s.st.DB().ExecContext(ctx, `INSERT INTO debt_refs (kind, code, active, source) VALUES ($1, $2, $3, 'provider')
 		ON CONFLICT (kind, code) DO UPDATE SET active = EXCLUDED.active, seen_at = now(),
 			source = CASE WHEN debt_refs.source = 'list' THEN 'list' ELSE 'provider' END`, kind, code, active)
 	if err != nil {
-		return fmt.Errorf("store: learn debt ref: %w", err)
+		return fmt.Errorf("debts: learn debt ref: %w", err)
 	}
 	return nil
 }
 
 // DebtRefs returns the known references of kind, by code.
-func (s *Store) DebtRefs(ctx context.Context, kind string) ([]DebtRef, error) {
+func (s *Service) DebtRefs(ctx context.Context, kind string) ([]DebtRef, error) {
 	var rs []DebtRef
-	err := s.db.SelectContext(ctx, &rs, `SELECT kind, code, name, active, source FROM debt_refs WHERE kind = $1 ORDER BY code`, kind)
+	err := s.st.DB().SelectContext(ctx, &rs, `SELECT kind, code, name, active, source FROM debt_refs WHERE kind = $1 ORDER BY code`, kind)
 	if err != nil {
-		return nil, fmt.Errorf("store: debt refs: %w", err)
+		return nil, fmt.Errorf("debts: debt refs: %w", err)
 	}
 	return rs, nil
 }
 
 // AllDebtRefs returns every known reference, by kind and code: one query
 // for a page that needs all three kinds.
-func (s *Store) AllDebtRefs(ctx context.Context) ([]DebtRef, error) {
+func (s *Service) AllDebtRefs(ctx context.Context) ([]DebtRef, error) {
 	var rs []DebtRef
-	err := s.db.SelectContext(ctx, &rs, `SELECT kind, code, name, active, source FROM debt_refs ORDER BY kind, code`)
+	err := s.st.DB().SelectContext(ctx, &rs, `SELECT kind, code, name, active, source FROM debt_refs ORDER BY kind, code`)
 	if err != nil {
-		return nil, fmt.Errorf("store: debt refs: %w", err)
+		return nil, fmt.Errorf("debts: debt refs: %w", err)
 	}
 	return rs, nil
 }
