@@ -160,8 +160,10 @@ func (e *testEnv) instance(dbURL string) *testEnv {
 func (e *testEnv) client() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{
-		Jar:           jar,
-		Timeout:       30 * time.Second,
+		Jar: jar,
+		// Longer than the handler's own wait for a job (eventually.Timeout),
+		// so a page that waits out a slow job on a busy machine still answers.
+		Timeout:       eventually.Timeout + 30*time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
