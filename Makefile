@@ -16,10 +16,10 @@ run: build
 
 ## test: templ freshness, go vet, staticcheck, errcheck, and every test (real Postgres, headless Chromium)
 # Tests call t.Parallel(); most of a handler test's time is waiting for a
-# job or the browser, so eight run at once even on two cores (each package
+# job or the browser, so four run at once even on two cores (each package
 # has its own throwaway cluster, with room for their connections).
 test: check-generated vet lint
-	$(GO) test -count=1 -parallel 8 -timeout 15m ./...
+	$(GO) test -count=1 -parallel 4 -timeout 15m ./...
 
 ## build: the binary $(BIN) (bin/kasa)
 build:
